@@ -1,0 +1,5 @@
+"""Entry point for ``python -m redline``."""
+
+from redline.cli import main
+
+main()

@@ -1,0 +1,36 @@
+"""The settings object that the root command builds and every subcommand receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+
+
+@dataclass
+class AppContext:
+    """Global options, and the configuration loaded from them on first use."""
+
+    repo: Path | None
+    config_file: Path | None
+    verbosity: int
+    _settings: dict[tuple[tuple[str, Any], ...], Settings] = field(default_factory=dict)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Load the repository's configuration; non-None ``overrides`` (flags) win."""
+        key = tuple(sorted(overrides.items()))
+        if key not in self._settings:
+            from redline.config import load_settings
+            from redline.history import find_repo_root
+
+            root = find_repo_root(self.repo or Path.cwd())
+            self._settings[key] = load_settings(root, self.config_file, overrides)
+        return self._settings[key]
+
+
+pass_app = click.make_pass_decorator(AppContext)
