@@ -1,0 +1,406 @@
+"""The policy document model: Markdown parsed into blocks and sections, with normalised text.
+
+Blocks come from markdown-it-py's block parser. Inline Markdown is not parsed into tokens;
+instead :func:`normalize` strips formatting-only noise from each block's inline source, which
+is both faster and more robust against the artifacts of exported policies
+(``**6.&#x20;*****Retention of Data***``).
+
+A document is parsed in content-defined chunks split at safe blank lines, and each chunk's
+blocks are cached by the chunk's text, so two revisions of a large policy share the work
+for every unchanged chunk.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from redline.errors import InputError
+
+_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_GITBOOK_TAG = re.compile(r"\{%-?.*?-?%\}", re.S)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^>\s]+|[^@>\s]+@[^@>\s]+\.[^>\s]+)>")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_STARS = re.compile(r"\*+")
+_UNDERSCORES = re.compile(r"(?<![\w])_+|_+(?![\w])")
+_CODE_TICKS = re.compile(r"`+")
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_WHITESPACE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+_SPACE_AFTER_OPEN = re.compile(r"([(\[])\s+")
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
+
+# A section label at the start of a heading: "6", "6.2", "6.2.1", "a)", "(iii)", "IV.", "§ 3".
+_LABEL = re.compile(
+    r"^(?:(?:section|article|clause|part|§)\s*)?"
+    r"(?P<label>\d+(?:\.\d+)*(?=[.):\s]|$)|\([0-9A-Za-z]{1,6}\)|[A-Za-z](?=[.)])|"
+    r"[IVXLCivxlc]{1,6}(?=[.)]))"
+    r"[.):]?(?:\s+|$)(?P<title>.*)$",
+    re.I,
+)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_DATE_LABEL = re.compile(
+    r"^(?:effective(?:\s+date|\s+as\s+of)?|last\s+(?:updated|modified|revised)|updated|"
+    r"date\s+of\s+last\s+revision)\b",
+    re.I,
+)
+_CHUNK_TARGET = 40  # lines: chunks end at a safe blank line chosen by content after this many
+
+
+def decode_entities(text: str) -> str:
+    """Decode HTML entities, also double-encoded ones (``&amp;#x20;``)."""
+    for _ in range(3):
+        if "&" not in text or not _ENTITY.search(text):
+            break
+        text = html.unescape(text)
+    return text
+
+
+def normalize(text: str, *, fold_typography: bool = False) -> str:
+    """Return ``text`` without formatting-only differences, for comparison."""
+    text = _GITBOOK_TAG.sub(" ", text)
+    text = decode_entities(text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _IMAGE.sub(" ", text)
+    text = _LINK.sub(_link_text, text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _STARS.sub("", text)
+    text = _UNDERSCORES.sub("", text)
+    text = _CODE_TICKS.sub("", text)
+    text = _BACKSLASH_ESCAPE.sub(r"\1", text)
+    if fold_typography:
+        text = text.translate(_TYPOGRAPHY)
+    text = _WHITESPACE.sub(" ", text).strip()
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return _SPACE_AFTER_OPEN.sub(r"\1", text)
+
+
+def _link_text(match: re.Match[str]) -> str:
+    label, target = match.group(1), match.group(2)
+    if not target or not label.strip() or label.strip() == target:
+        return label or target
+    return f"{label} ({target})"
+
+
+def section_key(title: str) -> str:
+    """A section's identity without its number: case-folded words of the title."""
+    return " ".join(re.findall(r"\w+", title.casefold()))
+
+
+def split_label(heading: str) -> tuple[str | None, str]:
+    """Split a normalised heading into label and title: "6.2 Cookies" -> ("6.2", "Cookies")."""
+    match = _LABEL.match(heading)
+    if not match or (not match.group("title").strip() and not match.group("label")[0].isdigit()):
+        return None, heading
+    label = match.group("label").rstrip(".")
+    return label, match.group("title").strip(" .:-\u2013\u2014")
+
+
+def is_date_line(norm: str) -> bool:
+    """True for a short block that states an effective or last-updated date."""
+    return len(norm) <= 160 and bool(_DATE_LABEL.match(norm))
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of a policy: a heading, paragraph, list item, table row, quote or code."""
+
+    kind: str
+    text: str
+    norm: str
+    line: int
+    end_line: int
+    level: int = 0
+    label: str | None = None
+    title: str | None = None
+
+    @property
+    def is_heading(self) -> bool:
+        """True for section headings, including bold numbered paragraphs."""
+        return self.kind == "heading"
+
+
+@dataclass(slots=True)
+class Section:
+    """A heading and the blocks under it up to the next heading; nesting via ``parent``."""
+
+    label: str | None
+    title: str
+    key: str
+    level: int
+    heading: Block | None
+    blocks: list[Block] = field(default_factory=list)
+    parent: int | None = None
+
+    @property
+    def display_name(self) -> str:
+        """ "Section 7 (Transfer of Data)", "Cookies" or "Preamble"."""
+        if self.heading is None:
+            return "Preamble"
+        if self.label:
+            return f"Section {self.label} ({self.title})" if self.title else f"Section {self.label}"
+        return self.title
+
+
+@dataclass(slots=True)
+class Document:
+    """A parsed policy."""
+
+    source: str
+    front_matter: dict[str, Any]
+    front_matter_text: str
+    body_offset: int
+    blocks: list[Block]
+    sections: list[Section]
+    title: str | None
+
+
+@cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    parser.disable(["inline", "text_join"])
+    return parser
+
+
+def parse_document(text: str, *, name: str = "<policy>", fold_typography: bool = False) -> Document:
+    """Parse policy Markdown into blocks and sections; ``name`` is used in error messages."""
+    if "\x00" in text:
+        raise InputError(f"{name}: is a binary file, not Markdown", hint="point redline at a .md")
+    if not text.strip():
+        raise InputError(f"{name}: the file is empty", hint="add the policy text")
+    front_matter_text, front_matter = _split_front_matter(text, name)
+    body = text[len(front_matter_text) :]
+    offset = front_matter_text.count("\n")
+    blocks: list[Block] = []
+    for chunk_offset, chunk in _chunks(body):
+        blocks.extend(_shift(_parse_chunk(chunk, fold_typography), offset + chunk_offset))
+    if not blocks:
+        raise InputError(f"{name}: contains no text", hint="add the policy text")
+    title = next((b.norm for b in blocks if b.is_heading and b.level == 1), None)
+    return Document(
+        source=text,
+        front_matter=front_matter,
+        front_matter_text=front_matter_text,
+        body_offset=offset,
+        blocks=blocks,
+        sections=_build_sections(blocks),
+        title=title,
+    )
+
+
+def _split_front_matter(text: str, name: str) -> tuple[str, dict[str, Any]]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return "", {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 2}" if mark is not None else ""
+        raise InputError(
+            f"{name}{line}: invalid YAML front matter", hint="fix it or remove the --- block"
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: front matter must be a mapping of keys to values")
+    return match.group(0), data
+
+
+def _chunks(body: str) -> list[tuple[int, str]]:
+    """Split ``body`` at blank lines where Markdown context cannot continue across the cut."""
+    lines = body.splitlines(keepends=True)
+    chunks: list[tuple[int, str]] = []
+    start = 0
+    fence: str | None = None
+    for index, line in enumerate(lines):
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker[0] * len(marker)
+            elif marker.startswith(fence):
+                fence = None
+        if fence is not None or index - start < _CHUNK_TARGET or line.strip():
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if not following or following[0] in " \t\r\n" or following.startswith("<"):
+            continue
+        if zlib.crc32(following.encode()) % 8:
+            continue
+        chunks.append((start, "".join(lines[start : index + 1])))
+        start = index + 1
+    if start < len(lines):
+        chunks.append((start, "".join(lines[start:])))
+    return chunks
+
+
+def _shift(blocks: tuple[Block, ...], offset: int) -> list[Block]:
+    if not offset:
+        return list(blocks)
+    return [
+        Block(
+            b.kind, b.text, b.norm, b.line + offset, b.end_line + offset, b.level, b.label, b.title
+        )
+        for b in blocks
+    ]
+
+
+_chunk_cache: dict[tuple[str, bool], tuple[Block, ...]] = {}
+
+
+def _parse_chunk(chunk: str, fold_typography: bool) -> tuple[Block, ...]:
+    key = (chunk, fold_typography)
+    cached = _chunk_cache.get(key)
+    if cached is None:
+        cached = tuple(_blocks_from_tokens(chunk, fold_typography))
+        _chunk_cache[key] = cached
+    return cached
+
+
+def _blocks_from_tokens(source: str, fold: bool) -> list[Block]:
+    lines = source.splitlines()
+    tokens = _markdown().parse(source)
+    blocks: list[Block] = []
+    containers: list[str] = []
+    row_cells: list[str] = []
+    row_map: list[int] | None = None
+    heading_level = 0
+    for token in tokens:
+        kind = token.type
+        if kind == "list_item_open":
+            containers.append("list_item")
+        elif kind == "blockquote_open":
+            containers.append("blockquote")
+        elif kind in {"list_item_close", "blockquote_close"}:
+            containers.pop()
+        elif kind == "heading_open":
+            heading_level = int(token.tag[1])
+        elif kind == "heading_close":
+            heading_level = 0
+        elif kind == "tr_open":
+            row_cells, row_map = [], token.map
+        elif kind == "tr_close":
+            norm = " | ".join(normalize(cell, fold_typography=fold) for cell in row_cells)
+            if norm.strip(" |") and row_map:
+                blocks.append(_block("table_row", lines, row_map, norm, " | ".join(row_cells)))
+            row_map = None
+        elif kind == "inline" and row_map is not None:
+            row_cells.append(token.content)
+        elif kind == "inline" and token.map is not None:
+            blocks.extend(_inline_block(token, lines, containers, heading_level, fold))
+        elif kind in {"fence", "code_block"} and token.map:
+            norm = token.content.strip()
+            if norm:
+                blocks.append(_block("code", lines, token.map, norm, token.content))
+        elif kind == "html_block" and token.map:
+            norm = normalize(token.content, fold_typography=fold)
+            if norm:
+                blocks.append(_block("html", lines, token.map, norm, token.content))
+    return blocks
+
+
+def _inline_block(
+    token: Any, lines: list[str], containers: list[str], heading_level: int, fold: bool
+) -> list[Block]:
+    raw = token.content
+    norm = normalize(raw, fold_typography=fold)
+    if not norm:
+        return []
+    if heading_level:
+        label, title = split_label(norm)
+        return [_block("heading", lines, token.map, norm, raw, heading_level, label, title)]
+    if not containers and _is_emphasis_only(raw):
+        label, title = split_label(norm)
+        if label is not None and title:
+            level = 1 + label.count(".") + 1 if label[0].isdigit() else 4
+            return [_block("heading", lines, token.map, norm, raw, level, label, title)]
+    kind = containers[-1] if containers else "paragraph"
+    return [_block(kind, lines, token.map, norm, raw)]
+
+
+def _is_emphasis_only(raw: str) -> bool:
+    """True when a paragraph is wholly bold or italic: ``**6. Retention**``, ``_1. Scope_``."""
+    stripped = raw.strip()
+    return (
+        len(stripped) > 2
+        and "\n" not in stripped
+        and stripped[0] in "*_"
+        and stripped.rstrip("\\")[-1] in "*_"
+    )
+
+
+def _block(
+    kind: str,
+    lines: list[str],
+    span: list[int],
+    norm: str,
+    raw: str,
+    level: int = 0,
+    label: str | None = None,
+    title: str | None = None,
+) -> Block:
+    start, end = span
+    text = "\n".join(lines[start:end]) if lines else raw
+    if kind == "heading" and title is None:
+        title = norm
+    return Block(kind, text, norm, start + 1, end, level, label, title)
+
+
+def _build_sections(blocks: list[Block]) -> list[Section]:
+    sections: list[Section] = []
+    current: Section | None = None
+    for block in blocks:
+        if block.is_heading:
+            title = block.title or block.norm
+            current = Section(
+                label=block.label,
+                title=title,
+                key=section_key(title),
+                level=block.level,
+                heading=block,
+                parent=_parent_of(sections, block.level),
+            )
+            sections.append(current)
+        else:
+            if current is None:
+                current = Section(label=None, title="", key="", level=0, heading=None)
+                sections.append(current)
+            current.blocks.append(block)
+    return sections
+
+
+def _parent_of(sections: list[Section], level: int) -> int | None:
+    for index in range(len(sections) - 1, -1, -1):
+        if sections[index].heading is not None and sections[index].level < level:
+            return index
+    return None
