@@ -1,0 +1,85 @@
+"""``redline diff POLICY [FROM [TO]]``: a legal-grade redline of two revisions of a policy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+FORMATS = ("terminal", "markdown", "html", "json")
+
+
+@click.command()
+@click.argument("policy")
+@click.argument("from_rev", metavar="[FROM]", required=False)
+@click.argument("to_rev", metavar="[TO]", required=False)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Output format (default: terminal on a TTY, otherwise plain text with [-/-] {+/+}).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE."
+)
+@click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when the classification is not 'none' (as git diff)."
+)
+@click.option(
+    "--fold-typography/--no-fold-typography",
+    default=None,
+    help="Treat curly quotes and dashes as straight ones (config: fold_typography).",
+)
+@pass_app
+def command(
+    app: AppContext,
+    policy: str,
+    from_rev: str | None,
+    to_rev: str | None,
+    output_format: str | None,
+    as_json: bool,
+    output: Path | None,
+    exit_code: bool,
+    fold_typography: bool | None,
+) -> None:
+    """Redline POLICY between FROM (default: HEAD) and TO (default: the working tree).
+
+    POLICY is a path or a slug (the file name without .md). Classification: none,
+    editorial (formatting, punctuation, case, renumbering, the effective-date line) or
+    material (any change of words). See README, 'JSON output of redline diff'.
+    """
+    from redline.console import emit_json, out
+    from redline.diff import diff_policy
+    from redline.diffview import render_html, render_markdown, render_terminal, render_text
+    from redline.files import atomic_write
+    from redline.history import PolicyRepo
+
+    settings = app.settings(fold_typography=fold_typography)
+    repo = PolicyRepo(settings)
+    result = diff_policy(repo, repo.resolve(policy), from_rev, to_rev)
+    fmt = "json" if as_json else output_format
+    if fmt is None:
+        fmt = "terminal" if output is None and sys.stdout.isatty() else "text"
+    if output is not None:
+        import json
+
+        rendered = {
+            "json": lambda: json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n",
+            "markdown": lambda: render_markdown(result),
+            "html": lambda: render_html(result),
+        }.get(fmt, lambda: render_text(result))()
+        atomic_write(output, rendered)
+    elif fmt == "json":
+        emit_json(result.to_json())
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(result))
+    elif fmt == "html":
+        sys.stdout.write(render_html(result))
+    else:
+        render_terminal(result, out())
+    if exit_code and result.classification != "none":
+        sys.exit(1)

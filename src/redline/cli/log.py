@@ -1,0 +1,56 @@
+"""``redline log POLICY``: the revisions of a policy, following renames."""
+
+from __future__ import annotations
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+
+@click.command()
+@click.argument("policy")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def command(app: AppContext, policy: str, as_json: bool) -> None:
+    """List each revision of POLICY: date, author, subject, and its effective-date line."""
+    from rich.table import Table
+
+    from redline.console import emit_json, out
+    from redline.history import PolicyRepo
+
+    repo = PolicyRepo(app.settings())
+    target = repo.resolve(policy)
+    revisions = repo.revisions(target)
+    if as_json:
+        emit_json(
+            {
+                "policy": target.slug,
+                "path": target.path,
+                "shallow": repo.is_shallow(),
+                "revisions": [
+                    {
+                        "commit": r.commit,
+                        "date": r.date.isoformat(),
+                        "author": r.author,
+                        "subject": r.subject,
+                        "path": r.path,
+                        "effective_line": r.effective_line,
+                    }
+                    for r in revisions
+                ],
+            }
+        )
+        return
+    table = Table(title=f"{target.slug} ({target.path})", show_lines=False)
+    for column in ("commit", "date", "author", "subject", "effective date line"):
+        table.add_column(column)
+    for r in revisions:
+        table.add_row(
+            r.short, r.date.date().isoformat(), r.author, r.subject, r.effective_line or ""
+        )
+    out().print(table)
+    if repo.is_shallow():
+        from redline.console import LOG
+        from redline.history import SHALLOW_HINT
+
+        LOG.warning("history may be incomplete: %s", SHALLOW_HINT)
