@@ -169,8 +169,14 @@ class DiffResult:
 def diff_policy(
     repo: PolicyRepo, policy: Policy, from_rev: str | None, to_rev: str | None
 ) -> DiffResult:
-    """Diff ``policy`` between ``from_rev`` (None: HEAD) and ``to_rev`` (None: working tree)."""
-    old_snapshot, old_doc = repo.document(policy, from_rev or "HEAD")
+    """Diff ``policy`` between ``from_rev`` and ``to_rev`` (None: the working tree).
+
+    ``from_rev`` None means the policy's last release, or HEAD if it was never released.
+    """
+    if from_rev is None:
+        latest = repo.latest_release(policy)
+        from_rev = latest.tag if latest is not None else "HEAD"
+    old_snapshot, old_doc = repo.document(policy, from_rev)
     new_snapshot, new_doc = repo.document(policy, to_rev)
     return diff_documents(
         old_doc,

@@ -46,7 +46,10 @@ def command(
     exit_code: bool,
     fold_typography: bool | None,
 ) -> None:
-    """Redline POLICY between FROM (default: HEAD) and TO (default: the working tree).
+    """Redline POLICY between FROM and TO.
+
+    FROM defaults to the last release of POLICY (HEAD if never released), TO to the
+    working tree.
 
     POLICY is a path or a slug (the file name without .md). Classification: none,
     editorial (formatting, punctuation, case, renumbering, the effective-date line) or
