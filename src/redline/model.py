@@ -24,6 +24,7 @@ from redline.errors import InputError
 
 _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
 _BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ESCAPED_MARKUP = re.compile(r"\\([*_`])")
 _GITBOOK_TAG = re.compile(r"\{%-?.*?-?%\}", re.S)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
@@ -91,6 +92,7 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
     text = _REF_LINK.sub(r"\1", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _HTML_TAG.sub(" ", text)
+    text = _ESCAPED_MARKUP.sub(r"\1", text)  # before the runs, so no backslash is left behind
     text = _STARS.sub("", text)
     text = _UNDERSCORES.sub("", text)
     text = _CODE_TICKS.sub("", text)
