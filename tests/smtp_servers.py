@@ -1,0 +1,276 @@
+"""Real aiosmtpd servers on loopback for the mailer, notify and benchmark code.
+
+* :class:`RecordingHandler` keeps every message it accepts.
+* :class:`FaultHandler` also drops connections after N messages, answers 421/451 to some
+  recipients (a given number of times) and 550 to others.
+* :class:`Authenticator` is a real AUTH LOGIN/PLAIN checker.
+* :func:`make_certificate` creates a self-signed certificate with the ``openssl`` CLI.
+* :func:`running_server` starts plain, STARTTLS or implicit-TLS servers.
+
+Run as a script (``python tests/smtp_servers.py PORT``) it is a counting sink in its own
+process, printing ``ready`` once it listens; the benchmark uses that.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now (aiosmtpd 1.4.6 cannot bind port 0)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Received:
+    """One message as the server got it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    authenticated: bool
+    connection: int
+
+    def parsed(self) -> EmailMessage:
+        """The message parsed with the modern email policy."""
+        return message_from_bytes(self.data, policy=email_policy.default)  # type: ignore[return-value]
+
+
+class RecordingHandler:
+    """Accepts every message and records it."""
+
+    def __init__(self, *, keep_data: bool = True) -> None:
+        self.keep_data = keep_data
+        self.messages: list[Received] = []
+        self.count = 0
+        self._lock = threading.Lock()
+        self._connections = itertools.count(1)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self._lock:
+            if not hasattr(session, "connection"):
+                session.connection = next(self._connections)
+            self.count += 1
+            number = self.count
+            self.messages.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.content if self.keep_data else b"",
+                    bool(session.authenticated),
+                    session.connection,
+                )
+            )
+        session.accepted = getattr(session, "accepted", 0) + 1
+        return f"250 2.0.0 Ok: queued as Q{number}"
+
+    def per_recipient(self) -> Counter[str]:
+        """How many messages each recipient got."""
+        with self._lock:
+            return Counter(rcpt for msg in self.messages for rcpt in msg.rcpt_tos)
+
+
+class FaultHandler(RecordingHandler):
+    """A server that misbehaves on purpose.
+
+    ``drop_after``: after that many messages on one connection, the next MAIL FROM gets the
+    connection closed. ``temporary``: address -> (reply, times), e.g. ``("451 4.3.0 later", 2)``
+    answers RCPT TO twice with 451 and then accepts; a 421 reply also closes the connection.
+    ``permanent``: address -> reply such as ``"550 5.1.1 no such user"``.
+    """
+
+    def __init__(
+        self,
+        *,
+        drop_after: int | None = None,
+        temporary: Mapping[str, tuple[str, int]] | None = None,
+        permanent: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.drop_after = drop_after
+        self.temporary = {
+            addr: [reply, times] for addr, (reply, times) in (temporary or {}).items()
+        }
+        self.permanent = dict(permanent or {})
+        self.rcpt_attempts: Counter[str] = Counter()
+        self.drops = 0
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.drop_after is not None and getattr(session, "accepted", 0) >= self.drop_after:
+            self.drops += 1
+            server.transport.close()
+            return "421 4.4.2 connection dropped by the test server"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        self.rcpt_attempts[address] += 1
+        if address in self.permanent:
+            return self.permanent[address]
+        fault = self.temporary.get(address)
+        if fault is not None and fault[1] > 0:
+            fault[1] -= 1
+            if fault[0].startswith("421"):
+                server.loop.call_soon(server.transport.close)
+            return fault[0]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+
+class Authenticator:
+    """Accepts exactly one user name and password (AUTH LOGIN and PLAIN)."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user = user.encode()
+        self.password = password.encode()
+        self.attempts = 0
+        self.failures = 0
+
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        self.attempts += 1
+        if (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user
+            and auth_data.password == self.password
+        ):
+            return AuthResult(success=True)
+        self.failures += 1
+        # handled=False lets aiosmtpd answer 535; anything else leaves the client hanging.
+        return AuthResult(success=False, handled=False)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed server certificate for 127.0.0.1 and localhost."""
+
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        """TLS context for the server side."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+def make_certificate(directory: Path) -> Certificate:
+    """Create a self-signed certificate (with the extensions strict X.509 checking wants)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("the openssl command is needed to create the test certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", "/CN=redline test SMTP",
+            "-keyout", str(key), "-out", str(cert),
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+            "-addext", "extendedKeyUsage=serverAuth",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return Certificate(cert, key)
+
+
+@dataclass
+class Server:
+    """A running server: where it listens and what it received."""
+
+    host: str
+    port: int
+    handler: RecordingHandler
+    tls: str
+    authenticator: Authenticator | None = None
+    controller: Any = field(default=None, repr=False)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment variables that point redline at this server."""
+        return {
+            "REDLINE_SMTP_HOST": self.host,
+            "REDLINE_SMTP_PORT": str(self.port),
+            "REDLINE_SMTP_TLS": self.tls,
+            **extra,
+        }
+
+
+@contextmanager
+def running_server(
+    handler: RecordingHandler | None = None,
+    *,
+    tls: str = "none",
+    certificate: Certificate | None = None,
+    authenticator: Authenticator | None = None,
+) -> Iterator[Server]:
+    """Run an aiosmtpd server on loopback: ``tls`` is none, starttls or ssl."""
+    handler = handler or RecordingHandler()
+    kwargs: dict[str, Any] = {"server_hostname": "localhost", "enable_SMTPUTF8": True}
+    if tls != "none":
+        if certificate is None:
+            raise ValueError("a TLS server needs a certificate")
+        if tls == "starttls":
+            kwargs["tls_context"] = certificate.server_context()
+            kwargs["require_starttls"] = True
+        else:
+            kwargs["ssl_context"] = certificate.server_context()
+    if authenticator is not None:
+        # aiosmtpd only counts STARTTLS as TLS; elsewhere AUTH is offered, not forced.
+        kwargs["authenticator"] = authenticator
+        kwargs["auth_required"] = tls == "starttls"
+        kwargs["auth_require_tls"] = tls == "starttls"
+    port = free_port()
+    controller = Controller(handler, hostname=HOST, port=port, **kwargs)
+    controller.start()
+    try:
+        yield Server(HOST, port, handler, tls, authenticator, controller)
+    finally:
+        controller.stop()
+
+
+def _serve_forever(port: int) -> None:
+    """A counting sink in this process until stdin closes."""
+    handler = RecordingHandler(keep_data=False)
+    controller = Controller(handler, hostname=HOST, port=port, server_hostname="localhost")
+    controller.start()
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        controller.stop()
+        print(handler.count, flush=True)
+
+
+if __name__ == "__main__":
+    _serve_forever(int(sys.argv[1]))

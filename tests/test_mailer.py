@@ -1,0 +1,360 @@
+"""The mailer against real aiosmtpd servers: TLS, AUTH, faults, message structure, injection."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from email import message_from_bytes
+from email import policy as email_policy
+from email.headerregistry import Address
+from pathlib import Path
+
+import pytest
+
+from redline.config import Settings
+from redline.errors import ConfigError, DeliveryError
+from redline.mailer import (
+    MessageFactory,
+    OutboxTransport,
+    SendFailure,
+    SmtpConfig,
+    SmtpTransport,
+    message_id,
+    sender_address,
+)
+from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
+from smtp_servers import Authenticator, FaultHandler, free_port, running_server
+
+SENDER = Address("Acme Legal", addr_spec="legal@acme.example")
+UNSUB = "https://acme.example/unsubscribe?token=tok.en_-1&lang=en"
+PASSWORD = "s3cret-pa55word"
+
+
+def make_notice(subject: str = "Our privacy policy changes on 1 July 2025") -> RenderedNotice:
+    return RenderedNotice(
+        subject=subject,
+        text=(
+            "Hello,\n\nSection 7 (Transfer of Data): one paragraph changed.\n\n"
+            f"Unsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
+        ),
+        html=(
+            "<html><body><p>Section 7 &amp; more</p>"
+            f'<p><a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a></p></body></html>'
+        ),
+    )
+
+
+def factory(notice: RenderedNotice | None = None, link: str | None = UNSUB) -> MessageFactory:
+    return MessageFactory(
+        notice or make_notice(),
+        sender=SENDER,
+        policy="privacy",
+        version=3,
+        kind="notice",
+        unsubscribe=lambda email: link,
+    )
+
+
+def parse(data: bytes):
+    return message_from_bytes(data, policy=email_policy.default)
+
+
+def transport_for(server, **changes) -> SmtpTransport:
+    values = {"host": server.host, "port": server.port, "tls": server.tls, "timeout": 10.0}
+    values.update(changes)
+    return SmtpTransport(SmtpConfig(**values), sleep=lambda seconds: None)
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def test_message_has_text_and_html_alternatives_and_headers():
+    msg = parse(factory().build("bob@example.com", "Bob Example").as_bytes())
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = list(msg.iter_parts())
+    assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
+    text, html = (part.get_content().replace("\r\n", "\n") for part in parts)
+    assert not re.search(r"<[a-zA-Z/!][^>]*>", text), "HTML tag in the text part"
+    assert "<br" not in text.lower()
+    assert f"Unsubscribe: {UNSUB}\n" in text
+    assert 'href="https://acme.example/unsubscribe?token=tok.en_-1&amp;lang=en"' in html
+    assert UNSUBSCRIBE_PLACEHOLDER not in text + html
+    assert msg["List-Unsubscribe"] == f"<{UNSUB}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["From"].addresses[0] == SENDER
+    assert msg["To"].addresses[0] == Address("Bob Example", addr_spec="bob@example.com")
+    assert msg["Subject"] == "Our privacy policy changes on 1 July 2025"
+    assert msg["Date"].datetime.tzinfo is not None
+    assert msg["Message-ID"].endswith("@acme.example>")
+
+
+def test_message_id_is_deterministic_per_policy_version_kind_and_subscriber():
+    first = factory().build("bob@example.com")["Message-ID"]
+    assert factory().build("bob@example.com")["Message-ID"] == first
+    assert first == message_id("privacy", 3, "notice", "bob@example.com", "acme.example")
+    others = {
+        message_id("privacy", 4, "notice", "bob@example.com", "acme.example"),
+        message_id("privacy", 3, "reminder", "bob@example.com", "acme.example"),
+        message_id("terms", 3, "notice", "bob@example.com", "acme.example"),
+        message_id("privacy", 3, "notice", "carol@example.com", "acme.example"),
+    }
+    assert first not in others and len(others) == 4
+
+
+def test_long_list_unsubscribe_stays_on_one_line():
+    link = "https://acme.example/unsubscribe?token=" + "x" * 400
+    raw = factory(link=link).build("bob@example.com").as_bytes()
+    lines = raw.split(b"\r\n")
+    header = [line for line in lines if line.startswith(b"List-Unsubscribe:")]
+    assert header == [f"List-Unsubscribe: <{link}>".encode()]
+    assert b"=?" not in header[0]
+    assert max(len(line) for line in lines) <= 998
+
+
+def test_without_unsubscribe_url_a_mailto_link_is_offered_without_one_click():
+    msg = parse(factory(link=None).build("bob@example.com").as_bytes())
+    assert msg["List-Unsubscribe"] == "<mailto:legal@acme.example?subject=unsubscribe>"
+    assert msg["List-Unsubscribe-Post"] is None
+    assert "mailto:legal@acme.example?subject=unsubscribe" in msg.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("subject", "name"),
+    [
+        ("Update\r\nBcc: victim@evil.example", "Bob"),
+        ("Update\nX-Injected: yes", "Eve\r\nBcc: victim@evil.example"),
+        ("Update\x00\x85\u2028Reply-To: evil@evil.example", 'Eve <eve@evil.example>, "M"\nCc: x@y'),
+    ],
+)
+def test_header_injection_in_subject_and_name_is_neutralised(subject, name):
+    raw = factory(make_notice(subject)).build("bob@example.com", name).as_bytes()
+    msg = parse(raw)
+    for header in ("Bcc", "Cc", "X-Injected", "Reply-To"):
+        assert msg[header] is None
+    assert [a.addr_spec for a in msg["To"].addresses] == ["bob@example.com"]
+    assert "\n" not in str(msg["Subject"]) and "\r" not in str(msg["Subject"])
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert not re.search(rb"\r\n(Bcc|Cc|X-Injected|Reply-To):", head)
+    assert b"\x00" not in raw
+
+
+def test_invalid_recipient_address_is_a_permanent_failure():
+    with pytest.raises(SendFailure) as caught:
+        factory().build("not an address")
+    assert caught.value.permanent
+
+
+def test_sender_address_from_env_or_config():
+    settings = Settings(from_address="Legal <legal@ACME.example>")
+    assert sender_address(settings, {}) == Address("Legal", addr_spec="legal@acme.example")
+    assert sender_address(settings, {"REDLINE_FROM": "ops@acme.example"}).addr_spec == (
+        "ops@acme.example"
+    )
+    with pytest.raises(ConfigError, match="no sender address"):
+        sender_address(Settings(), {})
+    with pytest.raises(ConfigError, match="not valid"):
+        sender_address(Settings(from_address="legal@"), {})
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def test_smtp_config_from_env_over_config_and_defaults(tmp_path):
+    settings = Settings(smtp_host="mail.acme.example", smtp_tls="ssl", smtp_user="cfg")
+    config = SmtpConfig.from_settings(settings, {"REDLINE_SMTP_PASSWORD": PASSWORD})
+    assert (config.host, config.port, config.tls, config.user) == (
+        "mail.acme.example",
+        465,
+        "ssl",
+        "cfg",
+    )
+    assert config.password == PASSWORD
+    assert PASSWORD not in repr(config)
+    env = {
+        "REDLINE_SMTP_HOST": "relay.example",
+        "REDLINE_SMTP_PORT": "2525",
+        "REDLINE_SMTP_TLS": "none",
+        "REDLINE_SMTP_USER": "envuser",
+    }
+    config = SmtpConfig.from_settings(settings, env)
+    assert (config.host, config.port, config.tls, config.user) == (
+        "relay.example",
+        2525,
+        "none",
+        "envuser",
+    )
+    assert SmtpConfig.from_settings(Settings(), {}) is None
+    assert SmtpConfig.from_settings(Settings(smtp_host="h"), {}).port == 587
+    with pytest.raises(ConfigError, match="REDLINE_SMTP_TLS"):
+        SmtpConfig.from_settings(settings, {"REDLINE_SMTP_TLS": "tls1.3"})
+    with pytest.raises(ConfigError, match="REDLINE_SMTP_PORT"):
+        SmtpConfig.from_settings(settings, {"REDLINE_SMTP_PORT": "smtp"})
+    with pytest.raises(ConfigError, match="REDLINE_SMTP_CA_FILE"):
+        SmtpConfig.from_settings(settings, {"REDLINE_SMTP_CA_FILE": str(tmp_path / "none.pem")})
+
+
+def test_user_without_password_is_refused_before_connecting():
+    with pytest.raises(DeliveryError, match="REDLINE_SMTP_PASSWORD"):
+        SmtpTransport(SmtpConfig("127.0.0.1", free_port(), "none", user="alice"))
+
+
+def test_unreachable_server_is_a_delivery_error():
+    transport = SmtpTransport(SmtpConfig("127.0.0.1", free_port(), "none", timeout=5))
+    with pytest.raises(DeliveryError, match="cannot reach"):
+        transport.open()
+
+
+# -- real servers -----------------------------------------------------------------------------
+
+
+def test_plain_send_reuses_one_connection():
+    with running_server() as server:
+        transport = transport_for(server)
+        transport.open()
+        deliveries = [transport.send(factory().build(f"u{i}@example.com")) for i in range(5)]
+        transport.close()
+    assert [d.code for d in deliveries] == [250] * 5
+    assert deliveries[0].message == "2.0.0 Ok: queued as Q1"
+    received = server.handler.messages
+    assert [m.rcpt_tos for m in received] == [[f"u{i}@example.com"] for i in range(5)]
+    assert {m.connection for m in received} == {1}
+    assert all(m.mail_from == "legal@acme.example" for m in received)
+    assert received[0].parsed()["Message-ID"] == factory().message_id("u0@example.com")
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_tls_with_auth_logs_in_once(smtp_certificate, tls):
+    auth = Authenticator("alice", PASSWORD)
+    with running_server(tls=tls, certificate=smtp_certificate, authenticator=auth) as server:
+        transport = transport_for(
+            server, user="alice", password=PASSWORD, ca_file=smtp_certificate.cert
+        )
+        transport.open()
+        for i in range(3):
+            transport.send(factory().build(f"u{i}@example.com"))
+        transport.close()
+    assert auth.attempts == 1 and auth.failures == 0
+    assert len(server.handler.messages) == 3
+    assert all(m.authenticated for m in server.handler.messages)
+
+
+def test_certificate_verification_works_under_strict_x509(smtp_certificate):
+    context = ssl.create_default_context()
+    context.verify_flags |= ssl.VERIFY_X509_STRICT
+    context.load_verify_locations(smtp_certificate.cert)
+    with (
+        running_server(tls="ssl", certificate=smtp_certificate) as server,
+        socket.create_connection((server.host, server.port), timeout=5) as sock,
+        context.wrap_socket(sock, server_hostname=server.host) as tls_sock,
+    ):
+        assert tls_sock.version()
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_untrusted_certificate_is_refused_before_sending(smtp_certificate, tls):
+    auth = Authenticator("alice", PASSWORD)
+    with running_server(tls=tls, certificate=smtp_certificate, authenticator=auth) as server:
+        transport = transport_for(server, user="alice", password=PASSWORD)
+        with pytest.raises(DeliveryError, match="not trusted") as caught:
+            transport.open()
+    assert "REDLINE_SMTP_CA_FILE" in str(caught.value)
+    assert auth.attempts == 0, "credentials must never reach an unverified server"
+    assert server.handler.messages == []
+
+
+def test_failing_auth_aborts_before_sending(smtp_certificate):
+    auth = Authenticator("alice", PASSWORD)
+    with running_server(tls="starttls", certificate=smtp_certificate, authenticator=auth) as server:
+        transport = transport_for(
+            server, user="alice", password="wrong-password", ca_file=smtp_certificate.cert
+        )
+        with pytest.raises(DeliveryError, match="authentication as 'alice' failed") as caught:
+            transport.open()
+    assert "535" in str(caught.value)
+    assert "wrong-password" not in str(caught.value)
+    assert auth.failures >= 1  # smtplib tries each offered mechanism (PLAIN, LOGIN)
+    assert server.handler.messages == []
+
+
+def test_starttls_required_but_not_offered_is_a_delivery_error():
+    with running_server() as server:
+        transport = transport_for(server, tls="starttls")
+        with pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+            transport.open()
+    assert server.handler.messages == []
+
+
+def test_faults_are_classified_and_retried_with_backoff():
+    handler = FaultHandler(
+        drop_after=2,
+        temporary={
+            "soon@example.com": ("451 4.3.0 try again later", 2),
+            "bye@example.com": ("421 4.3.2 closing", 1),
+            "never@example.com": ("451 4.3.0 still busy", 99),
+        },
+        permanent={"gone@example.com": "550 5.1.1 <gone@example.com>: no such user"},
+    )
+    sleeps: list[float] = []
+    recipients = [
+        "a@example.com",
+        "soon@example.com",
+        "gone@example.com",
+        "b@example.com",
+        "bye@example.com",
+        "never@example.com",
+        "c@example.com",
+    ]
+    outcomes = {}
+    with running_server(handler) as server:
+        config = SmtpConfig(server.host, server.port, "none", timeout=10, retries=3, backoff=0.5)
+        transport = SmtpTransport(config, sleep=sleeps.append)
+        transport.open()
+        for rcpt in recipients:
+            try:
+                outcomes[rcpt] = transport.send(factory().build(rcpt)).code
+            except SendFailure as failure:
+                outcomes[rcpt] = ("permanent" if failure.permanent else "temporary", failure.code)
+        transport.close()
+    assert outcomes == {
+        "a@example.com": 250,
+        "soon@example.com": 250,
+        "gone@example.com": ("permanent", 550),
+        "b@example.com": 250,
+        "bye@example.com": 250,
+        "never@example.com": ("temporary", 451),
+        "c@example.com": 250,
+    }
+    # every good recipient exactly once, the others never
+    assert handler.per_recipient() == {
+        rcpt: 1 for rcpt, outcome in outcomes.items() if outcome == 250
+    }
+    assert handler.drops >= 1
+    assert handler.rcpt_attempts["never@example.com"] == 4, "one try and three retries"
+    assert handler.rcpt_attempts["gone@example.com"] == 1, "5xx must not be retried"
+    # exponential backoff: 0.5, 1, 2 for the recipient that never succeeds
+    assert sleeps[-3:] == [0.5, 1.0, 2.0]
+
+
+def test_outbox_writes_each_message_atomically_and_idempotently(tmp_path: Path):
+    outbox = OutboxTransport(tmp_path / "out")
+    outbox.open()
+    message = factory().build("bob@example.com", "Bob")
+    first = outbox.send(message)
+    outbox.send(factory().build("bob@example.com", "Bob"))
+    files = sorted((tmp_path / "out").iterdir())
+    assert len(files) == 1, "a re-sent message replaces its own file"
+    assert files[0].suffix == ".eml"
+    assert first.code == 250 and files[0].name in first.message
+    parsed = parse(files[0].read_bytes())
+    assert parsed["Message-ID"] == message["Message-ID"]
+    outbox.send(factory().build("carol@example.com"))
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    assert not list((tmp_path / "out").glob(".*"))
+
+
+def test_outbox_that_cannot_be_created_is_a_delivery_error(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DeliveryError, match="cannot create outbox"):
+        OutboxTransport(blocker / "out").open()
