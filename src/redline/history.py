@@ -249,9 +249,13 @@ class PolicyRepo:
         """Return the commit id that ``rev`` names."""
         import git
 
+        # git itself, not GitPython's rev_parse: that returns the parent of a shallow clone's
+        # oldest commit without checking that it exists, and knows less revision syntax.
         try:
-            return self.repo.rev_parse(f"{rev}^{{commit}}").hexsha
-        except (git.BadName, git.BadObject, ValueError, IndexError):
+            if rev.startswith("-"):
+                raise ValueError(rev)
+            return self.repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        except (git.GitCommandError, ValueError):
             hint = SHALLOW_HINT if self.is_shallow() else "check `git log` for valid revisions"
             raise GitError(f"unknown revision '{rev}'", hint=hint) from None
 
