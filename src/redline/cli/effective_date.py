@@ -1,0 +1,120 @@
+"""``redline effective-date POLICY``: read or set a policy's effective date in place."""
+
+from __future__ import annotations
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+
+@click.command()
+@click.argument("policy")
+@click.option("--at", "rev", metavar="REV", help="Read the date at a revision (default: files).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--set", "set_date", metavar="YYYY-MM-DD", help="Set the date to this day.")
+@click.option("--in", "in_period", metavar="PERIOD", help="Set the date to today + 30d, 4w ...")
+@click.option("--insert", is_flag=True, help="Add an effective-date line if the policy has none.")
+@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
+@click.option(
+    "--date-order",
+    type=click.Choice(["MDY", "DMY"]),
+    help="Read 05/06/2020 as MM/DD or DD/MM (config: date_order).",
+)
+@click.option("--locale", help="Language of month names, e.g. de (config: locale).")
+@click.option("--date-label", help="Label of the date redline manages (config: date_label).")
+@pass_app
+def command(
+    app: AppContext,
+    policy: str,
+    rev: str | None,
+    as_json: bool,
+    set_date: str | None,
+    in_period: str | None,
+    insert: bool,
+    today: str | None,
+    date_order: str | None,
+    locale: str | None,
+    date_label: str | None,
+) -> None:
+    """Print the effective date of POLICY as YYYY-MM-DD, or set it with --set / --in.
+
+    The date is found wherever the policy states it (a labelled line, front matter, a bare
+    date under the title, a kramdown datetime attribute) and rewritten in the same form:
+    label, punctuation, emphasis, link, zero padding, month style and the datetime
+    attribute stay; every other byte of the file is left as it was.
+
+    Exit codes: 0 success; 2 no date, an ambiguous or invalid date, or a bad option;
+    3 git error.
+    """
+    from redline import dates
+    from redline.console import LOG, emit_json, err, out
+    from redline.errors import InputError
+    from redline.history import PolicyRepo
+
+    if set_date and in_period:
+        raise InputError("--set and --in both give the new date", hint="use one of them")
+    writing = bool(set_date or in_period)
+    if insert and not writing:
+        raise InputError("--insert needs a date", hint="add --set YYYY-MM-DD or --in 30d")
+    if rev and writing:
+        raise InputError("--at reads an old revision; --set/--in write the working tree")
+    settings = app.settings(date_order=date_order, locale=locale, date_label=date_label)
+    repo = PolicyRepo(settings)
+    target = repo.resolve(policy)
+    day = dates.resolve_today(today)
+
+    if writing:
+        if set_date:
+            new_date = dates.parse_iso_date(set_date, what="--set")
+        else:
+            new_date = day + dates.parse_offset(in_period or "", what="--in")
+        edit = dates.write_policy_date(
+            target.abspath, new_date, settings, name=target.path, insert=insert
+        )
+        if as_json:
+            emit_json(
+                {
+                    "policy": target.slug,
+                    "path": target.path,
+                    "date": edit.date.isoformat(),
+                    "previous": edit.previous.isoformat() if edit.previous else None,
+                    "changed": edit.changed,
+                    "inserted": edit.inserted,
+                    "changes": [{"line": c.line, "old": c.old, "new": c.new} for c in edit.changes],
+                }
+            )
+            return
+        for change in edit.changes:
+            old = "(new line)" if change.old is None else change.old.strip()
+            LOG.info("%s:%d: %s -> %s", target.path, change.line, old, change.new.strip())
+            if app.verbosity >= 0:
+                err().print(f"{target.path}:{change.line}: {change.new.strip()}", markup=False)
+        if not edit.changed and app.verbosity >= 0:
+            err().print(f"{target.path}: already {edit.date.isoformat()}; nothing changed")
+        out().print(edit.date.isoformat())
+        return
+
+    snapshot = repo.read_text(target, rev)
+    where = f"{snapshot.path} at {rev}" if rev else snapshot.path
+    effective = dates.find_effective_date(snapshot.text, settings, name=where, today=day)
+    for warning in effective.warnings:
+        LOG.warning("%s: %s", where, warning)
+    if as_json:
+        data = {
+            "policy": target.slug,
+            "path": snapshot.path,
+            "ref": snapshot.ref if rev else None,
+            "commit": snapshot.commit,
+            **effective.to_json(),
+        }
+        emit_json(data)
+        return
+    out().print(effective.date.isoformat() if effective.date else "")
+    if app.verbosity >= 0:
+        for other in effective.others:
+            what = other.date.isoformat() if other.date else (other.error or "blank")
+            err().print(
+                f"{where}:{other.line}: also states {other.label or 'a date'}: {what} "
+                "(not managed; config date_label chooses the managed date)",
+                markup=False,
+            )
