@@ -1,0 +1,404 @@
+"""The notice-window check for pull requests: ``redline check``.
+
+For every policy that changed between a base revision and the working tree:
+
+* **fail** when the change is material and the effective date did not move;
+* **fail** when a moved effective date gives fewer than ``notice_days`` days of notice
+  (material changes), or lies in the past;
+* **fail** when the effective date is missing, blank, ambiguous or not a valid date;
+* **warn** when only the date changed, or a datetime attribute disagrees with the text;
+* **pass** otherwise (editorial changes need no notice).
+
+Materiality is judged on the text without its date statements, so a change of the date line
+alone is never material.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from redline.errors import DateError, GitError, InputError
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+    from redline.history import Policy, PolicyRepo
+
+ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"
+ENV_GITHUB_BASE_REF = "GITHUB_BASE_REF"
+_LEVELS = {"error": "fail", "warning": "warn", "notice": "pass"}
+_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result line of a policy check: ``level`` is error, warning or notice."""
+
+    level: str
+    message: str
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {"level": self.level, "message": self.message, "line": self.line}
+
+
+@dataclass
+class PolicyCheck:
+    """The check of one changed policy."""
+
+    policy: str
+    path: str
+    change: str  # "added", "modified" or "removed"
+    classification: str | None = None  # of the text without its dates
+    old_date: date | None = None
+    new_date: date | None = None
+    days_of_notice: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """pass, warn or fail: the worst of the findings."""
+        worst = max((_RANK[_LEVELS[f.level]] for f in self.findings), default=0)
+        return next(name for name, rank in _RANK.items() if rank == worst)
+
+    @property
+    def date_changed(self) -> bool:
+        """True when the effective date differs from the base revision's."""
+        return self.change != "removed" and self.old_date != self.new_date
+
+    def add(self, level: str, message: str, line: int | None = None) -> None:
+        """Record a finding."""
+        self.findings.append(Finding(level, message, line))
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "policy": self.policy,
+            "path": self.path,
+            "change": self.change,
+            "status": self.status,
+            "classification": self.classification,
+            "old_date": self.old_date.isoformat() if self.old_date else None,
+            "new_date": self.new_date.isoformat() if self.new_date else None,
+            "date_changed": self.date_changed,
+            "days_of_notice": self.days_of_notice,
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+
+
+@dataclass
+class CheckReport:
+    """The check of every changed policy against a base revision."""
+
+    base_ref: str
+    base_commit: str
+    today: date
+    notice_days: int
+    policies: list[PolicyCheck] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """pass, warn or fail: the worst of the policies (pass when nothing changed)."""
+        worst = max((_RANK[p.status] for p in self.policies), default=0)
+        return next(name for name, rank in _RANK.items() if rank == worst)
+
+    def count(self, status: str) -> int:
+        """How many policies have ``status``."""
+        return sum(1 for p in self.policies if p.status == status)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json`` (schema in the README, 'redline check')."""
+        return {
+            "status": self.status,
+            "base": {"ref": self.base_ref, "commit": self.base_commit},
+            "today": self.today.isoformat(),
+            "notice_days": self.notice_days,
+            "policies": [p.to_json() for p in self.policies],
+            "summary": {
+                "failed": self.count("fail"),
+                "warned": self.count("warn"),
+                "passed": self.count("pass"),
+            },
+        }
+
+
+# -- the base revision ------------------------------------------------------------------------
+
+
+def _commit_or_none(repo: PolicyRepo, rev: str) -> str | None:
+    try:
+        return repo.resolve_rev(rev)
+    except GitError:
+        return None
+
+
+def _default_branch_candidates(repo: PolicyRepo, settings: Settings) -> list[str]:
+    candidates: list[str] = []
+    base_ref = os.environ.get(ENV_GITHUB_BASE_REF, "").strip()
+    if base_ref:
+        candidates += [f"origin/{base_ref}", base_ref]
+    import git
+
+    try:
+        origin_head = repo.repo.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")
+    except git.GitCommandError:
+        origin_head = ""
+    if origin_head:
+        candidates.append(origin_head.removeprefix("refs/remotes/"))
+    candidates += ["main", "master", "origin/main", "origin/master"]
+    return candidates
+
+
+def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tuple[str, str]:
+    """The base to check against: ``(ref as named, commit id)``.
+
+    ``base`` None means the merge base of HEAD with the default branch: config
+    ``default_branch``, else ``origin/$GITHUB_BASE_REF`` in a pull request, else
+    ``origin/HEAD``, else ``main`` or ``master`` (local or on origin).
+    """
+    import git
+
+    from redline.history import SHALLOW_HINT
+
+    if base is not None:
+        return base, repo.resolve_rev(base)
+    if not repo.has_commits():
+        raise InputError(
+            "the repository has no commits yet, so there is no base to compare with",
+            hint="commit the policies first, or pass --base REV",
+        )
+    if settings.default_branch:
+        branch = settings.default_branch
+        found = next(
+            (c for c in (branch, f"origin/{branch}") if _commit_or_none(repo, c)),
+            None,
+        )
+        if found is None:
+            raise GitError(
+                f"default_branch '{branch}' (config) exists neither locally nor on origin",
+                hint=f"fetch it (git fetch origin {branch}) or pass --base REV",
+            )
+        candidates = [found]
+    else:
+        candidates = _default_branch_candidates(repo, settings)
+    for candidate in candidates:
+        if _commit_or_none(repo, candidate) is None:
+            continue
+        try:
+            merge_base = repo.repo.git.merge_base(candidate, "HEAD").strip()
+        except git.GitCommandError:
+            hint = SHALLOW_HINT if repo.is_shallow() else "pass --base REV"
+            raise GitError(f"'{candidate}' and HEAD have no common ancestor", hint=hint) from None
+        return f"merge-base({candidate}, HEAD)", merge_base
+    raise InputError(
+        "no default branch to compare with (no default_branch in config, no origin/HEAD, "
+        "no main or master)",
+        hint="pass the revision to check against, e.g. --base origin/develop or --base HEAD~3",
+    )
+
+
+# -- checking one policy ------------------------------------------------------------------------
+
+
+def _classify(old_text: str, new_text: str, settings: Settings, name: str) -> str:
+    """Classification of the change with every date statement removed from both texts."""
+    from redline.dates import strip_dates
+    from redline.diff import diff_documents
+    from redline.model import parse_document
+
+    old, new = strip_dates(old_text, settings), strip_dates(new_text, settings)
+    if not old.strip() or not new.strip():
+        return "none" if old.strip() == new.strip() else "material"
+    fold = settings.fold_typography
+    old_doc = parse_document(old, name=f"{name} (base)", fold_typography=fold)
+    new_doc = parse_document(new, name=name, fold_typography=fold)
+    return diff_documents(old_doc, new_doc, path=name).classification
+
+
+def _read_date(text: str, settings: Settings, name: str, today: date) -> date | None:
+    from redline.dates import find_effective_date
+
+    try:
+        return find_effective_date(text, settings, name=name, today=today).date
+    except DateError:
+        return None
+
+
+def _date_line(text: str, settings: Settings) -> int | None:
+    """The line of the managed date statement (or of the title, where one should be added)."""
+    from redline.dates import split_dates
+
+    managed, _ = split_dates(text, settings)
+    if managed:
+        return managed[0].line
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("# "):
+            return number
+    return 1
+
+
+def check_change(
+    old_text: str | None,
+    new_text: str | None,
+    settings: Settings,
+    *,
+    today: date,
+    policy: str,
+    path: str,
+) -> PolicyCheck:
+    """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None: removed)."""
+    from redline.dates import find_effective_date
+
+    notice = settings.notice_days
+    change = "added" if old_text is None else "removed" if new_text is None else "modified"
+    result = PolicyCheck(policy=policy, path=path, change=change)
+    if new_text is None:
+        result.add("warning", "the policy was removed; tell subscribers it no longer applies")
+        return result
+    line = _date_line(new_text, settings)
+    try:
+        effective = find_effective_date(new_text, settings, name=path, today=today)
+    except DateError as problem:
+        result.add("error", str(problem).removeprefix(f"{path}:"), line)
+        return result
+    result.new_date = new = effective.date
+    assert new is not None  # find_effective_date raises for a blank date
+    result.days_of_notice = (new - today).days
+    for warning in effective.warnings:
+        result.add("warning", f"{warning}", line)
+    if old_text is None:
+        result.add("notice", f"new policy, effective {new.isoformat()}", line)
+        return result
+    result.old_date = old = _read_date(old_text, settings, path, today)
+    result.classification = kind = _classify(old_text, new_text, settings, path)
+    days = result.days_of_notice
+    if result.date_changed and new < today:
+        result.add(
+            "error",
+            f"the effective date {new.isoformat()} is in the past (today is {today.isoformat()})",
+            line,
+        )
+    elif kind == "material" and not result.date_changed:
+        result.add(
+            "error",
+            f"material change, but the effective date did not move (still {new.isoformat()}); "
+            f"set it at least {notice} days ahead: redline effective-date {policy} --in {notice}d",
+            line,
+        )
+    elif kind == "material" and days < notice:
+        result.add(
+            "error",
+            f"the effective date {new.isoformat()} gives {days} days of notice; "
+            f"{notice} are required (earliest allowed date: "
+            f"{date.fromordinal(today.toordinal() + notice).isoformat()})",
+            line,
+        )
+    elif kind == "material":
+        result.add(
+            "notice", f"material change, effective {new.isoformat()} ({days} days of notice)", line
+        )
+    elif kind == "none" and result.date_changed:
+        was = old.isoformat() if old else "unreadable"
+        result.add(
+            "warning",
+            f"only the effective date changed ({was} -> {new.isoformat()}); "
+            "nothing else in the policy did",
+            line,
+        )
+    elif kind == "none":
+        result.add("notice", "no change in wording (formatting or other date lines only)", line)
+    else:
+        moved = f"; effective date now {new.isoformat()}" if result.date_changed else ""
+        result.add("notice", f"editorial change{moved}", line)
+    return result
+
+
+def _read(repo: PolicyRepo, policy: Policy, rev: str | None) -> str | None:
+    """The policy's text at ``rev`` (None: working tree), or None where it does not exist."""
+    if rev is None and not policy.abspath.exists():
+        return None
+    try:
+        return repo.read_text(policy, rev).text
+    except InputError as problem:
+        if rev is not None and "does not exist" in problem.message:
+            return None
+        raise
+
+
+def check_policies(
+    repo: PolicyRepo, settings: Settings, *, base: str | None = None, today: date
+) -> CheckReport:
+    """Check every policy that differs between ``base`` and the working tree."""
+    base_ref, base_commit = resolve_base(repo, settings, base)
+    report = CheckReport(base_ref, base_commit, today, settings.notice_days)
+    for policy in repo.policies():
+        old_text = _read(repo, policy, base_commit)
+        new_text = _read(repo, policy, None)
+        if old_text == new_text:
+            continue
+        report.policies.append(
+            check_change(
+                old_text, new_text, settings, today=today, policy=policy.slug, path=policy.path
+            )
+        )
+    return report
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(report: CheckReport) -> list[str]:
+    """GitHub Actions workflow commands (``::error file=...,line=...::message``)."""
+    lines = []
+    for policy in report.policies:
+        for finding in policy.findings:
+            if finding.level == "notice":
+                continue
+            props = f"file={_escape_property(policy.path)}"
+            if finding.line is not None:
+                props += f",line={finding.line}"
+            props += f",title={_escape_property('redline check')}"
+            lines.append(f"::{finding.level} {props}::{_escape_data(finding.message)}")
+    return lines
+
+
+def in_github_actions() -> bool:
+    """True when running as a GitHub Actions step."""
+    return os.environ.get(ENV_GITHUB_ACTIONS, "").lower() == "true"
+
+
+def render_text(report: CheckReport) -> list[tuple[str, str]]:
+    """The human-readable report as ``(status, line)`` pairs (status '' for plain lines)."""
+    changed = len(report.policies)
+    lines = [
+        (
+            "",
+            f"redline check: {changed} changed polic{'y' if changed == 1 else 'ies'} against "
+            f"{report.base_ref} ({report.base_commit[:10]}), today {report.today.isoformat()}, "
+            f"{report.notice_days} days of notice required",
+        )
+    ]
+    for policy in report.policies:
+        for finding in policy.findings:
+            where = policy.path + (f":{finding.line}" if finding.line else "")
+            status = _LEVELS[finding.level]
+            lines.append((status, f"{status.upper():4}  {where}  {finding.message}"))
+    if not report.policies:
+        lines.append(("pass", "PASS  no policy changed"))
+    summary = (
+        f"{report.status.upper()}: {report.count('fail')} failed, "
+        f"{report.count('warn')} with warnings, {report.count('pass')} passed"
+    )
+    lines.append((report.status, summary))
+    return lines

@@ -1,0 +1,65 @@
+"""``redline check``: the notice-window check for pull requests."""
+
+from __future__ import annotations
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+
+@click.command()
+@click.option(
+    "--base",
+    metavar="REV",
+    help="Compare with REV (default: the merge base of HEAD with the default branch).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
+@click.option(
+    "--notice-days",
+    type=click.IntRange(min=0),
+    help="Days of notice a material change needs (config: notice_days, default 30).",
+)
+@pass_app
+def command(
+    app: AppContext, base: str | None, as_json: bool, today: str | None, notice_days: int | None
+) -> None:
+    """Check every policy changed since --base against the notice rules.
+
+    Fails when a material change does not move the effective date, when the new date
+    gives fewer than notice_days days of notice or lies in the past, or when it is missing
+    or not a valid date; warns when only the date changed. With GITHUB_ACTIONS=true the
+    problems are also printed as GitHub annotations (on stderr with --json).
+
+    Exit codes: 0 pass (warnings included); 1 check failed; 2 usage or config error;
+    3 git error.
+    """
+    import sys
+
+    from rich.text import Text
+
+    from redline.check import check_policies, github_annotations, in_github_actions, render_text
+    from redline.console import emit_json, out
+    from redline.dates import resolve_today
+    from redline.errors import CheckFailed
+    from redline.history import PolicyRepo
+
+    settings = app.settings(notice_days=notice_days)
+    day = resolve_today(today)
+    report = check_policies(PolicyRepo(settings), settings, base=base, today=day)
+    if in_github_actions():
+        stream = sys.stderr if as_json else sys.stdout
+        for line in github_annotations(report):
+            stream.write(line + "\n")
+        stream.flush()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        styles = {"fail": "bold red", "warn": "yellow", "pass": "green", "": ""}
+        for status, line in render_text(report):
+            out().print(Text(line, style=styles[status]))
+    if report.status == "fail":
+        failed = report.count("fail")
+        raise CheckFailed(
+            f"{failed} of {len(report.policies)} changed policies failed the notice check"
+        )
