@@ -471,12 +471,11 @@ def _finish(
     old_number: int | None,
     old_index: dict[int, int],
 ) -> None:
-    """Set the status, flags and change list of a section that exists in the new document."""
-    if section_diff.status == "added":
-        section_diff.changes = [
-            Change("insert", None, b.new.norm) for b in section_diff.blocks if b.new is not None
-        ]
-        return
+    """Set the status, flags and change list of a section that exists in the new document.
+
+    An added section lists only what is new in it: text that was there before (under a
+    heading it now follows, or moved in from elsewhere) is not reported as inserted.
+    """
     section_moved = heading is not None and heading.status == "moved"
     section_diff.moved = section_moved
     if heading is not None and heading.old is not None and heading.new is not None:
@@ -497,7 +496,7 @@ def _finish(
         elif block.status == "modified":
             changes.extend(_word_changes(block.words))
     section_diff.changes = changes
-    if changes or section_diff.retitled:
+    if section_diff.status != "added" and (changes or section_diff.retitled):
         section_diff.status = "modified"
 
 
