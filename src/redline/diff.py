@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
@@ -200,6 +201,7 @@ def diff_documents(
     """Compute the redline of ``old`` against ``new``."""
     entries = _align(old.blocks, new.blocks)
     _detect_moves(entries)
+    _pair_headings_by_body(entries)
     sections = _group_sections(entries, old, new)
     result = DiffResult(
         policy=policy,
@@ -359,6 +361,56 @@ def _detect_moves(entries: list[BlockDiff]) -> None:
             if best is not None and _similarity(entries[best].old, new_block) >= _MOVE_THRESHOLD:  # type: ignore[arg-type]
                 consumed.add(best)
                 entries[index] = _moved(entries[best].old, new_block)  # type: ignore[arg-type]
+    for index in sorted(consumed, reverse=True):
+        del entries[index]
+
+
+def _pair_headings_by_body(entries: list[BlockDiff]) -> None:
+    """Pair an inserted heading with a deleted one whose section body now follows it.
+
+    This recognises a section that was retitled too much to pair by similarity, in place or
+    moved: most of the new section's blocks come from the old section of the deleted heading.
+    """
+    deleted = {
+        id(e.old): index
+        for index, e in enumerate(entries)
+        if e.status == "delete" and e.old is not None and e.old.is_heading
+    }
+    if not deleted:
+        return
+    old_headings = sorted(
+        (e.old for e in entries if e.old is not None and e.old.is_heading), key=lambda b: b.line
+    )
+    heading_lines = [heading.line for heading in old_headings]
+    consumed: list[int] = []
+    for index, entry in enumerate(entries):
+        if entry.status != "insert" or entry.new is None or not entry.new.is_heading:
+            continue
+        body: list[BlockDiff] = []
+        for following in entries[index + 1 :]:
+            if following.new is not None and following.new.is_heading:
+                break
+            if following.new is not None:
+                body.append(following)
+        origins: dict[int, list[BlockDiff]] = {}
+        for block in body:
+            if block.old is not None:
+                position = bisect_right(heading_lines, block.old.line) - 1
+                if position >= 0:
+                    origins.setdefault(id(old_headings[position]), []).append(block)
+        candidates = [(len(v), k) for k, v in origins.items() if k in deleted]
+        if not candidates:
+            continue
+        count, origin = max(candidates)
+        if 2 * count < len(body) or deleted[origin] in consumed:
+            continue
+        source = entries[deleted[origin]].old
+        assert source is not None
+        moved = sum(block.status == "moved" for block in origins[origin])
+        entries[index] = (
+            _moved(source, entry.new) if 2 * moved > count else _pair(source, entry.new)
+        )
+        consumed.append(deleted[origin])
     for index in sorted(consumed, reverse=True):
         del entries[index]
 
