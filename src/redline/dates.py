@@ -79,6 +79,7 @@ _MID = (
     rf"(?:{_OPEN}|{_HWS})*+)"
 )
 _POST = re.compile(rf"(?:{_CLOSE}|{_HWS}|[.;,]|\\)*+", re.I)
+_LEADING = re.compile(rf"(?:{_EMPH}|</{_TAGS}>|{_HWS}|\[|<{_TAGS}\b[^>]*>)*+", re.I)
 _TRAILING = re.compile(rf"(?:{_CLOSE}|{_HWS}|[.;,]|\\)*+$", re.I)
 _DECORATION = re.compile(rf"{_OPEN}|{_CLOSE}|{_HWS}|\\", re.I)
 _ATTRIBUTE = re.compile(
@@ -1056,8 +1057,8 @@ class _Scanner:
             )
         if not head.group("colon"):
             return None
-        placeholder = _BLANK_PLACEHOLDER.match(content, pos)
-        if placeholder and _POST.fullmatch(content, placeholder.end()):
+        placeholder = self._placeholder(content, head)
+        if placeholder:
             return self._make(
                 line,
                 label=label,
@@ -1105,6 +1106,20 @@ class _Scanner:
                 ),
             )
         return None
+
+    @staticmethod
+    def _placeholder(content: str, head: re.Match[str]) -> re.Match[str] | None:
+        """A blank placeholder (``____``, ``TBD``, ``[date]``) after the label's colon."""
+        colon_end = head.end("colon")
+        found = _BLANK_PLACEHOLDER.search(content, colon_end)
+        if not found or not _POST.fullmatch(content, found.end()):
+            return None
+        if not _LEADING.fullmatch(content, colon_end, found.start()):
+            return None
+        run = found.group(0)
+        if found.start() == colon_end and run[0] in "_-" and run[0] in head.group("pre"):
+            return None  # the closing half of __bold__ or a rule, not a placeholder
+        return found
 
     def _attributed(self, line: _Line, attribute: DatetimeAttribute) -> DateMatch | None:
         content = line.content
@@ -1187,21 +1202,20 @@ class _Scanner:
         known = _kind_of(key) != "other" or norm == self.label_norm
         if not known:
             return None
-        rest_start = found.start("rest")
         rest = found.group("rest")
-        value = rest.strip()
-        offset = rest_start + (len(rest) - len(rest.lstrip()))
-        if value and value[0] not in "\"'":
-            comment = re.search(r"[ \t]#", value)
-            if comment:
-                value = value[: comment.start()].rstrip()
-        quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
+        offset = found.start("rest") + (len(rest) - len(rest.lstrip()))
+        value = _yaml_scalar(rest.strip())
+        if value is None:
+            return None  # a block scalar, a list or an unterminated quote: not a date value
+        quoted = rest.strip()[:1] in ("'", '"')
         if quoted:
-            value, offset = value[1:-1], offset + 1
+            offset += 1
         common: dict[str, Any] = {"label": key, "source": "front_matter", "wrapping": ()}
         if value.strip() == "" or (not quoted and value in ("null", "~")):
-            start = offset if value else _insertion_point(line.content, found.start("rest"))
-            end = offset + len(value) if value else start
+            if value or quoted:
+                start, end = offset, offset + len(value)
+            else:
+                start = end = _insertion_point(line.content, found.start("rest"))
             return self._make(
                 line,
                 token=None,
@@ -1248,6 +1262,19 @@ class _Scanner:
         )
 
 
+def _yaml_scalar(raw: str) -> str | None:
+    """The text of a one-line YAML scalar without quotes and trailing comment."""
+    if raw[:1] in ("'", '"'):
+        close = raw.find(raw[0], 1)
+        if close < 0 or raw[close + 1 :].strip()[:1] not in ("", "#"):
+            return None
+        return raw[1:close]
+    if raw[:1] in ("|", ">", "[", "{", "&", "*", "!"):
+        return None
+    comment = re.search(r"[ \t]#", raw)
+    return raw[: comment.start()].rstrip() if comment else raw
+
+
 # -- public API: reading -------------------------------------------------------------------
 
 
@@ -1289,6 +1316,47 @@ def _missing(
             f"`redline effective-date POLICY --insert --set {suggestion.isoformat()}`"
         ),
     )
+
+
+def split_dates(
+    text: str, settings: Settings | None = None
+) -> tuple[list[DateMatch], list[DateMatch]]:
+    """All date statements of ``text``, split into the managed ones and the others.
+
+    Never raises for a missing, blank or ambiguous date; :func:`find_effective_date` does.
+    """
+    return _choose(find_dates(text, settings), settings)
+
+
+def strip_dates(text: str, settings: Settings | None = None) -> str:
+    """``text`` without its date statements, to compare two revisions apart from their dates.
+
+    Lines that only state a date (labelled, bare, front matter, kramdown attribute lines) are
+    removed; a date inside other text (a line vouched for by a datetime attribute) is cut out.
+    """
+    cuts: list[tuple[int, int]] = []
+    lines = _split_lines(text)
+    for match in find_dates(text, settings):
+        if match.source == "attribute":
+            cuts.append((match.start, match.end))
+        else:
+            cuts.append((match.line_start, match.line_end))
+        attribute = match.attribute
+        if attribute is not None:
+            if attribute.line == match.line:
+                cuts.append((attribute.start, attribute.end))
+            else:
+                line = lines[attribute.line - 1]
+                cuts.append((line.start, line.end))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(cuts):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    for start, end in reversed(merged):
+        text = text[:start] + text[end:]
+    return text
 
 
 def _choose(

@@ -1,0 +1,602 @@
+"""Effective dates: every written form found, read, and rewritten without touching other bytes."""
+
+from __future__ import annotations
+
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from redline import dates
+from redline.config import Settings
+from redline.errors import ConfigError, DateError, InputError
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "000_fe21ec6974767aad.txt"
+MDY = Settings(date_order="MDY")
+DMY = Settings(date_order="DMY")
+DE = Settings(locale="de")
+NEW = date(2021, 1, 2)
+
+
+def wrap(line: str) -> str:
+    """A small policy around ``line`` (the date statement)."""
+    return f"# Privacy Policy\n\n{line}\n\n## 1. Scope\n\nWe collect what we need.\n"
+
+
+def assert_only_span_changed(old: str, new: str, match: dates.DateMatch, new_text: str) -> None:
+    """``new`` equals ``old`` with the managed date replaced, and nothing else."""
+    assert new == old[: match.start] + new_text + old[match.end :]
+
+
+# (the date statement, settings, date read, the statement after setting NEW)
+FORMS = [
+    ("Effective date: 05/14/2020", MDY, date(2020, 5, 14), "Effective date: 01/02/2021"),
+    ("Effective date: 5/14/2020", MDY, date(2020, 5, 14), "Effective date: 1/2/2021"),
+    ("Effective date: 14/05/2020", DMY, date(2020, 5, 14), "Effective date: 02/01/2021"),
+    ("Effective Date: 2020-05-14", None, date(2020, 5, 14), "Effective Date: 2021-01-02"),
+    ("EFFECTIVE DATE 14.05.2020", DMY, date(2020, 5, 14), "EFFECTIVE DATE 02.01.2021"),
+    (
+        "Effective date: **May 25, 2018**",
+        None,
+        date(2018, 5, 25),
+        "Effective date: **January 2, 2021**",
+    ),
+    (
+        "**Effective date:** May 25, 2018",
+        None,
+        date(2018, 5, 25),
+        "**Effective date:** January 2, 2021",
+    ),
+    ("_Last Updated: March 3, 2020_", None, date(2020, 3, 3), "_Last Updated: January 2, 2021_"),
+    (
+        "*Last updated: [July 18, 2022](https://example.com/changes)*",
+        None,
+        date(2022, 7, 18),
+        "*Last updated: [January 2, 2021](https://example.com/changes)*",
+    ),
+    (
+        "Effective as of May 14th, 2020.",
+        None,
+        date(2020, 5, 14),
+        "Effective as of January 2nd, 2021.",
+    ),
+    ("Effective May 1ST, 2020", None, date(2020, 5, 1), "Effective January 2ND, 2021"),
+    ("Last modified - 14 May 2020", None, date(2020, 5, 14), "Last modified - 2 January 2021"),
+    (
+        "Last revised: 14th of May 2020",
+        None,
+        date(2020, 5, 14),
+        "Last revised: 2nd of January 2021",
+    ),
+    ("Updated: Sept 14, 2020", None, date(2020, 9, 14), "Updated: Jan 2, 2021"),
+    ("Updated: Sept. 4, 2020", None, date(2020, 9, 4), "Updated: Jan. 2, 2021"),
+    ("Updated: Mar. 04, 2020", None, date(2020, 3, 4), "Updated: Jan. 02, 2021"),
+    (
+        "Date of last revision: MAY 14, 2020",
+        None,
+        date(2020, 5, 14),
+        "Date of last revision: JANUARY 2, 2021",
+    ),
+    (
+        "Last updated on Thursday, May 14, 2020",
+        None,
+        date(2020, 5, 14),
+        "Last updated on Saturday, January 2, 2021",
+    ),
+    ("> Effective date: 2020-05-14", None, date(2020, 5, 14), "> Effective date: 2021-01-02"),
+    ("- Effective date: 2020-05-14", None, date(2020, 5, 14), "- Effective date: 2021-01-02"),
+    ("### Effective date: 2020-05-14", None, date(2020, 5, 14), "### Effective date: 2021-01-02"),
+    ("Effective date:&#x20;05/14/2020", MDY, date(2020, 5, 14), "Effective date:&#x20;01/02/2021"),
+    (
+        "<strong>Effective date:</strong> May 14, 2020<br>",
+        None,
+        date(2020, 5, 14),
+        "<strong>Effective date:</strong> January 2, 2021<br>",
+    ),
+    ("*May 14, 2020*", None, date(2020, 5, 14), "*January 2, 2021*"),
+    ("_2020-05-14_", None, date(2020, 5, 14), "_2021-01-02_"),
+    ("Effective date: 14. Mai 2020", DE, date(2020, 5, 14), "Effective date: 2. Januar 2021"),
+    ("Effective date: 14. Okt. 2020", DE, date(2020, 10, 14), "Effective date: 2. Jan. 2021"),
+    (
+        'Effective date: 05/14/2020 {: datetime="2020-05-14" }',
+        None,
+        date(2020, 5, 14),
+        'Effective date: 01/02/2021 {: datetime="2021-01-02" }',
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "config", "expected", "after"), FORMS)
+def test_every_form_reads_and_round_trips(line, config, expected, after):
+    text = wrap(line)
+    found = dates.find_effective_date(text, config)
+    assert found.date == expected
+    assert found.primary.line == 3
+    assert found.primary.text == line
+    new = dates.set_effective_date(text, NEW, config)
+    assert new == wrap(after)
+    assert dates.find_effective_date(new, config).date == NEW
+    assert dates.set_effective_date(new, NEW, config) == new  # setting twice changes nothing
+    back = dates.set_effective_date(new, expected, config)
+    assert dates.find_effective_date(back, config).date == expected
+
+
+@pytest.mark.parametrize(("line", "config", "expected", "after"), FORMS)
+def test_crlf_and_missing_final_newline_are_kept(line, config, expected, after):
+    crlf = wrap(line).replace("\n", "\r\n")
+    assert dates.set_effective_date(crlf, NEW, config) == wrap(after).replace("\n", "\r\n")
+    bare = f"# Policy\r\n\r\n{line}"
+    assert dates.set_effective_date(bare, NEW, config) == f"# Policy\r\n\r\n{after}"
+
+
+def test_detected_form_label_and_wrapping():
+    found = dates.find_effective_date(wrap("*Last updated: [July 18, 2022](https://x.test)*"))
+    match = found.primary
+    assert (match.label, match.kind, match.source) == ("Last updated", "updated", "label")
+    assert match.form == "Month DD, YYYY"
+    assert set(match.wrapping) == {"italic", "link"}
+    assert match.managed_text == "July 18, 2022"
+    data = found.to_json()
+    assert data["date"] == "2022-07-18"
+    assert data["line"] == 3
+    assert data["text"] == "*Last updated: [July 18, 2022](https://x.test)*"
+    assert data["form"] == "Month DD, YYYY"
+    assert dates.find_effective_date(wrap("Effective date: 5/4/2020"), MDY).primary.form == (
+        "M/D/YYYY"
+    )
+    assert dates.find_effective_date(wrap("Updated: Sept 4th, 2020")).primary.form == (
+        "Sept Dth, YYYY"
+    )
+
+
+def test_bytes_outside_the_date_are_untouched():
+    text = (
+        "\ufeff# Título\r\n\r\n*Effective date:*  **14 May 2020**  \r\n\r\n"
+        "Café & naïve – “quotes”\n"
+    )
+    found = dates.find_effective_date(text)
+    new = dates.set_effective_date(text, date(2023, 11, 30))
+    assert_only_span_changed(text, new, found.primary, "30 November 2023")
+
+
+def test_in_text_dates_and_code_blocks_are_not_effective_dates():
+    text = (
+        "# Policy\n\nEffective date: 05/14/2020\n\n"
+        "The CCPA took effect on 01/01/2020.\n\n"
+        "```\nEffective date: 2019-01-01\n```\n\n"
+        "We will update the \u201ceffective date\u201d at the top.\n"
+    )
+    matches = dates.find_dates(text)
+    assert [(m.line, m.date) for m in matches] == [(3, date(2020, 5, 14))]
+    new = dates.set_effective_date(text, date(2020, 6, 30))
+    assert "01/01/2020" in new and "2019-01-01" in new
+    assert "Effective date: 06/30/2020" in new
+
+
+# -- ambiguity and invalid dates ---------------------------------------------------------------
+
+
+def test_ambiguous_numeric_date_names_the_key():
+    text = wrap("Effective date: 05/06/2020")
+    with pytest.raises(DateError) as caught:
+        dates.find_effective_date(text, name="policies/p.md")
+    message = str(caught.value)
+    assert message.startswith("policies/p.md:3: '05/06/2020' is ambiguous")
+    assert "May 6, 2020" in message and "June 5, 2020" in message
+    assert "date_order" in message
+    assert dates.find_effective_date(text, MDY).date == date(2020, 5, 6)
+    assert dates.find_effective_date(text, DMY).date == date(2020, 6, 5)
+    dotted = wrap("Effective date: 05.06.2020")
+    with pytest.raises(DateError, match="date_order"):
+        dates.find_effective_date(dotted)
+    assert dates.find_effective_date(dotted, DMY).date == date(2020, 6, 5)
+
+
+def test_setting_an_ambiguous_date_needs_the_order():
+    text = wrap("Effective date: 05/05/2020")
+    assert dates.find_effective_date(text).date == date(2020, 5, 5)
+    with pytest.raises(DateError, match=r"MM/DD/YYYY or DD/MM/YYYY.*date_order"):
+        dates.set_effective_date(text, date(2020, 6, 14))
+    assert "06/14/2020" in dates.set_effective_date(text, date(2020, 6, 14), MDY)
+    # Writing a date that would read back ambiguously is refused, not written.
+    unambiguous = wrap("Effective date: 05/14/2020")
+    with pytest.raises(DateError, match="date_order"):
+        dates.set_effective_date(unambiguous, date(2021, 1, 5))
+
+
+def test_a_datetime_attribute_settles_the_order():
+    text = wrap('Effective date: 05/06/2020\n{: datetime="2020-06-05" }')
+    found = dates.find_effective_date(text)
+    assert found.date == date(2020, 6, 5)
+    new = dates.set_effective_date(text, date(2021, 7, 30))
+    assert 'Effective date: 30/07/2021\n{: datetime="2021-07-30" }' in new
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("Effective date: 02/30/2020", "'02/30/2020' is not a valid date"),
+        ("Effective date: February 30, 2020", "'February 30, 2020' is not a valid date"),
+        ("Effective date: 2020-13-01", "'2020-13-01' is not a valid date"),
+        ("Effective date: 14/05/20", "'14/05/20' is not a date"),
+    ],
+)
+def test_invalid_dates_are_reported_with_line(line, fragment):
+    with pytest.raises(DateError) as caught:
+        dates.find_effective_date(wrap(line), name="p.md")
+    assert str(caught.value).startswith("p.md:3: ")
+    assert fragment in str(caught.value)
+    fixed = dates.set_effective_date(wrap(line), date(2020, 3, 1), MDY)
+    assert dates.find_effective_date(fixed, MDY).date == date(2020, 3, 1)
+
+
+def test_wrong_weekday_is_a_warning():
+    found = dates.find_effective_date(wrap("Effective: Monday, May 14, 2020"))
+    assert found.date == date(2020, 5, 14)
+    assert any("wrong weekday" in w and "Thursday" in w for w in found.warnings)
+
+
+# -- front matter, kramdown, several dates, placeholders ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "after"),
+    [
+        ("effective_date: 2020-05-14", "effective_date: 2021-01-02"),
+        ('effective_date: "2020-05-14"', 'effective_date: "2021-01-02"'),
+        ("effective: 'May 14, 2020'  # keep", "effective: 'January 2, 2021'  # keep"),
+        ("last_updated: 2020-05-14T09:30:00Z", "last_updated: 2021-01-02T09:30:00Z"),
+        ("lastmod: 14.05.2020", "lastmod: 02.01.2021"),
+        ("effectiveDate: 2020-05-14", "effectiveDate: 2021-01-02"),
+        ("effective_date:", "effective_date: 2021-01-02"),
+        ('effective_date: ""', 'effective_date: "2021-01-02"'),
+        ("effective_date: ~", "effective_date: 2021-01-02"),
+    ],
+)
+def test_front_matter_keys(front, after):
+    text = f"---\ntitle: Privacy\n{front}\n---\n# Privacy\n\nText.\n"
+    new = dates.set_effective_date(text, NEW, DMY)
+    assert new == f"---\ntitle: Privacy\n{after}\n---\n# Privacy\n\nText.\n"
+    found = dates.find_effective_date(new, DMY)
+    assert found.date == NEW
+    assert found.primary.source == "front_matter"
+    assert found.primary.line == 3
+
+
+def test_front_matter_and_body_are_kept_in_sync():
+    text = "---\neffective_date: 2020-05-14\n---\n# P\n\n**Effective date:** May 14, 2020\n"
+    found = dates.find_effective_date(text)
+    assert [m.line for m in found.matches] == [2, 6]
+    new = dates.set_effective_date(text, NEW)
+    assert (
+        new == "---\neffective_date: 2021-01-02\n---\n# P\n\n**Effective date:** January 2, 2021\n"
+    )
+
+
+def test_disagreeing_statements_are_an_error():
+    text = "---\neffective_date: 2020-01-01\n---\n# P\n\nEffective date: May 14, 2020\n"
+    with pytest.raises(DateError, match=r"different dates: line 2: .*line 6"):
+        dates.find_effective_date(text, name="p.md")
+
+
+def test_kramdown_attribute_is_kept_in_sync():
+    text = '# Notice\n\n*Effective September 8, 2020*\n{: datetime="2020-09-8" }\n\n## At x\n'
+    found = dates.find_effective_date(text)
+    assert found.date == date(2020, 9, 8)
+    assert found.primary.attribute is not None and found.primary.attribute.line == 4
+    new = dates.set_effective_date(text, date(2021, 10, 3))
+    assert new == '# Notice\n\n*Effective October 3, 2021*\n{: datetime="2021-10-3" }\n\n## At x\n'
+
+
+def test_kramdown_attribute_vouches_for_unlabelled_and_localised_lines():
+    plain = '# Mozilla Privacy Policy\n\nMarch 6, 2026\n{: datetime="2026-03-06" }\n\n## Smart\n'
+    found = dates.find_effective_date(plain)
+    assert (found.date, found.primary.source) == (date(2026, 3, 6), "bare")
+    assert dates.set_effective_date(plain, NEW).splitlines()[2:4] == [
+        "January 2, 2021",
+        '{: datetime="2021-01-02" }',
+    ]
+    french = '## Avis\n\n*Date d\u2019effet : 28 septembre 2017*\n{: datetime="2017-09-28" }\n'
+    unread = dates.find_effective_date(french)
+    assert unread.date == date(2017, 9, 28)  # from the attribute
+    assert any("set locale" in w for w in unread.warnings)
+    with pytest.raises(DateError, match="set locale"):
+        dates.set_effective_date(french, NEW)
+    fr = Settings(locale="fr")
+    assert '*Date d\u2019effet : 2 janvier 2021*\n{: datetime="2021-01-02" }' in (
+        dates.set_effective_date(french, NEW, fr)
+    )
+
+
+def test_attribute_disagreeing_with_text_is_a_warning_and_set_fixes_both():
+    text = wrap('Effective date: May 14, 2020 {: datetime="2020-05-15" }')
+    found = dates.find_effective_date(text)
+    assert found.date == date(2020, 5, 14)
+    assert any("datetime attribute says 2020-05-15" in w for w in found.warnings)
+    new = dates.set_effective_date(text, date(2020, 5, 14))
+    assert 'May 14, 2020 {: datetime="2020-05-14" }' in new
+    assert dates.find_effective_date(new).warnings == []
+
+
+def test_several_dates_effective_wins_and_date_label_chooses():
+    text = wrap("Effective date: May 25, 2018\nLast updated: March 3, 2020")
+    found = dates.find_effective_date(text)
+    assert found.date == date(2018, 5, 25)
+    assert [(m.label, m.date) for m in found.others] == [("Last updated", date(2020, 3, 3))]
+    chosen = Settings(date_label="last updated")
+    assert dates.find_effective_date(text, chosen).date == date(2020, 3, 3)
+    new = dates.set_effective_date(text, NEW, chosen)
+    assert "Effective date: May 25, 2018\nLast updated: January 2, 2021" in new
+    with pytest.raises(DateError) as caught:
+        dates.find_effective_date(text, Settings(date_label="Revised"), name="p.md")
+    message = str(caught.value)
+    assert "no date labelled 'Revised' (config date_label)" in message
+    assert "'Effective date' (line 3), 'Last updated' (line 4)" in message
+
+
+def test_two_lines_with_different_labels_of_one_kind_are_ambiguous_without_date_label():
+    text = wrap("Effective: May 25, 2018\nEffective date: March 3, 2020")
+    with pytest.raises(DateError, match="set date_label"):
+        dates.find_effective_date(text)
+    assert dates.find_effective_date(text, Settings(date_label="Effective")).date == date(
+        2018, 5, 25
+    )
+
+
+def test_custom_date_label_is_recognised():
+    text = wrap("Stand: 14. Mai 2020")
+    config = Settings(locale="de", date_label="Stand")
+    assert dates.find_effective_date(text, config).date == date(2020, 5, 14)
+    assert "Stand: 2. Januar 2021" in dates.set_effective_date(text, NEW, config)
+
+
+@pytest.mark.parametrize(
+    ("line", "config", "after"),
+    [
+        ("Effective date:", None, "Effective date: 2021-01-02"),
+        ("Effective date: ", None, "Effective date: 2021-01-02"),
+        ("**Effective date:**", None, "**Effective date:** 2021-01-02"),
+        ("__Effective date:__", None, "__Effective date:__ 2021-01-02"),
+        ("Effective date: ________", None, "Effective date: 2021-01-02"),
+        ("Effective date: **____**", None, "Effective date: **2021-01-02**"),
+        ("Effective date: [DATE]", None, "Effective date: 2021-01-02"),
+        ("Effective date: TBD", None, "Effective date: 2021-01-02"),
+        ("Effective date: MM/DD/YYYY", MDY, "Effective date: 01/02/2021"),
+        ("Effective date: D/M/YYYY", DMY, "Effective date: 2/1/2021"),
+        ("Effective date: DD.MM.YYYY", DMY, "Effective date: 02.01.2021"),
+        ("Effective date: Month D, YYYY", None, "Effective date: January 2, 2021"),
+        ("Effective date: D Mon YYYY", None, "Effective date: 2 Jan 2021"),
+    ],
+)
+def test_blank_placeholders_are_filled_in(line, config, after):
+    text = wrap(line)
+    found = dates.find_effective_date(text, config, require_date=False)
+    assert found.date is None and found.primary.blank
+    with pytest.raises(DateError, match=r"p\.md:3: the effective date is blank"):
+        dates.find_effective_date(text, config, name="p.md")
+    new = dates.set_effective_date(text, NEW, config)
+    assert new == wrap(after)
+    assert dates.find_effective_date(new, config).date == NEW
+
+
+def test_filling_a_numeric_placeholder_needs_the_order():
+    with pytest.raises(DateError, match="would not read back: '01/02/2021' is ambiguous"):
+        dates.set_effective_date(wrap("Effective date: MM/DD/YYYY"), NEW)
+
+
+def test_placeholder_is_filled_even_next_to_a_filled_statement():
+    text = "---\neffective_date:\n---\n# P\n\nEffective date: May 14, 2020\n"
+    assert dates.find_effective_date(text).date == date(2020, 5, 14)
+    new = dates.set_effective_date(text, NEW)
+    assert new == "---\neffective_date: 2021-01-02\n---\n# P\n\nEffective date: January 2, 2021\n"
+
+
+# -- missing dates and --insert ------------------------------------------------------------
+
+
+def test_missing_date_error_shows_the_exact_line():
+    text = "# Privacy Policy\n\nWe respect your privacy.\n"
+    with pytest.raises(DateError) as caught:
+        dates.find_effective_date(text, name="policies/p.md", today=date(2025, 6, 1))
+    message = str(caught.value)
+    assert message.startswith("policies/p.md: no effective-date statement found")
+    assert "under the title '# Privacy Policy' (line 1): 'Effective date: 2025-07-01'" in message
+    assert "--insert --set 2025-07-01" in message
+    with pytest.raises(DateError, match="'Effective date: 2021-01-02'"):
+        dates.set_effective_date(text, NEW)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# P\n\nBody.\n", "# P\n\nEffective date: 2021-01-02\n\nBody.\n"),
+        ("# P\nBody.\n", "# P\n\nEffective date: 2021-01-02\n\nBody.\n"),
+        ("# P\r\n\r\nBody.", "# P\r\n\r\nEffective date: 2021-01-02\r\n\r\nBody."),
+        ("# P", "# P\n\nEffective date: 2021-01-02"),
+        ("# P\n", "# P\n\nEffective date: 2021-01-02\n"),
+        ("P\n=\n\nBody.\n", "P\n=\n\nEffective date: 2021-01-02\n\nBody.\n"),
+        ("Intro.\n\n# P\n\nBody.\n", "Intro.\n\n# P\n\nEffective date: 2021-01-02\n\nBody.\n"),
+        ("Body only.\n", "Effective date: 2021-01-02\n\nBody only.\n"),
+        ("---\nx: 1\n---\nBody.\n", "---\nx: 1\n---\n\nEffective date: 2021-01-02\n\nBody.\n"),
+        (
+            "```\n# not a title\n```\n# P\n",
+            "```\n# not a title\n```\n# P\n\nEffective date: 2021-01-02\n",
+        ),
+    ],
+)
+def test_insert_adds_the_line_under_the_title(text, expected):
+    edit = dates.edit_effective_date(text, NEW, insert=True)
+    assert edit.text == expected
+    assert edit.inserted and edit.previous is None
+    assert edit.changes[0].new == "Effective date: 2021-01-02"
+    assert expected.splitlines()[edit.changes[0].line - 1] == "Effective date: 2021-01-02"
+    # once inserted, --insert only sets the date
+    assert dates.set_effective_date(edit.text, NEW, insert=True) == edit.text
+
+
+def test_insert_uses_date_label():
+    edit = dates.edit_effective_date("# P\n", NEW, Settings(date_label="last_updated"), insert=True)
+    assert edit.text == "# P\n\nLast updated: 2021-01-02\n"
+
+
+# -- locales -------------------------------------------------------------------------------
+
+
+def test_locale_month_names_via_babel():
+    text = wrap("Gültig ab 14. Mai 2020")
+    config = Settings(locale="de", date_label="Gültig ab")
+    assert dates.find_effective_date(text, config).date == date(2020, 5, 14)
+    assert "Gültig ab 1. März 2021" in dates.set_effective_date(text, date(2021, 3, 1), config)
+    assert dates.find_effective_date(wrap("Effective date: 14. Mai 2020"), DE).date == date(
+        2020, 5, 14
+    )
+    without_locale = wrap("Effective date: 14. Mai 2020")
+    with pytest.raises(DateError, match="not a date"):
+        dates.find_effective_date(without_locale)
+    spanish = Settings(locale="es")
+    assert dates.find_effective_date(wrap("Effective: 3 de marzo de 2020"), spanish).date == date(
+        2020, 3, 3
+    )
+
+
+def test_unknown_locale_is_a_config_error():
+    with pytest.raises(ConfigError, match="config key 'locale': unknown locale 'xx-nope'"):
+        dates.find_dates("Effective date: 2020-05-14\n", Settings(locale="xx-nope"))
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def test_write_policy_date_keeps_bom_crlf_mode_and_is_atomic(tmp_path):
+    path = tmp_path / "policy.md"
+    original = (
+        b"\xef\xbb\xbf# Policy\r\n\r\nEffective date: 05/14/2020\r\n\r\nText \xe2\x80\x93 more."
+    )
+    path.write_bytes(original)
+    path.chmod(0o640)
+    edit = dates.write_policy_date(path, date(2020, 12, 31), name="policies/policy.md")
+    assert edit.changed and edit.previous == date(2020, 5, 14)
+    assert [(c.line, c.old, c.new) for c in edit.changes] == [
+        (3, "Effective date: 05/14/2020", "Effective date: 12/31/2020")
+    ]
+    assert path.read_bytes() == original.replace(b"05/14/2020", b"12/31/2020")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["policy.md"]
+    before = path.stat().st_mtime_ns
+    assert not dates.write_policy_date(path, date(2020, 12, 31)).changed
+    assert path.stat().st_mtime_ns == before
+
+
+def test_write_policy_date_follows_a_symlink(tmp_path):
+    real = tmp_path / "real.md"
+    real.write_text("# P\n\nEffective date: 2020-05-14\n")
+    link = tmp_path / "link.md"
+    link.symlink_to(real)
+    dates.write_policy_date(link, NEW)
+    assert link.is_symlink()
+    assert real.read_text() == "# P\n\nEffective date: 2021-01-02\n"
+
+
+def test_write_policy_date_rejects_non_utf8(tmp_path):
+    path = tmp_path / "latin1.md"
+    path.write_bytes("# P\n\nEffective date: 2020-05-14\n\nCaf\xe9\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        dates.write_policy_date(path, NEW)
+
+
+def test_command_line_dates(monkeypatch):
+    assert dates.parse_iso_date("2025-07-01", what="--set") == date(2025, 7, 1)
+    with pytest.raises(InputError, match="--set: '2025-7-1' is not a date"):
+        dates.parse_iso_date("2025-7-1", what="--set")
+    assert dates.parse_offset("30d").days == 30
+    assert dates.parse_offset("4w").days == 28
+    assert dates.parse_offset("10").days == 10
+    with pytest.raises(InputError, match="not a period"):
+        dates.parse_offset("1 month")
+    monkeypatch.setenv("REDLINE_TODAY", "2024-02-29")
+    assert dates.resolve_today() == date(2024, 2, 29)
+    assert dates.resolve_today("2025-01-01") == date(2025, 1, 1)
+    monkeypatch.setenv("REDLINE_TODAY", "tomorrow")
+    with pytest.raises(InputError, match="REDLINE_TODAY: 'tomorrow'"):
+        dates.resolve_today()
+
+
+def test_strip_dates_removes_only_date_statements():
+    text = (
+        "---\neffective_date: 2020-05-14\n---\n# P\n\n*Effective date: May 14, 2020*\n"
+        '{: datetime="2020-05-14" }\n\nBody 05/14/2020.\n'
+    )
+    assert dates.strip_dates(text) == "---\n---\n# P\n\n\nBody 05/14/2020.\n"
+
+
+# -- the corpus page -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus() -> str:
+    if not CORPUS.is_file():
+        pytest.skip(f"corpus page {CORPUS} is absent (it lives outside the repository)")
+    return CORPUS.read_text(encoding="utf-8")
+
+
+def test_corpus_page(corpus):
+    found = dates.find_effective_date(corpus, name="corpus")
+    assert found.date == date(2020, 5, 14)
+    assert found.primary.text == "Effective date: 05/14/2020"
+    assert found.primary.form == "MM/DD/YYYY"
+    assert found.others == ()  # the CCPA's "took effect on 01/01/2020" is not a date statement
+    new = dates.set_effective_date(corpus, date(2020, 12, 31))
+    assert_only_span_changed(corpus, new, found.primary, "12/31/2020")
+    assert dates.set_effective_date(new, date(2020, 12, 31)) == new
+    assert dates.find_effective_date(new).date == date(2020, 12, 31)
+    crlf = corpus.replace("\n", "\r\n")
+    assert dates.set_effective_date(crlf, date(2020, 12, 31)) == new.replace("\n", "\r\n")
+
+
+# -- properties ------------------------------------------------------------------------------
+
+PROPERTY_FORMS = [
+    ("Effective date: {}", "2020-05-14", None),
+    ("Effective date: {}", "05/14/2020", MDY),
+    ("Effective date: {}", "14/05/2020", DMY),
+    ("Effective date: {}", "5.4.2020", DMY),
+    ("**Last updated:** {}", "May 14, 2020", None),
+    ("_Effective {}_", "Sept. 4th, 2020", None),
+    ("Updated: {}", "Thursday, 14 May 2020", None),
+    ("Effective date: {}", "14. Mai 2020", DE),
+    ("*{}*", "MAY 04, 2020", None),
+]
+LINE_ENDINGS = st.sampled_from(["\n", "\r\n"])
+SAFE_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="*_#>-[`~{"),
+    max_size=40,
+).map(str.strip)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    form=st.sampled_from(PROPERTY_FORMS),
+    value=st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)),
+    before=SAFE_TEXT,
+    after=SAFE_TEXT,
+    eol=LINE_ENDINGS,
+    final_newline=st.booleans(),
+)
+def test_set_then_read_property(form, value, before, after, eol, final_newline):
+    template, written, config = form
+    head = f"# Policy{eol}{eol}{template.format(written)}{eol}{eol}"
+    tail = f"Para {before}.{eol}{eol}More {after}." + (eol if final_newline else "")
+    text = head + tail
+    original = dates.find_effective_date(text, config)
+    new = dates.set_effective_date(text, value, config)
+    assert dates.find_effective_date(new, config).date == value
+    assert dates.set_effective_date(new, value, config) == new
+    assert new.startswith(f"# Policy{eol}{eol}") and new.endswith(tail)
+    changed = new[len(f"# Policy{eol}{eol}") : len(new) - len(tail)]
+    assert changed.endswith(eol + eol) and eol not in changed[: -2 * len(eol)]
+    back = dates.set_effective_date(new, original.date, config)
+    assert dates.find_effective_date(back, config).date == original.date
