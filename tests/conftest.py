@@ -117,3 +117,104 @@ def smtp_certificate(tmp_path_factory: pytest.TempPathFactory):
     from smtp_servers import make_certificate
 
     return make_certificate(tmp_path_factory.mktemp("smtp-tls"))
+
+
+# -- release tags (render, changelog, feeds and site tests) -----------------------------------
+
+
+@pytest.fixture
+def tag_release() -> Callable[..., str]:
+    """Create a real annotated release tag with history.format_release_message.
+
+    ``tag_release(repo, "privacy-policy", 2, "2024-03-01", summary=..., when=...)`` returns
+    the tag name; Previous-Version is ``version - 1`` (``none`` for version 1).
+    """
+    from redline.history import format_release_message
+
+    def make(
+        repo: GitPolicyRepo,
+        slug: str,
+        version: int,
+        effective: str,
+        *,
+        classification: str = "material",
+        summary: str | None = None,
+        rev: str = "HEAD",
+        when: str | None = None,
+        prefix: str = "",
+    ) -> str:
+        fields: dict[str, object] = {
+            "Policy": slug,
+            "Version": version,
+            "Effective-Date": effective,
+            "Classification": classification,
+            "Previous-Version": version - 1 if version > 1 else "none",
+            "Notify": "yes" if classification == "material" else "no",
+            "Short-Notice": "no",
+            "Summary": summary,
+        }
+        name = f"{prefix}{slug}/v{version}"
+        repo.tag(name, format_release_message(fields), rev=rev, when=when)
+        return name
+
+    return make
+
+
+RELEASED_PRIVACY_V1 = """\
+# Privacy Policy
+
+Effective date: 01/15/2024
+
+## 1. Introduction
+
+Northwind Kites ("we") explains here how the Kiteboard app handles personal data.
+
+## 7. Transfer of Data
+
+We may transfer data to our hosting partner in the European Union.
+
+We protect transferred data with standard contractual clauses.
+
+## 13. Service Providers
+
+We use service providers to run the Kiteboard app.
+"""
+
+RELEASED_TERMS_V1 = """\
+# Terms of Service
+
+Effective date: 01/15/2024
+
+## 1. Using Kiteboard
+
+You must be at least 16 years old to use the Kiteboard app.
+
+## 2. Your Content
+
+You keep the rights to the flight logs you upload.
+"""
+
+
+@pytest.fixture
+def released_repo(
+    policy_repo: Callable[..., GitPolicyRepo], tag_release: Callable[..., str]
+) -> GitPolicyRepo:
+    """Two policies: privacy-policy released as v1 and v2, terms-of-service as v1.
+
+    v2 of the privacy policy changes one paragraph in Section 7 and adds one paragraph to
+    Section 13. Tags carry fixed dates, so builds are reproducible.
+    """
+    repo = policy_repo("released")
+    repo.write("policies/privacy-policy.md", RELEASED_PRIVACY_V1)
+    repo.write("policies/terms-of-service.md", RELEASED_TERMS_V1)
+    repo.commit("Add the privacy policy and the terms")
+    tag_release(repo, "privacy-policy", 1, "2024-01-15", when="2024-01-10T09:00:00+00:00")
+    tag_release(repo, "terms-of-service", 1, "2024-01-15", when="2024-01-10T09:05:00+00:00")
+    v2 = RELEASED_PRIVACY_V1.replace("01/15/2024", "03/01/2024").replace(
+        "in the European Union.", "in the European Union and in Switzerland."
+    )
+    v2 += "\nEvery service provider signs a data processing agreement with us.\n"
+    repo.write("policies/privacy-policy.md", v2)
+    repo.commit("Privacy policy: transfers to Switzerland, processing agreements")
+    tag_release(repo, "privacy-policy", 2, "2024-03-01", when="2024-01-31T09:00:00+00:00")
+    return repo

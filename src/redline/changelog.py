@@ -1,0 +1,558 @@
+"""The Markdown changelog of each policy: one entry per released version, newest first.
+
+The changelog's path comes from config ``changelog_path`` (default
+``{dir}/{slug}.changelog.md``, beside the policy). Entries go in below the insertion marker
+``<!-- redline:changelog -->``; each is preceded by ``<!-- redline:entry vN -->`` so that a
+second entry for the same version is refused. Entries are rendered with the templates
+``changelog-entry.md.j2`` (and ``changelog.md.j2`` for a new file).
+
+The summary of an entry comes, in this order, from ``--summary``, a ``Policy-Summary:``
+trailer or a ``## Summary`` section in the message of the (merge) commit that changed the
+policy, or is generated from the section changes (:func:`redline.render.generate_summary`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from redline.errors import ConfigError, DateError, InputError, RedlineError
+from redline.files import atomic_write
+from redline.render import (
+    PolicyInfo,
+    SectionChange,
+    Templates,
+    describe_changes,
+    generate_summary,
+    policy_links,
+    readable_title,
+    stats_dict,
+)
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+    from redline.diff import DiffResult
+    from redline.history import Policy, PolicyRepo, Release
+
+MARKER = "<!-- redline:changelog -->"
+FIRST_VERSION_SUMMARY = "First published version."
+_ENTRY_MARK = re.compile(r"^<!-- redline:entry v(\d+) -->[ \t]*$", re.M)
+_TRAILER = re.compile(r"^policy-summary:[ \t]*(.*)$", re.I)
+_ANY_TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+_SUMMARY_HEADING = re.compile(r"^#{1,6}[ \t]+summary[ \t]*#*[ \t]*$", re.I)
+_HEADING = re.compile(r"^#{1,6}[ \t]")
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    """One changelog entry: a released (or pending) version of a policy."""
+
+    policy: PolicyInfo
+    version: int
+    previous_version: int | None
+    effective_date: dt.date
+    published: dt.date
+    classification: str
+    summary: str
+    sections: tuple[SectionChange, ...]
+    renumbered: tuple[str, ...]
+    stats: dict[str, int]
+    link: str | None
+    tag: str
+    previous_tag: str | None
+    short_notice: bool = False
+
+    def variables(self) -> dict[str, Any]:
+        """The context of ``changelog-entry.md.j2``."""
+        return {
+            "policy": self.policy,
+            "version": self.version,
+            "previous_version": self.previous_version,
+            "effective_date": self.effective_date,
+            "published": self.published,
+            "classification": self.classification,
+            "material": self.classification == "material",
+            "short_notice": self.short_notice,
+            "summary": self.summary,
+            "sections": list(self.sections),
+            "renumbered": list(self.renumbered),
+            "stats": dict(self.stats),
+            "link": self.link,
+            "tag": self.tag,
+            "previous_tag": self.previous_tag,
+        }
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """The policy's text since its last release: the version a release would create."""
+
+    policy: Policy
+    version: int
+    previous: Release | None
+    diff: DiffResult | None
+    classification: str
+
+
+# --- where the changelog lives ----------------------------------------------------------------
+
+
+def changelog_path(settings: Settings, policy: Policy) -> Path:
+    """The absolute path of ``policy``'s changelog (config ``changelog_path``)."""
+    pure = PurePosixPath(policy.path)
+    fields = {"dir": pure.parent.as_posix(), "slug": policy.slug, "name": pure.name}
+    try:
+        relative = settings.changelog_path.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"changelog_path {settings.changelog_path!r}: cannot use {exc}",
+            hint='use {dir}, {slug} and {name}, e.g. "{dir}/{slug}.changelog.md"',
+        ) from None
+    relpath = PurePosixPath(relative)
+    if relpath.is_absolute() or ".." in relpath.parts or not relpath.name:
+        raise ConfigError(
+            f"changelog_path {settings.changelog_path!r} gives {relative!r} for {policy.path}",
+            hint="it must be a file path inside the repository",
+        )
+    name = relpath.name
+    if any(fnmatch.fnmatch(name, p) for p in settings.include) and not any(
+        fnmatch.fnmatch(name, p) for p in settings.exclude
+    ):
+        policies_dir = PurePosixPath(settings.policies_dir)
+        if policies_dir == PurePosixPath(".") or policies_dir in relpath.parents:
+            raise ConfigError(
+                f"changelog {relative} would itself count as a policy",
+                hint=f"add a pattern that matches {name!r} to exclude in the config",
+            )
+    return settings.repo_root / relative
+
+
+def entry_versions(text: str) -> set[int]:
+    """Versions that already have an entry in changelog ``text``."""
+    return {int(match.group(1)) for match in _ENTRY_MARK.finditer(text)}
+
+
+def has_entry(settings: Settings, policy: Policy, version: int) -> bool:
+    """True when ``policy``'s changelog already has an entry for ``version``."""
+    path = changelog_path(settings, policy)
+    return path.is_file() and version in entry_versions(_read(path))
+
+
+# --- summaries ----------------------------------------------------------------------------
+
+
+def summary_from_message(message: str) -> str | None:
+    """The summary a commit message gives: a ``Policy-Summary:`` trailer or ``## Summary``."""
+    lines = message.replace("\r\n", "\n").split("\n")
+    for index, line in enumerate(lines):
+        match = _TRAILER.match(line)
+        if match:
+            parts = [match.group(1).strip()]
+            for follow in lines[index + 1 :]:
+                if not follow[:1].isspace() or not follow.strip():
+                    break
+                parts.append(follow.strip())
+            text = " ".join(part for part in parts if part)
+            if text:
+                return text
+    for index, line in enumerate(lines):
+        if _SUMMARY_HEADING.match(line.strip()):
+            body: list[str] = []
+            for follow in lines[index + 1 :]:
+                if _HEADING.match(follow):
+                    break
+                body.append(follow.rstrip())
+            text = _drop_trailer_block("\n".join(body).strip())
+            if text:
+                return text
+    return None
+
+
+def _drop_trailer_block(text: str) -> str:
+    """``text`` without a final paragraph made only of ``Key: value`` trailers."""
+    paragraphs = re.split(r"\n[ \t]*\n", text)
+    last = paragraphs[-1].splitlines()
+    if len(paragraphs) > 1 and last and all(_ANY_TRAILER.match(line) for line in last):
+        paragraphs = paragraphs[:-1]
+    return "\n\n".join(paragraphs).strip()
+
+
+def commit_summary(repo: PolicyRepo, policy: Policy, since: str | None, until: str) -> str | None:
+    """The summary given in the mainline commits that changed ``policy`` after ``since``.
+
+    The newest commit that gives one wins; merge commits count (``--first-parent``).
+    """
+    if not repo.has_commits():
+        return None
+    span = f"{since}..{until}" if since else until
+    import git
+
+    try:
+        log = repo.repo.git.log("--first-parent", "--format=%B%x00", span, "--", policy.path)
+    except git.GitCommandError:
+        return None
+    for message in log.split("\x00"):
+        found = summary_from_message(message.strip("\n"))
+        if found:
+            return found
+    return None
+
+
+def resolve_summary(
+    repo: PolicyRepo,
+    policy: Policy,
+    diff: DiffResult | None,
+    *,
+    explicit: str | None = None,
+    since: str | None = None,
+    until: str = "HEAD",
+) -> str:
+    """The entry's summary: ``explicit``, else the commits' own summary, else generated."""
+    if explicit and explicit.strip():
+        return explicit.strip()
+    found = commit_summary(repo, policy, since, until)
+    if found:
+        return found
+    return generate_summary(diff) if diff is not None else FIRST_VERSION_SUMMARY
+
+
+# --- entries ------------------------------------------------------------------------------
+
+
+def _title(repo: PolicyRepo, policy: Policy, rev: str | None) -> str:
+    try:
+        title = repo.document(policy, rev)[1].title
+    except RedlineError:
+        title = None
+    return title or readable_title(policy.slug)
+
+
+def build_entry(
+    repo: PolicyRepo,
+    policy: Policy,
+    settings: Settings,
+    *,
+    version: int,
+    effective_date: dt.date,
+    published: dt.date,
+    classification: str,
+    diff: DiffResult | None,
+    summary: str,
+    previous_version: int | None,
+    short_notice: bool = False,
+    rev: str | None = None,
+) -> ChangelogEntry:
+    """A changelog entry from its parts; ``rev`` is where the policy's title is read."""
+    tag = repo.tag_name(policy.slug, version)
+    previous_tag = (
+        repo.tag_name(policy.slug, previous_version) if previous_version is not None else None
+    )
+    compare = repo.github_compare_url(previous_tag, tag) if previous_tag else None
+    links = policy_links(settings, policy.slug, version, compare)
+    return ChangelogEntry(
+        policy=PolicyInfo(policy.slug, policy.path, _title(repo, policy, rev)),
+        version=version,
+        previous_version=previous_version,
+        effective_date=effective_date,
+        published=published,
+        classification=classification,
+        summary=summary,
+        sections=tuple(describe_changes(diff)) if diff is not None else (),
+        renumbered=tuple(diff.renumbered_runs) if diff is not None else (),
+        stats=stats_dict(diff),
+        link=compare or links.page,
+        tag=tag,
+        previous_tag=previous_tag,
+        short_notice=short_notice,
+    )
+
+
+def release_diff(repo: PolicyRepo, policy: Policy, release: Release) -> DiffResult | None:
+    """The diff of ``release`` against its previous version (None for a first release)."""
+    if release.previous_version is None:
+        return None
+    from redline.diff import diff_policy
+
+    return diff_policy(
+        repo, policy, repo.tag_name(policy.slug, release.previous_version), release.tag
+    )
+
+
+def entry_for_release(
+    repo: PolicyRepo,
+    policy: Policy,
+    release: Release,
+    settings: Settings,
+    *,
+    summary: str | None = None,
+    diff: DiffResult | None = None,
+) -> ChangelogEntry:
+    """The changelog entry of an existing release (read from its tag).
+
+    ``diff`` is the release's diff against its previous version when the caller has it.
+    """
+    if diff is None:
+        diff = release_diff(repo, policy, release)
+    previous_tag = (
+        repo.tag_name(policy.slug, release.previous_version)
+        if release.previous_version is not None
+        else None
+    )
+    return build_entry(
+        repo,
+        policy,
+        settings,
+        version=release.version,
+        effective_date=release.effective_date,
+        published=release.published.date(),
+        classification=release.classification,
+        diff=diff,
+        summary=resolve_summary(
+            repo,
+            policy,
+            diff,
+            explicit=summary or release.summary or None,
+            since=previous_tag,
+            until=release.tag,
+        ),
+        previous_version=release.previous_version,
+        short_notice=release.short_notice,
+        rev=release.commit,
+    )
+
+
+def pending_change(repo: PolicyRepo, policy: Policy) -> PendingChange | None:
+    """What a release of ``policy`` would publish now (working tree against the last release).
+
+    None when the text is unchanged since the last release (after normalisation).
+    """
+    from redline.diff import diff_policy
+
+    releases = repo.releases(policy)
+    if not releases:
+        return PendingChange(policy, 1, None, None, "material")
+    previous = releases[-1]
+    diff = diff_policy(repo, policy, previous.tag, None)
+    if diff.classification == "none":
+        return None
+    return PendingChange(policy, previous.version + 1, previous, diff, diff.classification)
+
+
+def stated_effective_date(
+    repo: PolicyRepo, policy: Policy, settings: Settings, today: dt.date
+) -> dt.date | None:
+    """The effective date the working-tree policy states, or None if it states none."""
+    from redline.dates import find_effective_date
+
+    text = repo.read_text(policy, None).text
+    try:
+        found = find_effective_date(
+            text, settings, name=policy.path, today=today, require_date=False
+        )
+    except DateError:
+        return None
+    return found.date
+
+
+def proposed_effective_date(
+    repo: PolicyRepo, change: PendingChange, settings: Settings, today: dt.date
+) -> dt.date:
+    """The effective date a release of ``change`` would get, for drafts and previews.
+
+    A date the policy already states wins when it differs from the last release's date (the
+    maintainer or ``redline release`` set it for this change). Otherwise a material change
+    takes effect after ``notice_days``, and an editorial one at once, or on the date of a
+    release that is still pending.
+    """
+    stated = stated_effective_date(repo, change.policy, settings, today)
+    previous = change.previous
+    if stated is not None and (previous is None or stated != previous.effective_date):
+        return stated
+    if change.classification == "material":
+        return today + dt.timedelta(days=settings.notice_days)
+    if previous is not None and previous.effective_date > today:
+        return previous.effective_date
+    return today
+
+
+def pending_release(
+    repo: PolicyRepo,
+    policy: Policy,
+    settings: Settings,
+    *,
+    summary: str | None = None,
+    effective_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> tuple[Release, DiffResult | None] | None:
+    """The release a ``redline release`` would make of ``policy`` now, and its diff.
+
+    The release is not tagged: its ``commit`` is empty and ``published`` is ``today``.
+    None when the policy is unchanged since its last release.
+    """
+    from redline.dates import resolve_today
+    from redline.history import Release
+
+    change = pending_change(repo, policy)
+    if change is None:
+        return None
+    today = today or resolve_today()
+    previous = change.previous
+    when = effective_date or proposed_effective_date(repo, change, settings, today)
+    notice = dt.timedelta(days=settings.notice_days)
+    release = Release(
+        slug=policy.slug,
+        version=change.version,
+        tag=repo.tag_name(policy.slug, change.version),
+        commit="",
+        effective_date=when,
+        classification=change.classification,
+        previous_version=previous.version if previous else None,
+        published=dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC),
+        notify=change.classification == "material" or settings.notify_editorial,
+        short_notice=change.classification == "material" and when < today + notice,
+        summary=resolve_summary(
+            repo,
+            policy,
+            change.diff,
+            explicit=summary,
+            since=previous.tag if previous else None,
+        ),
+    )
+    return release, change.diff
+
+
+def pending_entry(
+    repo: PolicyRepo,
+    policy: Policy,
+    settings: Settings,
+    *,
+    summary: str | None = None,
+    effective_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> ChangelogEntry:
+    """The changelog entry of the pending change of ``policy`` (version = last release + 1)."""
+    pending = pending_release(
+        repo, policy, settings, summary=summary, effective_date=effective_date, today=today
+    )
+    if pending is None:
+        latest = repo.latest_release(policy)
+        version = latest.version if latest else 0
+        raise InputError(
+            f"{policy.path}: unchanged since version {version}; there is no pending change",
+            hint="edit the policy first, or pass --version N for the entry of a release",
+        )
+    release, diff = pending
+    return build_entry(
+        repo,
+        policy,
+        settings,
+        version=release.version,
+        effective_date=release.effective_date,
+        published=release.published.date(),
+        classification=release.classification,
+        diff=diff,
+        summary=release.summary,
+        previous_version=release.previous_version,
+        short_notice=release.short_notice,
+    )
+
+
+# --- rendering and writing ------------------------------------------------------------------
+
+
+def render_entry(
+    settings: Settings, entry: ChangelogEntry, templates: Templates | None = None
+) -> str:
+    """The Markdown of one entry (template ``changelog-entry.md.j2``), without its marker."""
+    templates = templates or Templates(settings)
+    return templates.render("changelog-entry.md.j2", entry.variables()).strip() + "\n"
+
+
+def render_new_changelog(
+    settings: Settings, policy: Policy, title: str, templates: Templates | None = None
+) -> str:
+    """The text of a new changelog (template ``changelog.md.j2``); it must hold the marker."""
+    templates = templates or Templates(settings)
+    path = changelog_path(settings, policy)
+    policy_link = os.path.relpath(policy.abspath, path.parent)
+    text = templates.render(
+        "changelog.md.j2",
+        {
+            "policy": PolicyInfo(policy.slug, policy.path, title),
+            "policy_link": PurePosixPath(*Path(policy_link).parts).as_posix(),
+            "marker": MARKER,
+        },
+    )
+    if MARKER not in text:
+        raise InputError(
+            f"{templates.origin('changelog.md.j2')}: a new changelog must contain {MARKER}",
+            hint="put {{ marker }} where entries go",
+        )
+    return text
+
+
+def insert_entry(text: str, entry_markdown: str, version: int, where: str) -> str:
+    """``text`` with ``entry_markdown`` inserted below the marker, newest first.
+
+    Refuses a second entry for ``version`` and a changelog without the marker.
+    """
+    if version in entry_versions(text):
+        raise InputError(
+            f"{where}: already has an entry for version {version}",
+            hint="each version is logged once; edit the existing entry by hand to change it",
+        )
+    index = text.find(MARKER)
+    if index < 0:
+        raise InputError(
+            f"{where}: no insertion marker {MARKER}",
+            hint="add the marker on its own line where new entries should go",
+        )
+    newline = "\r\n" if "\r\n" in text else "\n"
+    end = text.find("\n", index)
+    head, tail = (text, "") if end < 0 else (text[: end + 1], text[end + 1 :])
+    if end < 0:
+        head += newline
+    block = f"<!-- redline:entry v{version} -->\n{entry_markdown.strip()}\n"
+    block = block.replace("\n", newline)
+    tail = tail.lstrip("\r\n")
+    return head + newline + block + (newline + tail if tail else "")
+
+
+def write_entry(
+    settings: Settings,
+    policy: Policy,
+    entry: ChangelogEntry,
+    *,
+    templates: Templates | None = None,
+) -> Path:
+    """Add ``entry`` to ``policy``'s changelog (created if missing), atomically.
+
+    Raises :class:`~redline.errors.InputError` when the version already has an entry.
+    """
+    templates = templates or Templates(settings)
+    path = changelog_path(settings, policy)
+    where = path.relative_to(settings.repo_root).as_posix()
+    if path.is_file():
+        text = _read(path)
+    elif path.exists():
+        raise InputError(f"{where}: is not a file", hint="fix changelog_path in the config")
+    else:
+        text = render_new_changelog(settings, policy, entry.policy.title, templates)
+    updated = insert_entry(text, render_entry(settings, entry, templates), entry.version, where)
+    atomic_write(path, updated)
+    return path
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: is not UTF-8 text", hint="save it as UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None

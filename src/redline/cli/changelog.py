@@ -1,0 +1,110 @@
+"""``redline changelog POLICY``: the changelog entry of the pending change (or a release)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+
+@click.command()
+@click.argument("policy")
+@click.option("--draft", is_flag=True, help="Print the entry to stdout and write nothing.")
+@click.option(
+    "--summary", metavar="TEXT", help="The summary (instead of the commit's or a generated one)."
+)
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    help="Write the entry of released version N (default: the pending one, last release + 1).",
+)
+@click.option(
+    "--effective-date",
+    metavar="YYYY-MM-DD",
+    help="Effective date of the pending version (default: the date the policy states, else "
+    "today + notice_days for a material change).",
+)
+@click.option(
+    "--today", metavar="YYYY-MM-DD", help="Take this as today's date (or $REDLINE_TODAY)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def command(
+    app: AppContext,
+    policy: str,
+    draft: bool,
+    summary: str | None,
+    version: int | None,
+    effective_date: str | None,
+    today: str | None,
+    as_json: bool,
+) -> None:
+    """Add the changelog entry of POLICY's pending change to its changelog.
+
+    The pending change is the working tree against the last release; its version is the last
+    release + 1. The summary comes from --summary, a `Policy-Summary:` trailer or a
+    `## Summary` section in the commit message, or is generated from the changed sections.
+    A version already in the changelog is refused. The changelog's path is config
+    changelog_path (default "{dir}/{slug}.changelog.md", beside the policy).
+    """
+    from redline import changelog
+    from redline.console import emit_json, err
+    from redline.dates import parse_iso_date, resolve_today
+    from redline.errors import InputError
+    from redline.history import PolicyRepo
+
+    settings = app.settings()
+    repo = PolicyRepo(settings)
+    target = repo.resolve(policy)
+    day = resolve_today(today)
+    releases = repo.releases(target)
+    latest = releases[-1].version if releases else 0
+    if version is not None and version <= latest:
+        if effective_date is not None:
+            raise InputError(
+                "--effective-date applies only to the pending version",
+                hint=f"version {version} was released with its own date",
+            )
+        release = next((r for r in releases if r.version == version), None)
+        if release is None:
+            known = ", ".join(str(r.version) for r in releases)
+            raise InputError(
+                f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
+            )
+        entry = changelog.entry_for_release(repo, target, release, settings, summary=summary)
+    elif version is not None and version != latest + 1:
+        raise InputError(
+            f"{target.slug}: version {version} is neither released nor pending",
+            hint=f"the pending version is {latest + 1}",
+        )
+    else:
+        when = parse_iso_date(effective_date, what="--effective-date") if effective_date else None
+        entry = changelog.pending_entry(
+            repo, target, settings, summary=summary, effective_date=when, today=day
+        )
+    markdown = changelog.render_entry(settings, entry)
+    path = changelog.changelog_path(settings, target)
+    relpath = path.relative_to(settings.repo_root).as_posix()
+    if not draft:
+        changelog.write_entry(settings, target, entry)
+    if as_json:
+        emit_json(
+            {
+                "policy": target.slug,
+                "version": entry.version,
+                "effective_date": entry.effective_date.isoformat(),
+                "classification": entry.classification,
+                "summary": entry.summary,
+                "changelog": relpath,
+                "written": not draft,
+                "markdown": markdown,
+            }
+        )
+    elif draft:
+        sys.stdout.write(markdown)
+    else:
+        sys.stdout.write(f"{relpath}\n")
+        err().print(f"added version {entry.version} to {relpath}", markup=False)
