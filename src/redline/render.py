@@ -78,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -250,7 +251,7 @@ class Templates:
             ) from None
         except RedlineError:
             raise
-        except jinja2.SecurityError as exc:
+        except SecurityError as exc:
             raise TemplateError(
                 f"{self._locate(exc, name)}: unsafe template operation refused: {exc}",
                 hint="templates run in a sandbox and may only use the documented context",
@@ -455,6 +456,12 @@ def _block_counts(
     return counts, inserted, deleted
 
 
+def _only_date_changed(section: SectionDiff) -> bool:
+    """True when the effective-date line is the section's only changed block."""
+    changed = [block for block in section.blocks if block.status != "equal"]
+    return bool(changed) and all(_is_date_block(block) for block in changed)
+
+
 def _phrases(counts: dict[str, dict[str, int]]) -> list[str]:
     phrases = []
     for action, by_kind in counts.items():
@@ -483,7 +490,7 @@ def describe_section(section: SectionDiff) -> SectionChange | None:
             was = section.renumbered and section.old_number
             phrases.insert(0, f"moved (was Section {was})" if was else "moved")
         if not phrases:
-            if section.status == "unchanged":
+            if section.status == "unchanged" or _only_date_changed(section):
                 return None
             phrases = ["wording adjusted" if inserted or deleted else "formatting changed"]
     return SectionChange(
