@@ -1,0 +1,48 @@
+"""``redline site OUTDIR``: the static history of every released policy version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+
+@click.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--site-url", help="Absolute URL the site is published at (config: site_url).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def command(app: AppContext, outdir: Path, site_url: str | None, as_json: bool) -> None:
+    """Build the policy-history site into OUTDIR.
+
+    For each released policy: every version's full text, the redline against the previous
+    version, the changelog and an Atom feed, at stable URLs (OUTDIR/<slug>/<version>/). The
+    same repository always gives byte-identical output. OUTDIR must be new, empty, or an
+    earlier build; it is replaced as a whole.
+    """
+    from redline.console import emit_json, err
+    from redline.history import PolicyRepo
+    from redline.site import build_site
+
+    settings = app.settings(site_url=site_url)
+    report = build_site(PolicyRepo(settings), settings, outdir)
+    if as_json:
+        emit_json(
+            {
+                "outdir": str(report.outdir),
+                "policies": report.policies,
+                "versions": report.versions,
+                "files": report.files,
+                "site_url": settings.site_url,
+            }
+        )
+        return
+    index = report.outdir / "index.html"
+    click.echo(str(index))
+    err().print(
+        f"built {report.versions} versions of {report.policies} policies "
+        f"({report.files} files) in {report.outdir}",
+        markup=False,
+    )
