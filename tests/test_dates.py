@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
 import stat
+import subprocess
+import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from redline import dates
+from redline import console, dates
 from redline.config import Settings
 from redline.errors import ConfigError, DateError, InputError
 
@@ -600,3 +606,169 @@ def test_set_then_read_property(form, value, before, after, eol, final_newline):
     assert changed.endswith(eol + eol) and eol not in changed[: -2 * len(eol)]
     back = dates.set_effective_date(new, original.date, config)
     assert dates.find_effective_date(back, config).date == original.date
+
+
+# -- the command line: redline effective-date ----------------------------------------------------
+
+_CI_VARIABLES = ("GITHUB_ACTIONS", "REDLINE_TODAY", "NO_COLOR")
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def redline(repo, *args: str, **env: str) -> Outcome:
+    """``redline --repo ROOT ARGS`` in this process, with a clean environment."""
+    from redline.cli import cli
+
+    console.out.cache_clear()  # the rich consoles bind to the stream they were first used with
+    console.err.cache_clear()
+    environ: dict[str, str | None] = {name: None for name in _CI_VARIABLES}
+    environ.update(env)
+    result = CliRunner().invoke(
+        cli, ["--repo", str(repo.root), *args], env=environ, catch_exceptions=False
+    )
+    console.out.cache_clear()
+    console.err.cache_clear()
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def repo(policy_repo):
+    repo = policy_repo()
+    repo.write("redline.toml", 'date_order = "MDY"\n')
+    repo.write(
+        "policies/privacy.md",
+        "# Privacy\r\n\r\n**Effective date:** 05/14/2020\r\n\r\nLast updated: June 2, 2020\r\n",
+    )
+    repo.write("policies/terms.md", "# Terms\n\nBe nice.\n")
+    repo.commit("policies")
+    return repo
+
+
+def test_cli_reads_the_date(repo):
+    result = redline(repo, "effective-date", "privacy")
+    assert (result.returncode, result.stdout) == (0, "2020-05-14\n")
+    assert "policies/privacy.md:5: also states Last updated: 2020-06-02" in result.stderr
+    quiet = redline(repo, "-q", "effective-date", "policies/privacy.md")
+    assert (quiet.stdout, quiet.stderr) == ("2020-05-14\n", "")
+
+
+def test_cli_json(repo):
+    result = redline(repo, "effective-date", "privacy", "--json")
+    data = json.loads(result.stdout)
+    assert data["policy"] == "privacy" and data["path"] == "policies/privacy.md"
+    assert (data["date"], data["line"], data["text"]) == (
+        "2020-05-14",
+        3,
+        "**Effective date:** 05/14/2020",
+    )
+    assert (data["form"], data["label"], data["source"], data["wrapping"]) == (
+        "MM/DD/YYYY",
+        "Effective date",
+        "label",
+        ["bold"],
+    )
+    assert (data["ref"], data["commit"]) == (None, None)
+    assert [(o["label"], o["date"], o["line"]) for o in data["others"]] == [
+        ("Last updated", "2020-06-02", 5)
+    ]
+
+
+def test_cli_set_in_place_and_at_revision(repo):
+    path = repo.root / "policies" / "privacy.md"
+    before = path.read_bytes()
+    result = redline(repo, "effective-date", "privacy", "--set", "2020-12-31")
+    assert (result.returncode, result.stdout) == (0, "2020-12-31\n")
+    assert "policies/privacy.md:3: **Effective date:** 12/31/2020" in result.stderr
+    assert path.read_bytes() == before.replace(b"05/14/2020", b"12/31/2020")
+    again = redline(repo, "effective-date", "privacy", "--set", "2020-12-31")
+    assert "already 2020-12-31; nothing changed" in again.stderr
+    at_head = redline(repo, "effective-date", "privacy", "--at", "HEAD", "--json")
+    data = json.loads(at_head.stdout)
+    assert (data["date"], data["ref"], data["commit"]) == ("2020-05-14", "HEAD", repo.head())
+
+
+def test_cli_set_in_days_and_json(repo):
+    result = redline(
+        repo, "effective-date", "privacy", "--in", "30d", "--json", REDLINE_TODAY="2026-01-01"
+    )
+    data = json.loads(result.stdout)
+    assert data == {
+        "policy": "privacy",
+        "path": "policies/privacy.md",
+        "date": "2026-01-31",
+        "previous": "2020-05-14",
+        "changed": True,
+        "inserted": False,
+        "changes": [
+            {
+                "line": 3,
+                "old": "**Effective date:** 05/14/2020",
+                "new": "**Effective date:** 01/31/2026",
+            }
+        ],
+    }
+    pinned = redline(repo, "effective-date", "privacy", "--in", "2w", "--today", "2026-01-01")
+    assert pinned.stdout == "2026-01-15\n"
+
+
+def test_cli_missing_date_and_insert(repo):
+    missing = redline(repo, "effective-date", "terms", "--today", "2026-01-01")
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "redline: error: policies/terms.md: no effective-date statement found (add this line "
+        "under the title '# Terms' (line 1): 'Effective date: 2026-01-31'; or run "
+        "`redline effective-date POLICY --insert --set 2026-01-31`)\n"
+    )
+    no_insert = redline(repo, "effective-date", "terms", "--set", "2026-02-01")
+    assert no_insert.returncode == 2 and "'Effective date: 2026-02-01'" in no_insert.stderr
+    inserted = redline(repo, "effective-date", "terms", "--insert", "--set", "2026-02-01")
+    assert inserted.returncode == 0
+    assert (repo.root / "policies" / "terms.md").read_text() == (
+        "# Terms\n\nEffective date: 2026-02-01\n\nBe nice.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "2026-01-01", "--in", "3d"], "--set and --in both give the new date"),
+        (["--insert"], "--insert needs a date"),
+        (["--at", "HEAD", "--set", "2026-01-01"], "--at reads an old revision"),
+        (["--set", "2026-02-30"], "--set: '2026-02-30' is not a date"),
+        (["--in", "soon"], "--in: 'soon' is not a period"),
+        (["--locale", "xx-nope"], "config key 'locale': unknown locale 'xx-nope'"),
+    ],
+)
+def test_cli_usage_errors(repo, args, message):
+    result = redline(repo, "effective-date", "privacy", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"redline: error: {message}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_cli_ambiguity_names_the_key_and_flag_resolves(repo):
+    (repo.root / "redline.toml").unlink()
+    repo.write("policies/privacy.md", "# Privacy\n\nEffective date: 03/04/2020\n")
+    process = subprocess.run(
+        [sys.executable, "-m", "redline", "--repo", str(repo.root), "effective-date", "privacy"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k not in _CI_VARIABLES},
+    )
+    assert process.returncode == 2
+    assert process.stderr == (
+        "redline: error: policies/privacy.md:3: '03/04/2020' is ambiguous: March 4, 2020 "
+        '(MM/DD/YYYY) or April 3, 2020 (DD/MM/YYYY) (set date_order = "MDY" or "DMY" in '
+        "[tool.redline])\n"
+    )
+    resolved = redline(repo, "effective-date", "privacy", "--date-order", "DMY")
+    assert resolved.stdout == "2020-04-03\n"
+    labelled = redline(repo, "effective-date", "privacy", "--date-label", "Revised")
+    assert labelled.returncode == 2
+    assert "no date labelled 'Revised' (config date_label)" in labelled.stderr
