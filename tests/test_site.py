@@ -129,6 +129,7 @@ def test_script_in_policy_text_is_escaped(released_repo, tmp_path, tag_release):
     path.write_text(
         path.read_text().replace("# Terms of Service", "# Terms of Service <script>x()</script>")
         + "\nUploads with <script>alert(1)</script> or <img src=x onerror=alert(2)> are removed.\n"
+        + "\nSee [our rules](javascript:alert(3)) and <a href='javascript:alert(4)'>more</a>.\n"
     )
     released_repo.commit("Uploads")
     tag_release(
@@ -145,6 +146,7 @@ def test_script_in_policy_text_is_escaped(released_repo, tmp_path, tag_release):
             text = (site / name).read_text()
             assert "<script" not in text, name
             assert "<img" not in text, name
+            assert 'href="javascript:' not in text.lower(), name
     page = (site / "terms-of-service/2/index.html").read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page

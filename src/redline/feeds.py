@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from redline.console import LOG
 from redline.render import Templates, site_base
 
 if TYPE_CHECKING:
@@ -61,6 +62,11 @@ def identity(repo: PolicyRepo, settings: Settings) -> str:
         return base
     if not repo.has_commits():
         return f"redline:{repo.root.name}"
+    if repo.is_shallow():
+        LOG.warning(
+            "shallow clone and no site_url: feed ids are derived from the oldest commit "
+            "present and will change once the full history is fetched; set site_url"
+        )
     roots = repo.repo.git.rev_list("--max-parents=0", "HEAD").split()
     return f"redline:git:{min(roots)}"
 

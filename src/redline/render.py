@@ -59,7 +59,11 @@ Notice template context (``notice``, ``reminder`` and ``in-effect`` templates), 
 
 Filters everywhere: ``diff_markdown``, ``diff_html``, ``diff_text``, ``format_date``,
 ``isodate``, ``rfc3339``, ``markdown`` (policy Markdown to HTML, raw HTML escaped),
-``md_escape`` (plain text made safe inside Markdown), ``plural`` and ``number_word``.
+``md_escape`` (plain text made safe inside Markdown), ``reflow`` (plain text refilled to a
+width, with indents for list items), ``plural`` and ``number_word``.
+
+Never put settings, the repository or anything holding secrets into a template context:
+templates come from the policy repository, also from pull requests.
 """
 
 from __future__ import annotations

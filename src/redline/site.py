@@ -144,7 +144,7 @@ def _root_prefix(relpath: str) -> str:
     return "../" * (len(PurePosixPath(relpath).parts) - 1)
 
 
-def _site_context(repo: PolicyRepo, settings: Settings, relpath: str) -> dict[str, Any]:
+def _site_context(title: str, settings: Settings, relpath: str) -> dict[str, Any]:
     base = site_base(settings)
     directory = str(PurePosixPath(relpath).parent)
     canonical = None
@@ -153,7 +153,7 @@ def _site_context(repo: PolicyRepo, settings: Settings, relpath: str) -> dict[st
         if not relpath.endswith("index.html"):
             canonical = f"{base}/{quote(relpath)}"
     return {
-        "site": {"title": author_name(repo), "url": base},
+        "site": {"title": title, "url": base},
         "root": _root_prefix(relpath),
         "canonical": canonical,
     }
@@ -169,13 +169,14 @@ def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport
     policies = collect(repo, settings)
     ident = identity(repo, settings)
     base = site_base(settings)
+    title = author_name(repo)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".tmp", dir=outdir.parent))
     try:
         writer = _Writer(staging)
 
         def page(relpath: str, template: str, **context: Any) -> None:
-            variables = {**_site_context(repo, settings, relpath), **context}
+            variables = {**_site_context(title, settings, relpath), **context}
             writer.write(relpath, templates.render(template, variables))
 
         all_entries: list[FeedEntry] = []
