@@ -432,3 +432,20 @@ def test_preview_email_of_the_pending_change_and_all_kinds(released_repo, tmp_pa
     assert len(list(outdir.iterdir())) == 9
     text = (outdir / "terms-of-service-v2-notice.txt").read_text()
     assert "Section 1 (Using Kiteboard): one paragraph changed" in text
+
+
+def test_diff_filters_in_templates(released_repo):
+    released_repo.write(
+        "templates/notice.txt.j2",
+        "{{ diff | diff_text }}\n--\n{{ diff | diff_markdown }}\n{{ unsubscribe_url }}\n",
+    )
+    released_repo.write(
+        "templates/notice.html.j2",
+        "<div>{{ diff | diff_html }}</div><a href='{{ unsubscribe_url }}'>x</a>",
+    )
+    context, settings = notice_context(released_repo)
+    notice = render_notice(settings, context)
+    assert "European Union{+ and in Switzerland+}." in notice.text  # diff_text
+    assert "Section 7 (Transfer of Data)" in notice.text.split("--")[1]  # diff_markdown
+    assert "<ins>" in notice.html  # the redline's own markup, not escaped twice
+    assert "&lt;ins&gt;" not in notice.html
