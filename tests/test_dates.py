@@ -608,6 +608,35 @@ def test_set_then_read_property(form, value, before, after, eol, final_newline):
     assert dates.find_effective_date(back, config).date == original.date
 
 
+PIECES = [
+    "Effective date:", "Last updated", "Updated:", "**", "*", "_", "# Title", "\n", "\r\n",
+    " ", "05/14/2020", "May 14, 2020", "14. Mai 2020", "---", "effective_date: ", ",", "x",
+    '{: datetime="2020-05-14" }', "[", "](https://x.test)", "TBD", "MM/DD/YYYY", "```", "=",
+    "2020-05-14", ":", "Sept.", "4th",
+]  # fmt: skip
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from(PIECES), max_size=16))
+def test_any_text_is_read_or_refused_cleanly(parts):
+    """Arbitrary arrangements of date fragments never crash and never corrupt other lines."""
+    text = "".join(parts)
+    config = Settings(date_order="MDY", locale="de")
+    dates.find_dates(text, config)
+    dates.strip_dates(text, config)
+    try:
+        edit = dates.edit_effective_date(text, NEW, config, insert=True)
+    except DateError:
+        return
+    assert dates.find_effective_date(edit.text, config).date == NEW
+    if not edit.inserted:
+        old_lines, new_lines = text.split("\n"), edit.text.split("\n")
+        assert len(old_lines) == len(new_lines)
+        changed = {c.line for c in edit.changes}
+        for number, (old, new) in enumerate(zip(old_lines, new_lines, strict=True), start=1):
+            assert old == new or number in changed
+
+
 # -- the command line: redline effective-date ----------------------------------------------------
 
 _CI_VARIABLES = ("GITHUB_ACTIONS", "REDLINE_TODAY", "NO_COLOR")

@@ -1072,7 +1072,7 @@ class _Scanner:
                 blank=True,
             )
         if _POST.fullmatch(content, pos):
-            point = _insertion_point(content, head.end("colon"))
+            point = pos  # after the label's decoration, before any closing markup
             return self._make(
                 line,
                 label=label,
