@@ -240,6 +240,20 @@ def test_error_in_builtin_template_reached_from_override(released_repo):
         render_notice(settings, context)
 
 
+def test_template_linking_outside_its_directory_is_refused(released_repo, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SMTP_PASSWORD=hunter2")
+    (released_repo.root / "templates").mkdir()
+    (released_repo.root / "templates/notice.subject.j2").symlink_to(secret)
+    context, settings = notice_context(released_repo)
+    with pytest.raises(TemplateError) as caught:
+        render_notice(settings, context)
+    assert str(caught.value).startswith(
+        "templates/notice.subject.j2: links to a file outside templates/"
+    )
+    assert "hunter2" not in str(caught.value)
+
+
 def test_notice_without_unsubscribe_link_is_refused(released_repo):
     released_repo.write("templates/notice.txt.j2", "Version {{ version }} is coming.\n")
     context, settings = notice_context(released_repo)

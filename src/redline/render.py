@@ -73,7 +73,7 @@ import os
 import re
 import textwrap
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -169,6 +169,28 @@ def template_search_path(settings: Settings) -> list[Path]:
     return [override, packaged]
 
 
+class _ContainedLoader(jinja2.FileSystemLoader):
+    """A file loader that refuses templates resolving outside its directory (symlinks)."""
+
+    def __init__(self, directory: Path, display: str) -> None:
+        super().__init__(str(directory))
+        self._root = directory.resolve()
+        self._display = display
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        """The template's source, after checking where the file really is."""
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if self._root != real and self._root not in real.parents:
+            raise TemplateError(
+                f"{self._display}/{template}: links to a file outside {self._display}/",
+                hint="templates must be regular files inside the templates directory",
+            )
+        return source, filename, uptodate
+
+
 def _autoescape(name: str | None) -> bool:
     if name is None:
         return True
@@ -186,7 +208,7 @@ class Templates:
         self._repo_root = settings.repo_root
         loader = jinja2.ChoiceLoader(
             [
-                *(jinja2.FileSystemLoader(str(path)) for path in self.search_path),
+                *(_ContainedLoader(path, self._dir_name(path)) for path in self.search_path),
                 jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(packaged))}),
             ]
         )
@@ -214,6 +236,12 @@ class Templates:
         )
         env.globals.update(redline_version=__version__, lang=self.locale.replace("_", "-"))
         self.env = env
+
+    def _dir_name(self, directory: Path) -> str:
+        try:
+            return directory.relative_to(self._repo_root).as_posix()
+        except ValueError:
+            return str(directory)
 
     def format_date(self, value: dt.date | dt.datetime | None, style: str = "long") -> str:
         """``value`` formatted for people in the configured locale ("May 1, 2024")."""
