@@ -218,3 +218,41 @@ def released_repo(
     repo.commit("Privacy policy: transfers to Switzerland, processing agreements")
     tag_release(repo, "privacy-policy", 2, "2024-03-01", when="2024-01-31T09:00:00+00:00")
     return repo
+
+
+# -- databases: every ledger test runs on SQLite and on PostgreSQL ----------------------------
+
+ENV_TEST_DATABASE_URL = "REDLINE_TEST_DATABASE_URL"
+ENV_REQUIRE_POSTGRES = "REDLINE_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A URL of an empty database: a SQLite file, or a fresh schema in PostgreSQL.
+
+    PostgreSQL comes from REDLINE_TEST_DATABASE_URL; without it those tests skip, unless
+    REDLINE_REQUIRE_POSTGRES=1 (CI), where they fail.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'redline.db').as_posix()}"
+        return
+    base = os.environ.get(ENV_TEST_DATABASE_URL)
+    if not base:
+        if os.environ.get(ENV_REQUIRE_POSTGRES) == "1":
+            pytest.fail(f"{ENV_REQUIRE_POSTGRES}=1 but {ENV_TEST_DATABASE_URL} is not set")
+        pytest.skip(f"PostgreSQL tests need {ENV_TEST_DATABASE_URL} (see .ci/run)")
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -1,0 +1,427 @@
+"""Subscriber list: CSV import, validation, and signed unsubscribe tokens.
+
+Subscriber addresses are personal data: functions here never log them, and errors name at
+most the one address the user gave.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import os
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from redline.errors import ConfigError, InputError
+from redline.store import SubscriberInput, check_name, check_policy_slug, normalize_email
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+    from redline.store import Store, Subscriber
+
+LOG = logging.getLogger("redline.subscribers")
+
+ENV_SECRET = "REDLINE_SECRET"
+MIN_SECRET_LENGTH = 16
+COLUMNS = ("email", "name", "locale", "policies")
+_TOKEN_SALT = "redline.unsubscribe.v1"
+_IMPORT_BATCH = 500
+
+
+# -- validation -------------------------------------------------------------------------------
+
+
+def parse_locale(value: str | None) -> str | None:
+    """Return a canonical locale such as 'de' or 'pt_BR' (None if empty); InputError if unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return str(Locale.parse(text.replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise InputError(
+            f"unknown locale {text!r}", hint="use a code such as en, de or pt_BR"
+        ) from None
+
+
+def parse_policies(
+    value: str | Collection[str] | None, known: Collection[str] | None = None
+) -> tuple[str, ...] | None:
+    """Policy slugs from a space-separated string or a list; None (every policy) if empty.
+
+    With ``known``, a slug outside it is refused.
+    """
+    items = value.split() if isinstance(value, str) else list(value or ())
+    slugs: list[str] = []
+    for item in items:
+        slug = check_policy_slug(item.strip())
+        if known is not None and slug not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise InputError(f"unknown policy {slug!r}", hint=f"known policies: {names}")
+        if slug not in slugs:
+            slugs.append(slug)
+    return tuple(sorted(slugs)) or None
+
+
+def make_subscriber(
+    email: str,
+    name: str | None = None,
+    locale: str | None = None,
+    policies: str | Collection[str] | None = None,
+    *,
+    known_policies: Collection[str] | None = None,
+) -> SubscriberInput:
+    """Validate one subscriber's fields (syntax only, no DNS); InputError names the problem."""
+    if not email or not email.strip():
+        raise InputError("email is empty")
+    return SubscriberInput(
+        email=normalize_email(email),
+        name=check_name(name),
+        locale=parse_locale(locale),
+        policies=parse_policies(policies, known_policies),
+    )
+
+
+def add_subscriber(
+    store: Store,
+    email: str,
+    *,
+    name: str | None = None,
+    locale: str | None = None,
+    policies: Collection[str] | None = None,
+    known_policies: Collection[str] | None = None,
+    resubscribe: bool = False,
+) -> tuple[str, Subscriber]:
+    """Add one subscriber, or update the fields given (None keeps the stored value).
+
+    Returns ('added' | 'updated' | 'unchanged', the stored subscriber).
+    """
+    existing = store.get_subscriber(email)
+    if existing is not None:
+        name = existing.name if name is None else name
+        locale = existing.locale if locale is None else locale
+        if policies is None:
+            policies = existing.policies
+    item = make_subscriber(email, name, locale, policies, known_policies=known_policies)
+    result = store.upsert_subscribers([item], resubscribe=resubscribe)[0]
+    stored = store.get_subscriber(item.email)
+    if stored is None:  # removed by a concurrent run in between
+        raise InputError(f"subscriber {item.email} was removed meanwhile", hint="try again")
+    return result, stored
+
+
+# -- CSV import -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A CSV row that was not imported, with its first line number (1-based) and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did; rows are counted without the header and blank lines."""
+
+    path: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
+    ignored_columns: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as plain data (no addresses)."""
+        return {
+            "path": self.path,
+            "rows": self.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": [{"line": row.line, "reason": row.reason} for row in self.skipped],
+            "ignored_columns": list(self.ignored_columns),
+        }
+
+    def summary(self) -> str:
+        """One line such as 'added 3, updated 1, unchanged 10, skipped 2 of 16 rows'."""
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"skipped {len(self.skipped)} of {self.rows} rows"
+        )
+
+
+def _read_text(path: Path) -> str:
+    """The whole file as text; InputError for a missing, unreadable or non-UTF-8 file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found", hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return codecs.decode(data, "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}:{line}: not UTF-8 text", hint="save the file as UTF-8 CSV and import again"
+        ) from None
+
+
+def _delimiter(header_line: str) -> str:
+    """',' unless the header line clearly uses ';' or a tab instead."""
+    if "," in header_line:
+        return ","
+    for candidate in (";", "\t"):
+        if candidate in header_line:
+            return candidate
+    return ","
+
+
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | str]]:
+    """(first line number, fields or an error reason) for each CSV record."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    previous = 0
+    while True:
+        start = previous + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            previous = reader.line_num
+            yield start, f"unreadable CSV: {exc}"
+            continue
+        previous = reader.line_num
+        yield start, fields
+
+
+def import_csv(
+    store: Store,
+    path: Path,
+    *,
+    known_policies: Collection[str] | None = None,
+    resubscribe: bool = False,
+) -> ImportReport:
+    """Add or update the subscribers listed in the CSV file at ``path``.
+
+    The header row needs ``email``; ``name``, ``locale`` and ``policies`` (space-separated
+    slugs, empty for every policy) are optional and other columns are ignored. Each row is
+    checked on its own: a bad row is reported with its line number and reason and never
+    stops the good ones. Addresses differing only in the case of the domain are the same
+    subscriber; a repeated one is skipped. Importing the same file again changes nothing,
+    and people who unsubscribed stay unsubscribed unless ``resubscribe``.
+    """
+    text = _read_text(path)
+    report = ImportReport(path=str(path))
+    first_line = next((line for line in io.StringIO(text) if line.strip()), "")
+    records = _records(text, _delimiter(first_line))
+    columns: list[str] = []
+    header_line = 0
+    for header_line, header in records:
+        if isinstance(header, str):
+            raise InputError(f"{path}:{header_line}: cannot read the header row ({header})")
+        columns = [name.strip().lower() for name in header]
+        if any(columns):
+            break
+    if not any(columns):
+        raise InputError(f"{path}: empty file", hint="the first row must name the columns: email")
+    if "email" not in columns:
+        raise InputError(
+            f"{path}:{header_line}: the header row has no 'email' column",
+            hint="name the columns in the first row, e.g. email,name,locale,policies",
+        )
+    duplicated = sorted({name for name in columns if name and columns.count(name) > 1})
+    if duplicated:
+        raise InputError(f"{path}:{header_line}: repeated column {duplicated[0]!r} in the header")
+    report.ignored_columns = tuple(name for name in columns if name not in COLUMNS)
+    if report.ignored_columns:
+        LOG.warning("%s: ignoring columns: %s", path, ", ".join(report.ignored_columns))
+
+    seen: dict[str, int] = {}
+    batch: list[SubscriberInput] = []
+    for line, fields in records:
+        if isinstance(fields, str):
+            report.rows += 1
+            report.skipped.append(SkippedRow(line, fields))
+            continue
+        if not any(value.strip() for value in fields):
+            continue
+        report.rows += 1
+        if len(fields) != len(columns):
+            report.skipped.append(
+                SkippedRow(line, f"has {len(fields)} fields, the header has {len(columns)}")
+            )
+            continue
+        row = dict(zip(columns, fields, strict=True))
+        try:
+            item = make_subscriber(
+                row["email"],
+                row.get("name"),
+                row.get("locale"),
+                row.get("policies"),
+                known_policies=known_policies,
+            )
+        except InputError as exc:
+            report.skipped.append(SkippedRow(line, str(exc)))
+            continue
+        if item.email in seen:
+            report.skipped.append(SkippedRow(line, f"same address as line {seen[item.email]}"))
+            continue
+        seen[item.email] = line
+        batch.append(item)
+        if len(batch) >= _IMPORT_BATCH:
+            _flush(store, batch, report, resubscribe)
+    _flush(store, batch, report, resubscribe)
+    LOG.info("%s: %s", path, report.summary())
+    return report
+
+
+def _flush(
+    store: Store, batch: list[SubscriberInput], report: ImportReport, resubscribe: bool
+) -> None:
+    for result in store.upsert_subscribers(batch, resubscribe=resubscribe):
+        setattr(report, result, getattr(report, result) + 1)
+    batch.clear()
+
+
+# -- unsubscribe tokens -----------------------------------------------------------------------
+
+
+def _serializer() -> Any:
+    import hashlib
+
+    from itsdangerous import URLSafeSerializer
+
+    secret = os.environ.get(ENV_SECRET, "")
+    if not secret:
+        raise InputError(
+            f"{ENV_SECRET} is not set",
+            hint="set it to a long random string, the key that signs unsubscribe links",
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise InputError(
+            f"{ENV_SECRET} is too short (fewer than {MIN_SECRET_LENGTH} characters)",
+            hint="use a long random string, e.g. from `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`",
+        )
+    return URLSafeSerializer(
+        secret, salt=_TOKEN_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+
+
+def make_token(email: str) -> str:
+    """A URL-safe token that names ``email``, HMAC-signed with ``REDLINE_SECRET``.
+
+    Tokens do not expire: an unsubscribe link must keep working. Changing the secret
+    invalidates every token already sent.
+    """
+    return str(_serializer().dumps(normalize_email(email)))
+
+
+def read_token(token: str) -> str:
+    """The address a token from :func:`make_token` names; InputError if it is not valid."""
+    from itsdangerous import BadData
+
+    serializer = _serializer()
+    try:
+        email = serializer.loads(token.strip())
+    except BadData:
+        raise InputError(
+            "the unsubscribe token is not valid",
+            hint=f"it was altered, cut short, or signed with a different {ENV_SECRET}",
+        ) from None
+    if not isinstance(email, str) or "@" not in email:
+        raise InputError("the unsubscribe token does not name an address")
+    return email
+
+
+def resolve_target(value: str) -> str:
+    """The address named by ``value``: an email address as given, or an unsubscribe token."""
+    value = value.strip()
+    if "@" in value:
+        return normalize_email(value)
+    return read_token(value)
+
+
+def unsubscribe_link(settings: Settings, email: str) -> str | None:
+    """The subscriber's unsubscribe URL from config ``unsubscribe_url``, or None if unset.
+
+    ``{token}`` in the configured URL is replaced by :func:`make_token` of ``email``.
+    """
+    template = settings.unsubscribe_url
+    if not template:
+        return None
+    if "{token}" not in template:
+        raise ConfigError(
+            f"unsubscribe_url {template!r} has no {{token}} placeholder",
+            hint="e.g. https://example.com/policy-unsubscribe?token={token}",
+        )
+    if not template.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"unsubscribe_url {template!r} is not an http(s) URL",
+            hint="one-click unsubscribe (RFC 8058) needs an https:// URL",
+        )
+    return template.replace("{token}", make_token(email))
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
+    """One subscriber as plain data (``policies`` null: every policy)."""
+    from redline.proof import utc_iso
+
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "locale": subscriber.locale,
+        "policies": list(subscriber.policies) if subscriber.policies is not None else None,
+        "subscribed_at": utc_iso(subscriber.created),
+        "unsubscribed_at": utc_iso(subscriber.unsubscribed),
+    }
+
+
+def write_subscribers(
+    store: Store,
+    out: TextIO,
+    *,
+    as_json: bool = False,
+    policy: str | None = None,
+    include_unsubscribed: bool = False,
+) -> int:
+    """Stream the subscriber list to ``out`` as tab-separated lines or a JSON array.
+
+    The text form has a header line; 'all' in POLICIES means every policy. Returns the
+    number of subscribers written.
+    """
+    count = 0
+    subscribers = store.iter_subscribers(policy, include_unsubscribed=include_unsubscribed)
+    if not as_json:
+        out.write("EMAIL\tNAME\tLOCALE\tPOLICIES\tSUBSCRIBED\tUNSUBSCRIBED\n")
+    else:
+        out.write("[")
+    for subscriber in subscribers:
+        data = subscriber_json(subscriber)
+        if as_json:
+            out.write(("," if count else "") + "\n  " + json.dumps(data, ensure_ascii=False))
+        else:
+            policies = " ".join(data["policies"]) if data["policies"] is not None else "all"
+            fields = (data["email"], data["name"], data["locale"], policies)
+            dates = (data["subscribed_at"], data["unsubscribed_at"])
+            out.write("\t".join(value or "-" for value in (*fields, *dates)) + "\n")
+        count += 1
+    if as_json:
+        out.write("\n]\n" if count else "]\n")
+    return count
