@@ -1083,6 +1083,30 @@ class Store:
                 counts[state] = int(count)
         return counts
 
+    def count_unnotified(self, policy: str, version: int, kind: str) -> int:
+        """Active subscribers of ``policy`` still waiting for this (policy, version, kind).
+
+        Those without a 'sent' or 'failed-permanent' row: queued, failed temporarily, or
+        subscribed since the last run (not queued yet). Read-only.
+        """
+        s, n = subscribers_table, notices_table
+        finished = (
+            sa.select(sa.literal(1))
+            .where(
+                *_ledger_key(policy, version, kind),
+                n.c.email == s.c.email,
+                n.c.state.in_(("sent", "failed-permanent")),
+            )
+            .exists()
+        )
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(s)
+            .where(s.c.unsubscribed_at.is_(None), _subscribed_to(s.c.id, policy), ~finished)
+        )
+        with self._read() as conn:
+            return int(conn.execute(statement).scalar_one())
+
     def iter_notices(
         self, policy: str, version: int | None = None, kind: str | None = None
     ) -> Iterator[NoticeRecord]:
