@@ -451,6 +451,7 @@ def _group_sections(entries: list[BlockDiff], old: Document, new: Document) -> l
     ):
         old_to_new.setdefault(0, 0)
 
+    new_to_old = {value: key for key, value in old_to_new.items()}
     diffs: dict[int, SectionDiff] = {}
     removed: dict[int, SectionDiff] = {}
     anchors: dict[int, list[int]] = {}
@@ -458,17 +459,11 @@ def _group_sections(entries: list[BlockDiff], old: Document, new: Document) -> l
     for entry in entries:
         if entry.new is not None:
             current_new = new_index[id(entry.new)]
-            target = diffs.setdefault(
-                current_new, _new_section(new.sections[current_new], current_new, old, old_to_new)
-            )
+            target = _new_section(diffs, current_new, old, new, new_to_old)
         else:
             old_number = old_index[id(entry.old)]
             if old_number in old_to_new:
-                target_index = old_to_new[old_number]
-                target = diffs.setdefault(
-                    target_index,
-                    _new_section(new.sections[target_index], target_index, old, old_to_new),
-                )
+                target = _new_section(diffs, old_to_new[old_number], old, new, new_to_old)
             else:
                 if old_number not in removed:
                     removed[old_number] = _removed_section(old.sections[old_number])
@@ -481,7 +476,6 @@ def _group_sections(entries: list[BlockDiff], old: Document, new: Document) -> l
         if number in diffs:
             ordered.append(diffs[number])
         ordered.extend(removed[n] for n in anchors.get(number, []))
-    new_to_old = {value: key for key, value in old_to_new.items()}
     for number, section_diff in diffs.items():
         _finish(section_diff, heading_entries.get(number), new_to_old.get(number), old_index)
     for section_diff in removed.values():
@@ -492,11 +486,19 @@ def _group_sections(entries: list[BlockDiff], old: Document, new: Document) -> l
 
 
 def _new_section(
-    section: Section, number: int, old: Document, old_to_new: dict[int, int]
+    diffs: dict[int, SectionDiff],
+    number: int,
+    old: Document,
+    new: Document,
+    new_to_old: dict[int, int],
 ) -> SectionDiff:
-    previous = next((o for o, n in old_to_new.items() if n == number), None)
+    """The diff of new section ``number``, created on first use."""
+    if number in diffs:
+        return diffs[number]
+    section = new.sections[number]
+    previous = new_to_old.get(number)
     old_section = old.sections[previous] if previous is not None else None
-    return SectionDiff(
+    diffs[number] = SectionDiff(
         status="unchanged" if old_section is not None else "added",
         number=section.label,
         title=section.title,
@@ -504,6 +506,7 @@ def _new_section(
         old_title=old_section.title if old_section else None,
         level=section.level,
     )
+    return diffs[number]
 
 
 def _removed_section(section: Section) -> SectionDiff:
@@ -572,16 +575,20 @@ def _word_changes(words: list[WordOp]) -> list[Change]:
 
 def _renumbered_runs(sections: list[SectionDiff]) -> list[str]:
     runs: list[list[SectionDiff]] = []
+    extends_run = False  # a run goes on across unnumbered sections, not across numbered ones
     for section in sections:
-        if not section.renumbered or section.moved:
-            continue
-        if runs and runs[-1][-1] is _previous_renumbered(sections, section):
-            runs[-1].append(section)
-        else:
-            runs.append([section])
+        if section.renumbered and not section.moved:
+            if extends_run:
+                runs[-1].append(section)
+            else:
+                runs.append([section])
+            extends_run = True
+        elif section.number or section.old_number:
+            extends_run = False
     lines = []
     for run in runs:
-        top = [s for s in run if s.level == min(x.level for x in run)]
+        top_level = min(s.level for s in run)
+        top = [s for s in run if s.level == top_level]
         if len(top) == 1 and len(run) == 1:
             lines.append(f"Section {run[0].old_number} renumbered as {run[0].number}")
         else:
@@ -590,16 +597,6 @@ def _renumbered_runs(sections: list[SectionDiff]) -> list[str]:
                 f"{top[0].number}–{top[-1].number} ({len(run)} headings)"
             )
     return lines
-
-
-def _previous_renumbered(sections: list[SectionDiff], section: SectionDiff) -> SectionDiff | None:
-    position = sections.index(section)
-    for candidate in reversed(sections[:position]):
-        if candidate.renumbered and not candidate.moved:
-            return candidate
-        if candidate.number or candidate.old_number:
-            return None
-    return None
 
 
 def _stats(sections: list[SectionDiff]) -> DiffStats:
