@@ -381,8 +381,11 @@ def _block(
 def _build_sections(blocks: list[Block]) -> list[Section]:
     sections: list[Section] = []
     current: Section | None = None
+    open_headings: list[tuple[int, int]] = []  # (level, index): possible parents, levels rising
     for block in blocks:
         if block.is_heading:
+            while open_headings and open_headings[-1][0] >= block.level:
+                open_headings.pop()
             title = block.title or block.norm
             current = Section(
                 label=block.label,
@@ -390,8 +393,9 @@ def _build_sections(blocks: list[Block]) -> list[Section]:
                 key=section_key(title),
                 level=block.level,
                 heading=block,
-                parent=_parent_of(sections, block.level),
+                parent=open_headings[-1][1] if open_headings else None,
             )
+            open_headings.append((block.level, len(sections)))
             sections.append(current)
         else:
             if current is None:
@@ -399,10 +403,3 @@ def _build_sections(blocks: list[Block]) -> list[Section]:
                 sections.append(current)
             current.blocks.append(block)
     return sections
-
-
-def _parent_of(sections: list[Section], level: int) -> int | None:
-    for index in range(len(sections) - 1, -1, -1):
-        if sections[index].heading is not None and sections[index].level < level:
-            return index
-    return None
