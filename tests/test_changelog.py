@@ -257,6 +257,9 @@ def test_existing_file_keeps_its_text_and_line_endings(released_repo):
     assert data.endswith("\r\n\r\nOlder notes.\r\n")
     assert "\n" not in data.replace("\r\n", "")
     assert data.index("## Version 3") < data.index("Older notes.")
+    assert changelog.entry_versions(data) == {3}
+    with pytest.raises(InputError, match="already has an entry for version 3"):
+        changelog.write_entry(settings, policy, entry)
 
 
 def test_changelog_path_config(released_repo):

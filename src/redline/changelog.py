@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 MARKER = "<!-- redline:changelog -->"
 FIRST_VERSION_SUMMARY = "First published version."
-_ENTRY_MARK = re.compile(r"^<!-- redline:entry v(\d+) -->[ \t]*$", re.M)
+_ENTRY_MARK = re.compile(r"^<!-- redline:entry v(\d+) -->[ \t]*\r?$", re.M)
 _TRAILER = re.compile(r"^policy-summary:[ \t]*(.*)$", re.I)
 _ANY_TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
 _SUMMARY_HEADING = re.compile(r"^#{1,6}[ \t]+summary[ \t]*#*[ \t]*$", re.I)
