@@ -142,6 +142,18 @@ def test_first_version_and_unchanged_policy(policy_repo, released_repo):
         changelog.pending_entry(policies, policy, settings, today=TODAY)
 
 
+def test_date_stated_in_the_policy_wins(released_repo):
+    edit_privacy(released_repo)
+    path = released_repo.root / "policies/privacy-policy.md"
+    path.write_text(path.read_text().replace("03/01/2024", "04/15/2024"))
+    policies, policy, settings = open_policy(released_repo, date_order="MDY")
+    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    assert entry.effective_date == dt.date(2024, 4, 15)
+    path.write_text(path.read_text().replace("04/15/2024", "03/01/2024"))  # v2's own date
+    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    assert entry.effective_date == TODAY + dt.timedelta(days=30)
+
+
 def test_editorial_change_keeps_a_pending_date(released_repo):
     path = released_repo.root / "policies/privacy-policy.md"
     path.write_text(
@@ -301,6 +313,7 @@ def test_cli_draft_writes_nothing(released_repo):
     assert result.stdout.startswith("## Version 3 — effective March 2, 2024\n")
     assert "Section 13 (Service Providers): one paragraph changed." in result.stdout
     assert "redline:entry" not in result.stdout
+    assert "privacy-policy.md:3: '03/01/2024' is ambiguous" in result.stderr
     assert snapshot(released_repo) == before
     assert released_repo.git("status", "--porcelain") == status
 
@@ -316,7 +329,7 @@ def test_cli_writes_once_then_refuses(released_repo):
     second = run_cli(released_repo, "changelog", "privacy-policy")
     assert second.returncode == 2
     assert "Traceback" not in second.stderr
-    assert second.stderr.startswith(
+    assert second.stderr.splitlines()[-1].startswith(
         "redline: error: policies/privacy-policy.changelog.md: already has an entry for version 3"
     )
     assert (released_repo.root / "policies/privacy-policy.changelog.md").read_text() == text

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from redline.console import LOG
 from redline.errors import ConfigError, DateError, InputError, RedlineError
 from redline.files import atomic_write
 from redline.render import (
@@ -354,8 +355,15 @@ def stated_effective_date(
         found = find_effective_date(
             text, settings, name=policy.path, today=today, require_date=False
         )
-    except DateError:
+    except DateError as exc:
+        LOG.warning("%s; proposing a date instead", exc)
         return None
+    for match in found.matches:
+        if match.error:
+            hint = f" ({match.hint})" if match.hint else ""
+            LOG.warning(
+                "%s:%d: %s%s; proposing a date instead", policy.path, match.line, match.error, hint
+            )
     return found.date
 
 
