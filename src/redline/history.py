@@ -141,6 +141,20 @@ def parse_release_message(text: str) -> dict[str, str]:
     return trailers
 
 
+def notice_base(releases: list[Release], version: int) -> Release | None:
+    """The release a notice of ``version`` shows changes against: the last notified one.
+
+    That is the newest earlier release tagged ``Notify: yes``; when none was notified, the
+    first release (the baseline subscribers started from); None for a first release.
+    ``releases`` is a policy's releases, oldest first.
+    """
+    earlier = [release for release in releases if release.version < version]
+    notified = [release for release in earlier if release.notify]
+    if notified:
+        return notified[-1]
+    return earlier[0] if earlier else None
+
+
 def blob_sha(data: bytes) -> str:
     """The git blob id of ``data`` (what ``git hash-object`` prints)."""
     return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
