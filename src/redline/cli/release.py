@@ -1,0 +1,156 @@
+"""``redline release``: release every changed policy (date, changelog, commit, tags, notices)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from redline.release import ReleaseReport
+
+
+@click.command()
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Change nothing; print each git command and file write, and count the emails.",
+)
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Push the release commit and tags to origin (refused if the branch moved).",
+)
+@click.option("--no-notify", is_flag=True, help="Release without emailing subscribers.")
+@click.option(
+    "--allow-short-notice",
+    is_flag=True,
+    help="Accept an Effective-Date trailer earlier than notice_days allows (recorded in the tag).",
+)
+@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write the notices as .eml files into DIR instead of using SMTP.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@pass_app
+def command(
+    app: AppContext,
+    dry_run: bool,
+    push: bool,
+    no_notify: bool,
+    allow_short_notice: bool,
+    today: str | None,
+    outbox: Path | None,
+    as_json: bool,
+) -> None:
+    """Release every policy whose text changed since its last release.
+
+    A material change takes effect after notice_days (or on a later date from an
+    'Effective-Date: YYYY-MM-DD' trailer in the merge commit); an editorial one at once
+    (or on the date of a release still pending). redline writes each new effective date
+    and changelog entry, makes one commit as the bot, tags each policy version, pushes
+    with --push, and emails the subscribers of material changes. Running it again on the
+    same commit does nothing, except finishing notices an interrupted run left.
+
+    With GITHUB_ACTIONS=true it writes a job summary and the outputs released, policies,
+    notices-sent and notices-failed.
+
+    Exit codes: 0 released, or nothing to release (notices that failed for single
+    recipients are reported, and retried by remind); 2 a policy, config or template
+    problem, or notice too short (nothing was written); 3 git error (branch moved, push
+    rejected: nothing remote changed); 4 the release stands but notices could not be
+    delivered (re-run to finish); 5 database error.
+    """
+    import os
+
+    from redline.console import emit_json
+    from redline.dates import resolve_today
+    from redline.errors import RedlineError
+    from redline.release import run_release, write_github_failure, write_github_files
+
+    settings = app.settings()
+    day = resolve_today(today)
+    echo = None if as_json else _echo
+    try:
+        report = run_release(
+            settings,
+            today=day,
+            dry_run=dry_run,
+            push=push,
+            notify=not no_notify,
+            allow_short_notice=allow_short_notice,
+            outbox=outbox,
+            echo=echo,
+        )
+    except RedlineError as error:
+        write_github_failure(error, os.environ, dry_run=dry_run)
+        raise
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _show(report)
+    write_github_files(report, os.environ)
+    if report.error is not None:
+        raise report.error
+
+
+def _echo(line: str) -> None:
+    from redline.console import out
+
+    out().print(line, markup=False, highlight=False)
+
+
+def _show(report: ReleaseReport) -> None:
+    """The human-readable report on stdout; warnings on stderr."""
+    from redline.console import err, out
+
+    plan = report.plan
+    console = out()
+
+    def say(text: str = "", style: str | None = None) -> None:
+        console.print(text, style=style, markup=False, highlight=False)
+
+    if plan.releases:
+        verb = "Would release" if report.dry_run else "Released"
+        where = f" in commit {report.commit[:10]}" if report.commit else ""
+        if report.pushed:
+            where += f", pushed to origin/{report.branch}"
+        say(f"{verb} {len(plan.releases)} policy version(s){where}:", "bold")
+        for item in plan.releases:
+            since = f"from v{item.previous.version}" if item.previous else "first release"
+            short = ", SHORT NOTICE" if item.short_notice else ""
+            notify = "notify subscribers" if item.notify else "no email"
+            say(
+                f"  {item.policy.slug} v{item.version} ({since}): {item.classification}, "
+                f"effective {item.effective_date.isoformat()} ({item.date_source}{short}); "
+                f"{notify}; tag {item.tag}"
+            )
+            say(f"    {item.summary}")
+    else:
+        say("Nothing to release: every policy matches its last release.")
+    if report.pushed_tags and not plan.releases:
+        say(f"Pushed release tags left by an earlier run: {', '.join(report.pushed_tags)}")
+    for skipped in plan.skipped:
+        say(f"  {skipped.policy.slug}: {skipped.reason}", "dim")
+    for result in report.notices:
+        name = f"{result.policy} v{result.version}"
+        if result.report is None:
+            say(f"Notices of {name}: not sent ({result.error})", "red")
+        elif report.dry_run:
+            say(f"Notices of {name}: would send {result.report.would_send} emails")
+        else:
+            r = result.report
+            line = f"Notices of {name}: {r.sent} sent, {r.failed} failed"
+            if r.failed_temporary:
+                line += f" ({r.failed_temporary} temporarily; remind retries them)"
+            say(line, "red" if result.error or r.failed else None)
+    if report.dry_run:
+        say(f"Emails: would send {report.notices_would_send}.")
+    for warning in [*plan.warnings, *report.warnings]:
+        err().print(f"redline: warning: {warning}", markup=False, highlight=False)

@@ -1,0 +1,1390 @@
+"""``redline release``: version, date, log, commit, tag, push and notify changed policies.
+
+The rules, exactly (the README quotes them):
+
+Which policies are released
+    Every policy at HEAD whose normalised text differs from its last release (the commit of
+    its newest ``{tag_prefix}{slug}/vN`` tag), and every policy never released. The text is
+    read from HEAD, not from the working tree. A policy is skipped when its last release is
+    HEAD itself, when HEAD is an ancestor of that release (a re-run on the commit a release
+    was made from, e.g. re-running the workflow of the merge commit), or when the only
+    difference is the effective-date line (redline manages that line; a warning says so).
+
+Classification
+    From :func:`redline.diff.diff_documents`, last release against HEAD. A first release is
+    ``material`` (version 1, ``Previous-Version: none``).
+
+Effective date of a material change
+    ``floor`` is the later of today + ``notice_days`` and the effective date of a release
+    that is still pending (its date after today): a new version never takes effect before
+    the one it supersedes. The date is ``floor``, or a later date asked for by an
+    ``Effective-Date: YYYY-MM-DD`` trailer in the message of HEAD (the merge commit), or,
+    without a trailer, a later date already written in the policy (as ``redline check``
+    makes pull requests do). A trailer date before ``floor`` is refused unless
+    ``--allow-short-notice`` is given; the release then records ``Short-Notice: yes``. A
+    date before today is always refused. One trailer applies to every material release of
+    the run.
+
+Effective date of an editorial change
+    The date of the pending release when one is pending (it keeps that date), else today
+    (released at once). A trailer is ignored (with a warning).
+
+Who is notified
+    ``Notify: yes`` for material releases, and for editorial ones when config
+    ``notify_editorial`` is true and no release is pending; ``--no-notify`` makes every new
+    release ``Notify: no``. A notice shows the changes since the last notified version: the
+    newest earlier release with ``Notify: yes``, else the first release (the baseline;
+    a first release shows no redline). A pending version keeps its date and its own
+    notice: both go out.
+
+What is written
+    The effective date into the policy, in the form it is written in (:mod:`redline.dates`),
+    and an entry into its changelog (:mod:`redline.changelog`), then ONE commit by the bot
+    identity (config ``bot_name``/``bot_email``) of exactly those files, and one annotated
+    tag per released policy on that commit. The tag message carries Policy, Version,
+    Effective-Date, Classification, Previous-Version, Commits (``<previous release
+    commit>..<released commit>``, only the released commit for a first release), Notify,
+    Short-Notice and Summary (:func:`redline.history.format_release_message`).
+
+Order and failure
+    Every policy is validated (effective-date line, dates, templates, changelog, transport,
+    database, clean files) before anything is written. Then: write files, commit, tag,
+    push, notify. If writing, committing, tagging or pushing fails, the files, commit and
+    tags made by this run are undone locally, so the repository is as before the run.
+    Sending failures never undo a release: failed notices stay in the ledger for
+    ``redline remind``.
+
+``--push``
+    A shallow clone is unshallowed first (``git fetch --unshallow --tags origin``) and
+    release tags are fetched, so earlier releases are known. The remote branch tip is read
+    with ``git ls-remote`` at the start; HEAD must contain it, and just before pushing it
+    must not have changed, otherwise the run stops with "the branch moved" and nothing
+    remote changes. The commit and the tags go in one ``git push --atomic origin
+    HEAD:refs/heads/<branch> <tags>``; release tags made earlier but never pushed (a run
+    that crashed before pushing) go with them. Notices are sent only after the push.
+
+Idempotence and crashes
+    A second run on the same commit finds nothing to release: no commit, no tag, no push.
+    Every run then finishes the notices of releases that are still pending (effective date
+    today or later) and have ``Notify: yes``: it queues any subscriber without a ledger row,
+    puts rows left ``sending`` by a crash back to ``pending``, and sends what is pending or
+    failed temporarily (:mod:`redline.notify`); when nothing is left it opens no connection
+    and sends nothing.
+
+``--dry-run``
+    Runs every read and check, writes nothing, and prints each git command that would
+    change something (fetch, add, commit, tag, push), each file that would be written and
+    how many emails would be sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redline.errors import DateError, GitError, InputError, RedlineError
+
+if TYPE_CHECKING:
+    import git
+
+    from redline.changelog import ChangelogEntry
+    from redline.config import Settings
+    from redline.diff import DiffResult
+    from redline.history import Policy, PolicyRepo, Release
+    from redline.mailer import Transport
+    from redline.notify import NotifyReport
+    from redline.render import RenderedNotice, Templates
+    from redline.store import Store
+
+LOG = logging.getLogger("redline.release")
+
+REMOTE = "origin"
+NOTICE_KIND = "notice"
+_TRAILER = re.compile(r"^effective-date[ \t]*:[ \t]*(.*?)[ \t]*$", re.I | re.M)
+_SUBJECT_LIMIT = 72
+
+Echo = Callable[[str], None]
+
+
+# -- git ------------------------------------------------------------------------------------
+
+
+def format_command(args: tuple[str, ...] | list[str], note: str = "") -> str:
+    """A git command as one shell-quoted line; multi-line values are shown below it."""
+    shown: list[str] = []
+    bodies: list[str] = []
+    for arg in args:
+        if "\n" in arg:
+            shown.append(shlex.quote(arg.split("\n", 1)[0] + " ..."))
+            bodies.append(arg.rstrip("\n"))
+        else:
+            shown.append(shlex.quote(arg))
+    line = "git " + " ".join(shown) + (f"  # {note}" if note else "")
+    for body in bodies:
+        line += "\n" + "\n".join(f"    | {text}" for text in body.split("\n"))
+    return line
+
+
+class GitRunner:
+    """The one way release runs git (through GitPython's ``repo.git``).
+
+    Every command is logged to stderr at INFO (``-v``). With ``dry_run``, commands that
+    change something are printed through ``echo`` and collected in :attr:`commands` instead
+    of being run; read-only commands always run.
+    """
+
+    def __init__(self, repo: git.Repo, *, dry_run: bool = False, echo: Echo | None = None) -> None:
+        self.repo = repo
+        self.dry_run = dry_run
+        self.echo = echo
+        self.commands: list[str] = []
+
+    def read(self, *args: str) -> str:
+        """Run a read-only git command and return its stdout."""
+        return self._run(args, None, change=False)
+
+    def change(self, *args: str, env: Mapping[str, str] | None = None, note: str = "") -> str:
+        """Run a git command that changes the repository or the remote (not in dry-run)."""
+        return self._run(args, env, change=True, note=note)
+
+    def succeeds(self, *args: str) -> bool:
+        """True when a read-only git command exits 0 (e.g. ``merge-base --is-ancestor``)."""
+        import git as gitmodule
+
+        try:
+            self._run(args, None, change=False)
+        except _GitFailed as failure:
+            if isinstance(failure.cause, gitmodule.GitCommandError) and failure.cause.status == 1:
+                return False
+            raise GitError(failure.describe()) from None
+        return True
+
+    def _run(
+        self,
+        args: tuple[str, ...],
+        env: Mapping[str, str] | None,
+        *,
+        change: bool,
+        note: str = "",
+    ) -> str:
+        import git as gitmodule
+
+        display = format_command(args, note)
+        if change and self.dry_run:
+            self.commands.append(display)
+            if self.echo:
+                self.echo(f"would run: {display}")
+            return ""
+        LOG.info("%s", display)
+        command = getattr(self.repo.git, args[0].replace("-", "_"))
+        try:
+            return command(*args[1:], env=dict(env) if env else None)
+        except gitmodule.GitCommandError as exc:
+            raise _GitFailed(args, exc) from None
+
+
+class _GitFailed(Exception):
+    """A git command failed; :meth:`describe` gives one line for a GitError."""
+
+    def __init__(self, args: tuple[str, ...], cause: Exception) -> None:
+        super().__init__(args)
+        self.args_run = args
+        self.cause = cause
+
+    def describe(self) -> str:
+        stderr = str(getattr(self.cause, "stderr", "") or "").strip()
+        lines = [
+            line.strip().removeprefix("stderr: ").strip("'").strip() for line in stderr.splitlines()
+        ]
+        detail = next((ln for ln in reversed(lines) if ln and not ln.startswith("hint:")), "")
+        return f"`git {' '.join(self.args_run[:2])}` failed" + (f": {detail}" if detail else "")
+
+
+def _git_error(failure: _GitFailed, hint: str | None = None) -> GitError:
+    return GitError(failure.describe(), hint=hint)
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyRelease:
+    """One policy version that a release creates."""
+
+    policy: Policy
+    previous: Release | None
+    version: int
+    tag: str
+    classification: str
+    effective_date: date
+    date_source: str
+    short_notice: bool
+    notify: bool
+    summary: str
+    diff: DiffResult | None
+    notice_base: Release | None
+    notice_diff: DiffResult | None
+    entry: ChangelogEntry
+    entry_markdown: str
+    changelog: str
+    text: str
+    notice: RenderedNotice | None = None
+
+    @property
+    def notice_days(self) -> int:
+        """Days between publication (the run's today) and the effective date."""
+        return (self.effective_date - self.entry.published).days
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and the GitHub outputs."""
+        return {
+            "policy": self.policy.slug,
+            "path": self.policy.path,
+            "version": self.version,
+            "tag": self.tag,
+            "previous_version": self.previous.version if self.previous else None,
+            "classification": self.classification,
+            "effective_date": self.effective_date.isoformat(),
+            "date_source": self.date_source,
+            "notice_days": self.notice_days,
+            "short_notice": self.short_notice,
+            "notify": self.notify,
+            "notice_since_version": self.notice_base.version if self.notice_base else None,
+            "summary": self.summary,
+            "changelog": self.changelog,
+            "stats": dict(self.entry.stats),
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A policy that this release leaves alone, and why."""
+
+    policy: Policy
+    latest: Release | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "policy": self.policy.slug,
+            "path": self.policy.path,
+            "version": self.latest.version if self.latest else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ReleasePlan:
+    """What a release would do now: computed and validated, nothing written yet."""
+
+    repo: PolicyRepo
+    settings: Settings
+    today: date
+    head: str
+    requested_date: date | None
+    allow_short_notice: bool
+    notify: bool
+    releases: list[PolicyRelease] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    templates: Templates | None = field(default=None, repr=False)
+
+    @property
+    def files(self) -> list[str]:
+        """Every file the release writes (policies and changelogs), repository-relative."""
+        return [path for item in self.releases for path in (item.policy.path, item.changelog)]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "today": self.today.isoformat(),
+            "head": self.head,
+            "requested_effective_date": (
+                self.requested_date.isoformat() if self.requested_date else None
+            ),
+            "releases": [item.to_json() for item in self.releases],
+            "unchanged": [item.to_json() for item in self.skipped],
+            "warnings": list(self.warnings),
+        }
+
+
+def effective_date_trailer(message: str, *, where: str = "HEAD") -> date | None:
+    """The date of an ``Effective-Date: YYYY-MM-DD`` trailer in a commit message, if any.
+
+    The last such line wins (as with git trailers); a malformed value is an InputError.
+    """
+    from redline.dates import parse_iso_date
+
+    found = _TRAILER.findall(message)
+    if not found:
+        return None
+    return parse_iso_date(found[-1], what=f"Effective-Date trailer of {where}")
+
+
+def pending_date(releases: list[Release], today: date) -> date | None:
+    """The latest effective date of a release that has not taken effect yet, if any."""
+    ahead = [release.effective_date for release in releases if release.effective_date > today]
+    return max(ahead) if ahead else None
+
+
+def choose_effective_date(
+    classification: str,
+    *,
+    today: date,
+    notice_days: int,
+    pending: date | None,
+    requested: date | None,
+    written: date | None,
+    allow_short_notice: bool,
+    name: str,
+) -> tuple[date, str, bool]:
+    """The effective date of a new version: ``(date, where it came from, short notice)``.
+
+    ``pending`` is the date of a release not yet in effect, ``requested`` the Effective-Date
+    trailer, ``written`` the date in the policy at HEAD. See the module docstring.
+    """
+    if classification != "material":
+        if pending is not None:
+            return pending, "pending release", False
+        return today, "released at once", False
+    minimum = today + timedelta(days=notice_days)
+    floor, source = minimum, f"notice period of {notice_days} days"
+    if pending is not None and pending > minimum:
+        floor, source = pending, "date of the pending release"
+    if requested is not None:
+        if requested < today:
+            raise DateError(
+                f"{name}: the Effective-Date trailer asks for {requested.isoformat()}, "
+                f"which is in the past (today is {today.isoformat()})",
+                hint="ask for a future date in the merge commit's Effective-Date trailer",
+            )
+        if requested >= floor:
+            return requested, "Effective-Date trailer", False
+        if not allow_short_notice:
+            days = (requested - today).days
+            raise DateError(
+                f"{name}: the Effective-Date trailer asks for {requested.isoformat()}, which "
+                f"gives {days} days of notice; the earliest allowed is {floor.isoformat()} "
+                f"({source})",
+                hint="remove the trailer or ask for a later date, or pass "
+                "--allow-short-notice to release with short notice (recorded in the tag)",
+            )
+        return requested, "Effective-Date trailer (short notice)", True
+    if written is not None and written > floor:
+        return written, "date written in the policy", False
+    return floor, source, False
+
+
+def plan_release(
+    repo: PolicyRepo,
+    settings: Settings,
+    today: date,
+    *,
+    rev: str = "HEAD",
+    allow_short_notice: bool = False,
+    notify: bool = True,
+    templates: Templates | None = None,
+) -> ReleasePlan:
+    """Work out and validate every release a run at ``rev`` would make; write nothing.
+
+    Raises the first problem (DateError, InputError, TemplateError, ...) after logging all of
+    them, so that one run shows every policy that needs fixing.
+    """
+    from redline.render import Templates
+
+    if not repo.has_commits():
+        raise GitError("the repository has no commits yet", hint="commit the policies first")
+    head = repo.resolve_rev(rev)
+    commit = repo.repo.commit(head)
+    requested = effective_date_trailer(str(commit.message), where=f"commit {head[:10]}")
+    templates = templates or Templates(settings)
+    plan = ReleasePlan(
+        repo, settings, today, head, requested, allow_short_notice, notify, templates=templates
+    )
+    problems: list[RedlineError] = []
+    for policy in repo.policies():
+        try:
+            item = _plan_policy(plan, policy, templates)
+        except RedlineError as problem:
+            problems.append(problem)
+            continue
+        if isinstance(item, Skipped):
+            plan.skipped.append(item)
+        elif item is not None:
+            plan.releases.append(item)
+    if problems:
+        for problem in problems[1:]:
+            LOG.error("%s", problem)
+        first = problems[0]
+        if len(problems) > 1:
+            first.message = f"{first.message} (and {len(problems) - 1} more problems above)"
+        raise first
+    material = any(item.classification == "material" for item in plan.releases)
+    if requested is not None and plan.releases and not material:
+        plan.warnings.append(
+            f"the Effective-Date trailer ({requested.isoformat()}) was ignored: "
+            "editorial changes are released at once"
+        )
+    return plan
+
+
+def _head_text(repo: PolicyRepo, policy: Policy, head: str) -> tuple[str, str, str] | None:
+    """``(text, path at head, blob id)`` of ``policy`` at ``head``; None if it is not there."""
+    from redline.history import decode_policy
+
+    tree = repo.repo.commit(head).tree
+    try:
+        blob = tree / policy.path
+    except KeyError:
+        return None
+    data = blob.data_stream.read()
+    text = decode_policy(data, f"{policy.path} at {head[:10]}")
+    return text, policy.path, blob.hexsha
+
+
+def _plan_policy(
+    plan: ReleasePlan, policy: Policy, templates: Templates
+) -> PolicyRelease | Skipped | None:
+    from redline import changelog
+    from redline.dates import edit_effective_date, find_effective_date
+    from redline.diff import RefInfo, diff_documents
+    from redline.history import notice_base
+    from redline.model import parse_document
+
+    repo, settings, head, today = plan.repo, plan.settings, plan.head, plan.today
+    found = _head_text(repo, policy, head)
+    if found is None:
+        plan.warnings.append(f"{policy.path}: not committed at HEAD; it is not released")
+        return None
+    text, path, blob = found
+    releases = repo.releases(policy)
+    latest = releases[-1] if releases else None
+    fold = settings.fold_typography
+    if latest is not None:
+        if latest.commit == head:
+            return Skipped(policy, latest, f"released as v{latest.version} at this commit")
+        if plan.repo.repo.is_ancestor(head, latest.commit):
+            return Skipped(
+                policy,
+                latest,
+                f"already released as v{latest.version} at {latest.commit[:10]}, "
+                "which contains this commit",
+            )
+        old_snapshot, old_doc = repo.document(policy, latest.commit)
+        if old_snapshot.blob == blob:
+            return Skipped(policy, latest, f"unchanged since v{latest.version}")
+        head_doc = parse_document(text, name=f"{path} at HEAD", fold_typography=fold)
+        classification = diff_documents(old_doc, head_doc).classification
+        if classification == "none":
+            return Skipped(policy, latest, f"unchanged since v{latest.version}")
+    else:
+        old_doc = None
+        classification = "material"
+
+    current = find_effective_date(text, settings, name=path, today=today, require_date=False)
+    for match in current.matches:
+        if match.error and not match.blank:
+            raise DateError(f"{path}:{match.line}: {match.error}", hint=match.hint)
+    effective, source, short = choose_effective_date(
+        classification,
+        today=today,
+        notice_days=settings.notice_days,
+        pending=pending_date(releases, today),
+        requested=plan.requested_date,
+        written=current.date,
+        allow_short_notice=plan.allow_short_notice,
+        name=path,
+    )
+    new_text = edit_effective_date(text, effective, settings, name=path).text
+    new_doc = parse_document(new_text, name=path, fold_typography=fold)
+    version = latest.version + 1 if latest else 1
+    tag = repo.tag_name(policy.slug, version)
+    diff = None
+    if latest is not None and old_doc is not None:
+        diff = diff_documents(
+            old_doc,
+            new_doc,
+            policy=policy.slug,
+            path=path,
+            from_ref=RefInfo(latest.tag, latest.commit),
+            to_ref=RefInfo(tag, None),
+        )
+        if diff.classification == "none":
+            plan.warnings.append(
+                f"{path}: only the effective-date line differs from v{latest.version}; "
+                f"redline manages that date ({latest.effective_date.isoformat()}), so there "
+                "is nothing to release"
+            )
+            return Skipped(policy, latest, f"unchanged since v{latest.version} (date line only)")
+    pending = pending_date(releases, today)
+    notify = plan.notify and (
+        classification == "material" or (settings.notify_editorial and pending is None)
+    )
+    base = notice_base(releases, version) if notify else None
+    notice_diff = None
+    if base is not None:
+        if latest is not None and base.version == latest.version:
+            notice_diff = diff
+        else:
+            base_doc = repo.document(policy, base.commit)[1]
+            notice_diff = diff_documents(
+                base_doc,
+                new_doc,
+                policy=policy.slug,
+                path=path,
+                from_ref=RefInfo(base.tag, base.commit),
+                to_ref=RefInfo(tag, None),
+            )
+    summary = changelog.resolve_summary(
+        repo, policy, diff, since=latest.tag if latest else None, until=head
+    )
+    entry = changelog.build_entry(
+        repo,
+        policy,
+        settings,
+        version=version,
+        effective_date=effective,
+        published=today,
+        classification=classification,
+        diff=diff,
+        summary=summary,
+        previous_version=latest.version if latest else None,
+        short_notice=short,
+        rev=head,
+    )
+    entry_markdown = changelog.render_entry(settings, entry, templates)
+    log_path = changelog.changelog_path(settings, policy).relative_to(settings.repo_root)
+    if changelog.has_entry(settings, policy, version):
+        raise InputError(
+            f"{log_path.as_posix()}: already has an entry for version {version}, "
+            "which is not released",
+            hint=f"remove that entry (or tag the release {tag} by hand) and run release again",
+        )
+    item = PolicyRelease(
+        policy=policy,
+        previous=latest,
+        version=version,
+        tag=tag,
+        classification=classification,
+        effective_date=effective,
+        date_source=source,
+        short_notice=short,
+        notify=notify,
+        summary=summary,
+        diff=diff,
+        notice_base=base,
+        notice_diff=notice_diff,
+        entry=entry,
+        entry_markdown=entry_markdown,
+        changelog=log_path.as_posix(),
+        text=new_text,
+    )
+    if notify:
+        item = _with_notice(plan, item)
+    return item
+
+
+def _provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
+    """The Release the tag of ``item`` will describe (commit: HEAD, as it is not made yet)."""
+    from redline.history import Release, parse_release_message
+
+    message = tag_message(plan, item)
+    return Release(
+        slug=item.policy.slug,
+        version=item.version,
+        tag=item.tag,
+        commit=plan.head,
+        effective_date=item.effective_date,
+        classification=item.classification,
+        previous_version=item.previous.version if item.previous else None,
+        published=datetime.now(UTC),
+        notify=item.notify,
+        short_notice=item.short_notice,
+        summary=item.summary,
+        metadata=parse_release_message(message),
+    )
+
+
+def _with_notice(plan: ReleasePlan, item: PolicyRelease) -> PolicyRelease:
+    """``item`` with its notice rendered (this also checks the templates before writing)."""
+    from dataclasses import replace
+
+    from redline.render import build_notice_context, render_notice
+
+    release = _provisional_release(plan, item)
+    context = build_notice_context(
+        plan.repo, item.policy, release, item.notice_diff, plan.settings, today=plan.today
+    )
+    return replace(item, notice=render_notice(plan.settings, context, NOTICE_KIND))
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def tag_message(plan: ReleasePlan, item: PolicyRelease) -> str:
+    """The annotated tag message of ``item`` (format owned by redline.history)."""
+    from redline.history import format_release_message
+
+    commits = f"{item.previous.commit}..{plan.head}" if item.previous else plan.head
+    return format_release_message(
+        {
+            "Policy": item.policy.slug,
+            "Version": item.version,
+            "Effective-Date": item.effective_date.isoformat(),
+            "Classification": item.classification,
+            "Previous-Version": item.previous.version if item.previous else "none",
+            "Commits": commits,
+            "Notify": "yes" if item.notify else "no",
+            "Short-Notice": "yes" if item.short_notice else "no",
+            "Summary": item.summary,
+        }
+    )
+
+
+def commit_message(plan: ReleasePlan) -> str:
+    """The message of the release commit: what was released, how, and from which commit."""
+    names = ", ".join(f"{item.policy.slug} v{item.version}" for item in plan.releases)
+    subject = f"redline: release {names}"
+    if len(subject) > _SUBJECT_LIMIT:
+        subject = f"redline: release {len(plan.releases)} policies"
+    lines = [subject, ""]
+    for item in plan.releases:
+        how = f"{item.classification} change, effective {item.effective_date.isoformat()}"
+        since = f"v{item.previous.version}" if item.previous else "first version"
+        extra = ", short notice" if item.short_notice else ""
+        notify = "subscribers notified" if item.notify else "subscribers not emailed"
+        lines.append(
+            f"- {item.policy.path}: v{item.version} ({since}), {how} "
+            f"({item.date_source}{extra}); {notify}"
+        )
+    lines += [
+        "",
+        "Sets the effective dates and adds the changelog entries. Released from",
+        f"commit {plan.head} by redline.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class NoticeResult:
+    """The notices of one release version in this run."""
+
+    policy: str
+    version: int
+    report: NotifyReport | None = None
+    error: str | None = None
+    new: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        data: dict[str, Any] = {"policy": self.policy, "version": self.version, "new": self.new}
+        if self.report is not None:
+            data.update(self.report.to_json())
+        data["error"] = self.error
+        return data
+
+
+@dataclass
+class ReleaseReport:
+    """What a release run did (or, with ``dry_run``, would do)."""
+
+    plan: ReleasePlan
+    dry_run: bool
+    push: bool
+    branch: str | None = None
+    commit: str | None = None
+    tags: list[str] = field(default_factory=list)
+    pushed: bool = False
+    pushed_tags: list[str] = field(default_factory=list)
+    notices: list[NoticeResult] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: RedlineError | None = None
+
+    @property
+    def released(self) -> bool:
+        """True when this run created (or, dry, would create) at least one release."""
+        return bool(self.plan.releases)
+
+    @property
+    def notices_sent(self) -> int:
+        """Notices sent in this run."""
+        return sum(r.report.sent for r in self.notices if r.report)
+
+    @property
+    def notices_failed(self) -> int:
+        """Notices that failed in this run (temporarily or permanently)."""
+        return sum(r.report.failed for r in self.notices if r.report)
+
+    @property
+    def notices_would_send(self) -> int:
+        """Emails a dry run would send."""
+        return sum(r.report.would_send for r in self.notices if r.report)
+
+    def policies_json(self) -> list[dict[str, Any]]:
+        """The released policies with versions and effective dates (a GitHub output)."""
+        return [
+            {
+                "policy": item.policy.slug,
+                "path": item.policy.path,
+                "version": item.version,
+                "tag": item.tag,
+                "classification": item.classification,
+                "effective_date": item.effective_date.isoformat(),
+                "short_notice": item.short_notice,
+                "notify": item.notify,
+            }
+            for item in self.plan.releases
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "dry_run": self.dry_run,
+            "released": self.released,
+            "today": self.plan.today.isoformat(),
+            "head": self.plan.head,
+            "commit": self.commit,
+            "branch": self.branch,
+            "pushed": self.pushed,
+            "tags": list(self.tags),
+            "pushed_tags": list(self.pushed_tags),
+            "releases": [item.to_json() for item in self.plan.releases],
+            "unchanged": [item.to_json() for item in self.plan.skipped],
+            "notices": [result.to_json() for result in self.notices],
+            "notices_sent": self.notices_sent,
+            "notices_failed": self.notices_failed,
+            "notices_would_send": self.notices_would_send if self.dry_run else None,
+            "commands": list(self.commands),
+            "files": list(self.files),
+            "warnings": [*self.plan.warnings, *self.warnings],
+            "error": str(self.error) if self.error else None,
+        }
+
+
+def bot_environment(settings: Settings) -> dict[str, str]:
+    """Environment that makes git author and commit as the bot identity."""
+    return {
+        "GIT_AUTHOR_NAME": settings.bot_name,
+        "GIT_AUTHOR_EMAIL": settings.bot_email,
+        "GIT_COMMITTER_NAME": settings.bot_name,
+        "GIT_COMMITTER_EMAIL": settings.bot_email,
+    }
+
+
+def current_branch(repo: git.Repo, environ: Mapping[str, str]) -> str:
+    """The branch to push: the checked-out branch, else GITHUB_REF's branch."""
+    try:
+        return repo.active_branch.name
+    except TypeError:
+        ref = environ.get("GITHUB_REF", "")
+        if ref.startswith("refs/heads/"):
+            return ref.removeprefix("refs/heads/")
+    raise GitError(
+        "HEAD is detached, so there is no branch to push the release to",
+        hint="check out the branch first (e.g. `git switch main`)",
+    )
+
+
+def remote_tip(runner: GitRunner, branch: str) -> str | None:
+    """The commit of ``origin``'s ``branch`` now (``git ls-remote``); None if it has none."""
+    try:
+        output = runner.read("ls-remote", "--heads", REMOTE, f"refs/heads/{branch}")
+    except _GitFailed as failure:
+        raise _git_error(failure, "check that origin is reachable and you may read it") from None
+    for line in output.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref == f"refs/heads/{branch}":
+            return sha
+    return None
+
+
+def remote_tags(runner: GitRunner) -> set[str]:
+    """Names of the tags on ``origin``."""
+    try:
+        output = runner.read("ls-remote", "--tags", "--refs", REMOTE)
+    except _GitFailed as failure:
+        raise _git_error(failure, "check that origin is reachable") from None
+    return {
+        ref.removeprefix("refs/tags/")
+        for _, _, ref in (line.partition("\t") for line in output.splitlines())
+        if ref.startswith("refs/tags/")
+    }
+
+
+def prepare_repository(repo: PolicyRepo, runner: GitRunner, *, push: bool) -> list[str]:
+    """Fetch what a release needs: unshallow a shallow clone, fetch release tags for --push.
+
+    Returns warnings (a dry run only says what it would fetch).
+    """
+    warnings: list[str] = []
+    shallow = repo.is_shallow()
+    if not shallow and not push:
+        return warnings
+    if REMOTE not in {remote.name for remote in repo.repo.remotes}:
+        if push:
+            raise GitError("there is no remote 'origin' to push to", hint="add it: git remote add")
+        raise GitError("this is a shallow clone without an 'origin' to fetch history from")
+    args = ["fetch", "--unshallow", "--tags", REMOTE] if shallow else ["fetch", "--tags", REMOTE]
+    note = "fetch the full history and the release tags" if shallow else "fetch release tags"
+    try:
+        runner.change(*args, note=note)
+    except _GitFailed as failure:
+        raise _git_error(
+            failure,
+            "fix access to origin, or check out with `fetch-depth: 0`"
+            if shallow
+            else "a local tag may differ from origin's; compare `git ls-remote --tags origin`",
+        ) from None
+    if runner.dry_run and shallow:
+        warnings.append(
+            "this is a shallow clone; a dry run does not fetch, so releases made before the "
+            "shallow history began may be missing from this plan"
+        )
+    return warnings
+
+
+def _dirty_files(runner: GitRunner, paths: list[str]) -> list[str]:
+    if not paths:
+        return []
+    output = runner.read("status", "--porcelain=v1", "--untracked-files=all", "--", *paths)
+    return [line[3:] for line in output.splitlines() if line.strip()]
+
+
+class _Undo:
+    """Undoes this run's local files, commit and tags when a later step fails."""
+
+    def __init__(self, runner: GitRunner, head: str, root: Path) -> None:
+        self.runner = runner
+        self.head = head
+        self.root = root
+        self.written: list[tuple[str, bool]] = []  # (repo-relative path, existed at HEAD)
+        self.committed = False
+        self.tags: list[str] = []
+
+    def run(self) -> None:
+        for tag in reversed(self.tags):
+            self._try("tag", "-d", tag)
+        if self.committed:
+            self._try("reset", "--keep", self.head)
+            return
+        tracked = [path for path, existed in self.written if existed]
+        if tracked:
+            self._try("checkout", self.head, "--", *tracked)
+        for path, existed in self.written:
+            if not existed:
+                (self.root / path).unlink(missing_ok=True)
+
+    def _try(self, *args: str) -> None:
+        try:
+            self.runner.change(*args, note="undo")
+        except _GitFailed as failure:
+            LOG.error("could not undo: %s", failure.describe())
+
+
+def _in_history(repo: PolicyRepo, commit: str, head: str) -> bool:
+    """True when ``commit`` is ``head`` or one of its ancestors."""
+    return commit == head or repo.repo.is_ancestor(commit, head)
+
+
+def _exists_at(repo: PolicyRepo, commit: str, path: str) -> bool:
+    try:
+        repo.repo.commit(commit).tree / path
+    except KeyError:
+        return False
+    return True
+
+
+def execute_release(
+    plan: ReleasePlan,
+    *,
+    push: bool = False,
+    dry_run: bool = False,
+    outbox: Path | None = None,
+    transport: Transport | None = None,
+    runner: GitRunner | None = None,
+    echo: Echo | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ReleaseReport:
+    """Carry out ``plan``: write, commit, tag, (push), then send and finish notices.
+
+    Failures before or during the push raise (after undoing this run's local changes).
+    A failure while sending is recorded in ``report.error`` and the release stands; the
+    caller reports it (exit code 4 or 5) after printing the report.
+    """
+    environ = os.environ if environ is None else environ
+    repo, settings = plan.repo, plan.settings
+    runner = runner or GitRunner(repo.repo, dry_run=dry_run, echo=echo)
+    report = ReleaseReport(plan, dry_run=dry_run, push=push)
+    relpaths = plan.files
+    report.files = list(relpaths)
+
+    # 1. Everything that can fail is checked before anything is written.
+    dirty = _dirty_files(runner, relpaths)
+    if dirty:
+        raise InputError(
+            f"uncommitted changes in {', '.join(dirty)}; release writes these files",
+            hint="commit them first; if a release run was interrupted before committing, "
+            f"discard its edits with `git checkout -- {' '.join(dirty)}` and run release again",
+        )
+    start_tip: str | None = None
+    unpushed: list[str] = []
+    if push:
+        report.branch = current_branch(repo.repo, environ)
+        if settings.default_branch and report.branch != settings.default_branch:
+            raise GitError(
+                f"release --push runs on the default branch '{settings.default_branch}' "
+                f"(config default_branch), not on '{report.branch}'",
+                hint=f"switch to {settings.default_branch}, or release without --push",
+            )
+        start_tip = remote_tip(runner, report.branch)
+        unpushed = _unpushed_release_tags(plan, runner)
+        if (
+            (plan.releases or unpushed)
+            and start_tip is not None
+            and not runner.succeeds("merge-base", "--is-ancestor", start_tip, plan.head)
+        ):
+            raise _moved(report.branch, start_tip, plan.head, before=True)
+    pending_notices = _notices_to_finish(plan) if plan.notify else []
+    need_delivery = any(item.notify for item in plan.releases) or bool(pending_notices)
+    store = None
+    if need_delivery:
+        from redline.mailer import sender_address
+        from redline.notify import open_transport
+        from redline.subscribers import unsubscribe_link
+
+        if transport is None:
+            transport = open_transport(settings, outbox)  # connects only when sending
+        sender_address(settings)
+        unsubscribe_link(settings, "check@example.com")  # unsubscribe_url and REDLINE_SECRET
+        store = _open_store(plan, dry_run)
+
+    try:
+        # 2. Write, commit and tag; undo all of it if any step fails.
+        undo = _Undo(runner, plan.head, settings.repo_root)
+        if plan.releases:
+            _write_commit_tag(plan, runner, report, undo, echo)
+        # 3. Push the commit and every release tag origin lacks, atomically.
+        if push and (plan.releases or unpushed):
+            _push(plan, runner, report, undo, start_tip, unpushed)
+        # 4. Notices: new releases first, then earlier releases with work left.
+        if need_delivery and store is not None:
+            _send_all(plan, report, store, transport, dry_run, pending_notices)
+        elif need_delivery and dry_run:
+            report.warnings.append(
+                "no subscriber database yet (.redline/redline.db): the run would send 0 emails"
+            )
+    finally:
+        if store is not None:
+            store.close()
+    report.commands = list(runner.commands)
+    return report
+
+
+def _open_store(plan: ReleasePlan, dry_run: bool) -> Store | None:
+    from redline.store import Store
+
+    settings = plan.settings
+    if dry_run and settings.database_url is None:
+        default = settings.repo_root / ".redline" / "redline.db"
+        if not default.is_file():
+            return None
+    return Store.open(settings.database)
+
+
+def _unpushed_release_tags(plan: ReleasePlan, runner: GitRunner) -> list[str]:
+    """Release tags in HEAD's history that origin does not have (a crash before pushing)."""
+    local = [
+        release
+        for policy in plan.repo.policies()
+        for release in plan.repo.releases(policy)
+        if _in_history(plan.repo, release.commit, plan.head)
+    ]
+    if not local:
+        return []
+    on_remote = remote_tags(runner)
+    return sorted(release.tag for release in local if release.tag not in on_remote)
+
+
+def _moved(branch: str, tip: str, head: str, *, before: bool) -> GitError:
+    when = "before this run" if before else "while this run was releasing"
+    return GitError(
+        f"{REMOTE}/{branch} moved {when}: it is at {tip[:10]}, which {head[:10]} does not "
+        f"contain; nothing was pushed",
+        hint="the run for the newer commit releases these changes too; "
+        "locally, pull and run release again",
+    )
+
+
+def _write_commit_tag(
+    plan: ReleasePlan, runner: GitRunner, report: ReleaseReport, undo: _Undo, echo: Echo | None
+) -> None:
+    from redline import changelog
+    from redline.dates import write_policy_date
+
+    settings, repo = plan.settings, plan.repo
+    bot = bot_environment(settings)
+    identity = f"as {settings.bot_name} <{settings.bot_email}>"
+    try:
+        for item in plan.releases:
+            path = item.policy.path
+            if runner.dry_run:
+                if echo:
+                    echo(f"would write: {path} (effective date {item.effective_date})")
+                    echo(f"would write: {item.changelog} (entry for v{item.version})")
+                continue
+            undo.written.append((path, _exists_at(repo, plan.head, path)))
+            write_policy_date(item.policy.abspath, item.effective_date, settings, name=path)
+            undo.written.append((item.changelog, _exists_at(repo, plan.head, item.changelog)))
+            changelog.write_entry(settings, item.policy, item.entry, templates=plan.templates)
+        paths = report.files
+        runner.change("add", "--", *paths)
+        runner.change("commit", "-m", commit_message(plan), "--", *paths, env=bot, note=identity)
+        if not runner.dry_run:
+            undo.committed = True
+            report.commit = runner.read("rev-parse", "HEAD").strip()
+        for item in plan.releases:
+            runner.change(
+                "tag", "-a", item.tag, "-m", tag_message(plan, item), "HEAD", env=bot, note=identity
+            )
+            if not runner.dry_run:
+                undo.tags.append(item.tag)
+            report.tags.append(item.tag)
+    except _GitFailed as failure:
+        undo.run()
+        raise _git_error(failure, "this run's files, commit and tags were undone") from None
+    except BaseException:
+        undo.run()
+        raise
+
+
+def _push(
+    plan: ReleasePlan,
+    runner: GitRunner,
+    report: ReleaseReport,
+    undo: _Undo,
+    start_tip: str | None,
+    unpushed: list[str],
+) -> None:
+    branch = report.branch or ""
+    tags = sorted({*report.tags, *unpushed})
+    tip = remote_tip(runner, branch)
+    if tip != start_tip:
+        undo.run()
+        raise _moved(branch, tip or "(deleted)", plan.head, before=False)
+    refs = [f"refs/tags/{tag}" for tag in tags]
+    try:
+        runner.change("push", "--atomic", "--porcelain", REMOTE, f"HEAD:refs/heads/{branch}", *refs)
+    except _GitFailed as failure:
+        undo.run()
+        now = remote_tip(runner, branch)
+        if now != start_tip:
+            raise _moved(branch, now or "(deleted)", plan.head, before=False) from None
+        raise _git_error(
+            failure, "nothing was pushed and this run's commit and tags were undone; re-run"
+        ) from None
+    report.pushed = not runner.dry_run
+    report.pushed_tags = tags
+
+
+# -- notices ----------------------------------------------------------------------------------
+
+
+def _notices_to_finish(plan: ReleasePlan) -> list[tuple[Policy, Release]]:
+    """Earlier releases that notify and have not taken effect before today.
+
+    Only releases on HEAD's line of history count: made at or before HEAD, or after it (a
+    re-run of the workflow of the merge commit a release was made from).
+    """
+    new = {(item.policy.slug, item.version) for item in plan.releases}
+    found = []
+    for policy in plan.repo.policies():
+        for release in plan.repo.releases(policy):
+            if (
+                release.notify
+                and release.effective_date >= plan.today
+                and (policy.slug, release.version) not in new
+                and (
+                    _in_history(plan.repo, release.commit, plan.head)
+                    or plan.repo.repo.is_ancestor(plan.head, release.commit)
+                )
+            ):
+                found.append((policy, release))
+    return found
+
+
+def render_release_notice(
+    repo: PolicyRepo, policy: Policy, release: Release, settings: Settings, today: date
+) -> RenderedNotice:
+    """The notice of an existing release, showing the changes since the last notified one."""
+    from redline.diff import diff_policy
+    from redline.history import notice_base
+    from redline.render import build_notice_context, render_notice
+
+    base = notice_base(repo.releases(policy), release.version)
+    diff = diff_policy(repo, policy, base.tag, release.tag) if base else None
+    context = build_notice_context(repo, policy, release, diff, settings, today=today)
+    return render_notice(settings, context, NOTICE_KIND)
+
+
+def _send_all(
+    plan: ReleasePlan,
+    report: ReleaseReport,
+    store: Store,
+    transport: Transport | None,
+    dry_run: bool,
+    earlier: list[tuple[Policy, Release]],
+) -> None:
+    """Send the notices of earlier pending releases with work left, then of the new ones.
+
+    The first DeliveryError or StorageError stops sending; it is kept in ``report.error``.
+    """
+    from redline.notify import send_notices
+
+    jobs: list[tuple[Policy, int, Release | None, RenderedNotice | None]] = [
+        (policy, release.version, release, None) for policy, release in earlier
+    ]
+    jobs += [(i.policy, i.version, None, i.notice) for i in plan.releases if i.notify]
+    for policy, version, release, notice in jobs:
+        result = NoticeResult(policy.slug, version, new=release is None)
+        try:
+            if release is not None and not dry_run and not _has_work(store, policy.slug, version):
+                continue
+            report.notices.append(result)
+            if notice is None and release is not None:
+                notice = render_release_notice(
+                    plan.repo, policy, release, plan.settings, plan.today
+                )
+            if notice is None:  # pragma: no cover - plan_release renders every notice
+                raise InputError(f"{policy.path}: v{version} has no rendered notice")
+            result.report = send_notices(
+                plan.settings,
+                store,
+                None if dry_run else transport,
+                notice,
+                policy=policy.slug,
+                version=version,
+                kind=NOTICE_KIND,
+                dry_run=dry_run,
+            )
+        except RedlineError as problem:
+            if result not in report.notices:
+                report.notices.append(result)
+            result.report = getattr(problem, "report", None)
+            result.error = str(problem)
+            report.error = problem
+            report.warnings.append(
+                f"notices of {policy.slug} v{version} stopped: {problem}; the release stands, "
+                "and what was not sent stays pending for the next release or remind run"
+            )
+            return
+
+
+def _has_work(store: Store, slug: str, version: int) -> bool:
+    """Queue new subscribers and recover rows of a crashed run; True if any is left to send."""
+    store.queue_notices(slug, version, NOTICE_KIND)
+    store.recover_in_flight(slug, version, NOTICE_KIND)
+    counts = store.ledger_counts(slug, version, NOTICE_KIND)
+    return counts["pending"] + counts["failed-temporary"] > 0
+
+
+# -- GitHub Actions ---------------------------------------------------------------------------
+
+
+def github_outputs(report: ReleaseReport) -> dict[str, str]:
+    """The step outputs: released, policies (JSON), notices-sent, notices-failed."""
+    return {
+        "released": "true" if report.released and not report.dry_run else "false",
+        "policies": json.dumps(report.policies_json(), indent=2),
+        "notices-sent": str(report.notices_sent),
+        "notices-failed": str(report.notices_failed),
+    }
+
+
+def format_github_outputs(outputs: Mapping[str, str]) -> str:
+    """``$GITHUB_OUTPUT`` lines; multi-line values use a random heredoc delimiter."""
+    lines = []
+    for name, value in outputs.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            while delimiter in value:  # pragma: no cover - 128 random bits
+                delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}")
+        else:
+            lines.append(f"{name}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def step_summary(report: ReleaseReport) -> str:
+    """The Markdown job summary of a release run."""
+    plan = report.plan
+    title = "redline release" + (" (dry run)" if report.dry_run else "")
+    lines = [f"## {title}", ""]
+    if report.error is not None and not plan.releases:
+        lines += [f"**Failed:** {_md(str(report.error))}", ""]
+    if plan.releases:
+        verb = "Would release" if report.dry_run else "Released"
+        where = ""
+        if report.commit:
+            where = f" in commit `{report.commit[:10]}`"
+        if report.pushed:
+            where += f", pushed to `{report.branch}`"
+        lines += [f"{verb} {len(plan.releases)} policy version(s){where}.", ""]
+        lines += [
+            "| Policy | Version | Change | Effective | Why this date | Notify |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for item in plan.releases:
+            since = f" (from v{item.previous.version})" if item.previous else " (first)"
+            short = " **short notice**" if item.short_notice else ""
+            lines.append(
+                f"| `{_md(item.policy.path)}` | v{item.version}{since} | {item.classification} "
+                f"| {item.effective_date.isoformat()}{short} | {_md(item.date_source)} "
+                f"| {'yes' if item.notify else 'no'} |"
+            )
+        lines.append("")
+        for item in plan.releases:
+            lines += [f"**{_md(item.policy.slug)} v{item.version}:** {_md(item.summary)}", ""]
+    else:
+        lines += ["Nothing to release: every policy matches its last release.", ""]
+    if plan.skipped:
+        lines.append("Unchanged: " + ", ".join(f"`{_md(s.policy.slug)}`" for s in plan.skipped))
+        lines.append("")
+    if report.notices:
+        lines += [
+            "| Notices | Sent | Failed | Would send | Problem |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for result in report.notices:
+            r = result.report
+            lines.append(
+                f"| {_md(result.policy)} v{result.version} | {r.sent if r else 0} "
+                f"| {r.failed if r else 0} | {r.would_send if r else 0} "
+                f"| {_md(result.error or '')} |"
+            )
+        lines.append("")
+    for warning in [*plan.warnings, *report.warnings]:
+        lines.append(f"> [!WARNING]\n> {_md(warning)}\n")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md(text: str) -> str:
+    return " ".join(re.sub(r"([\\`*_\[\]<>|])", r"\\\1", text).split())
+
+
+def write_github_files(report: ReleaseReport, environ: Mapping[str, str]) -> None:
+    """Append the outputs and the job summary when running in GitHub Actions."""
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return
+    _append_github("GITHUB_OUTPUT", format_github_outputs(github_outputs(report)), environ)
+    _append_github("GITHUB_STEP_SUMMARY", step_summary(report), environ)
+
+
+def write_github_failure(
+    error: RedlineError, environ: Mapping[str, str], *, dry_run: bool = False
+) -> None:
+    """Outputs (released=false) and a job summary for a run that stopped before releasing."""
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return
+    outputs = {"released": "false", "policies": "[]", "notices-sent": "0", "notices-failed": "0"}
+    title = "redline release" + (" (dry run)" if dry_run else "")
+    summary = (
+        f"## {title}\n\n**Failed:** {_md(str(error))}\n\n"
+        "Nothing was released: no commit, tag, push or email.\n"
+    )
+    _append_github("GITHUB_OUTPUT", format_github_outputs(outputs), environ)
+    _append_github("GITHUB_STEP_SUMMARY", summary, environ)
+
+
+def _append_github(variable: str, text: str, environ: Mapping[str, str]) -> None:
+    target = environ.get(variable)
+    if not target:
+        LOG.warning("%s is not set; not writing it", variable)
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise InputError(f"{variable}={target}: cannot write: {exc.strerror}") from None
+
+
+def read_github_event(environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The webhook payload at ``$GITHUB_EVENT_PATH`` (None outside Actions or if unreadable)."""
+    path = environ.get("GITHUB_EVENT_PATH")
+    if environ.get("GITHUB_ACTIONS") != "true" or not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        LOG.warning("cannot read the GitHub event at %s: %s", path, exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# -- the whole run ---------------------------------------------------------------------------
+
+
+def run_release(
+    settings: Settings,
+    *,
+    today: date,
+    dry_run: bool = False,
+    push: bool = False,
+    notify: bool = True,
+    allow_short_notice: bool = False,
+    outbox: Path | None = None,
+    echo: Echo | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ReleaseReport:
+    """Prepare the clone, plan and execute a release (what ``redline release`` does)."""
+    from redline.history import PolicyRepo
+
+    environ = os.environ if environ is None else environ
+    repo = PolicyRepo(settings)
+    runner = GitRunner(repo.repo, dry_run=dry_run, echo=echo)
+    warnings = prepare_repository(repo, runner, push=push)
+    event = read_github_event(environ)
+    if event is not None and push:
+        _check_event(repo, event, environ, warnings)
+    plan = plan_release(repo, settings, today, allow_short_notice=allow_short_notice, notify=notify)
+    plan.warnings[:0] = warnings
+    report = execute_release(
+        plan, push=push, dry_run=dry_run, outbox=outbox, runner=runner, echo=echo, environ=environ
+    )
+    return report
+
+
+def _check_event(
+    repo: PolicyRepo, event: Mapping[str, Any], environ: Mapping[str, str], warnings: list[str]
+) -> None:
+    """Refuse to push a release from a branch other than the repository's default branch."""
+    ref = str(event.get("ref") or environ.get("GITHUB_REF") or "")
+    default = (event.get("repository") or {}).get("default_branch")
+    if ref.startswith("refs/heads/") and default and ref != f"refs/heads/{default}":
+        raise GitError(
+            f"this run was triggered by a push to {ref.removeprefix('refs/heads/')}, not to the "
+            f"default branch {default}; release --push only releases the default branch",
+            hint="restrict the release workflow to the default branch",
+        )
+    after = event.get("after")
+    head = repo.repo.head.commit.hexsha
+    if isinstance(after, str) and after and after != head:
+        warnings.append(
+            f"the checkout is at {head[:10]}, the push event was for {after[:10]}; "
+            "releasing the checkout"
+        )
