@@ -273,6 +273,20 @@ def test_new_and_removed_policies(feature):
     assert (removed["change"], removed["status"]) == ("removed", "warn")
 
 
+def test_policy_deleted_in_a_commit_on_the_branch_is_reported(feature):
+    feature.git("rm", "--quiet", "policies/terms.md")
+    feature.commit("drop the terms")
+    code, report, _ = check_json(feature)
+    assert code == 0
+    entry = only(report)
+    assert (entry["path"], entry["policy"], entry["change"], entry["status"]) == (
+        "policies/terms.md",
+        "terms",
+        "removed",
+        "warn",
+    )
+
+
 def test_unchanged_policies_are_not_listed_and_one_failure_fails_all(feature):
     code, report, _ = check_json(feature)
     assert (code, report["status"], report["policies"]) == (0, "pass", [])

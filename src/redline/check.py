@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from fnmatch import fnmatch
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import DateError, GitError, InputError
@@ -334,7 +336,8 @@ def check_policies(
     """Check every policy that differs between ``base`` and the working tree."""
     base_ref, base_commit = resolve_base(repo, settings, base)
     report = CheckReport(base_ref, base_commit, today, settings.notice_days)
-    for policy in repo.policies():
+    current = repo.policies()
+    for policy in current:
         old_text = _read(repo, policy, base_commit)
         new_text = _read(repo, policy, None)
         if old_text == new_text:
@@ -344,7 +347,30 @@ def check_policies(
                 old_text, new_text, settings, today=today, policy=policy.slug, path=policy.path
             )
         )
+    known = {policy.path for policy in current}
+    for path in _deleted_since(repo, settings, base_commit):
+        if path not in known:
+            slug = PurePosixPath(path).stem
+            report.policies.append(
+                check_change("", None, settings, today=today, policy=slug, path=path)
+            )
+    report.policies.sort(key=lambda checked: checked.path)
     return report
+
+
+def _deleted_since(repo: PolicyRepo, settings: Settings, base_commit: str) -> list[str]:
+    """Policy files that existed at ``base_commit`` and are gone from the working tree."""
+    output = repo.repo.git.diff(
+        "--name-only", "--no-renames", "--diff-filter=D", base_commit, "--", settings.policies_dir
+    )
+    deleted = []
+    for path in output.splitlines():
+        name = PurePosixPath(path).name
+        if any(fnmatch(name, pattern) for pattern in settings.include) and not any(
+            fnmatch(name, pattern) for pattern in settings.exclude
+        ):
+            deleted.append(path)
+    return deleted
 
 
 # -- output -------------------------------------------------------------------------------------
