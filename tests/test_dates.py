@@ -108,6 +108,18 @@ FORMS = [
     ("Effective date: 14. Mai 2020", DE, date(2020, 5, 14), "Effective date: 2. Januar 2021"),
     ("Effective date: 14. Okt. 2020", DE, date(2020, 10, 14), "Effective date: 2. Jan. 2021"),
     (
+        "| Effective date | 14 May 2020 |",
+        None,
+        date(2020, 5, 14),
+        "| Effective date | 2 January 2021 |",
+    ),
+    (
+        'Effective date: <time datetime="2020-05-14">May 14, 2020</time>',
+        None,
+        date(2020, 5, 14),
+        'Effective date: <time datetime="2021-01-02">January 2, 2021</time>',
+    ),
+    (
         'Effective date: 05/14/2020 {: datetime="2020-05-14" }',
         None,
         date(2020, 5, 14),
@@ -371,6 +383,7 @@ def test_custom_date_label_is_recognised():
         ("Effective date: **____**", None, "Effective date: **2021-01-02**"),
         ("Effective date: [DATE]", None, "Effective date: 2021-01-02"),
         ("Effective date: TBD", None, "Effective date: 2021-01-02"),
+        ("| Effective date | |", None, "| Effective date | 2021-01-02 |"),
         ("Effective date: MM/DD/YYYY", MDY, "Effective date: 01/02/2021"),
         ("Effective date: D/M/YYYY", DMY, "Effective date: 2/1/2021"),
         ("Effective date: DD.MM.YYYY", DMY, "Effective date: 02.01.2021"),

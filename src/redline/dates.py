@@ -64,16 +64,16 @@ _TAGS = r"(?:strong|b|em|i|u|mark|time|span|small|p)"
 _OPEN = rf"(?:\*++|_++|~~|\[|\(|<{_TAGS}\b[^>]*>)"
 _EMPH = r"(?:\*++|_++|~~)"
 _CLOSE = (
-    r"(?:\*++|_++|~~|\]\([^)]*\)|\]\[[^\]]*\]|\]|\)|\{:[^}]*\}"
+    r"(?:\*++|_++|~~|\]\([^)]*\)|\]\[[^\]]*\]|\]|\)|\||\{:[^}]*\}"
     rf"|</{_TAGS}>|<br\s*/?>)"
 )
 _PREFIX = (
     r"^[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,3}[.)])[ \t]+)?(?:#{1,6}[ \t]+)?"
-    rf"(?P<pre>(?:{_OPEN}|{_HWS})*+)"
+    rf"(?P<pre>(?:{_OPEN}|\||{_HWS})*+)"
 )
 _MID = (
     rf"(?P<mid>(?:{_EMPH}|</{_TAGS}>|{_HWS})*+"
-    rf"(?P<colon>[:\uff1a]|[-\u2013\u2014](?={_HWS}))?"
+    rf"(?P<colon>[:\uff1a|]|[-\u2013\u2014](?={_HWS}))?"
     rf"(?:{_EMPH}|</{_TAGS}>|{_HWS})*+"
     rf"(?:(?:on|from|as\s+of)(?={_HWS}){_HWS}+)?"
     rf"(?:{_OPEN}|{_HWS})*+)"
@@ -1439,7 +1439,9 @@ def _edits_for(match: DateMatch, value: date, name: str) -> list[tuple[int, int,
     elif match.blank:
         space = match._insert_space and match.start > match.line_start
         space = space and not match.text[match.start - match.line_start - 1].isspace()
-        edits.append((match.start, match.end, (" " if space else "") + value.isoformat()))
+        following = match.text[match.end - match.line_start :][:1]
+        padding = " " if following == "|" else ""  # an empty table cell
+        edits.append((match.start, match.end, (" " if space else "") + value.isoformat() + padding))
     elif match.source == "attribute":
         raise DateError(
             f"{name}:{match.line}: cannot rewrite {match.text.strip()!r}: "
