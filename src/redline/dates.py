@@ -52,7 +52,7 @@ _UPDATED_LABELS = (
     "updated",
     "revised",
 )
-_EXTRA_FRONT_MATTER_KEYS = {"lastmod": "updated", "last mod": "updated", "modified": "updated"}
+_EXTRA_FRONT_MATTER_KEYS = frozenset({"lastmod", "last mod", "modified"})  # "updated" kind
 _TOP_LINES = 6  # non-blank lines under the title where a bare emphasised date is accepted
 _INVALID_VALUE_MAX = 60  # longer text after a label is prose, not a broken date
 
