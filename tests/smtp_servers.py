@@ -52,6 +52,7 @@ class Received:
     data: bytes
     authenticated: bool
     connection: int
+    mail_options: list[str]
 
     def parsed(self) -> EmailMessage:
         """The message parsed with the modern email policy."""
@@ -81,6 +82,7 @@ class RecordingHandler:
                     envelope.content if self.keep_data else b"",
                     bool(session.authenticated),
                     session.connection,
+                    list(envelope.mail_options),
                 )
             )
         session.accepted = getattr(session, "accepted", 0) + 1

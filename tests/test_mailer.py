@@ -223,6 +223,26 @@ def test_plain_send_reuses_one_connection():
     assert received[0].parsed()["Message-ID"] == factory().message_id("u0@example.com")
 
 
+def test_non_ascii_names_subject_and_body_survive_the_trip():
+    notice = RenderedNotice(
+        subject="Änderung der Datenschutzerklärung — gültig ab 1. Juli",
+        text=f"Grüße,\nAbschnitt 7 „Übermittlung“ geändert.\n{UNSUBSCRIBE_PLACEHOLDER}\n",
+        html=f"<p>Grüße — <a href='{UNSUBSCRIBE_PLACEHOLDER}'>abmelden</a></p>",
+    )
+    with running_server() as server:
+        transport = transport_for(server)
+        transport.open()
+        transport.send(factory(notice).build("jurgen@example.com", "Jürgen Müller"))
+        transport.close()
+    received = server.handler.messages[0]
+    assert "BODY=8BITMIME" in received.mail_options
+    assert not received.data.isascii()
+    msg = received.parsed()
+    assert msg["Subject"] == notice.subject
+    assert msg["To"].addresses[0].display_name == "Jürgen Müller"
+    assert "Abschnitt 7 „Übermittlung“ geändert." in msg.get_body(("plain",)).get_content()
+
+
 @pytest.mark.parametrize("tls", ["starttls", "ssl"])
 def test_tls_with_auth_logs_in_once(smtp_certificate, tls):
     auth = Authenticator("alice", PASSWORD)

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy as email_policy
 from email.errors import HeaderParseError
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,9 +49,75 @@ ENV_CA_FILE = "REDLINE_SMTP_CA_FILE"
 TLS_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
-#: Serialisation policy of every notice: CRLF, and long header values (List-Unsubscribe)
-#: kept on one line rather than folded into encoded words.
-MESSAGE_POLICY = email_policy.SMTP.clone(max_line_length=998)
+# Headers whose value is the same in every recipient's copy of a notice.
+_REPEATED_HEADERS = frozenset(
+    {
+        "from",
+        "subject",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "auto-submitted",
+        "list-unsubscribe-post",
+    }
+)
+_CACHE_LIMIT = 512
+
+
+class _NoticeHeaders(HeaderRegistry):
+    """The standard header registry, minus its two costs that repeat for every recipient.
+
+    The stdlib builds a new header class on every lookup and parses every value again; here
+    the classes are made once, and the parsed (immutable) headers that are the same in every
+    copy of a notice are reused. This makes building a message about three times faster.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+        self._parsed: dict[tuple[str, str], Any] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if not isinstance(value, str) or name.lower() not in _REPEATED_HEADERS:
+            return self[name](name, value)
+        key = (name, value)
+        header = self._parsed.get(key)
+        if header is None:
+            if len(self._parsed) >= _CACHE_LIMIT:
+                self._parsed.clear()
+            header = self._parsed[key] = self[name](name, value)
+        return header
+
+
+_FOLDED: dict[tuple[Any, ...], bytes] = {}
+
+
+class _NoticePolicy(EmailPolicy):
+    """EmailPolicy that also reuses the folded form of the repeated headers."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        """Fold a header to bytes (cached for headers repeated in every copy)."""
+        if name.lower() not in _REPEATED_HEADERS or not hasattr(value, "name"):
+            return super().fold_binary(name, value)
+        key = (name, str(value), self.utf8, self.linesep, self.max_line_length, self.cte_type)
+        folded = _FOLDED.get(key)
+        if folded is None:
+            if len(_FOLDED) >= _CACHE_LIMIT:
+                _FOLDED.clear()
+            folded = _FOLDED[key] = super().fold_binary(name, value)
+        return folded
+
+
+#: Serialisation policy of every notice: the SMTP policy (CRLF), with long header values
+#: (List-Unsubscribe) kept on one line rather than folded into encoded words.
+MESSAGE_POLICY = _NoticePolicy(linesep="\r\n", max_line_length=998, header_factory=_NoticeHeaders())
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -228,6 +294,9 @@ class MessageFactory:
         self._html = notice.html
         self._unsubscribe = unsubscribe
         self._fallback = f"mailto:{sender.addr_spec}?subject=unsubscribe"
+        digest = hashlib.sha256(f"{notice.subject}\0{notice.text}\0{notice.html}".encode())
+        # One MIME boundary per notice (never inside its bodies) keeps Content-Type repeated.
+        self._boundary = f"=_redline_{digest.hexdigest()[:32]}"
 
     def message_id(self, email: str) -> str:
         """Message-ID of this notice to ``email``."""
@@ -263,6 +332,8 @@ class MessageFactory:
         )
         for part in msg.iter_parts():
             del part["MIME-Version"]
+        if not any(self._boundary in part.get_payload() for part in msg.iter_parts()):
+            msg.set_boundary(self._boundary)
         return msg
 
 
@@ -399,6 +470,7 @@ class SmtpTransport:
         """Send ``message``, reconnecting and retrying temporary faults with backoff."""
         code: int | None = None
         reply = ""
+        eight_bit = any(part["Content-Transfer-Encoding"] == "8bit" for part in message.walk())
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self._sleep(self.config.backoff * 2 ** (attempt - 1))
@@ -406,7 +478,9 @@ class SmtpTransport:
                 if self._client is None:
                     self._connect()
                 smtp = self._client.smtp
-                smtp.send_message(message)
+                smtp.ehlo_or_helo_if_needed()
+                options = ("BODY=8BITMIME",) if eight_bit and smtp.has_extn("8bitmime") else ()
+                smtp.send_message(message, mail_options=options)
                 got_code, got_text = smtp.last_reply
                 return Delivery(got_code, _text(got_text))
             except _Unreachable as exc:

@@ -1,0 +1,385 @@
+"""Sending notices through the ledger: faults, exactly-once, crashes, modes and privacy.
+
+Every test runs on SQLite and, when configured, PostgreSQL (the ``database_url`` fixture),
+against real aiosmtpd servers on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from redline.config import Settings
+from redline.errors import ConfigError, DeliveryError, exit_code_for
+from redline.mailer import OutboxTransport, SmtpConfig, SmtpTransport
+from redline.notify import NotifyPaused, open_transport, send_notices
+from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
+from redline.store import Store, SubscriberInput
+from smtp_servers import Authenticator, FaultHandler, RecordingHandler, running_server
+
+POLICY = "privacy"
+PASSWORD = "n0t-in-any-log"
+SECRET = "unsubscribe-signing-secret-for-tests"
+NOTICE = RenderedNotice(
+    subject="Our privacy policy changes on 1 July 2025",
+    text=f"Section 7 changed.\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n",
+    html=f'<p>Section 7 changed.</p><p><a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a></p>',
+)
+
+
+@pytest.fixture
+def ledger(database_url: str):
+    with Store.open(database_url) as store:
+        yield store
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch):
+    monkeypatch.setenv("REDLINE_SECRET", SECRET)
+    for name in ("REDLINE_SMTP_HOST", "REDLINE_SMTP_PORT", "REDLINE_SMTP_TLS", "REDLINE_FROM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def make_settings(tmp_path: Path, **overrides) -> Settings:
+    values = {
+        "repo_root": tmp_path,
+        "from_address": "Acme Legal <legal@acme.example>",
+        "unsubscribe_url": "https://acme.example/unsubscribe?token={token}",
+        "max_send_errors": 20,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def smtp(server, **changes) -> SmtpTransport:
+    values = {"host": server.host, "port": server.port, "tls": server.tls, "timeout": 10.0}
+    values.update({"retries": 2, "backoff": 0.01, **changes})
+    return SmtpTransport(SmtpConfig(**values))
+
+
+def add_subscribers(store: Store, emails, policies=None) -> None:
+    store.upsert_subscribers(
+        [SubscriberInput(email, f"Reader {i}", None, policies) for i, email in enumerate(emails)]
+    )
+
+
+def notify(settings, store, transport, **options):
+    return send_notices(
+        settings, store, transport, NOTICE, policy=POLICY, version=2, kind="notice", **options
+    )
+
+
+def states(store: Store) -> dict[str, str]:
+    return {record.email: record.state for record in store.iter_notices(POLICY, 2, "notice")}
+
+
+# -- faults and exactly-once ------------------------------------------------------------------
+
+
+def test_faults_end_states_and_every_good_subscriber_served_once(tmp_path, ledger):
+    emails = [f"reader{i:02d}@example.com" for i in range(30)]
+    add_subscribers(ledger, emails)
+    add_subscribers(ledger, ["other-policy@example.com"], policies=["terms"])
+    add_subscribers(ledger, ["left@example.com"])
+    ledger.unsubscribe("left@example.com")
+    handler = FaultHandler(
+        drop_after=4,
+        temporary={
+            "reader03@example.com": ("451 4.3.0 greylisted", 2),
+            "reader07@example.com": ("421 4.3.2 shutting down", 1),
+            "reader09@example.com": ("451 4.2.2 mailbox full", 99),
+        },
+        permanent={
+            "reader11@example.com": "550 5.1.1 <reader11@example.com>: no such user",
+            "reader12@example.com": "553 5.1.3 bad address syntax",
+        },
+    )
+    settings = make_settings(tmp_path)
+    with running_server(handler) as server:
+        report = notify(settings, ledger, smtp(server))
+    good = set(emails) - {"reader09@example.com", "reader11@example.com", "reader12@example.com"}
+    assert handler.per_recipient() == dict.fromkeys(good, 1)
+    assert (report.sent, report.failed_temporary, report.failed_permanent) == (27, 1, 2)
+    assert report.queued == 30 and report.recovered == 0
+    end = states(ledger)
+    assert end.pop("reader09@example.com") == "failed-temporary"
+    assert end.pop("reader11@example.com") == "failed-permanent"
+    assert end.pop("reader12@example.com") == "failed-permanent"
+    assert set(end.values()) == {"sent"} and set(end) == good
+    records = {r.email: r for r in ledger.iter_notices(POLICY, 2, "notice")}
+    assert records["reader11@example.com"].last_code == 550
+    assert "no such user" in records["reader11@example.com"].last_message
+    assert records["reader09@example.com"].last_code == 451
+    sent = records["reader00@example.com"]
+    assert sent.last_code == 250 and sent.last_message.startswith("2.0.0 Ok: queued as Q")
+    received = {m.rcpt_tos[0]: m.parsed() for m in handler.messages}
+    assert sent.message_id == received["reader00@example.com"]["Message-ID"]
+    assert report.ledger["sent"] == 27 and report.ledger["sending"] == 0
+
+    # A later run retries only the failed-temporary row; nobody gets a second copy.
+    with running_server() as server:
+        again = notify(settings, ledger, smtp(server))
+    assert server.handler.per_recipient() == {"reader09@example.com": 1}
+    assert (again.sent, again.failed, again.already_sent, again.queued) == (1, 0, 27, 0)
+    assert states(ledger)["reader09@example.com"] == "sent"
+    assert states(ledger)["reader11@example.com"] == "failed-permanent"
+
+
+def test_each_message_carries_the_recipients_own_unsubscribe_link(tmp_path, ledger):
+    add_subscribers(ledger, ["ann@example.com", "ben@example.com"])
+    with running_server() as server:
+        notify(make_settings(tmp_path), ledger, smtp(server))
+    links = {}
+    for received in server.handler.messages:
+        msg = received.parsed()
+        header = msg["List-Unsubscribe"]
+        assert header.startswith("<https://acme.example/unsubscribe?token=") and header.endswith(
+            ">"
+        )
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        url = header[1:-1]
+        assert url in msg.get_body(("plain",)).get_content()
+        assert url.replace("&", "&amp;") in msg.get_body(("html",)).get_content()
+        links[received.rcpt_tos[0]] = url
+    assert len(set(links.values())) == 2
+
+
+def test_unsubscribed_after_queueing_is_cancelled_not_sent(tmp_path, ledger):
+    add_subscribers(ledger, ["stay@example.com", "go@example.com", "switch@example.com"])
+    ledger.queue_notices(POLICY, 2, "notice")
+    ledger.unsubscribe("go@example.com")
+    ledger.upsert_subscriber("switch@example.com", policies=["terms"])
+    with running_server() as server:
+        report = notify(make_settings(tmp_path), ledger, smtp(server))
+    assert server.handler.per_recipient() == {"stay@example.com": 1}
+    assert report.sent == 1 and report.cancelled == 2
+    assert report.skipped == {"unsubscribed or no longer subscribed": 2}
+    assert states(ledger) == {
+        "stay@example.com": "sent",
+        "go@example.com": "cancelled",
+        "switch@example.com": "cancelled",
+    }
+
+
+@pytest.mark.parametrize("failure", ["bad-password", "untrusted-certificate"])
+def test_auth_or_tls_failure_aborts_before_anything_is_sent(
+    tmp_path, ledger, smtp_certificate, failure
+):
+    add_subscribers(ledger, ["ann@example.com", "ben@example.com"])
+    auth = Authenticator("mailer", PASSWORD)
+    with running_server(tls="starttls", certificate=smtp_certificate, authenticator=auth) as server:
+        if failure == "bad-password":
+            transport = smtp(server, user="mailer", password="wrong", ca_file=smtp_certificate.cert)
+        else:
+            transport = smtp(server, user="mailer", password=PASSWORD)
+        with pytest.raises(DeliveryError) as caught:
+            notify(make_settings(tmp_path), ledger, transport)
+    assert exit_code_for(caught.value) == 4
+    assert server.handler.messages == []
+    assert sum(ledger.ledger_counts(POLICY).values()) == 0
+    assert PASSWORD not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("reply", "state"), [("550 5.7.1 rejected", "failed-permanent"), ("451 4.7.1 later", None)]
+)
+def test_many_failures_in_a_row_pause_the_run(tmp_path, ledger, reply, state):
+    emails = [f"r{i}@example.com" for i in range(10)]
+    add_subscribers(ledger, emails)
+    times = 1 if reply.startswith("5") else 99
+    handler = FaultHandler(
+        temporary={} if state else {e: (reply, times) for e in emails},
+        permanent={e: reply for e in emails} if state else {},
+    )
+    with running_server(handler) as server, pytest.raises(NotifyPaused) as caught:
+        notify(make_settings(tmp_path, max_send_errors=3), ledger, smtp(server))
+    error = caught.value
+    assert exit_code_for(error) == 4
+    assert "3 delivery failures in a row" in str(error)
+    assert error.report.paused and error.report.failed == 3
+    counts = ledger.ledger_counts(POLICY, 2, "notice")
+    assert counts[state or "failed-temporary"] == 3
+    assert counts["pending"] == 7 and counts["sending"] == 0
+    assert handler.messages == []
+
+
+# -- modes ------------------------------------------------------------------------------------
+
+
+def test_outbox_mode_goes_through_the_ledger(tmp_path, ledger):
+    add_subscribers(ledger, [f"r{i}@example.com" for i in range(5)])
+    outbox = tmp_path / "outbox"
+    settings = make_settings(tmp_path)
+    report = notify(settings, ledger, open_transport(settings, outbox))
+    files = sorted(outbox.glob("*.eml"))
+    assert report.sent == 5 and len(files) == 5
+    assert report.transport == f"outbox {outbox}"
+    records = list(ledger.iter_notices(POLICY, 2, "notice"))
+    assert {r.state for r in records} == {"sent"}
+    assert {r.last_message.removeprefix("written to ") for r in records} == {f.name for f in files}
+    again = notify(settings, ledger, open_transport(settings, outbox))
+    assert again.sent == 0 and again.already_sent == 5
+    assert len(list(outbox.iterdir())) == 5
+
+
+def test_dry_run_renders_and_counts_but_sends_and_records_nothing(tmp_path, ledger):
+    add_subscribers(ledger, ["a@example.com", "b@example.com"])
+    settings = make_settings(tmp_path)
+    with running_server() as server:
+        notify(settings, ledger, smtp(server))
+        add_subscribers(ledger, ["c@example.com", "d@example.com", "e@example.com"])
+        before = list(ledger.iter_notices(POLICY))
+        report = notify(settings, ledger, smtp(server), dry_run=True)
+        assert list(ledger.iter_notices(POLICY)) == before
+        assert server.handler.count == 2
+    assert report.dry_run and (report.would_send, report.already_sent, report.sent) == (3, 2, 0)
+    # no transport is needed for a dry run
+    assert notify(settings, ledger, None, dry_run=True).would_send == 3
+
+
+def test_open_transport_needs_smtp_or_an_outbox(tmp_path, monkeypatch):
+    settings = make_settings(tmp_path)
+    with pytest.raises(ConfigError, match="neither SMTP nor an outbox") as caught:
+        open_transport(settings, None)
+    assert "--outbox" in str(caught.value)
+    assert isinstance(open_transport(settings, tmp_path / "out"), OutboxTransport)
+    monkeypatch.setenv("REDLINE_SMTP_HOST", "127.0.0.1")
+    assert isinstance(open_transport(settings, None), SmtpTransport)
+    monkeypatch.setenv("REDLINE_SMTP_USER", "mailer")
+    with pytest.raises(DeliveryError, match="REDLINE_SMTP_PASSWORD"):
+        open_transport(settings, None)
+
+
+def test_rate_limits_messages_per_second_and_progress_counts_each(tmp_path, ledger):
+    add_subscribers(ledger, [f"r{i}@example.com" for i in range(6)])
+    calls: list[tuple[int, int]] = []
+    with running_server() as server:
+        started = time.monotonic()
+        report = notify(
+            make_settings(tmp_path),
+            ledger,
+            smtp(server),
+            rate=20,
+            progress=lambda *a: calls.append(a),
+        )
+        elapsed = time.monotonic() - started
+    assert report.sent == 6
+    assert elapsed >= 5 / 20, "six messages at 20/s need at least five intervals"
+    assert calls == [(i, 6) for i in range(7)]
+
+
+def test_logs_report_and_errors_never_show_addresses_or_password(tmp_path, ledger, caplog):
+    emails = [f"private{i}@example.com" for i in range(6)]
+    add_subscribers(ledger, emails)
+    handler = FaultHandler(
+        temporary={"private1@example.com": ("451 4.3.0 <private1@example.com> later", 99)},
+        permanent={"private2@example.com": "550 5.1.1 <private2@example.com> unknown"},
+    )
+    caplog.set_level(logging.DEBUG, logger="redline")
+    caplog.set_level(logging.DEBUG, logger="yagmail")
+    auth = Authenticator("mailer", PASSWORD)
+    ours_logger = logging.getLogger("redline")
+    ours_logger.addHandler(caplog.handler)  # even if the CLI turned propagation off
+    try:
+        with running_server(handler, authenticator=auth) as server:
+            transport = smtp(server, user="mailer", password=PASSWORD)
+            report = notify(make_settings(tmp_path), ledger, transport)
+    finally:
+        ours_logger.removeHandler(caplog.handler)
+    assert auth.attempts >= 1 and auth.failures == 0  # one login per (re)connection
+    ours = [r for r in caplog.records if r.name.split(".")[0] in ("redline", "yagmail")]
+    logged = "\n".join(record.getMessage() for record in ours)
+    exported = json.dumps(report.to_json())
+    assert report.failed == 2
+    assert "550 5.1.1 <address> unknown" in exported
+    assert "notice #" in logged, "failures are logged, by ledger row"
+    for email in emails:
+        assert email not in logged
+        assert email not in exported
+    assert PASSWORD not in logged
+
+
+# -- crash safety -----------------------------------------------------------------------------
+
+WORKER = """
+import json, sys
+from pathlib import Path
+from redline.config import Settings
+from redline.mailer import SmtpConfig, SmtpTransport
+from redline.notify import send_notices
+from redline.render import RenderedNotice
+from redline.store import Store
+
+url, port, root, subject, text, html = sys.argv[1:]
+settings = Settings(
+    repo_root=Path(root),
+    from_address="legal@acme.example",
+    unsubscribe_url="https://acme.example/u?token={token}",
+)
+transport = SmtpTransport(SmtpConfig("127.0.0.1", int(port), "none", timeout=10))
+with Store.open(url) as store:
+    report = send_notices(
+        settings, store, transport, RenderedNotice(subject, text, html),
+        policy="privacy", version=2, kind="notice",
+    )
+print(json.dumps(report.to_json()))
+"""
+
+
+def test_sigkill_at_random_points_then_rerun_serves_everyone(tmp_path, ledger, database_url):
+    """SIGKILL notify mid-run several times: nobody is skipped, duplicates stay in flight."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    emails = [f"crash{i:04d}@example.com" for i in range(1500)]
+    add_subscribers(ledger, emails)
+    in_flight: set[str] = set()
+    kills = 0
+    with running_server(RecordingHandler(keep_data=False)) as server:
+        handler = server.handler
+        argv = [
+            sys.executable, "-c", WORKER, database_url, str(server.port), str(tmp_path),
+            NOTICE.subject, NOTICE.text, NOTICE.html,
+        ]  # fmt: skip
+        env = {**os.environ, "REDLINE_SECRET": SECRET}
+        for round_ in range(5):
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if round_ == 4:
+                out, err = proc.communicate(timeout=120)
+                assert proc.returncode == 0, err.decode()
+                final = json.loads(out)
+                break
+            if round_ == 0:
+                time.sleep(rng.uniform(0.05, 1.0))  # anywhere from start-up to sending
+            else:
+                target = handler.count + rng.randrange(20, 300)
+                deadline = time.monotonic() + 60
+                while handler.count < target and proc.poll() is None:
+                    assert time.monotonic() < deadline, f"worker stalled (seed {seed})"
+                    time.sleep(0.002)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+            kills += proc.returncode == -signal.SIGKILL
+            in_flight |= {
+                record.email
+                for record in ledger.iter_notices(POLICY, 2, "notice")
+                if record.state == "sending"
+            }
+    assert kills >= 3, f"the worker finished too early to be killed (seed {seed})"
+    got = handler.per_recipient()
+    assert set(got) == set(emails), f"someone was skipped (seed {seed})"
+    duplicates = {email for email, count in got.items() if count > 1}
+    assert duplicates <= in_flight, f"a duplicate was not in flight at a kill (seed {seed})"
+    assert all(count <= 1 + kills for count in got.values())
+    assert ledger.ledger_counts(POLICY, 2, "notice")["sent"] == len(emails)
+    assert final["sent"] + final["skipped"].get("already notified in an earlier run", 0) == len(
+        emails
+    )
