@@ -1128,9 +1128,18 @@ def _notices_to_finish(plan: ReleasePlan) -> list[tuple[Policy, Release]]:
 
 
 def render_release_notice(
-    repo: PolicyRepo, policy: Policy, release: Release, settings: Settings, today: date
+    repo: PolicyRepo,
+    policy: Policy,
+    release: Release,
+    settings: Settings,
+    today: date,
+    *,
+    kind: str = NOTICE_KIND,
 ) -> RenderedNotice:
-    """The notice of an existing release, showing the changes since the last notified one."""
+    """The email of ``kind`` (notice, reminder or in-effect) of an existing release.
+
+    It shows the changes since the last notified version, as the notice did.
+    """
     from redline.diff import diff_policy
     from redline.history import notice_base
     from redline.render import build_notice_context, render_notice
@@ -1138,7 +1147,7 @@ def render_release_notice(
     base = notice_base(repo.releases(policy), release.version)
     diff = diff_policy(repo, policy, base.tag, release.tag) if base else None
     context = build_notice_context(repo, policy, release, diff, settings, today=today)
-    return render_notice(settings, context, NOTICE_KIND)
+    return render_notice(settings, context, kind)
 
 
 def _send_all(
