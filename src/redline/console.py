@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-from functools import cache
 from typing import Any
 
 from rich.console import Console
@@ -19,15 +18,13 @@ def color_enabled() -> bool:
     return "NO_COLOR" not in os.environ
 
 
-@cache
 def out() -> Console:
-    """Console for results (stdout)."""
+    """Console for results: the current ``sys.stdout``."""
     return Console(file=sys.stdout, no_color=not color_enabled(), highlight=False, soft_wrap=True)
 
 
-@cache
 def err() -> Console:
-    """Console for logs, progress and errors (stderr)."""
+    """Console for logs, progress and errors: the current ``sys.stderr``."""
     return Console(file=sys.stderr, no_color=not color_enabled(), highlight=False, soft_wrap=True)
 
 
