@@ -324,7 +324,7 @@ def test_claim_moves_rows_to_sending_and_counts_attempts(store):
 
 def test_two_claimers_never_get_the_same_row(database_url):
     with Store.open(database_url) as store:
-        add(store, 1500)
+        add(store, 1000)
         store.queue_notices(POLICY, 1, "notice")
     claimed: list[list[int]] = [[] for _ in range(4)]
     errors: list[BaseException] = []
@@ -346,10 +346,10 @@ def test_two_claimers_never_get_the_same_row(database_url):
         thread.join()
     assert errors == []
     every = [notice_id for ids in claimed for notice_id in ids]
-    assert len(every) == len(set(every)) == 1500
+    assert len(every) == len(set(every)) == 1000
     assert sum(1 for ids in claimed if ids) >= 2  # they really competed
     with Store.open(database_url) as store:
-        assert store.ledger_counts(POLICY)["sending"] == 1500
+        assert store.ledger_counts(POLICY)["sending"] == 1000
         assert {record.attempts for record in store.iter_notices(POLICY)} == {1}
 
 

@@ -49,7 +49,7 @@ def _known_policies(settings: Settings) -> set[str] | None:
 def _say(text: str) -> None:
     from redline.console import out
 
-    out().print(text, markup=False, highlight=False)
+    out().print(text, markup=False, highlight=False, emoji=False)
 
 
 @command.command("import")
