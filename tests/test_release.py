@@ -966,3 +966,38 @@ def test_trailer_in_the_past_is_refused_even_with_short_notice():
             name="p.md",
         )
     assert effective_date_trailer("no trailer here\n") is None
+
+
+def test_editing_only_the_date_line_releases_nothing(sqlite_world):
+    world = sqlite_world
+    world.baseline()
+    head = world.merge(
+        "Move the date by hand", privacy=world.edit("privacy", "01/31/2026", "06/01/2026")
+    )
+    result = world.release("--push", "--json")
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["releases"] == []
+    reasons = {u["policy"]: u["reason"] for u in report["unchanged"]}
+    assert reasons["privacy-policy"] == "unchanged since v1 (date line only)"
+    assert any("only the effective-date line was edited" in w for w in report["warnings"])
+    assert world.head() == head and world.local_tags() == world.origin_tags()
+
+
+def test_a_local_release_is_pushed_by_the_next_run_with_push(sqlite_world):
+    world = sqlite_world
+    world.baseline()
+    world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
+    local = world.release("--no-notify", "--json")
+    assert local.returncode == 0, local.stderr
+    release_commit = world.head()
+    assert "privacy-policy/v2" in world.local_tags()
+    assert "privacy-policy/v2" not in world.origin_tags()
+
+    pushed = world.release("--push", "--json")
+    assert pushed.returncode == 0, pushed.stderr
+    report = pushed.json()
+    assert report["releases"] == [] and report["pushed"] is True
+    assert report["pushed_tags"] == ["privacy-policy/v2"]
+    assert world.origin_tip() == release_commit
+    assert "privacy-policy/v2" in world.origin_tags()

@@ -156,16 +156,20 @@ class GitRunner:
         """Run a git command that changes the repository or the remote (not in dry-run)."""
         return self._run(args, env, change=True, note=note)
 
-    def succeeds(self, *args: str) -> bool:
-        """True when a read-only git command exits 0 (e.g. ``merge-base --is-ancestor``)."""
-        import git as gitmodule
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True when ``ancestor`` is ``descendant`` or in its history.
 
+        A commit this clone does not have is not an ancestor (``git merge-base
+        --is-ancestor`` exits 1 for "no", 128 for an unknown commit).
+        """
         try:
-            self._run(args, None, change=False)
+            self._run(("merge-base", "--is-ancestor", ancestor, descendant), None, change=False)
         except _GitFailed as failure:
-            if isinstance(failure.cause, gitmodule.GitCommandError) and failure.cause.status == 1:
+            status = getattr(failure.cause, "status", None)
+            stderr = str(getattr(failure.cause, "stderr", ""))
+            if status == 1 or "not a valid commit name" in stderr.lower():
                 return False
-            raise GitError(failure.describe()) from None
+            raise _git_error(failure) from None
         return True
 
     def _run(
@@ -218,7 +222,15 @@ def _git_error(failure: _GitFailed, hint: str | None = None) -> GitError:
 
 @dataclass(frozen=True)
 class PolicyRelease:
-    """One policy version that a release creates."""
+    """One policy version that a release creates.
+
+    ``previous`` is the last release (None for a first release); ``diff`` compares it with
+    the released text (``text``: HEAD's text with the new effective date written in);
+    ``notice_base``/``notice_diff`` are what the notice compares with (the last notified
+    version). ``entry``/``entry_markdown`` are the changelog entry and its Markdown,
+    ``changelog`` the changelog's repository-relative path, ``notice`` the rendered email
+    (None when ``notify`` is false).
+    """
 
     policy: Policy
     previous: Release | None
@@ -495,11 +507,22 @@ def _plan_policy(
     for match in current.matches:
         if match.error and not match.blank:
             raise DateError(f"{path}:{match.line}: {match.error}", hint=match.hint)
+    if latest is not None and old_doc is not None and classification == "editorial":
+        probe = edit_effective_date(text, latest.effective_date, settings, name=path).text
+        probe_doc = parse_document(probe, name=path, fold_typography=fold)
+        if diff_documents(old_doc, probe_doc).classification == "none":
+            plan.warnings.append(
+                f"{path}: only the effective-date line was edited since v{latest.version}; "
+                f"redline manages that date ({latest.effective_date.isoformat()}), so there "
+                "is nothing to release"
+            )
+            return Skipped(policy, latest, f"unchanged since v{latest.version} (date line only)")
+    pending = pending_date(releases, today)
     effective, source, short = choose_effective_date(
         classification,
         today=today,
         notice_days=settings.notice_days,
-        pending=pending_date(releases, today),
+        pending=pending,
         requested=plan.requested_date,
         written=current.date,
         allow_short_notice=plan.allow_short_notice,
@@ -519,14 +542,6 @@ def _plan_policy(
             from_ref=RefInfo(latest.tag, latest.commit),
             to_ref=RefInfo(tag, None),
         )
-        if diff.classification == "none":
-            plan.warnings.append(
-                f"{path}: only the effective-date line differs from v{latest.version}; "
-                f"redline manages that date ({latest.effective_date.isoformat()}), so there "
-                "is nothing to release"
-            )
-            return Skipped(policy, latest, f"unchanged since v{latest.version} (date line only)")
-    pending = pending_date(releases, today)
     notify = plan.notify and (
         classification == "material" or (settings.notify_editorial and pending is None)
     )
@@ -956,7 +971,7 @@ def execute_release(
         if (
             (plan.releases or unpushed)
             and start_tip is not None
-            and not runner.succeeds("merge-base", "--is-ancestor", start_tip, plan.head)
+            and not runner.is_ancestor(start_tip, plan.head)
         ):
             raise _moved(report.branch, start_tip, plan.head, before=True)
     pending_notices = _notices_to_finish(plan) if plan.notify else []
@@ -1008,16 +1023,13 @@ def _open_store(plan: ReleasePlan, dry_run: bool) -> Store | None:
 
 def _unpushed_release_tags(plan: ReleasePlan, runner: GitRunner) -> list[str]:
     """Release tags in HEAD's history that origin does not have (a crash before pushing)."""
-    local = [
-        release
+    on_remote = remote_tags(runner)
+    return sorted(
+        release.tag
         for policy in plan.repo.policies()
         for release in plan.repo.releases(policy)
-        if _in_history(plan.repo, release.commit, plan.head)
-    ]
-    if not local:
-        return []
-    on_remote = remote_tags(runner)
-    return sorted(release.tag for release in local if release.tag not in on_remote)
+        if release.tag not in on_remote and _in_history(plan.repo, release.commit, plan.head)
+    )
 
 
 def _moved(branch: str, tip: str, head: str, *, before: bool) -> GitError:
