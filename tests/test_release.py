@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +23,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from redline.console import err, out
 from redline.history import parse_release_message
 from redline.store import Store
 from smtp_servers import RecordingHandler, Server, running_server
@@ -113,23 +113,62 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return result.stdout
 
 
-class World:
-    """A policy repository ``work`` cloned from a bare ``origin``, subscribers and SMTP."""
+def run_release(root: Path, args: tuple[str, ...], env: dict[str, str]) -> Outcome:
+    """``redline --repo ROOT release ARGS`` in this process, with a clean environment."""
+    from redline.cli import cli
 
-    def __init__(self, tmp: Path, policy_repo, database_url: str, smtp: Server) -> None:
+    environ: dict[str, str | None] = {name: None for name in _ENV_CLEARED}
+    environ.update(env)
+    result = CliRunner().invoke(
+        cli, ["--repo", str(root), "release", *args], env=environ, catch_exceptions=False
+    )
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def released_template(tmp_path_factory) -> Path:
+    """``origin.git`` and its clone ``work`` with v1 of both policies released (nobody
+    emailed), built once and copied into each test."""
+    from conftest import GitPolicyRepo
+
+    base = tmp_path_factory.mktemp("released-template")
+    origin = base / "origin.git"
+    git(base, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
+    work = GitPolicyRepo(base / "work")
+    work.write("redline.toml", CONFIG)
+    work.write("policies/privacy-policy.md", PRIVACY)
+    work.write("policies/terms-of-service.md", TERMS)
+    work.commit("Add the privacy policy and the terms of service")
+    work.git("remote", "add", "origin", str(origin))
+    work.git("push", "--quiet", "--set-upstream", "origin", "main")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        args = ("--today", "2026-01-01", "--push", "--no-notify", "--json")
+        result = run_release(work.root, args, {})
+    assert result.returncode == 0, result.stderr
+    assert [r["version"] for r in result.json()["releases"]] == [1, 1]
+    return base
+
+
+class World:
+    """A policy repository ``work`` cloned from a bare ``origin``, subscribers and SMTP.
+
+    Both policies are released as v1 (effective 2026-01-31, nobody emailed).
+    """
+
+    def __init__(self, tmp: Path, template: Path, database_url: str, smtp: Server) -> None:
+        from conftest import GitPolicyRepo
+
         self.tmp = tmp
         self.database_url = database_url
         self.smtp = smtp
         self.origin = tmp / "origin.git"
-        git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(self.origin))
-        self.work = policy_repo("work")
+        shutil.copytree(template / "origin.git", self.origin, symlinks=True)
+        shutil.copytree(template / "work", tmp / "work", symlinks=True)
+        self.work = GitPolicyRepo(tmp / "work")
         self.root = self.work.root
-        self.work.write("redline.toml", CONFIG)
-        self.work.write("policies/privacy-policy.md", PRIVACY)
-        self.work.write("policies/terms-of-service.md", TERMS)
-        self.work.commit("Add the privacy policy and the terms of service")
-        self.work.git("remote", "add", "origin", str(self.origin))
-        self.work.git("push", "--quiet", "--set-upstream", "origin", "main")
+        self.work.git("remote", "set-url", "origin", str(self.origin))
         with Store.open(database_url) as store:
             store.upsert_subscriber("alice@example.com", "Alice")
             store.upsert_subscriber("bob@example.com", "Bob", policies=["privacy-policy"])
@@ -141,31 +180,10 @@ class World:
 
     def release(self, *args: str, root: Path | None = None, **env: str) -> Outcome:
         """``redline --repo ROOT release --today TODAY ARGS`` in this process."""
-        from redline.cli import cli
-
-        environ: dict[str, str | None] = {name: None for name in _ENV_CLEARED}
-        environ.update(self.smtp.env(REDLINE_FROM="Acme Legal <legal@acme.example>"))
-        environ.update(env)
         if "--today" not in args:
             args = ("--today", TODAY.isoformat(), *args)
-        out.cache_clear()  # the rich consoles bind to the stream they were first used with
-        err.cache_clear()
-        result = CliRunner().invoke(
-            cli,
-            ["--repo", str(root or self.root), "release", *args],
-            env=environ,
-            catch_exceptions=False,
-        )
-        out.cache_clear()
-        err.cache_clear()
-        return Outcome(result.exit_code, result.stdout, result.stderr)
-
-    def baseline(self) -> None:
-        """Release v1 of both policies without emailing anybody."""
-        result = self.release("--push", "--no-notify", "--json", "--today", "2026-01-01")
-        assert result.returncode == 0, result.stderr
-        assert [r["version"] for r in result.json()["releases"]] == [1, 1]
-        self.smtp.handler.messages.clear()
+        environ = {**self.smtp.env(REDLINE_FROM="Acme Legal <legal@acme.example>"), **env}
+        return run_release(root or self.root, args, environ)
 
     # -- changing policies -------------------------------------------------------------------
 
@@ -241,16 +259,16 @@ def smtp() -> Iterator[Server]:
 
 
 @pytest.fixture
-def world(tmp_path, policy_repo, database_url, smtp, monkeypatch) -> World:
+def world(tmp_path, released_template, database_url, smtp, monkeypatch) -> World:
     monkeypatch.setenv("REDLINE_DATABASE_URL", database_url)
-    return World(tmp_path, policy_repo, database_url, smtp)
+    return World(tmp_path, released_template, database_url, smtp)
 
 
 @pytest.fixture
-def sqlite_world(tmp_path, policy_repo, smtp, monkeypatch) -> World:
+def sqlite_world(tmp_path, released_template, smtp, monkeypatch) -> World:
     url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
     monkeypatch.setenv("REDLINE_DATABASE_URL", url)
-    return World(tmp_path, policy_repo, url, smtp)
+    return World(tmp_path, released_template, url, smtp)
 
 
 def github_env(world: World, tmp: Path, *, ref: str = "refs/heads/main") -> dict[str, str]:
@@ -343,7 +361,6 @@ def later(days: int) -> str:
 
 
 def test_material_change_is_dated_logged_committed_tagged_pushed_and_notified(world, tmp_path):
-    world.baseline()
     edited = world.edit("privacy", "payment processor only", "payment and analytics providers")
     merged = world.merge(
         "Merge pull request #7 from acme/analytics\n\nShare usage data with our analytics provider",
@@ -414,7 +431,7 @@ def test_material_change_is_dated_logged_committed_tagged_pushed_and_notified(wo
     assert "`policies/privacy-policy.md` | v2 (from v1) | material | 2026-04-01" in summary
 
 
-def test_heredoc_delimiters_are_random(world, tmp_path):
+def test_heredoc_delimiters_are_random():
     from redline.release import format_github_outputs
 
     outputs = {"released": "true", "policies": "[\n  1\n]"}
@@ -428,7 +445,6 @@ def test_heredoc_delimiters_are_random(world, tmp_path):
 
 def test_editorial_change_is_released_at_once_without_email(sqlite_world):
     world = sqlite_world
-    world.baseline()
     world.merge(
         "Fix punctuation",
         terms=world.edit("terms", "break these terms.", "break these Terms!"),
@@ -452,7 +468,6 @@ def test_editorial_change_is_released_at_once_without_email(sqlite_world):
 
 def test_editorial_change_notifies_when_config_says_so(sqlite_world):
     world = sqlite_world
-    world.baseline()
     world.merge(
         "Config and a typo",
         **{
@@ -474,7 +489,6 @@ def test_policy_without_effective_date_line_fails_before_anything_is_written(
     sqlite_world, tmp_path
 ):
     world = sqlite_world
-    world.baseline()
     before_tip, before_tags = world.origin_tip(), world.origin_tags()
     cookies = "# Cookie Policy\n\n## 1. Cookies\n\nWe use one session cookie.\n"
     world.merge(
@@ -513,7 +527,6 @@ def test_policy_without_effective_date_line_fails_before_anything_is_written(
 
 
 def test_two_policies_in_one_merge_make_one_commit_and_two_tags(world):
-    world.baseline()
     merged = world.merge(
         "Merge pull request #9: privacy and terms",
         privacy=world.edit("privacy", "payment processor only", "payment processor and bank"),
@@ -553,7 +566,6 @@ def test_two_policies_in_one_merge_make_one_commit_and_two_tags(world):
 
 
 def test_second_change_while_one_is_pending(world):
-    world.baseline()
     # v2: material, a later date asked for in the merge commit's trailer.
     world.merge(
         "Merge pull request #10\n\nAnalytics.\n\nEffective-Date: " + later(60),
@@ -607,7 +619,6 @@ def test_second_change_while_one_is_pending(world):
 
 def test_notice_shows_changes_since_the_last_notified_version(sqlite_world):
     world = sqlite_world
-    world.baseline()
     world.merge(
         "Analytics (announced later)",
         privacy=world.edit("privacy", "payment processor only", "payment and analytics providers"),
@@ -635,7 +646,6 @@ def test_notice_shows_changes_since_the_last_notified_version(sqlite_world):
 
 
 def test_release_twice_on_the_same_commit_does_nothing_the_second_time(world):
-    world.baseline()
     world.merge("More sharing", privacy=world.edit("privacy", "processor only", "processors"))
     first = world.release("--push", "--json")
     assert first.returncode == 0, first.stderr
@@ -666,7 +676,6 @@ def black_hole() -> Iterator[int]:
 
 
 def test_crash_between_tag_and_emails_then_rerun_finishes_the_emails(world, black_hole, tmp_path):
-    world.baseline()
     merged = world.merge(
         "Sharing", privacy=world.edit("privacy", "payment processor only", "partners")
     )
@@ -725,7 +734,6 @@ def test_crash_between_tag_and_emails_then_rerun_finishes_the_emails(world, blac
 
 def test_smtp_down_then_rerun_sends_the_pending_notices(sqlite_world, tmp_path):
     world = sqlite_world
-    world.baseline()
     world.merge("Sharing", privacy=world.edit("privacy", "payment processor only", "partners"))
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -768,7 +776,6 @@ def push_from_elsewhere(world: World, name: str) -> str:
 
 def test_push_refused_when_main_moved_before_the_run(sqlite_world):
     world = sqlite_world
-    world.baseline()
     merged = world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     tags = world.origin_tags()
     moved = push_from_elsewhere(world, "other")
@@ -783,7 +790,6 @@ def test_push_refused_when_main_moved_before_the_run(sqlite_world):
 
 def test_push_refused_when_main_moves_during_the_run_and_local_changes_are_undone(sqlite_world):
     world = sqlite_world
-    world.baseline()
     merged = world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     tags = world.origin_tags()
     clone = world.tmp / "racer"
@@ -814,7 +820,6 @@ def test_push_refused_when_main_moves_during_the_run_and_local_changes_are_undon
 
 def test_shallow_clone_is_unshallowed_and_knows_earlier_releases(sqlite_world, tmp_path):
     world = sqlite_world
-    world.baseline()
     world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     shallow = tmp_path / "shallow"
     git(
@@ -842,7 +847,6 @@ def test_shallow_clone_is_unshallowed_and_knows_earlier_releases(sqlite_world, t
 
 def test_dry_run_changes_nothing_and_prints_commands_files_and_emails(sqlite_world):
     world = sqlite_world
-    world.baseline()
     head = world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     tip, tags = world.origin_tip(), world.origin_tags()
     result = world.release("--dry-run", "--push")
@@ -869,7 +873,6 @@ def test_dry_run_changes_nothing_and_prints_commands_files_and_emails(sqlite_wor
 
 def test_short_notice_trailer_is_refused_unless_allowed(sqlite_world):
     world = sqlite_world
-    world.baseline()
     head = world.merge(
         "Urgent change\n\nEffective-Date: " + later(10),
         privacy=world.edit("privacy", "processor only", "processors"),
@@ -890,7 +893,6 @@ def test_short_notice_trailer_is_refused_unless_allowed(sqlite_world):
 
 def test_push_from_a_branch_other_than_the_default_is_refused(sqlite_world, tmp_path):
     world = sqlite_world
-    world.baseline()
     world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     tags = world.origin_tags()
     env = github_env(world, tmp_path, ref="refs/heads/feature")
@@ -902,7 +904,6 @@ def test_push_from_a_branch_other_than_the_default_is_refused(sqlite_world, tmp_
 
 def test_uncommitted_policy_edits_are_refused(sqlite_world):
     world = sqlite_world
-    world.baseline()
     world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     head = world.head()
     world.work.write("policies/privacy-policy.md", "# Privacy Policy\n\nhalf-finished\n")
@@ -970,7 +971,6 @@ def test_trailer_in_the_past_is_refused_even_with_short_notice():
 
 def test_editing_only_the_date_line_releases_nothing(sqlite_world):
     world = sqlite_world
-    world.baseline()
     head = world.merge(
         "Move the date by hand", privacy=world.edit("privacy", "01/31/2026", "06/01/2026")
     )
@@ -986,7 +986,6 @@ def test_editing_only_the_date_line_releases_nothing(sqlite_world):
 
 def test_a_local_release_is_pushed_by_the_next_run_with_push(sqlite_world):
     world = sqlite_world
-    world.baseline()
     world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     local = world.release("--no-notify", "--json")
     assert local.returncode == 0, local.stderr
