@@ -12,7 +12,6 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from redline import console
 from redline.cli import cli
 from redline.store import Store
 
@@ -34,9 +33,6 @@ def run(repo, database_url):
     """Invoke redline in ``repo`` with the test database; returns the click Result."""
 
     def invoke(*args: str, env: dict[str, str] | None = None):
-        # The consoles are cached per process; CliRunner swaps stdout and stderr per run.
-        console.out.cache_clear()
-        console.err.cache_clear()
         runner = CliRunner()
         environment = {"REDLINE_DATABASE_URL": database_url, "REDLINE_SECRET": SECRET}
         environment.update(env or {})

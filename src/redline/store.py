@@ -205,7 +205,7 @@ _UPDATE_SUBSCRIBER = (
         updated_at=_NOW,
     )
 )
-_UNSUBSCRIBE_ALL = sa.delete(subscriptions_table).where(
+_CLEAR_SUBSCRIPTIONS = sa.delete(subscriptions_table).where(
     subscriptions_table.c.subscriber_id == sa.bindparam("p_id", type_=sa.Integer())
 )
 _RELINK = (
@@ -715,7 +715,7 @@ class Store:
             )
         unsubscribed_at = None if resub else stored.unsubscribed_at
         if stored.policies != wanted:
-            conn.execute(_UNSUBSCRIBE_ALL, {"p_id": stored.id})
+            conn.execute(_CLEAR_SUBSCRIPTIONS, {"p_id": stored.id})
             _subscribe(conn, stored.id, wanted, now)
         elif (stored.name, stored.locale, stored.unsubscribed_at) == (
             item.name,
