@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -69,7 +68,25 @@ _DATE_LABEL = re.compile(
     r"date\s+of\s+last\s+revision)\b",
     re.I,
 )
-_CHUNK_TARGET = 40  # lines: chunks end at a safe blank line chosen by content after this many
+# A line that may start something other than a paragraph: not a letter, "(" or a quote.
+_NOT_PLAIN = re.compile(r"^(?:[^\w\n(\"'\u201c\u2018]|[\d_])", re.M)
+# A chunk that is a single ATX heading without "#" in its text, or starts with a list item
+# marker followed by a plain line.
+_SIMPLE_HEADING = re.compile(r"(#{1,6}) ([^#\s](?:[^#\n]*[^#\s])?)[ \t]*(?:\n|$)")
+_SIMPLE_ITEM = re.compile(r"(?:[-+*]|\d{1,9}[.)]) (?=[^\W\d_]|[(\"'\u201c\u2018])")
+# Raw HTML blocks (CommonMark types 1-5) may contain blank lines; they end at these markers.
+_RAW_HTML = re.compile(
+    r" {0,3}<((?:script|pre|style|textarea)(?=[\s>]|$)|!--|\?|!\[CDATA\[|![A-Za-z])", re.I
+)
+_RAW_HTML_END = {
+    "script": "</script>",
+    "pre": "</pre>",
+    "style": "</style>",
+    "textarea": "</textarea>",
+    "!--": "-->",
+    "?": "?>",
+    "![cdata[": "]]>",
+}
 
 
 def decode_entities(text: str) -> str:
@@ -215,7 +232,9 @@ def parse_document(text: str, *, name: str = "<policy>", fold_typography: bool =
     if not text.strip():
         raise InputError(f"{name}: the file is empty", hint="add the policy text")
     front_matter_text, front_matter = _split_front_matter(text, name)
-    body = text[len(front_matter_text) :]
+    # Lines end at \n, \r\n or \r only, as in markdown-it (str.splitlines() also splits at
+    # form feeds, U+2028 and others, which shifted block texts and line numbers).
+    body = text[len(front_matter_text) :].replace("\r\n", "\n").replace("\r", "\n")
     offset = front_matter_text.count("\n")
     blocks: list[Block] = []
     for chunk_offset, chunk in _chunks(body):
@@ -254,31 +273,52 @@ def _split_front_matter(text: str, name: str) -> tuple[str, dict[str, Any]]:
 
 
 def _chunks(body: str) -> list[tuple[int, str]]:
-    """Split ``body`` at blank lines where Markdown context cannot continue across the cut."""
-    lines = body.splitlines(keepends=True)
+    """Split ``body`` at blank lines where Markdown context cannot continue across the cut.
+
+    Chunks are mostly single blocks, so that an edit (or a renumbered heading) leaves the
+    chunks around it, and their cached blocks, unchanged.
+    """
+    lines = body.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     chunks: list[tuple[int, str]] = []
     start = 0
     fence: str | None = None
+    raw_html_end: str | None = None
     for index, line in enumerate(lines):
-        fence_match = _FENCE.match(line)
-        if fence_match:
+        if raw_html_end is not None:
+            if raw_html_end in line.lower():
+                raw_html_end = None
+            continue
+        first = line.lstrip(" ")[:1]
+        if first in {"`", "~"} and (fence_match := _FENCE.match(line)):
             marker = fence_match.group(1)
             if fence is None:
                 fence = marker[0] * len(marker)
             elif marker.startswith(fence):
                 fence = None
-        if fence is not None or index - start < _CHUNK_TARGET or line.strip():
+        elif first == "<" and fence is None:
+            raw_html_end = _raw_html_end(line)
+        if fence is not None or raw_html_end is not None or line.strip():
             continue
         following = lines[index + 1] if index + 1 < len(lines) else ""
-        if not following or following[0] in " \t\r\n" or following.startswith("<"):
+        if not following or following[0] in " \t" or following.startswith("<"):
             continue
-        if zlib.crc32(following.encode()) % 8:
-            continue
-        chunks.append((start, "".join(lines[start : index + 1])))
+        chunks.append((start, "\n".join(lines[start : index + 1]) + "\n"))
         start = index + 1
     if start < len(lines):
-        chunks.append((start, "".join(lines[start:])))
+        chunks.append((start, "\n".join(lines[start:]) + "\n"))
     return chunks
+
+
+def _raw_html_end(line: str) -> str | None:
+    """The end marker of a raw HTML block (which may hold blank lines) that ``line`` opens."""
+    match = _RAW_HTML.match(line)
+    if not match:
+        return None
+    opener = match.group(1).lower()
+    end = _RAW_HTML_END.get(opener, ">")
+    return None if end in line[match.end() :].lower() else end
 
 
 def _shift(blocks: tuple[Block, ...], offset: int) -> list[Block]:
@@ -293,19 +333,58 @@ def _shift(blocks: tuple[Block, ...], offset: int) -> list[Block]:
 
 
 _chunk_cache: dict[tuple[str, bool], tuple[Block, ...]] = {}
+_CHUNK_CACHE_LIMIT = 200_000
 
 
 def _parse_chunk(chunk: str, fold_typography: bool) -> tuple[Block, ...]:
     key = (chunk, fold_typography)
     cached = _chunk_cache.get(key)
     if cached is None:
-        cached = tuple(_blocks_from_tokens(chunk, fold_typography))
+        simple = _simple_blocks(chunk, fold_typography)
+        cached = tuple(
+            simple if simple is not None else _blocks_from_tokens(chunk, fold_typography)
+        )
+        if len(_chunk_cache) >= _CHUNK_CACHE_LIMIT:
+            _chunk_cache.clear()
         _chunk_cache[key] = cached
     return cached
 
 
+def _simple_blocks(chunk: str, fold: bool) -> list[Block] | None:
+    """Blocks of a chunk of plain paragraphs, or of one simple heading or list item; else None.
+
+    A plain line starts with a letter, an opening bracket or a quote. No Markdown block
+    (heading, list, quote, code, table, HTML, thematic break, setext underline) starts with
+    one, so each run of plain lines is a paragraph, exactly as markdown-it parses it: this
+    spares markdown-it's per-call overhead on the many small chunks of a policy.
+    """
+    heading = _SIMPLE_HEADING.match(chunk)
+    if heading:
+        if chunk[heading.end() :].strip():
+            return None
+        level, raw = len(heading.group(1)), heading.group(2)
+        return _inline_block(raw, [0, 1], chunk.split("\n"), [], level, fold)
+    item = _SIMPLE_ITEM.match(chunk)
+    if _NOT_PLAIN.search(chunk, item.end() if item else 0):
+        return None
+    lines = chunk.split("\n")
+    blocks: list[Block] = []
+    start = None
+    for index, line in enumerate(lines):
+        if line.strip():
+            start = index if start is None else start
+            continue
+        if start is None:
+            continue
+        containers = ["list_item"] if item and start == 0 else []
+        raw = "\n".join(lines[start:index])[item.end() if containers and item else 0 :]
+        blocks.extend(_inline_block(raw.strip(), [start, index], lines, containers, 0, fold))
+        start = None
+    return blocks
+
+
 def _blocks_from_tokens(source: str, fold: bool) -> list[Block]:
-    lines = source.splitlines()
+    lines = source.split("\n")
     tokens = _markdown().parse(source)
     blocks: list[Block] = []
     containers: list[str] = []
@@ -334,7 +413,9 @@ def _blocks_from_tokens(source: str, fold: bool) -> list[Block]:
         elif kind == "inline" and row_map is not None:
             row_cells.append(token.content)
         elif kind == "inline" and token.map is not None:
-            blocks.extend(_inline_block(token, lines, containers, heading_level, fold))
+            blocks.extend(
+                _inline_block(token.content, token.map, lines, containers, heading_level, fold)
+            )
         elif kind in {"fence", "code_block"} and token.map:
             norm = token.content.strip()
             if norm:
@@ -347,22 +428,26 @@ def _blocks_from_tokens(source: str, fold: bool) -> list[Block]:
 
 
 def _inline_block(
-    token: Any, lines: list[str], containers: list[str], heading_level: int, fold: bool
+    raw: str,
+    span: list[int],
+    lines: list[str],
+    containers: list[str],
+    heading_level: int,
+    fold: bool,
 ) -> list[Block]:
-    raw = token.content
     norm = normalize(raw, fold_typography=fold)
     if not norm:
         return []
     if heading_level:
         label, title = split_label(norm)
-        return [_block("heading", lines, token.map, norm, raw, heading_level, label, title)]
+        return [_block("heading", lines, span, norm, raw, heading_level, label, title)]
     if not containers and _is_emphasis_only(raw):
         label, title = split_label(norm)
         if label is not None and title:
             level = 1 + label.count(".") + 1 if label[0].isdigit() else 4
-            return [_block("heading", lines, token.map, norm, raw, level, label, title)]
+            return [_block("heading", lines, span, norm, raw, level, label, title)]
     kind = containers[-1] if containers else "paragraph"
-    return [_block(kind, lines, token.map, norm, raw)]
+    return [_block(kind, lines, span, norm, raw)]
 
 
 def _is_emphasis_only(raw: str) -> bool:
