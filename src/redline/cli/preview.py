@@ -1,0 +1,91 @@
+"""``redline preview [--base REV] [-o DIR]``: the pull-request comment of a policy change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+
+@click.command()
+@click.option(
+    "--base",
+    metavar="REV",
+    help="Compare with REV (default: the merge base of HEAD with the default branch).",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Also write the full HTML redlines, the notice .eml files and the uncut comment.",
+)
+@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report with the body.")
+@pass_app
+def command(
+    app: AppContext,
+    base: str | None,
+    output_dir: Path | None,
+    today: str | None,
+    as_json: bool,
+) -> None:
+    """Print the Markdown comment body for a pull request that changes policies.
+
+    For each policy the release would publish after merging (and each one the pull request
+    changes): the classification, the effective date the release would set, the notice
+    window result of `redline check`, the redline, and the subject and text of the notice
+    email. The body starts with <!-- redline-preview --> and stays under GitHub's
+    65,536-character comment limit: long redlines and emails are cut, with a pointer to the
+    full HTML redline (-o DIR writes it).
+
+    Needs no secrets and reads no subscriber data. Exit codes: 0 the preview was printed
+    (also when the notice window check fails: `redline check` reports that); 2 config or
+    input error; 3 git error.
+    """
+    import os
+
+    from redline.console import emit_json, err
+    from redline.dates import resolve_today
+    from redline.files import atomic_write
+    from redline.history import PolicyRepo
+    from redline.preview import build_preview
+
+    settings = app.settings()
+    repo = PolicyRepo(settings)
+    pointer = None
+    env = os.environ
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
+        pointer = f"the files of [this workflow run]({url})"
+    preview = build_preview(
+        repo,
+        settings,
+        today=resolve_today(today),
+        base=base,
+        output_dir=output_dir,
+        pointer=pointer,
+    )
+    if output_dir is not None:
+        full = output_dir / "preview-full.md"
+        atomic_write(full, preview.full_body)
+        preview.files.append(full)
+    for warning in preview.warnings:
+        err().print(f"redline: warning: {warning}", markup=False, highlight=False)
+    if preview.truncated:
+        err().print(
+            f"redline: the comment was cut to {len(preview.body)} characters to fit GitHub's "
+            "limit"
+            + (f"; the uncut one is {output_dir / 'preview-full.md'}" if output_dir else ""),
+            markup=False,
+            highlight=False,
+        )
+    if as_json:
+        emit_json({**preview.to_json(), "body": preview.body})
+        return
+    sys.stdout.write(preview.body)
+    sys.stdout.flush()
