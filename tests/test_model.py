@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redline.errors import InputError
-from redline.model import normalize, parse_document, split_label
+from redline.model import _blocks_from_tokens, normalize, parse_document, split_label
 
 # -- normalisation ----------------------------------------------------------------------------
 
@@ -361,6 +363,96 @@ def test_fenced_code_with_blank_lines_is_one_block():
     document = parse_document(text)
     assert document.blocks[-1].kind == "code"
     assert document.blocks[-1].norm == code
+
+
+def test_section_parents_across_skipped_levels():
+    text = "# A\n\n### B\n\n## C\n\n### D\n\n# E\n\n## F\n\n#### G\n\n### H\n"
+    parents = [s.parent for s in parse_document(text).sections]
+    assert parents == [None, 0, 0, 2, None, 4, 5, 5]
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\x85", "\x1c"])
+def test_unicode_line_separators_do_not_shift_blocks(separator):
+    text = f"# T\n\nPage one{separator}still page one.\n\nSecond.\n\n- Third.\n"
+    blocks = parse_document(text).blocks
+    assert [(b.text, b.line) for b in blocks[2:]] == [("Second.", 5), ("- Third.", 7)]
+
+
+def test_crlf_line_endings():
+    text = "# T\r\n\r\nFirst\r\nline.\r\n\r\n## 1. Next\r\n\r\nSecond.\r\n"
+    found = [(b.kind, b.norm, b.text, b.line) for b in parse_document(text).blocks]
+    assert found == [
+        ("heading", "T", "# T", 1),
+        ("paragraph", "First line.", "First\nline.", 3),
+        ("heading", "1. Next", "## 1. Next", 6),
+        ("paragraph", "Second.", "Second.", 8),
+    ]
+
+
+def test_raw_html_with_blank_lines_is_one_block():
+    text = "# T\n\nBefore.\n\n<pre>\nkeep\n\nLegal review pending.\n\n</pre>\n\nAfter.\n"
+    blocks = parse_document(text).blocks
+    assert [b.kind for b in blocks] == ["heading", "paragraph", "html", "paragraph"]
+    assert "keep Legal review pending." in blocks[2].norm
+    assert (blocks[2].line, blocks[2].end_line, blocks[3].norm) == (5, 10, "After.")
+
+
+MARKDOWN_PIECES = [
+    "We keep data.",
+    "We keep\ndata for years.",
+    "(a) Email address",
+    "\u201cService\u201d means us.",
+    "2024 was a year.",
+    "# Title",
+    "## 3. Scope",
+    "## Trailing hashes ##",
+    "#NoSpace",
+    "**6.&#x20;*****Retention***",
+    "************",
+    "- (a) item",
+    "* star item",
+    "- item\n  continued",
+    "- item\nlazy continuation",
+    "-   wide item",
+    "- - -",
+    "1. first",
+    "2) second",
+    "  - nested",
+    "    indented code",
+    "> quoted\n> more",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
+    "```\ncode\n\nmore code\n```",
+    "<!-- comment\n\nstill comment -->",
+    "<pre>\n\nx\n</pre>",
+    "<div>\nhtml\n</div>",
+    "Setext\n======",
+    "Para\n- interrupting item",
+    "[ref]: https://example.com",
+    "_7. Italic Heading_",
+    "Line with\x0cform feed",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(MARKDOWN_PIECES), st.sampled_from(["\n\n", "\n\n\n"])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_chunked_parse_equals_one_markdown_it_parse(pieces):
+    """Parsing in small cached chunks, with the plain-text fast path, changes nothing."""
+    body = "# Policy\n\n" + "".join(piece + separator for piece, separator in pieces)
+    expected = [
+        (b.kind, b.norm, b.text, b.line, b.end_line, b.level, b.label, b.title)
+        for b in _blocks_from_tokens(body, False)
+    ]
+    found = [
+        (b.kind, b.norm, b.text, b.line, b.end_line, b.level, b.label, b.title)
+        for b in parse_document(body).blocks
+    ]
+    assert found == expected
 
 
 # -- bad input --------------------------------------------------------------------------------
