@@ -218,6 +218,15 @@ def test_preview_needs_no_secrets_and_reads_no_subscriber_data(pull_request, tmp
     ]
 
 
+def test_a_removed_policy_is_listed(pull_request):
+    repo = pull_request
+    repo.git("rm", "--quiet", "policies/terms.md")
+    repo.git("commit", "--quiet", "-m", "Retire the terms")
+    body = preview_of(repo).body
+    assert "### terms: Removed" in body
+    assert "tell subscribers it no longer applies" in body
+
+
 def test_nothing_changed(pull_request):
     preview = preview_of(pull_request)
     assert "would release nothing" in preview.body

@@ -206,8 +206,10 @@ def _collect(
         preview = previews.get(result.path)
         if preview is None:
             policy = by_path.get(result.path)
-            if policy is None:
-                continue
+            if policy is None:  # removed by the pull request
+                from redline.history import Policy
+
+                policy = Policy(result.policy, result.path, repo.root / result.path)
             preview = previews[result.path] = PolicyPreview(policy)
             if result.path in skipped:
                 preview.skipped = skipped[result.path].reason
@@ -353,8 +355,12 @@ def _policy_parts(item: PolicyPreview, pointer: str) -> list[_Part]:
             lines.append("- Changed before this pull request and not released yet.")
     else:
         classification = item.check.classification if item.check else None
+        if item.check is not None and item.check.change == "removed":
+            title = "Removed"
+        else:
+            title = _CLASS_TEXT.get(classification or "", "Changed")
         lines += [
-            f"### {_md(item.policy.slug)}: {_CLASS_TEXT.get(classification or '', 'changed')}",
+            f"### {_md(item.policy.slug)}: {title}",
             "",
             f"- **Policy:** {path}",
             f"- **Release:** {_md(item.skipped) if item.skipped else 'nothing would be released'}",
