@@ -10,10 +10,13 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
+from email import message_from_bytes
+from email import policy as email_policy
 from pathlib import Path
 
 import pytest
@@ -130,6 +133,10 @@ def test_faults_end_states_and_every_good_subscriber_served_once(tmp_path, ledge
         again = notify(settings, ledger, smtp(server))
     assert server.handler.per_recipient() == {"reader09@example.com": 1}
     assert (again.sent, again.failed, again.already_sent, again.queued) == (1, 0, 27, 0)
+    assert again.skipped == {
+        "already notified in an earlier run": 27,
+        "failed permanently in an earlier run": 2,
+    }
     assert states(ledger)["reader09@example.com"] == "sent"
     assert states(ledger)["reader11@example.com"] == "failed-permanent"
 
@@ -383,3 +390,104 @@ def test_sigkill_at_random_points_then_rerun_serves_everyone(tmp_path, ledger, d
     assert final["sent"] + final["skipped"].get("already notified in an earlier run", 0) == len(
         emails
     )
+
+
+# -- the command ------------------------------------------------------------------------------
+
+CLI_CONFIG = """\
+from_address = "Northwind Legal <legal@northwind.example>"
+unsubscribe_url = "https://northwind.example/unsubscribe?token={token}"
+max_send_errors = 5
+"""
+
+
+@pytest.fixture
+def cli_repo(released_repo, database_url):
+    released_repo.write("redline.toml", CLI_CONFIG)
+    with Store.open(database_url) as store:
+        add_subscribers(store, ["ann@example.com", "ben@example.com"])
+        add_subscribers(store, ["terms-only@example.com"], policies=["terms-of-service"])
+    return released_repo
+
+
+def redline(repo, database_url, *args, **env):
+    full_env = {
+        key: value for key, value in os.environ.items() if not key.startswith("REDLINE_SMTP")
+    }
+    full_env.update({"REDLINE_DATABASE_URL": database_url, "REDLINE_SECRET": SECRET, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "redline", "--repo", str(repo.root), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+    )
+
+
+def test_cli_outbox_sends_each_subscriber_once(cli_repo, database_url, tmp_path):
+    outbox = tmp_path / "outbox"
+    result = redline(cli_repo, database_url, "notify", "privacy-policy", "--outbox", str(outbox))
+    assert result.returncode == 0, result.stderr
+    assert "privacy-policy v2 notice via outbox" in result.stdout
+    assert re.search(r"sent\s+2\n", result.stdout)
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) == 2
+    msg = message_from_bytes(files[0].read_bytes(), policy=email_policy.default)
+    assert "Privacy Policy" in msg["Subject"]
+    assert "Section 7" in msg.get_body(("plain",)).get_content()
+    again = redline(
+        cli_repo, database_url, "notify", "privacy-policy", "--outbox", str(outbox), "--json"
+    )
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert (report["sent"], report["version"]) == (0, 2)
+    assert report["skipped"] == {"already notified in an earlier run": 2}
+    assert len(list(outbox.iterdir())) == 2
+
+
+def test_cli_dry_run_and_version_and_kind(cli_repo, database_url):
+    result = redline(
+        cli_repo, database_url, "notify", "privacy-policy", "--version", "1", "--dry-run",
+        "--kind", "reminder", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["dry_run"], report["would_send"], report["kind"], report["version"]) == (
+        True,
+        2,
+        "reminder",
+        1,
+    )
+    with Store.open(database_url) as store:
+        assert sum(store.ledger_counts("privacy-policy").values()) == 0
+    missing = redline(cli_repo, database_url, "notify", "privacy-policy", "--version", "9")
+    assert missing.returncode == 2
+    assert "no release v9" in missing.stderr and "v1, v2" in missing.stderr
+
+
+def test_cli_without_smtp_or_outbox_fails_clearly(cli_repo, database_url):
+    result = redline(cli_repo, database_url, "notify", "privacy-policy")
+    assert result.returncode == 2
+    assert result.stderr.startswith("redline: error: notices cannot be delivered")
+    assert "Traceback" not in result.stderr
+    with Store.open(database_url) as store:
+        assert sum(store.ledger_counts("privacy-policy").values()) == 0
+
+
+def test_cli_smtp_failures_exit_1_and_auth_failure_exits_4(cli_repo, database_url):
+    handler = FaultHandler(permanent={"ben@example.com": "550 5.1.1 <ben@example.com> unknown"})
+    with running_server(handler) as server:
+        result = redline(cli_repo, database_url, "notify", "privacy-policy", **server.env())
+    assert result.returncode == 1, result.stderr
+    assert handler.per_recipient() == {"ann@example.com": 1}
+    assert "1 x failed-permanent: 550 5.1.1 <address> unknown" in result.stdout
+    assert "ben@example.com" not in result.stdout + result.stderr
+
+    auth = Authenticator("mailer", PASSWORD)
+    with running_server(authenticator=auth) as server:
+        env = server.env(REDLINE_SMTP_USER="mailer", REDLINE_SMTP_PASSWORD="wrong-" + PASSWORD)
+        result = redline(cli_repo, database_url, "notify", "privacy-policy", "--json", **env)
+    assert result.returncode == 4
+    assert "authentication as 'mailer' failed" in result.stderr
+    assert PASSWORD not in result.stderr + result.stdout
+    assert server.handler.messages == []

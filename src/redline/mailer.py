@@ -286,6 +286,7 @@ class MessageFactory:
         unsubscribe: Callable[[str], str | None],
     ) -> None:
         self.sender = sender
+        self._from = str(sender)  # a string, so the parsed header is reused
         self.policy = policy
         self.version = version
         self.kind = kind
@@ -315,7 +316,7 @@ class MessageFactory:
         link = self._unsubscribe(email)
         url = clean_header(link) if link else self._fallback
         msg = EmailMessage(policy=MESSAGE_POLICY)
-        msg["From"] = self.sender
+        msg["From"] = self._from
         msg["To"] = recipient
         msg["Subject"] = self.subject
         msg["Date"] = format_datetime(date or datetime.now(UTC))

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -65,6 +65,7 @@ class NotifyReport:
     failed_permanent: int = 0
     cancelled: int = 0
     already_sent: int = 0
+    failed_before: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     paused: str | None = None
     ledger: dict[str, int] = field(default_factory=dict)
@@ -80,6 +81,7 @@ class NotifyReport:
         """Recipients not sent to in this run, by reason."""
         reasons = {
             "already notified in an earlier run": self.already_sent,
+            "failed permanently in an earlier run": self.failed_before,
             "unsubscribed or no longer subscribed": self.cancelled,
         }
         return {reason: count for reason, count in reasons.items() if count}
@@ -208,13 +210,17 @@ def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport) -> Non
     counts = store.ledger_counts(factory.policy, factory.version, factory.kind)
     report.ledger = counts
     finished = {
-        record.email
+        record.email: record.state
         for record in store.iter_notices(factory.policy, factory.version, factory.kind)
         if record.state in ("sent", "failed-permanent")
     }
     for subscriber in store.iter_subscribers(factory.policy):
-        if subscriber.email in finished:
+        state = finished.get(subscriber.email)
+        if state == "sent":
             report.already_sent += 1
+            continue
+        if state == "failed-permanent":
+            report.failed_before += 1
             continue
         try:
             factory.build(subscriber.email, subscriber.name)
@@ -294,6 +300,7 @@ class _Run:
         report.recovered = store.recover_in_flight(*key)
         before = store.ledger_counts(*key)
         report.already_sent = before["sent"]
+        report.failed_before = before["failed-permanent"]
         total = before["pending"] + before["failed-temporary"]
         done = 0
         if progress:
@@ -301,7 +308,7 @@ class _Run:
         writer = _LedgerWriter(depth=batch_size)
         finished = False
         try:
-            while tasks := store.claim_batch(*key, batch_size, retry_failed=True):
+            for tasks in self.batches(key, batch_size):
                 for index, task in enumerate(tasks):
                     try:
                         pacer.wait()
@@ -327,6 +334,16 @@ class _Run:
             self.deferred.clear()
             report.ledger = store.ledger_counts(*key)
             report.cancelled = report.ledger["cancelled"] - before["cancelled"]
+
+    def batches(self, key: tuple[str, int, str], size: int) -> Iterator[list[NoticeTask]]:
+        """Claimed batches: every pending row, then the rows earlier runs left failed-temporary.
+
+        This run's own temporary failures stay 'sending' until it ends, so the second pass
+        sees only earlier ones: each row is tried at most once per run.
+        """
+        for retry_failed in (False, True):
+            while tasks := self.store.claim_batch(*key, size, retry_failed=retry_failed):
+                yield tasks
 
     def deliver(self, task: NoticeTask, writer: _LedgerWriter) -> bool:
         """Send one claimed notice and record the outcome; True when it was accepted."""

@@ -1,0 +1,210 @@
+"""``redline notify POLICY``: send a released version's notice to every subscriber, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from redline.cli._app import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from redline.history import Policy, PolicyRepo, Release
+    from redline.notify import NotifyReport
+
+KINDS = ("notice", "reminder", "in-effect")
+
+
+@click.command()
+@click.argument("policy")
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    help="Released version to notify about (default: the latest release).",
+)
+@click.option(
+    "--kind", type=click.Choice(KINDS), default="notice", show_default=True, help="Which email."
+)
+@click.option("--dry-run", is_flag=True, help="Render and count; send and record nothing.")
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write .eml files into DIR instead of using SMTP (same ledger).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="N",
+    help="At most N messages per second (config: rate).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
+@pass_app
+def command(
+    app: AppContext,
+    policy: str,
+    version: int | None,
+    kind: str,
+    dry_run: bool,
+    outbox: Path | None,
+    rate: float | None,
+    as_json: bool,
+) -> None:
+    """Send POLICY's notice to every subscriber who has not had it yet.
+
+    Each recipient has one row in the ledger, so a re-run (after a crash, or to retry
+    temporary failures) never sends anyone a second copy, except for the few messages that
+    were in flight when a run was killed. SMTP comes from REDLINE_SMTP_HOST, _PORT, _USER,
+    _PASSWORD, _TLS and REDLINE_FROM; without SMTP, give --outbox.
+
+    Exit codes: 0 all sent; 1 some notices failed (see the summary); 2 usage or config
+    error; 4 delivery error (connection, authentication, TLS, too many failures in a row);
+    5 database error.
+    """
+    from redline.console import err
+    from redline.dates import resolve_today
+    from redline.errors import CheckFailed
+    from redline.history import PolicyRepo
+    from redline.notify import NotifyPaused, open_transport, send_notices
+    from redline.release import render_release_notice
+    from redline.store import Store
+
+    settings = app.settings(rate=rate)
+    repo = PolicyRepo(settings)
+    target = repo.resolve(policy)
+    release = _pick_release(repo, target, version)
+    if not release.notify:
+        err().print(
+            f"redline: warning: {target.slug} v{release.version} is marked Notify: no "
+            f"({release.classification} change); notifying because you asked",
+            markup=False,
+        )
+    notice = render_release_notice(repo, target, release, settings, resolve_today(), kind=kind)
+    transport = None if dry_run else open_transport(settings, outbox)
+    with Store.open(settings.database) as store, _progress(app, as_json) as progress:
+        try:
+            report = send_notices(
+                settings,
+                store,
+                transport,
+                notice,
+                policy=target.slug,
+                version=release.version,
+                kind=kind,
+                dry_run=dry_run,
+                progress=progress,
+            )
+        except NotifyPaused as paused:
+            progress.close()
+            _show(paused.report, as_json)
+            raise
+    _show(report, as_json)
+    if report.failed:
+        err().print(
+            f"redline: {report.failed} notices failed; a later run retries the temporary failures",
+            markup=False,
+        )
+        raise CheckFailed(f"{report.failed} of the notices failed")
+
+
+def _pick_release(repo: PolicyRepo, policy: Policy, version: int | None) -> Release:
+    """Release ``version`` of ``policy``, or its latest release."""
+    from redline.errors import InputError
+
+    releases = repo.releases(policy)
+    if version is None:
+        if not releases:
+            raise InputError(
+                f"{policy.slug}: has no release yet, so there is nothing to notify about",
+                hint="release a version first (redline release)",
+            )
+        return releases[-1]
+    for release in releases:
+        if release.version == version:
+            return release
+    known = ", ".join(f"v{release.version}" for release in releases) or "none"
+    raise InputError(f"{policy.slug}: no release v{version}", hint=f"released versions: {known}")
+
+
+class _Bar:
+    """A rich progress bar on stderr (nothing when quiet, with --json, or not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        from redline.console import err
+
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err(),
+            transient=True,
+            disable=not enabled,
+        )
+        self._task = self._progress.add_task("sending", total=None)
+        self._started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._started:
+            self._progress.start()
+            self._started = True
+        self._progress.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self._started:
+            self._progress.stop()
+            self._started = False
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _progress(app: AppContext, as_json: bool) -> _Bar:
+    from redline.console import err
+
+    return _Bar(enabled=not as_json and app.verbosity >= 0 and err().is_terminal)
+
+
+def _show(report: NotifyReport, as_json: bool) -> None:
+    """Print the run's summary: JSON, or lines on stdout."""
+    from redline.console import emit_json, out
+
+    if as_json:
+        emit_json(report.to_json())
+        return
+    console = out()
+    where = f" via {report.transport}" if report.transport else ""
+    head = f"{report.policy} v{report.version} {report.kind}{where}"
+    if report.dry_run:
+        console.print(f"{head}: dry run, nothing was sent or recorded", markup=False)
+        rows = [("would send", report.would_send)]
+    else:
+        console.print(f"{head}: {report.elapsed:.1f} s", markup=False)
+        rows = [
+            ("sent", report.sent),
+            ("failed, will be retried", report.failed_temporary),
+            ("failed permanently", report.failed_permanent),
+        ]
+        if report.recovered:
+            rows.append(("in flight when a run was interrupted, queued again", report.recovered))
+    rows += [(f"skipped: {reason}", count) for reason, count in report.skipped.items()]
+    width = max(len(label) for label, _ in rows)
+    for label, count in rows:
+        console.print(f"  {label:<{width}}  {count}", markup=False)
+    if report.reasons:
+        console.print("failures:", markup=False)
+        for reason, count in report.reasons.most_common():
+            console.print(f"  {count} x {reason}", markup=False)
+    if report.paused:
+        console.print(f"paused: {report.paused}", markup=False)
+    if report.ledger:
+        totals = ", ".join(f"{state} {count}" for state, count in report.ledger.items() if count)
+        console.print(f"ledger: {totals or 'empty'}", markup=False)
