@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from redline.check import CheckReport, Finding, PolicyCheck, check_change, github_annotations
 from redline.config import Settings
-from redline.console import err, out
 
 TODAY = "2026-01-01"
 POLICY = """# Privacy Policy
@@ -56,15 +55,11 @@ def run(repo, *args: str, **env: str) -> Outcome:
     """``redline --repo ROOT check ARGS`` in this process (fast), with a clean environment."""
     from redline.cli import cli
 
-    out.cache_clear()  # the rich consoles bind to the stream they were first used with
-    err.cache_clear()
     environ: dict[str, str | None] = {name: None for name in _CI_VARIABLES}
     environ.update(env)
     result = CliRunner().invoke(
         cli, ["--repo", str(repo.root), "check", *args], env=environ, catch_exceptions=False
     )
-    out.cache_clear()
-    err.cache_clear()
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from redline import console, dates
+from redline import dates
 from redline.config import Settings
 from redline.errors import ConfigError, DateError, InputError
 
@@ -666,15 +666,11 @@ def redline(repo, *args: str, **env: str) -> Outcome:
     """``redline --repo ROOT ARGS`` in this process, with a clean environment."""
     from redline.cli import cli
 
-    console.out.cache_clear()  # the rich consoles bind to the stream they were first used with
-    console.err.cache_clear()
     environ: dict[str, str | None] = {name: None for name in _CI_VARIABLES}
     environ.update(env)
     result = CliRunner().invoke(
         cli, ["--repo", str(repo.root), *args], env=environ, catch_exceptions=False
     )
-    console.out.cache_clear()
-    console.err.cache_clear()
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
