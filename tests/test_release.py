@@ -845,11 +845,12 @@ def test_shallow_clone_is_unshallowed_and_knows_earlier_releases(sqlite_world, t
 # -- dry run, short notice, branches -----------------------------------------------------------
 
 
-def test_dry_run_changes_nothing_and_prints_commands_files_and_emails(sqlite_world):
+def test_dry_run_changes_nothing_and_prints_commands_files_and_emails(sqlite_world, tmp_path):
     world = sqlite_world
     head = world.merge("Sharing", privacy=world.edit("privacy", "processor only", "processors"))
     tip, tags = world.origin_tip(), world.origin_tags()
-    result = world.release("--dry-run", "--push")
+    env = github_env(world, tmp_path)
+    result = world.release("--dry-run", "--push", **env)
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "would write: policies/privacy-policy.md (effective date 2026-04-01)" in text
@@ -869,6 +870,13 @@ def test_dry_run_changes_nothing_and_prints_commands_files_and_emails(sqlite_wor
     assert world.origin_tip() == tip
     assert world.smtp.handler.messages == []
     assert sum(world.ledger("privacy-policy", 2).values()) == 0
+    outputs = parse_github_output(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+    assert outputs["released"] == "false" and outputs["notices-sent"] == "0"
+    assert json.loads(outputs["policies"])[0]["version"] == 2  # what it would release
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert summary.startswith("## redline release (dry run)\n")
+    assert "Would release 1 policy version(s)." in summary
+    assert "| privacy-policy v2 | 2 |" in summary
 
 
 def test_short_notice_trailer_is_refused_unless_allowed(sqlite_world):

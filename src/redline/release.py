@@ -1255,8 +1255,6 @@ def step_summary(report: ReleaseReport) -> str:
     plan = report.plan
     title = "redline release" + (" (dry run)" if report.dry_run else "")
     lines = [f"## {title}", ""]
-    if report.error is not None and not plan.releases:
-        lines += [f"**Failed:** {_md(str(report.error))}", ""]
     if plan.releases:
         verb = "Would release" if report.dry_run else "Released"
         where = ""
@@ -1273,7 +1271,7 @@ def step_summary(report: ReleaseReport) -> str:
             since = f" (from v{item.previous.version})" if item.previous else " (first)"
             short = " **short notice**" if item.short_notice else ""
             lines.append(
-                f"| `{_md(item.policy.path)}` | v{item.version}{since} | {item.classification} "
+                f"| {_code(item.policy.path)} | v{item.version}{since} | {item.classification} "
                 f"| {item.effective_date.isoformat()}{short} | {_md(item.date_source)} "
                 f"| {'yes' if item.notify else 'no'} |"
             )
@@ -1283,19 +1281,21 @@ def step_summary(report: ReleaseReport) -> str:
     else:
         lines += ["Nothing to release: every policy matches its last release.", ""]
     if plan.skipped:
-        lines.append("Unchanged: " + ", ".join(f"`{_md(s.policy.slug)}`" for s in plan.skipped))
+        lines.append("Unchanged: " + ", ".join(_code(s.policy.slug) for s in plan.skipped))
         lines.append("")
-    if report.notices:
-        lines += [
-            "| Notices | Sent | Failed | Would send | Problem |",
-            "| --- | --- | --- | --- | --- |",
-        ]
+    if report.notices and report.dry_run:
+        lines += ["| Notices | Would send |", "| --- | --- |"]
+        for result in report.notices:
+            would = result.report.would_send if result.report else 0
+            lines.append(f"| {_md(result.policy)} v{result.version} | {would} |")
+        lines.append("")
+    elif report.notices:
+        lines += ["| Notices | Sent | Failed | Problem |", "| --- | --- | --- | --- |"]
         for result in report.notices:
             r = result.report
             lines.append(
                 f"| {_md(result.policy)} v{result.version} | {r.sent if r else 0} "
-                f"| {r.failed if r else 0} | {r.would_send if r else 0} "
-                f"| {_md(result.error or '')} |"
+                f"| {r.failed if r else 0} | {_md(result.error or '')} |"
             )
         lines.append("")
     for warning in [*plan.warnings, *report.warnings]:
@@ -1304,7 +1304,13 @@ def step_summary(report: ReleaseReport) -> str:
 
 
 def _md(text: str) -> str:
+    """``text`` on one line, safe in Markdown (also inside a table cell)."""
     return " ".join(re.sub(r"([\\`*_\[\]<>|])", r"\\\1", text).split())
+
+
+def _code(text: str) -> str:
+    """``text`` as a code span that is safe inside a table cell."""
+    return "`" + " ".join(text.replace("`", "'").replace("|", "\\|").split()) + "`"
 
 
 def write_github_files(report: ReleaseReport, environ: Mapping[str, str]) -> None:
