@@ -12,7 +12,10 @@ Which policies are released
 
 Classification
     From :func:`redline.diff.diff_documents`, last release against HEAD. A first release is
-    ``material`` (version 1, ``Previous-Version: none``).
+    ``material`` (version 1, ``Previous-Version: none``). Every released policy needs an
+    effective-date statement (:mod:`redline.dates`; a blank placeholder is filled in); a
+    policy without one, or with an ambiguous or invalid date, stops the whole run before
+    anything is written, with the line to add.
 
 Effective date of a material change
     ``floor`` is the later of today + ``notice_days`` and the effective date of a release
@@ -27,7 +30,8 @@ Effective date of a material change
 
 Effective date of an editorial change
     The date of the pending release when one is pending (it keeps that date), else today
-    (released at once). A trailer is ignored (with a warning).
+    (released at once). A trailer is ignored (a warning says so when no material change
+    is released).
 
 Who is notified
     ``Notify: yes`` for material releases, and for editorial ones when config
@@ -55,13 +59,15 @@ Order and failure
     ``redline remind``.
 
 ``--push``
-    A shallow clone is unshallowed first (``git fetch --unshallow --tags origin``) and
-    release tags are fetched, so earlier releases are known. The remote branch tip is read
-    with ``git ls-remote`` at the start; HEAD must contain it, and just before pushing it
-    must not have changed, otherwise the run stops with "the branch moved" and nothing
-    remote changes. The commit and the tags go in one ``git push --atomic origin
-    HEAD:refs/heads/<branch> <tags>``; release tags made earlier but never pushed (a run
-    that crashed before pushing) go with them. Notices are sent only after the push.
+    Only from the default branch (config ``default_branch``; in GitHub Actions also the
+    push event's repository default branch). A shallow clone is unshallowed first
+    (``git fetch --unshallow --tags origin``) and release tags are fetched, so earlier
+    releases are known. The remote branch tip is read with ``git ls-remote`` at the
+    start; HEAD must contain it, and just before pushing it must not have changed,
+    otherwise the run stops with "the branch moved" and nothing remote changes. The
+    commit and the tags go in one ``git push --atomic origin HEAD:refs/heads/<branch>
+    <tags>``; release tags made earlier but never pushed (a run that crashed before
+    pushing) go with them. Notices are sent only after the push.
 
 Idempotence and crashes
     A second run on the same commit finds nothing to release: no commit, no tag, no push.
@@ -69,7 +75,8 @@ Idempotence and crashes
     today or later) and have ``Notify: yes``: it queues any subscriber without a ledger row,
     puts rows left ``sending`` by a crash back to ``pending``, and sends what is pending or
     failed temporarily (:mod:`redline.notify`); when nothing is left it opens no connection
-    and sends nothing.
+    and sends nothing. So a subscriber who joined after a release also gets the notice of
+    a version that has not taken effect yet; nobody gets one twice.
 
 ``--dry-run``
     Runs every read and check, writes nothing, and prints each git command that would
