@@ -52,7 +52,7 @@ def test(extra: list[str]) -> None:
 
 def demo(extra: list[str]) -> None:
     """Run the end-to-end release demo on the sample policies."""
-    _run(PYTHON, "-m", "redline.demo", *extra)
+    _run(PYTHON, "-m", "redline.cli._demo", *extra)
 
 
 def main() -> None:

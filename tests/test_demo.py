@@ -10,7 +10,7 @@ from email import message_from_bytes
 from email import policy as email_policy
 from pathlib import Path
 
-from redline.demo import SAMPLE_POLICIES
+from redline.cli._demo import SAMPLE_POLICIES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def clean_machine_env(tmp_path: Path) -> dict[str, str]:
 def test_demo_runs_the_whole_release(tmp_path):
     policies_before = fingerprint(SAMPLE_POLICIES)
     result = subprocess.run(
-        [sys.executable, "-m", "redline.demo", "--today", "2026-04-01"],
+        [sys.executable, "-m", "redline.cli._demo", "--today", "2026-04-01"],
         cwd=ROOT,
         env=clean_machine_env(tmp_path),
         capture_output=True,
@@ -107,7 +107,7 @@ def test_demo_runs_the_whole_release(tmp_path):
 def test_demo_refuses_a_directory_that_is_not_empty(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     result = subprocess.run(
-        [sys.executable, "-m", "redline.demo", "--output", str(tmp_path)],
+        [sys.executable, "-m", "redline.cli._demo", "--output", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from redline.errors import RedlineError
 
-SAMPLE_POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SAMPLE_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 SUBSCRIBERS = (
     ("ada.reader@example.com", "Ada Reader", "en", ""),
     ("ben.ortiz@example.com", "Ben Ortiz", "en", "privacy-policy"),
@@ -282,9 +282,9 @@ def run(workdir: Path, today: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m redline.demo``."""
+    """Entry point of ``python -m redline.cli._demo``."""
     parser = argparse.ArgumentParser(
-        prog="python -m redline.demo",
+        prog="python -m redline.cli._demo",
         description="Run a whole redline release on the sample policies in a throwaway "
         "directory and show what it produced.",
     )
