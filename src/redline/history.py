@@ -1,4 +1,8 @@
-"""Git history of policies (GitPython): policies, revisions, texts at a revision, releases.
+"""Git history of policies: policies, revisions, texts at a revision, releases.
+
+The reads that every command does (repository root, policies at HEAD, revisions, texts,
+release tags) run ``git`` directly, a few milliseconds each; GitPython, which costs a
+noticeable part of a second to import, is loaded only when ``PolicyRepo.repo`` is used.
 
 Releases are annotated tags named ``{tag_prefix}{slug}/v{N}``. Their message is a subject
 line and ``Key: value`` trailers; :func:`format_release_message` and
@@ -10,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
+import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +36,7 @@ SHALLOW_HINT = (
     "or set `fetch-depth: 0` on actions/checkout"
 )
 _FIELD_SEP = "\x1f"
+_OBJECT_ID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _RELEASE_KEYS = (
     "Policy",
     "Version",
@@ -42,22 +50,39 @@ _RELEASE_KEYS = (
 )
 
 
+def _run_git(
+    cwd: Path, *args: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git args`` in ``cwd`` and return the finished process (output as bytes)."""
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH", hint="install git") from None
+
+
 def find_repo_root(path: Path) -> Path:
     """Return the work tree root of the git repository around ``path``."""
-    import git
-
-    try:
-        repo = git.Repo(path, search_parent_directories=True)
-    except git.NoSuchPathError:
-        raise GitError(f"{path}: no such directory", hint="check --repo") from None
-    except git.InvalidGitRepositoryError:
+    if not path.exists():
+        raise GitError(f"{path}: no such directory", hint="check --repo")
+    directory = path if path.is_dir() else path.parent
+    result = _run_git(directory, "rev-parse", "--is-bare-repository", "--show-toplevel")
+    output = os.fsdecode(result.stdout).splitlines()
+    if output[:1] == ["true"]:
+        raise GitError(f"{path}: is a bare repository", hint="run redline in a clone with files")
+    if result.returncode or len(output) < 2:
+        error = os.fsdecode(result.stderr)
+        if "dubious ownership" in error:
+            raise GitError(
+                f"{path.resolve()}: git refuses a repository owned by another user",
+                hint=f"run `git config --global --add safe.directory {path.resolve()}`",
+            )
         raise GitError(
             f"{path.resolve()}: not a git repository",
             hint="run redline inside a policy repository or pass --repo",
-        ) from None
-    if repo.working_tree_dir is None:
-        raise GitError(f"{path}: is a bare repository", hint="run redline in a clone with files")
-    return Path(repo.working_tree_dir)
+        )
+    return Path(output[1])
 
 
 @dataclass(frozen=True)
@@ -178,17 +203,49 @@ class PolicyRepo:
     """The policies of one git repository and their history."""
 
     def __init__(self, settings: Settings) -> None:
-        import git
-
         self.settings = settings
         self.root = Path(settings.repo_root).resolve()
-        try:
-            self.repo: git.Repo = git.Repo(self.root)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        toplevel = None
+        if self.root.is_dir():
+            result = self._git("rev-parse", "--show-toplevel")
+            toplevel = Path(os.fsdecode(result.stdout).strip()) if not result.returncode else None
+        if toplevel is None or toplevel.resolve() != self.root:
             raise GitError(
                 f"{self.root}: not a git repository", hint="pass --repo or run inside one"
-            ) from None
+            )
         self._documents: dict[tuple[str, bool], Document] = {}
+
+    @cached_property
+    def repo(self) -> git.Repo:
+        """The GitPython repository, for commands that write (imported on first use)."""
+        import git
+
+        return git.Repo(self.root)
+
+    def _git(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return _run_git(self.root, *args, stdin=stdin)
+
+    def _cat_files(self, specs: list[str]) -> list[tuple[str, bytes] | None]:
+        """(blob id, content) of each ``rev:path`` in ``specs``; None where there is no file."""
+        if not specs:
+            return []
+        result = self._git("cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
+        if result.returncode:
+            raise GitError(f"git cat-file failed: {os.fsdecode(result.stderr).strip()}")
+        found: list[tuple[str, bytes] | None] = []
+        data, position = result.stdout, 0
+        for _ in specs:
+            end = data.index(b"\n", position)
+            header = data[position:end].split()
+            if len(header) == 3 and header[2].isdigit() and _OBJECT_ID.fullmatch(header[0]):
+                size = int(header[2])
+                content = data[end + 1 : end + 1 + size]
+                position = end + 1 + size + 1
+                found.append((header[0].decode(), content) if header[1] == b"blob" else None)
+            else:  # "<spec> missing" or "ambiguous"
+                position = end + 1
+                found.append(None)
+        return found
 
     # -- policies ---------------------------------------------------------------------------
 
@@ -211,12 +268,12 @@ class PolicyRepo:
                 relpath = file.relative_to(self.root).as_posix()
                 if file.is_file() and ".git" not in file.parts and self._is_policy_path(relpath):
                     paths.add(relpath)
-        if self.has_commits():
-            paths.update(
-                item.path
-                for item in self.repo.head.commit.tree.traverse()
-                if item.type == "blob" and self._is_policy_path(item.path)
-            )
+        listing = self._git("ls-tree", "-r", "-z", "HEAD", "--", self.settings.policies_dir)
+        if not listing.returncode:  # fails without commits
+            for entry in os.fsdecode(listing.stdout).split("\0"):
+                info, _, relpath = entry.partition("\t")
+                if info.split(" ")[1:2] == ["blob"] and self._is_policy_path(relpath):
+                    paths.add(relpath)
         return [self._policy(path) for path in sorted(paths)]
 
     def _policy(self, relpath: str) -> Policy:
@@ -249,43 +306,57 @@ class PolicyRepo:
 
     def has_commits(self) -> bool:
         """False in a repository without any commit yet."""
-        try:
-            self.repo.head.commit  # noqa: B018 - raises ValueError without commits
-        except ValueError:
-            return False
-        return True
+        return not self._git("rev-parse", "--verify", "--quiet", "HEAD").returncode
 
     def is_shallow(self) -> bool:
         """True in a shallow clone."""
-        return (Path(self.repo.git_dir) / "shallow").exists()
+        return self._git("rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
 
     def resolve_rev(self, rev: str) -> str:
         """Return the commit id that ``rev`` names."""
-        import git
-
-        # git itself, not GitPython's rev_parse: that returns the parent of a shallow clone's
-        # oldest commit without checking that it exists, and knows less revision syntax.
-        try:
-            if rev.startswith("-"):
-                raise ValueError(rev)
-            return self.repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}").strip()
-        except (git.GitCommandError, ValueError):
+        # Not GitPython's rev_parse: that returns the parent of a shallow clone's oldest
+        # commit without checking that it exists, and knows less revision syntax.
+        result = None
+        if not rev.startswith("-"):
+            result = self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        if result is None or result.returncode:
             hint = SHALLOW_HINT if self.is_shallow() else "check `git log` for valid revisions"
-            raise GitError(f"unknown revision '{rev}'", hint=hint) from None
+            raise GitError(f"unknown revision '{rev}'", hint=hint)
+        return result.stdout.decode().strip()
 
     def revisions(self, policy: Policy) -> list[Revision]:
         """Commits that touched ``policy``, newest first, following renames."""
-        if not self.has_commits():
-            return []
-        output = self.repo.git.log(
+        log = self._log(policy)
+        blobs = self._cat_files([f"{commit}:{path}" for commit, _, _, _, path in log])
+        revisions = []
+        for (commit, iso_date, author, subject, path), blob in zip(log, blobs, strict=True):
+            head = blob[1][:8192].decode("utf-8", "replace") if blob else ""
+            revisions.append(
+                Revision(
+                    commit,
+                    datetime.fromisoformat(iso_date),
+                    author,
+                    subject,
+                    path,
+                    find_date_line(head) if blob else None,
+                )
+            )
+        return revisions
+
+    def _log(self, policy: Policy) -> list[tuple[str, str, str, str, str]]:
+        """(commit, ISO date, author, subject, path then) of each commit touching ``policy``."""
+        result = self._git(
+            "log",
             "--follow",
             "--name-status",
             f"--format=%x1e%H{_FIELD_SEP}%aI{_FIELD_SEP}%an{_FIELD_SEP}%s",
             "--",
             policy.path,
         )
-        revisions = []
-        for record in output.split("\x1e")[1:]:
+        if result.returncode:  # no commits yet
+            return []
+        log = []
+        for record in result.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
             header, _, changes = record.partition("\n")
             commit, iso_date, author, subject = header.split(_FIELD_SEP, 3)
             path = policy.path
@@ -293,25 +364,14 @@ class PolicyRepo:
                 parts = change.split("\t")
                 if parts and parts[-1]:
                     path = parts[-1]
-            effective = self._effective_line(commit, path)
-            revisions.append(
-                Revision(commit, datetime.fromisoformat(iso_date), author, subject, path, effective)
-            )
-        return revisions
-
-    def _effective_line(self, commit: str, path: str) -> str | None:
-        try:
-            blob = self.repo.commit(commit).tree / path
-        except KeyError:
-            return None
-        head = blob.data_stream.read()[:8192].decode("utf-8", "replace")
-        return find_date_line(head)
+            log.append((commit, iso_date, author, subject, path))
+        return log
 
     def _paths_in_history(self, policy: Policy) -> list[str]:
         seen = [policy.path]
-        for revision in self.revisions(policy):
-            if revision.path not in seen:
-                seen.append(revision.path)
+        for *_, path in self._log(policy):
+            if path not in seen:
+                seen.append(path)
         return seen
 
     def read_text(self, policy: Policy, rev: str | None) -> Snapshot:
@@ -326,15 +386,16 @@ class PolicyRepo:
             text = decode_policy(data, policy.path)
             return Snapshot(text, policy.path, None, "working tree", blob_sha(data))
         commit_id = self.resolve_rev(rev)
-        commit = self.repo.commit(commit_id)
-        for path in self._paths_in_history(policy):
-            try:
-                blob = commit.tree / path
-            except KeyError:
-                continue
-            data = blob.data_stream.read()
-            text = decode_policy(data, f"{path} at {rev}")
-            return Snapshot(text, path, commit_id, rev, blob.hexsha)
+        (found,) = self._cat_files([f"{commit_id}:{policy.path}"])
+        if found is not None:
+            text = decode_policy(found[1], f"{policy.path} at {rev}")
+            return Snapshot(text, policy.path, commit_id, rev, found[0])
+        earlier = self._paths_in_history(policy)[1:]  # names before a rename
+        blobs = self._cat_files([f"{commit_id}:{path}" for path in earlier])
+        for path, blob in zip(earlier, blobs, strict=True):
+            if blob is not None:
+                text = decode_policy(blob[1], f"{path} at {rev}")
+                return Snapshot(text, path, commit_id, rev, blob[0])
         hint = SHALLOW_HINT if self.is_shallow() else "choose a revision from `redline log`"
         raise InputError(f"{policy.path}: does not exist at revision '{rev}'", hint=hint)
 
@@ -357,38 +418,48 @@ class PolicyRepo:
     def releases(self, policy: Policy) -> list[Release]:
         """Released versions of ``policy`` from its annotated tags, oldest first."""
         prefix = f"{self.settings.tag_prefix}{policy.slug}/v"
+        fields = "%(refname:strip=2)%1f%(objecttype)%1f%(*objecttype)%1f%(*objectname)"
+        listing = self._git(
+            "for-each-ref",
+            f"--format={fields}%1f%(creatordate:iso-strict)%1f%(contents)%1e",
+            f"refs/tags/{prefix.rsplit('/', 1)[0]}/",
+        )
+        if listing.returncode:
+            raise GitError(f"cannot list tags: {os.fsdecode(listing.stderr).strip()}")
         found = []
-        for tag in self.repo.tags:
-            if not tag.name.startswith(prefix) or not tag.name[len(prefix) :].isdigit():
+        for record in listing.stdout.decode("utf-8", "replace").split("\x1e")[:-1]:
+            name, kind, target_kind, target, created, message = record.lstrip("\n").split("\x1f")
+            if not name.startswith(prefix) or not name[len(prefix) :].isdigit():
                 continue
-            if tag.tag is None:
+            if kind != "tag":
                 raise GitError(
-                    f"tag '{tag.name}' is not annotated",
+                    f"tag '{name}' is not annotated",
                     hint="release tags carry metadata; recreate it with `git tag -a`",
                 )
-            found.append(self._release(tag))
+            commit = target if target_kind == "commit" else self.resolve_rev(name)
+            found.append(self._release(name, commit, datetime.fromisoformat(created), message))
         return sorted(found, key=lambda release: release.version)
 
-    def _release(self, tag: git.TagReference) -> Release:
-        meta = parse_release_message(tag.tag.message)
+    def _release(self, name: str, commit: str, published: datetime, message: str) -> Release:
+        meta = parse_release_message(message)
         try:
             effective = date.fromisoformat(meta["Effective-Date"])
-            version = int(meta.get("Version", tag.name.rsplit("/v", 1)[1]))
+            version = int(meta.get("Version", name.rsplit("/v", 1)[1]))
         except (KeyError, ValueError):
             raise GitError(
-                f"tag '{tag.name}' has no valid Effective-Date/Version trailer",
+                f"tag '{name}' has no valid Effective-Date/Version trailer",
                 hint="see README, 'Release tags'",
             ) from None
         previous = meta.get("Previous-Version", "none")
         return Release(
-            slug=meta.get("Policy", tag.name.rsplit("/v", 1)[0]),
+            slug=meta.get("Policy", name.rsplit("/v", 1)[0]),
             version=version,
-            tag=tag.name,
-            commit=tag.commit.hexsha,
+            tag=name,
+            commit=commit,
             effective_date=effective,
             classification=meta.get("Classification", "material"),
             previous_version=int(previous) if previous.isdigit() else None,
-            published=datetime.fromtimestamp(tag.tag.tagged_date, tz=_tz(tag.tag.tagger_tz_offset)),
+            published=published,
             notify=meta.get("Notify", "yes") == "yes",
             short_notice=meta.get("Short-Notice", "no") == "yes",
             summary=meta.get("Summary", ""),
@@ -402,23 +473,16 @@ class PolicyRepo:
 
     def github_compare_url(self, old_rev: str, new_rev: str) -> str | None:
         """A GitHub compare URL when ``origin`` is on GitHub, else None."""
-        try:
-            url = self.repo.remote("origin").url
-        except ValueError:
+        result = self._git("config", "--get", "remote.origin.url")
+        if result.returncode:
             return None
+        url = os.fsdecode(result.stdout).strip()
         match = re.match(
             r"^(?:https://github\.com/|git@github\.com:)([^/]+/[^/]+?)(?:\.git)?/?$", url
         )
         if not match:
             return None
         return f"https://github.com/{match.group(1)}/compare/{old_rev}...{new_rev}"
-
-
-def _tz(offset_seconds: int) -> Any:
-    from datetime import timedelta, timezone
-
-    # GitPython stores the offset west of UTC, as git's altzone does.
-    return timezone(timedelta(seconds=-offset_seconds))
 
 
 def find_date_line(text: str) -> str | None:
