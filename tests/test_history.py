@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -74,6 +75,48 @@ def test_not_a_git_repository(tmp_path):
     assert "--repo" in str(info.value)
     with pytest.raises(GitError, match="not a git repository"):
         PolicyRepo(Settings(repo_root=tmp_path))
+
+
+def test_bare_repository(tmp_path):
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
+    with pytest.raises(GitError, match="is a bare repository"):
+        find_repo_root(bare)
+
+
+def test_policy_repo_needs_the_top_of_the_work_tree(history):
+    with pytest.raises(GitError, match="not a git repository"):
+        PolicyRepo(Settings(repo_root=history.root / "policies"))
+
+
+def test_gitpython_is_loaded_only_on_demand(history):
+    """Reading history runs git directly; GitPython (slow to import) stays unloaded."""
+    code = (
+        "import sys\n"
+        "from redline.config import load_settings\n"
+        "from redline.diff import diff_policy\n"
+        "from redline.history import PolicyRepo, find_repo_root\n"
+        "repo = PolicyRepo(load_settings(find_repo_root(__import__('pathlib').Path('.'))))\n"
+        "policy = repo.resolve('privacy-policy')\n"
+        "assert repo.revisions(policy) and repo.releases(policy) == []\n"
+        "assert diff_policy(repo, policy, 'HEAD~1', None).classification == 'material'\n"
+        "assert 'git' not in sys.modules, 'GitPython was imported'\n"
+        "assert repo.repo.head.commit.hexsha == repo.resolve_rev('HEAD')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=history.root, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_paths_with_spaces(history):
+    history.write("policies/cookie policy.md", "# Cookies\n\nWe use few.\n")
+    history.commit("Add cookie policy")
+    repo = open_repo(history)
+    policy = repo.resolve("cookie policy")
+    assert policy.path == "policies/cookie policy.md"
+    assert repo.read_text(policy, "HEAD").text == "# Cookies\n\nWe use few.\n"
+    assert [r.subject for r in repo.revisions(policy)] == ["Add cookie policy"]
 
 
 def test_missing_directory(tmp_path):
