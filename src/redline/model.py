@@ -74,6 +74,10 @@ _NOT_PLAIN = re.compile(r"^(?:[^\w\n(\"'\u201c\u2018]|[\d_])", re.M)
 # marker followed by a plain line.
 _SIMPLE_HEADING = re.compile(r"(#{1,6}) ([^#\s](?:[^#\n]*[^#\s])?)[ \t]*(?:\n|$)")
 _SIMPLE_ITEM = re.compile(r"(?:[-+*]|\d{1,9}[.)]) (?=[^\W\d_]|[(\"'\u201c\u2018])")
+# A blank (or whitespace-only) line followed by a line that cannot continue a block; and a
+# line that may open a fence or raw HTML block (which may hold blank lines).
+_SAFE_CUT = re.compile(r"^[^\S\n]*\n(?=[^ \t\n<])", re.M)
+_FENCE_OR_HTML_LINE = re.compile(r"^ {0,3}(?:```|~~~|<)", re.M)
 # Raw HTML blocks (CommonMark types 1-5) may contain blank lines; they end at these markers.
 _RAW_HTML = re.compile(
     r" {0,3}<((?:script|pre|style|textarea)(?=[\s>]|$)|!--|\?|!\[CDATA\[|![A-Za-z])", re.I
@@ -278,10 +282,19 @@ def _chunks(body: str) -> list[tuple[int, str]]:
     Chunks are mostly single blocks, so that an edit (or a renumbered heading) leaves the
     chunks around it, and their cached blocks, unchanged.
     """
+    chunks: list[tuple[int, str]] = []
+    if not _FENCE_OR_HTML_LINE.search(body):  # nothing spans blank lines: cut with one regex
+        start = line = 0
+        for cut in _SAFE_CUT.finditer(body):
+            chunks.append((line, body[start : cut.end()]))
+            line += chunks[-1][1].count("\n")
+            start = cut.end()
+        if start < len(body):
+            chunks.append((line, body[start:] if body.endswith("\n") else body[start:] + "\n"))
+        return chunks
     lines = body.split("\n")
     if lines[-1] == "":
         lines.pop()
-    chunks: list[tuple[int, str]] = []
     start = 0
     fence: str | None = None
     raw_html_end: str | None = None
