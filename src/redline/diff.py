@@ -19,11 +19,14 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from redline.model import Block, Document, Section, is_date_line
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from redline.history import Policy, PolicyRepo
 
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’]\w+)*|[^\w\s])")
@@ -624,20 +627,31 @@ def _stats(sections: list[SectionDiff]) -> DiffStats:
 # -- classification -----------------------------------------------------------------------
 
 
-def _content_words(document: Document) -> list[str]:
-    """The words that carry meaning: no labels, case, punctuation or effective-date line."""
-    words: list[str] = []
+def _content_words(
+    document: Document, memo: dict[tuple[str, str | None], list[str]]
+) -> Iterator[str]:
+    """The words that carry meaning: no labels, case, punctuation or effective-date line.
+
+    ``memo`` holds each block's words, so the blocks both documents share are read once.
+    """
     for block in document.blocks:
-        if is_date_line(block.norm):
-            continue
-        text = block.title or "" if block.is_heading else _ITEM_LABEL.sub("", block.norm)
-        words.extend(_WORD.findall(text.casefold()))
-    return words
+        key = (block.norm, block.title if block.is_heading else None)
+        words = memo.get(key)
+        if words is None:
+            if is_date_line(block.norm):
+                words = []
+            else:
+                text = block.title or "" if block.is_heading else _ITEM_LABEL.sub("", block.norm)
+                words = _WORD.findall(text.casefold())
+            memo[key] = words
+        yield from words
 
 
 def _classify(old: Document, new: Document) -> str:
     if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
         return "none"
-    if _content_words(old) == _content_words(new):
+    memo: dict[tuple[str, str | None], list[str]] = {}
+    old_words, new_words = _content_words(old, memo), _content_words(new, memo)
+    if all(a == b for a, b in zip_longest(old_words, new_words)):  # stops at the first change
         return "editorial"
     return "material"
