@@ -263,6 +263,8 @@ def _pair(old: Block, new: Block) -> BlockDiff:
         return BlockDiff("equal", new.kind, old, new, [WordOp("equal", new.norm)])
     old_text = old.title if old.is_heading and old.title else old.norm
     new_text = new.title if new.is_heading and new.title else new.norm
+    if old_text == new_text:  # a renumbered heading: nothing to diff word by word
+        return BlockDiff("equal", new.kind, old, new, [WordOp("equal", new_text)])
     words = _word_ops(old_text, new_text)
     status = "modified" if any(op.op != "equal" for op in words) else "equal"
     return BlockDiff(status, new.kind, old, new, words)
