@@ -76,7 +76,8 @@ _SIMPLE_HEADING = re.compile(r"(#{1,6}) ([^#\s](?:[^#\n]*[^#\s])?)[ \t]*(?:\n|$)
 _SIMPLE_ITEM = re.compile(r"(?:[-+*]|\d{1,9}[.)]) (?=[^\W\d_]|[(\"'\u201c\u2018])")
 # A blank (or whitespace-only) line followed by a line that cannot continue a block; and a
 # line that may open a fence or raw HTML block (which may hold blank lines).
-_SAFE_CUT = re.compile(r"^[^\S\n]*\n(?=[^ \t\n<])", re.M)
+_SAFE_FIRST_CUT = re.compile(r"[^\S\n]*\n(?=[^ \t\n<])")
+_SAFE_CUT = re.compile(r"\n(?=([^\S\n]*\n)[^ \t\n<])")  # cut at end(1); "\n" first is fast
 _FENCE_OR_HTML_LINE = re.compile(r"^ {0,3}(?:```|~~~|<)", re.M)
 # Raw HTML blocks (CommonMark types 1-5) may contain blank lines; they end at these markers.
 _RAW_HTML = re.compile(
@@ -283,12 +284,16 @@ def _chunks(body: str) -> list[tuple[int, str]]:
     chunks around it, and their cached blocks, unchanged.
     """
     chunks: list[tuple[int, str]] = []
-    if not _FENCE_OR_HTML_LINE.search(body):  # nothing spans blank lines: cut with one regex
+    may_span = "```" in body or "~~~" in body or ("<" in body and _FENCE_OR_HTML_LINE.search(body))
+    if not may_span:  # nothing can hold a blank line: find the cuts with a regex
+        first = _SAFE_FIRST_CUT.match(body)
+        cuts = [first.end()] if first else []
+        cuts.extend(match.end(1) for match in _SAFE_CUT.finditer(body))
         start = line = 0
-        for cut in _SAFE_CUT.finditer(body):
-            chunks.append((line, body[start : cut.end()]))
+        for cut in cuts:
+            chunks.append((line, body[start:cut]))
             line += chunks[-1][1].count("\n")
-            start = cut.end()
+            start = cut
         if start < len(body):
             chunks.append((line, body[start:] if body.endswith("\n") else body[start:] + "\n"))
         return chunks
