@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -30,12 +31,14 @@ _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^>\s]+|[^@>\s]+@[^@>\s]+\.[^>\s]+)>")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_WORDS = re.compile(r"\w+")
 _STARS = re.compile(r"\*+")
 _UNDERSCORES = re.compile(r"(?<![\w])_+|_+(?![\w])")
 _CODE_TICKS = re.compile(r"`+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # After whitespace is collapsed, the only whitespace left is single spaces.
 _SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?)\]])")
+_SPACED_PUNCTUATION = (" ,", " .", " ;", " :", " !", " ?", " )", " ]")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[]) ")
 _TYPOGRAPHY = str.maketrans(
     {
@@ -68,8 +71,8 @@ _DATE_LABEL = re.compile(
     r"date\s+of\s+last\s+revision)\b",
     re.I,
 )
-# A line that may start something other than a paragraph: not a letter, "(" or a quote.
-_NOT_PLAIN = re.compile(r"^(?:[^\w\n(\"'\u201c\u2018]|[\d_])", re.M)
+# Besides letters, what a line that can only be paragraph text may start with.
+_PLAIN_PUNCTUATION = "(\"'\u201c\u2018"
 # A chunk that is a single ATX heading without "#" in its text, or starts with a list item
 # marker followed by a plain line.
 _SIMPLE_HEADING = re.compile(r"(#{1,6}) ([^#\s](?:[^#\n]*[^#\s])?)[ \t]*(?:\n|$)")
@@ -135,7 +138,8 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
     if fold_typography:
         text = text.translate(_TYPOGRAPHY)
     text = " ".join(text.split())  # what \s+ -> " " and strip() did, several times faster
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    if any(spaced in text for spaced in _SPACED_PUNCTUATION):
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     if "( " in text or "[ " in text:
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     return text
@@ -150,7 +154,7 @@ def _link_text(match: re.Match[str]) -> str:
 
 def section_key(title: str) -> str:
     """A section's identity without its number: case-folded words of the title."""
-    return " ".join(re.findall(r"\w+", title.casefold()))
+    return " ".join(_WORDS.findall(title.casefold()))
 
 
 def split_label(heading: str) -> tuple[str | None, str]:
@@ -243,7 +247,7 @@ def parse_document(text: str, *, name: str = "<policy>", fold_typography: bool =
     offset = front_matter_text.count("\n")
     blocks: list[Block] = []
     for chunk_offset, chunk in _chunks(body):
-        blocks.extend(_shift(_parse_chunk(chunk, fold_typography), offset + chunk_offset))
+        blocks.extend(_parse_chunk(chunk, fold_typography, offset + chunk_offset))
     if not blocks:
         raise InputError(f"{name}: contains no text", hint="add the policy text")
     title = next((b.norm for b in blocks if b.is_heading and b.level == 1), None)
@@ -339,7 +343,7 @@ def _raw_html_end(line: str) -> str | None:
     return None if end in line[match.end() :].lower() else end
 
 
-def _shift(blocks: tuple[Block, ...], offset: int) -> list[Block]:
+def _shift(blocks: Sequence[Block], offset: int) -> list[Block]:
     if not offset:
         return list(blocks)
     return [
@@ -350,22 +354,23 @@ def _shift(blocks: tuple[Block, ...], offset: int) -> list[Block]:
     ]
 
 
-_chunk_cache: dict[tuple[str, bool], tuple[Block, ...]] = {}
+# chunk text -> the line offset it was first parsed at, and its blocks there
+_chunk_cache: dict[tuple[str, bool], tuple[int, tuple[Block, ...]]] = {}
 _CHUNK_CACHE_LIMIT = 200_000
 
 
-def _parse_chunk(chunk: str, fold_typography: bool) -> tuple[Block, ...]:
+def _parse_chunk(chunk: str, fold_typography: bool, offset: int) -> list[Block]:
+    """The blocks of ``chunk`` starting at line ``offset`` (0-based) of the file."""
     key = (chunk, fold_typography)
     cached = _chunk_cache.get(key)
     if cached is None:
         simple = _simple_blocks(chunk, fold_typography)
-        cached = tuple(
-            simple if simple is not None else _blocks_from_tokens(chunk, fold_typography)
-        )
+        blocks = simple if simple is not None else _blocks_from_tokens(chunk, fold_typography)
+        cached = (offset, tuple(_shift(blocks, offset)))
         if len(_chunk_cache) >= _CHUNK_CACHE_LIMIT:
             _chunk_cache.clear()
         _chunk_cache[key] = cached
-    return cached
+    return _shift(cached[1], offset - cached[0])  # at the same offset: the cached blocks
 
 
 def _simple_blocks(chunk: str, fold: bool) -> list[Block] | None:
@@ -383,9 +388,11 @@ def _simple_blocks(chunk: str, fold: bool) -> list[Block] | None:
         level, raw = len(heading.group(1)), heading.group(2)
         return _inline_block(raw, [0, 1], chunk.split("\n"), [], level, fold)
     item = _SIMPLE_ITEM.match(chunk)
-    if _NOT_PLAIN.search(chunk, item.end() if item else 0):
-        return None
     lines = chunk.split("\n")
+    for line in lines[1:] if item else lines:  # each starts with a letter, "(" or a quote
+        first = line[:1]
+        if first and (first.isdecimal() or not (first.isalnum() or first in _PLAIN_PUNCTUATION)):
+            return None
     blocks: list[Block] = []
     start = None
     for index, line in enumerate(lines):
