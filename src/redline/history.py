@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import hashlib
 import os
 import re
 import subprocess
@@ -182,6 +181,8 @@ def notice_base(releases: list[Release], version: int) -> Release | None:
 
 def blob_sha(data: bytes) -> str:
     """The git blob id of ``data`` (what ``git hash-object`` prints)."""
+    import hashlib  # only for the working tree; OpenSSL's binding is slow to load
+
     return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
@@ -225,14 +226,14 @@ class PolicyRepo:
     def _git(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return _run_git(self.root, *args, stdin=stdin)
 
-    def _cat_files(self, specs: list[str]) -> list[tuple[str, bytes] | None]:
-        """(blob id, content) of each ``rev:path`` in ``specs``; None where there is no file."""
+    def _cat_objects(self, specs: list[str]) -> list[tuple[str, str, bytes] | None]:
+        """(id, type, content) of the object each of ``specs`` names; None where there is none."""
         if not specs:
             return []
         result = self._git("cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
         if result.returncode:
             raise GitError(f"git cat-file failed: {os.fsdecode(result.stderr).strip()}")
-        found: list[tuple[str, bytes] | None] = []
+        found: list[tuple[str, str, bytes] | None] = []
         data, position = result.stdout, 0
         for _ in specs:
             end = data.index(b"\n", position)
@@ -241,11 +242,18 @@ class PolicyRepo:
                 size = int(header[2])
                 content = data[end + 1 : end + 1 + size]
                 position = end + 1 + size + 1
-                found.append((header[0].decode(), content) if header[1] == b"blob" else None)
+                found.append((header[0].decode(), header[1].decode(), content))
             else:  # "<spec> missing" or "ambiguous"
                 position = end + 1
                 found.append(None)
         return found
+
+    def _cat_files(self, specs: list[str]) -> list[tuple[str, bytes] | None]:
+        """(blob id, content) of each ``rev:path`` in ``specs``; None where there is no file."""
+        return [
+            (found[0], found[2]) if found and found[1] == "blob" else None
+            for found in self._cat_objects(specs)
+        ]
 
     # -- policies ---------------------------------------------------------------------------
 
@@ -385,10 +393,16 @@ class PolicyRepo:
                 ) from None
             text = decode_policy(data, policy.path)
             return Snapshot(text, policy.path, None, "working tree", blob_sha(data))
-        commit_id = self.resolve_rev(rev)
-        (found,) = self._cat_files([f"{commit_id}:{policy.path}"])
-        if found is not None:
-            text = decode_policy(found[1], f"{policy.path} at {rev}")
+        # One git call for the commit and the file (resolve_rev() explains a failure).
+        plain = not rev.startswith("-") and "\n" not in rev
+        commit, found = (
+            self._cat_objects([f"{rev}^{{commit}}", f"{rev}:{policy.path}"])
+            if plain
+            else (None, None)
+        )
+        commit_id = commit[0] if commit and commit[1] == "commit" else self.resolve_rev(rev)
+        if found is not None and found[1] == "blob":
+            text = decode_policy(found[2], f"{policy.path} at {rev}")
             return Snapshot(text, policy.path, commit_id, rev, found[0])
         earlier = self._paths_in_history(policy)[1:]  # names before a rename
         blobs = self._cat_files([f"{commit_id}:{path}" for path in earlier])
