@@ -38,7 +38,6 @@ _CODE_TICKS = re.compile(r"`+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # After whitespace is collapsed, the only whitespace left is single spaces.
 _SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?)\]])")
-_SPACED_PUNCTUATION = (" ,", " .", " ;", " :", " !", " ?", " )", " ]")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[]) ")
 _TYPOGRAPHY = str.maketrans(
     {
@@ -138,7 +137,16 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
     if fold_typography:
         text = text.translate(_TYPOGRAPHY)
     text = " ".join(text.split())  # what \s+ -> " " and strip() did, several times faster
-    if any(spaced in text for spaced in _SPACED_PUNCTUATION):
+    if (
+        " ," in text
+        or " ." in text
+        or " ;" in text
+        or " :" in text
+        or " !" in text
+        or " ?" in text
+        or " )" in text
+        or " ]" in text
+    ):
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     if "( " in text or "[ " in text:
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
