@@ -19,6 +19,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
@@ -234,19 +235,25 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=256)
+def _token_matcher(old: str, new: str) -> SequenceMatcher[str]:
+    """A word-level matcher of two texts, shared by the pairing and the word diff."""
+    return SequenceMatcher(None, _tokens(old), _tokens(new), autojunk=False)
+
+
 def _similarity(old: Block, new: Block) -> float:
     if old.is_heading != new.is_heading:
         return 0.0
-    matcher = SequenceMatcher(None, _tokens(old.norm), _tokens(new.norm), autojunk=False)
+    matcher = _token_matcher(old.norm, new.norm)
     if matcher.real_quick_ratio() < _PAIR_THRESHOLD or matcher.quick_ratio() < _PAIR_THRESHOLD:
         return 0.0
     return matcher.ratio()
 
 
 def _word_ops(old: str, new: str) -> list[WordOp]:
-    old_tokens, new_tokens = _tokens(old), _tokens(new)
+    matcher = _token_matcher(old, new)
+    old_tokens, new_tokens = matcher.a, matcher.b
     ops: list[WordOp] = []
-    matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             ops.append(WordOp("equal", "".join(new_tokens[j1:j2])))
