@@ -198,6 +198,26 @@ def test_new_section_renumbers_the_rest(corpus):
     assert result.stats.sections_added == 1
 
 
+def _numbered(titles: list[str]) -> str:
+    body = "\n\n".join(f"## {n}. {t}\n\nText about {t.lower()}." for n, t in enumerate(titles, 1))
+    return f"# Policy\n\n{body}\n"
+
+
+def test_separate_renumbered_runs():
+    old = _numbered(["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta"])
+    new = _numbered(["Alpha", "Iota", "Beta", "Gamma", "Epsilon", "Eta", "Theta"])
+    result = diff(old, new)
+    assert result.renumbered_runs == [
+        "Sections 2–3 renumbered as 3–4 (2 headings)",
+        "Sections 7–8 renumbered as 6–7 (2 headings)",
+    ]
+    assert [s.title for s in result.sections if s.renumbered] == ["Beta", "Gamma", "Eta", "Theta"]
+    assert result.stats.sections_renumbered == 4
+    assert (result.stats.sections_added, result.stats.sections_removed) == (1, 2)
+    single = diff(_numbered(["Alpha", "Beta", "Gamma"]), _numbered(["Beta", "Alpha", "Gamma"]))
+    assert single.renumbered_runs in (["Section 1 renumbered as 2"], ["Section 2 renumbered as 1"])
+
+
 def test_reexport_changing_only_artifacts_is_not_material(corpus):
     # Bold headings become ATX headings, "**X&#x20;**&#x6D;eans" becomes "**X** means", more
     # "****" lines appear, entities become characters and the other way round, and the
