@@ -482,3 +482,25 @@ def test_invalid_front_matter_names_the_line():
 def test_front_matter_must_be_a_mapping():
     with pytest.raises(InputError, match="front matter must be a mapping"):
         parse_document("---\n- a\n- b\n---\n# T\n", name="x.md")
+
+
+def test_paragraph_that_only_starts_and_ends_bold_is_not_a_heading():
+    document = parse_document("# T\n\n**10** days of notice to **you**\n")
+    assert [b.kind for b in document.blocks] == ["heading", "paragraph"]
+
+
+def test_a_year_is_not_a_section_label():
+    (heading,) = parse_document("## 2020 Update\n").blocks
+    assert heading.label is None
+    assert heading.title == "2020 Update"
+
+
+def test_html_comments_are_not_policy_text():
+    assert normalize("We keep data <!-- review in Q3 --> for 30 days.") == (
+        "We keep data for 30 days."
+    )
+
+
+def test_lone_asterisk_and_unknown_angle_brackets_are_text():
+    assert normalize("2 * 3 is **six**") == "2 * 3 is six"
+    assert normalize("Write to <Company Name> <b>now</b>") == "Write to <Company Name> now"

@@ -30,9 +30,19 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^>\s]+|[^@>\s]+@[^@>\s]+\.[^>\s]+)>")
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+# Formatting tags only: anything else in angle brackets ("<Company Name>", "<script>") is text.
+_HTML_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|br|center|cite|code|del|details|div|em|figure|figcaption|font|h[1-6]|"
+    r"hr|i|img|ins|kbd|mark|p|s|small|span|strike|strong|sub|summary|sup|table|tbody|td|th|"
+    r"thead|tr|u|ul|ol|li|blockquote|section|article|header|footer|nav|main)"
+    r"(?:\s[^<>]*)?/?>",
+    re.I,
+)
 _WORDS = re.compile(r"\w+")
-_STARS = re.compile(r"\*+")
+# An emphasis run touches a word on at least one side; a lone "*" as in "2 * 3" is text.
+_STARS = re.compile(r"(?<!\s)\*+|\*+(?!\s)")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BARE_LABEL = re.compile(r"(?:\d+(?:\.\d+)*|\(?[0-9A-Za-z]{1,6}\))[.):]?|[A-Za-z][.)]")
 _UNDERSCORES = re.compile(r"(?<![\w])_+|_+(?![\w])")
 _CODE_TICKS = re.compile(r"`+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
@@ -122,6 +132,7 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
         text = _LINK.sub(_link_text, text)
         text = _REF_LINK.sub(r"\1", text)
     if "<" in text:
+        text = _HTML_COMMENT.sub(" ", text)
         text = _AUTOLINK.sub(r"\1", text)
         text = _HTML_TAG.sub(" ", text)
     if "\\" in text:
@@ -171,6 +182,8 @@ def split_label(heading: str) -> tuple[str | None, str]:
     if not match or (not match.group("title").strip() and not match.group("label")[0].isdigit()):
         return None, heading
     label = match.group("label").rstrip(".")
+    if label.isdigit() and len(label) >= 4:  # "## 2020 Update" names a year, not a section
+        return None, heading
     return label, match.group("title").strip(" .:-\u2013\u2014")
 
 
@@ -484,14 +497,41 @@ def _inline_block(
 
 
 def _is_emphasis_only(raw: str) -> bool:
-    """True when a paragraph is wholly bold or italic: ``**6. Retention**``, ``_1. Scope_``."""
+    """True when a paragraph is wholly bold or italic: ``**6. Retention**``, ``_1. Scope_``.
+
+    ``**10** days' notice to **you**`` starts and ends with emphasis but is not wholly
+    emphasised, so candidates are checked with markdown-it's inline parser.
+    """
     stripped = raw.strip()
-    return (
+    if not (
         len(stripped) > 2
         and "\n" not in stripped
         and stripped[0] in "*_"
         and stripped.rstrip("\\")[-1] in "*_"
-    )
+    ):
+        return False
+    depth = 0
+    emphasised_text = False
+    for token in _inline_markdown().parseInline(stripped)[0].children or []:
+        if token.type in {"strong_open", "em_open"}:
+            depth += 1
+        elif token.type in {"strong_close", "em_close"}:
+            depth -= 1
+        elif depth:
+            emphasised_text = emphasised_text or bool(token.content.strip())
+        else:
+            plain = token.content.strip(" *_\u00a0")
+            # Exporters leave the label outside the emphasis: "**6.&#x20;*****Title***".
+            if plain and (emphasised_text or not _BARE_LABEL.fullmatch(plain)):
+                return False
+    return emphasised_text
+
+
+@cache
+def _inline_markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 def _block(
