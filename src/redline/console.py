@@ -6,9 +6,10 @@ import json
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LOG = logging.getLogger("redline")
 
@@ -20,11 +21,15 @@ def color_enabled() -> bool:
 
 def out() -> Console:
     """Console for results: the current ``sys.stdout``."""
+    from rich.console import Console
+
     return Console(file=sys.stdout, no_color=not color_enabled(), highlight=False, soft_wrap=True)
 
 
 def err() -> Console:
     """Console for logs, progress and errors: the current ``sys.stderr``."""
+    from rich.console import Console
+
     return Console(file=sys.stderr, no_color=not color_enabled(), highlight=False, soft_wrap=True)
 
 

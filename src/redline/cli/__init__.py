@@ -8,7 +8,7 @@ so ``redline --help`` stays fast. A module ``foo_bar.py`` defines ``command`` an
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,11 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Names of all subcommand modules, without importing them."""
-        names = [
-            info.name.replace("_", "-")
-            for info in pkgutil.iter_modules([str(Path(__file__).parent)])
-            if not info.name.startswith("_")
-        ]
-        return sorted(names)
+        return sorted(
+            entry.name.removesuffix(".py").replace("_", "-")
+            for entry in os.scandir(Path(__file__).parent)
+            if entry.name.endswith(".py") and not entry.name.startswith("_")
+        )
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import ``redline.cli.<name>`` and return its ``command``."""
