@@ -15,7 +15,6 @@ from redline.history import (
     SHALLOW_HINT,
     PolicyRepo,
     blob_sha,
-    find_date_line,
     find_repo_root,
     format_release_message,
     parse_release_message,
@@ -202,12 +201,18 @@ def test_revisions_follow_the_rename(history):
     assert revisions[0].date == datetime(2024, 1, 5, 12, tzinfo=UTC)
     assert revisions[-1].date == datetime(2024, 1, 1, 12, tzinfo=UTC)
     assert revisions[0].short == shas["v3"][:10]
-    assert [r.effective_line for r in revisions] == [
+    assert {r.effective_line for r in revisions} == {None}
+    with_dates = repo.revisions(repo.resolve("privacy-policy"), date_line=first_date_line)
+    assert [r.effective_line for r in with_dates] == [
         "Effective date: 03/01/2024",
         "Effective date: 01/01/2024",
         "Effective date: 01/01/2024",
         "Effective date: 01/01/2024",
     ]
+
+
+def first_date_line(text: str) -> str | None:
+    return next((line for line in text.splitlines() if line.startswith("Effective")), None)
 
 
 def test_revisions_of_another_policy(history):
@@ -483,16 +488,3 @@ def test_github_compare_url(history, url, expected):
 
 def test_github_compare_url_without_origin(history):
     assert open_repo(history).github_compare_url("a", "b") is None
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("# Terms\n\nEffective date: 01/02/2024\n\nBody.\n", "Effective date: 01/02/2024"),
-        ("# Terms\n\n**Last updated:** March 1, 2024\n", "**Last updated:** March 1, 2024"),
-        ("---\neffective_date: 2024-01-02\n---\n# Terms\n", "effective_date: 2024-01-02"),
-        ("# Terms\n\nThis policy is effective immediately.\n", None),
-    ],
-)
-def test_find_date_line(text, expected):
-    assert find_date_line(text) == expected

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
     from redline.history import Policy, PolicyRepo
 
-_TOKEN = re.compile(r"\s*(?:\w+(?:['’]\w+)*|[^\w\s])")
+# Numbers and dates ("1,000.50", "2024-03-01", "05/14/2020") are one token, so a changed
+# date reads as one replacement rather than a patch of digits.
+_TOKEN = re.compile(r"\s*(?:\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])")
 _WORD = re.compile(r"\w+")
 _ITEM_LABEL = re.compile(r"^(?:\(\w{1,6}\)|\w{1,6}[.)])\s+")
 _PAIR_THRESHOLD = 0.5

@@ -23,9 +23,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, InputError, PolicyNotFoundError
-from redline.model import Document, is_date_line, normalize, parse_document
+from redline.model import Document, parse_document
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import git
 
     from redline.config import Settings
@@ -332,13 +334,24 @@ class PolicyRepo:
             raise GitError(f"unknown revision '{rev}'", hint=hint)
         return result.stdout.decode().strip()
 
-    def revisions(self, policy: Policy) -> list[Revision]:
-        """Commits that touched ``policy``, newest first, following renames."""
+    def revisions(
+        self, policy: Policy, *, date_line: Callable[[str], str | None] | None = None
+    ) -> list[Revision]:
+        """Commits that touched ``policy``, newest first, following renames.
+
+        With ``date_line`` (text -> the raw effective-date line or None), each revision's
+        ``effective_line`` is filled in from the policy's text at that revision.
+        """
         log = self._log(policy)
+        if date_line is None:
+            return [
+                Revision(commit, datetime.fromisoformat(iso_date), author, subject, path)
+                for commit, iso_date, author, subject, path in log
+            ]
         blobs = self._cat_files([f"{commit}:{path}" for commit, _, _, _, path in log])
         revisions = []
         for (commit, iso_date, author, subject, path), blob in zip(log, blobs, strict=True):
-            head = blob[1][:8192].decode("utf-8", "replace") if blob else ""
+            text = blob[1].decode("utf-8", "replace") if blob else None
             revisions.append(
                 Revision(
                     commit,
@@ -346,7 +359,7 @@ class PolicyRepo:
                     author,
                     subject,
                     path,
-                    find_date_line(head) if blob else None,
+                    date_line(text) if text is not None else None,
                 )
             )
         return revisions
@@ -497,20 +510,3 @@ class PolicyRepo:
         if not match:
             return None
         return f"https://github.com/{match.group(1)}/compare/{old_rev}...{new_rev}"
-
-
-def find_date_line(text: str) -> str | None:
-    """The raw effective-date line near the top of a policy (or its front matter), if any."""
-    for line in text.splitlines()[:80]:
-        stripped = line.strip()
-        if not stripped:
-            continue
-        key = stripped.split(":", 1)[0].strip().lower()
-        if (
-            key in {"effective_date", "effective", "last_updated", "updated", "date"}
-            and ":" in line
-        ):
-            return stripped
-        if is_date_line(normalize(stripped.lstrip("#>*-_ "))):
-            return stripped
-    return None

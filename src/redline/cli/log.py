@@ -16,11 +16,18 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     from rich.table import Table
 
     from redline.console import emit_json, out
+    from redline.dates import split_dates
     from redline.history import PolicyRepo
 
-    repo = PolicyRepo(app.settings())
+    settings = app.settings()
+    repo = PolicyRepo(settings)
     target = repo.resolve(policy)
-    revisions = repo.revisions(target)
+
+    def date_line(text: str) -> str | None:
+        managed, _ = split_dates(text, settings)
+        return managed[0].text.strip() if managed else None
+
+    revisions = repo.revisions(target, date_line=date_line)
     if as_json:
         emit_json(
             {
