@@ -112,6 +112,35 @@ def test_long_list_unsubscribe_stays_on_one_line():
     assert max(len(line) for line in lines) <= 998
 
 
+@pytest.mark.parametrize(
+    ("line", "link"),
+    [
+        ("x" * 1200, UNSUB),  # a line over 998 bytes: quoted-printable, short lines
+        ("y" * 900, UNSUB + "&pad=" + "z" * 200),  # the link would push a line over 998
+        ("Grüße", "https://acme.example/abmelden?t=ä"),  # a non-ASCII link
+    ],
+)
+def test_bodies_stay_within_line_limits_and_round_trip(line, link):
+    notice = RenderedNotice(
+        subject="S",
+        text=f"{line} {UNSUBSCRIBE_PLACEHOLDER}\nend\n",
+        html=f"<p>{line} <a href='{UNSUBSCRIBE_PLACEHOLDER}'>u</a></p>\n",
+    )
+    raw = factory(notice, link=link).build("bob@example.com").as_bytes()
+    assert max(len(row) for row in raw.split(b"\r\n")) <= 998
+    msg = parse(raw)
+    text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert text == f"{line} {link}\nend\n"
+    assert (
+        f"{line} <a href='{link.replace('&', '&amp;')}'>u</a>"
+        in msg.get_body(("html",)).get_content()
+    )
+    for part in msg.iter_parts():
+        if part["Content-Transfer-Encoding"] in ("quoted-printable", "base64"):
+            encoded = part.as_bytes().split(b"\n\n", 1)[1]
+            assert max(len(row.rstrip(b"\r")) for row in encoded.split(b"\n")) <= 76
+
+
 def test_without_unsubscribe_url_a_mailto_link_is_offered_without_one_click():
     msg = parse(factory(link=None).build("bob@example.com").as_bytes())
     assert msg["List-Unsubscribe"] == "<mailto:legal@acme.example?subject=unsubscribe>"

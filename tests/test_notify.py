@@ -346,7 +346,7 @@ def test_sigkill_at_random_points_then_rerun_serves_everyone(tmp_path, ledger, d
     """SIGKILL notify mid-run several times: nobody is skipped, duplicates stay in flight."""
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    emails = [f"crash{i:04d}@example.com" for i in range(1500)]
+    emails = [f"crash{i:04d}@example.com" for i in range(2000)]
     add_subscribers(ledger, emails)
     in_flight: set[str] = set()
     kills = 0

@@ -20,9 +20,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.errors import HeaderParseError
 from email.headerregistry import Address, HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -49,9 +48,10 @@ ENV_CA_FILE = "REDLINE_SMTP_CA_FILE"
 TLS_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
-# Headers whose value is the same in every recipient's copy of a notice.
+# Headers whose value repeats across the recipients' copies of a notice (Date within a second).
 _REPEATED_HEADERS = frozenset(
     {
+        "date",
         "from",
         "subject",
         "mime-version",
@@ -118,6 +118,8 @@ class _NoticePolicy(EmailPolicy):
 #: Serialisation policy of every notice: the SMTP policy (CRLF), with long header values
 #: (List-Unsubscribe) kept on one line rather than folded into encoded words.
 MESSAGE_POLICY = _NoticePolicy(linesep="\r\n", max_line_length=998, header_factory=_NoticeHeaders())
+# Bodies with lines over 998 bytes are encoded in lines of at most 76 characters.
+_BODY_POLICY = MESSAGE_POLICY.clone(max_line_length=76)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -267,12 +269,66 @@ def message_id(policy: str, version: int, kind: str, email: str, domain: str) ->
     return f"<redline.{slug}.v{version}.{kind}.{digest}@{domain}>"
 
 
+def _body_part(text: str, subtype: str) -> MIMEPart:
+    """A text part: 7bit or 8bit when every line fits in 998 bytes, else quoted-printable or
+    base64 with the short lines RFC 2045 asks for."""
+    part = MIMEPart(policy=MESSAGE_POLICY)
+    part.set_content(text, subtype=subtype, charset="utf-8")
+    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
+        return part
+    part = MIMEPart(policy=_BODY_POLICY)
+    part.set_content(text, subtype=subtype, charset="utf-8")
+    return part
+
+
+@dataclass(frozen=True)
+class _Body:
+    """One body part of a notice, prepared once for all recipients.
+
+    When the part needs no transfer encoding (7bit or 8bit), its headers and payload are made
+    once; a recipient's copy only replaces the placeholder in the payload. ``room`` is the
+    longest link that keeps every line within 998 bytes.
+    """
+
+    subtype: str
+    source: str
+    headers: tuple[tuple[str, Any], ...] | None
+    payload: str
+    room: int
+
+    @classmethod
+    def prepare(cls, source: str, subtype: str) -> _Body:
+        part = _body_part(source, subtype)
+        if part["Content-Transfer-Encoding"] not in ("7bit", "8bit"):
+            return cls(subtype, source, None, "", 0)
+        # The payload as stored: the encoded bytes, non-ASCII ones surrogate-escaped.
+        payload = part.get_payload(decode=True).decode("ascii", "surrogateescape")
+        limit = MESSAGE_POLICY.max_line_length
+        width = len(UNSUBSCRIBE_PLACEHOLDER)
+        room = limit
+        for line in payload.splitlines():
+            if count := line.count(UNSUBSCRIBE_PLACEHOLDER):
+                room = min(room, (limit - len(line) + count * width) // count)
+        return cls(subtype, source, tuple(part.items()), payload, room)
+
+    def part(self, link: str) -> MIMEPart:
+        """This body with ``link`` in place of the placeholder."""
+        if self.headers is None or len(link) > self.room or not link.isascii():
+            return _body_part(self.source.replace(UNSUBSCRIBE_PLACEHOLDER, link), self.subtype)
+        part = MIMEPart(policy=MESSAGE_POLICY)
+        for name, header in self.headers:
+            part[name] = header
+        part.set_payload(self.payload.replace(UNSUBSCRIBE_PLACEHOLDER, link))
+        return part
+
+
 class MessageFactory:
     """Builds each recipient's message from one notice rendered for all of them.
 
     The notice's :data:`~redline.render.UNSUBSCRIBE_PLACEHOLDER` becomes the recipient's link
     (HTML-escaped in the HTML part). Without a link (no ``unsubscribe_url`` configured) the
     notice offers ``mailto:<sender>?subject=unsubscribe`` instead, and no one-click header.
+    Everything that is the same for every recipient is prepared once.
     """
 
     def __init__(
@@ -291,13 +347,14 @@ class MessageFactory:
         self.version = version
         self.kind = kind
         self.subject = clean_header(notice.subject)
-        self._text = notice.text
-        self._html = notice.html
         self._unsubscribe = unsubscribe
         self._fallback = f"mailto:{sender.addr_spec}?subject=unsubscribe"
+        self._text = _Body.prepare(notice.text, "plain")
+        self._html = _Body.prepare(notice.html, "html")
         digest = hashlib.sha256(f"{notice.subject}\0{notice.text}\0{notice.html}".encode())
-        # One MIME boundary per notice (never inside its bodies) keeps Content-Type repeated.
-        self._boundary = f"=_redline_{digest.hexdigest()[:32]}"
+        # One MIME boundary per notice, never inside its bodies, keeps Content-Type repeated.
+        boundary = f"=_redline_{digest.hexdigest()[:32]}"
+        self._boundary = None if boundary in notice.text + notice.html else boundary
 
     def message_id(self, email: str) -> str:
         """Message-ID of this notice to ``email``."""
@@ -307,17 +364,15 @@ class MessageFactory:
         self, email: str, name: str | None = None, *, date: datetime | None = None
     ) -> EmailMessage:
         """The complete message to one recipient (raises SendFailure for an unusable address)."""
-        try:
-            recipient = Address(display_name=clean_header(name or ""), addr_spec=email)
-        except (ValueError, IndexError, HeaderParseError) as exc:
-            raise SendFailure(
-                permanent=True, code=None, message=f"invalid address: {exc}"
-            ) from None
-        link = self._unsubscribe(email)
-        url = clean_header(link) if link else self._fallback
         msg = EmailMessage(policy=MESSAGE_POLICY)
         msg["From"] = self._from
-        msg["To"] = recipient
+        msg["To"] = _mailbox(email, name)
+        to = msg["To"]
+        if to.defects or len(to.addresses) != 1 or to.addresses[0].addr_spec != email:
+            problem = to.defects[0] if to.defects else "not a single address"
+            raise SendFailure(permanent=True, code=None, message=f"invalid address: {problem}")
+        link = self._unsubscribe(email)
+        url = clean_header(link) if link else self._fallback
         msg["Subject"] = self.subject
         msg["Date"] = format_datetime(date or datetime.now(UTC))
         msg["Message-ID"] = self.message_id(email)
@@ -325,17 +380,24 @@ class MessageFactory:
         if url.startswith("https://"):
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
-        msg.set_content(self._text.replace(UNSUBSCRIBE_PLACEHOLDER, url), charset="utf-8")
-        msg.add_alternative(
-            self._html.replace(UNSUBSCRIBE_PLACEHOLDER, html.escape(url, quote=True)),
-            subtype="html",
-            charset="utf-8",
+        msg["MIME-Version"] = "1.0"
+        boundary = self._boundary if self._boundary and self._boundary not in url else None
+        # Without a boundary here, the generator picks one that is not in the bodies.
+        msg["Content-Type"] = (
+            f'multipart/alternative; boundary="{boundary}"' if boundary else "multipart/alternative"
         )
-        for part in msg.iter_parts():
-            del part["MIME-Version"]
-        if not any(self._boundary in part.get_payload() for part in msg.iter_parts()):
-            msg.set_boundary(self._boundary)
+        msg.attach(self._text.part(url))
+        msg.attach(self._html.part(html.escape(url, quote=True)))
         return msg
+
+
+def _mailbox(email: str, name: str | None) -> str:
+    """``"Name" <email>`` (the name on one line, quoted) or the bare address."""
+    display = clean_header(name or "")
+    if not display:
+        return email
+    quoted = display.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{email}>'
 
 
 # ---------------------------------------------------------------------------------------------

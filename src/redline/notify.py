@@ -10,13 +10,10 @@ are cancelled by the claim, never sent.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,48 +227,6 @@ def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport) -> Non
         report.would_send += 1
 
 
-class _LedgerWriter:
-    """Writes outcomes to the ledger in order, on a background thread.
-
-    The database round trips then overlap the SMTP ones instead of adding to them. A row
-    stays 'sending' until its outcome is written, so a crash at any moment still leaves at
-    most the claimed rows in flight. The first error stops the writing and is raised in the
-    sending thread by the next :meth:`submit` or by :meth:`close`.
-    """
-
-    def __init__(self, depth: int) -> None:
-        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="redline-ledger", daemon=True)
-        self._thread.start()
-
-    def submit(self, write: Callable[[], object]) -> None:
-        """Queue one write (blocks while the writer is ``depth`` writes behind)."""
-        self._raise()
-        self._queue.put(write)
-
-    def close(self, *, raise_error: bool = True) -> None:
-        """Finish every queued write; raise the writer's error unless told not to."""
-        self._queue.put(None)
-        self._thread.join()
-        if raise_error:
-            self._raise()
-        elif self._error is not None:
-            LOG.debug("ledger write failed after an earlier error: %s", self._error)
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def _work(self) -> None:
-        while (write := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    write()
-                except BaseException as exc:
-                    self._error = exc
-
-
 class _Run:
     """One sending run over the ledger rows of a (policy, version, kind)."""
 
@@ -305,14 +260,12 @@ class _Run:
         done = 0
         if progress:
             progress(0, total)
-        writer = _LedgerWriter(depth=batch_size)
-        finished = False
         try:
             for tasks in self.batches(key, batch_size):
                 for index, task in enumerate(tasks):
                     try:
                         pacer.wait()
-                        ok = self.deliver(task, writer)
+                        ok = self.deliver(task)
                         self.check_pause(ok)
                     except BaseException:
                         # The message in hand may have gone out, so it stays 'sending' and
@@ -323,10 +276,7 @@ class _Run:
                     done += 1
                     if progress:
                         progress(done, max(total, done))
-            finished = True
         finally:
-            # Record what did go out even when the run stops early.
-            writer.close(raise_error=finished)
             for notice_id, failure in self.deferred:
                 store.mark_failed(
                     notice_id, permanent=False, smtp_code=failure.code, smtp_message=failure.message
@@ -345,7 +295,7 @@ class _Run:
             while tasks := self.store.claim_batch(*key, size, retry_failed=retry_failed):
                 yield tasks
 
-    def deliver(self, task: NoticeTask, writer: _LedgerWriter) -> bool:
+    def deliver(self, task: NoticeTask) -> bool:
         """Send one claimed notice and record the outcome; True when it was accepted."""
         store, report = self.store, self.report
         try:
@@ -353,14 +303,8 @@ class _Run:
             delivery = self.transport.send(message)
         except SendFailure as failure:
             if failure.permanent:
-                writer.submit(
-                    partial(
-                        store.mark_failed,
-                        task.id,
-                        permanent=True,
-                        smtp_code=failure.code,
-                        smtp_message=failure.message,
-                    )
+                store.mark_failed(
+                    task.id, permanent=True, smtp_code=failure.code, smtp_message=failure.message
                 )
                 report.failed_permanent += 1
                 state = "failed-permanent"
@@ -376,14 +320,11 @@ class _Run:
             # Nothing went out in this attempt (the connection or the outbox failed first).
             store.release_claim(task.id)
             raise
-        writer.submit(
-            partial(
-                store.mark_sent,
-                task.id,
-                message_id=str(message["Message-ID"]),
-                smtp_code=delivery.code,
-                smtp_message=delivery.message,
-            )
+        store.mark_sent(
+            task.id,
+            message_id=str(message["Message-ID"]),
+            smtp_code=delivery.code,
+            smtp_message=delivery.message,
         )
         report.sent += 1
         return True
