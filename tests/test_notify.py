@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from redline.config import Settings
-from redline.errors import ConfigError, DeliveryError, exit_code_for
+from redline.errors import ConfigError, DeliveryError, RunInProgressError, exit_code_for
 from redline.mailer import OutboxTransport, SmtpConfig, SmtpTransport
 from redline.notify import NotifyPaused, open_transport, send_notices
 from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
@@ -236,6 +236,25 @@ def test_outbox_mode_goes_through_the_ledger(tmp_path, ledger):
     again = notify(settings, ledger, open_transport(settings, outbox))
     assert again.sent == 0 and again.already_sent == 5
     assert len(list(outbox.iterdir())) == 5
+
+
+def test_a_second_run_of_the_same_notices_is_refused_while_one_is_sending(
+    tmp_path, ledger, database_url
+):
+    add_subscribers(ledger, [f"r{i}@example.com" for i in range(3)])
+    settings = make_settings(tmp_path)
+    outbox = tmp_path / "outbox"
+    with Store.open(database_url) as other, other.exclusive(f"{POLICY} v2 notice notices"):
+        with pytest.raises(RunInProgressError, match="already sending") as refused:
+            notify(settings, ledger, open_transport(settings, outbox))
+        assert exit_code_for(refused.value) == 4
+        assert not outbox.exists() or not any(outbox.iterdir())
+        other_kind = send_notices(
+            settings, ledger, open_transport(settings, outbox), NOTICE,
+            policy=POLICY, version=2, kind="reminder",
+        )  # fmt: skip
+        assert other_kind.sent == 3
+    assert notify(settings, ledger, open_transport(settings, outbox)).sent == 3
 
 
 def test_dry_run_renders_and_counts_but_sends_and_records_nothing(tmp_path, ledger):

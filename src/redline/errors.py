@@ -53,6 +53,10 @@ class DeliveryError(RedlineError):
     """Notices cannot be delivered (connection, authentication, TLS, repeated failures)."""
 
 
+class RunInProgressError(DeliveryError):
+    """Another process is already sending the same notices."""
+
+
 class StorageError(RedlineError):
     """The subscriber and notice database cannot be used."""
 

@@ -193,12 +193,13 @@ def send_notices(
     if transport is None:
         raise ConfigError("notices cannot be sent without a transport", hint="see --outbox")
     pacer = _Pacer(rate if rate is not None else settings.rate)
-    transport.open()
-    try:
-        _Run(settings, store, transport, factory, report).run(pacer, progress, batch_size)
-    finally:
-        transport.close()
-        report.elapsed = time.monotonic() - started
+    with store.exclusive(f"{policy} v{version} {kind} notices"):
+        transport.open()
+        try:
+            _Run(settings, store, transport, factory, report).run(pacer, progress, batch_size)
+        finally:
+            transport.close()
+            report.elapsed = time.monotonic() - started
     return report
 
 

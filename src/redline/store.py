@@ -19,7 +19,10 @@ version is recorded in the ``redline_meta`` table.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from redline import __version__
-from redline.errors import InputError, StorageError
+from redline.errors import InputError, RunInProgressError, StorageError
 
 LOG = logging.getLogger("redline.store")
 
@@ -445,10 +448,17 @@ class Store:
     method runs in its own transaction, and a Store may be shared between threads.
     """
 
-    def __init__(self, engine: Engine, label: str, password: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        label: str,
+        password: str | None = None,
+        sqlite_path: Path | None = None,
+    ) -> None:
         self._engine = engine
         self.label = label
         self._password = password
+        self._sqlite_path = sqlite_path
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -474,7 +484,7 @@ class Store:
             engine = _make_engine(parsed)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise StorageError(f"cannot use database {label}: {exc}", hint=_URL_HINT) from None
-        store = cls(engine, label, parsed.password and str(parsed.password))
+        store = cls(engine, label, parsed.password and str(parsed.password), path)
         try:
             store._prepare_schema()
         except BaseException:
@@ -489,6 +499,46 @@ class Store:
 
     def __enter__(self) -> Store:
         return self
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the cross-process lock ``name`` for the block; RunInProgressError if taken.
+
+        The lock dies with its holder (a PostgreSQL session advisory lock, or an flock on a
+        file beside the SQLite database), so a crashed run never blocks the next one.
+        """
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        busy = RunInProgressError(
+            f"another redline run is already sending {name}",
+            hint="wait for it to finish, then run again to pick up what it left",
+        )
+        if self.dialect == "postgresql":
+            with self._guard(), self._engine.connect() as conn:
+                taken = conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar()
+                conn.commit()
+                if not taken:
+                    raise busy
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                    conn.commit()
+            return
+        if self._sqlite_path is None:  # an in-memory database lives in this process only
+            yield
+            return
+        lock_file = self._sqlite_path.with_name(
+            f"{self._sqlite_path.name}.{key & 0xFFFFFFFF:08x}.lock"
+        )
+        descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise busy from None
+            yield
+        finally:
+            os.close(descriptor)
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
