@@ -1026,34 +1026,26 @@ class _Scanner:
             return None
         label = re.sub(rf"{_HWS}+", " ", head.group("label"))
         pos = head.end()
+        common: dict[str, Any] = {"label": label, "source": "label", "attribute": attribute}
+        found: tuple[_Token, _Reading] | None = None
         token = self.grammar.match_at(content, pos)
         if token and _POST.fullmatch(content, token.match.end()):
-            reading = self._read(token, attribute)
+            found, blank = (token, self._read(token, attribute)), False
+        else:
+            template = _template_at(content, pos, self.grammar)
+            if template and _POST.fullmatch(content, template[0].match.end()):
+                found, blank = template, True
+        if found:
+            token, reading = found
             return self._make(
                 line,
-                label=label,
-                source="label",
                 token=token,
                 reading=reading,
                 start=token.match.start(),
                 end=token.match.end(),
                 wrapping=_wrapping(content[:pos], content[token.match.end() :], content),
-                attribute=attribute,
-            )
-        template = _template_at(content, pos, self.grammar)
-        if template and _POST.fullmatch(content, template[0].match.end()):
-            token, reading = template
-            return self._make(
-                line,
-                label=label,
-                source="label",
-                token=token,
-                reading=reading,
-                start=token.match.start(),
-                end=token.match.end(),
-                wrapping=_wrapping(content[:pos], content[token.match.end() :], content),
-                attribute=attribute,
-                blank=True,
+                blank=blank,
+                **common,
             )
         if not head.group("colon"):
             return None
@@ -1061,30 +1053,26 @@ class _Scanner:
         if placeholder:
             return self._make(
                 line,
-                label=label,
-                source="label",
                 token=None,
                 reading=None,
                 start=placeholder.start(),
                 end=placeholder.end(),
                 wrapping=_wrapping(content[:pos], content[placeholder.end() :], content),
-                attribute=attribute,
                 blank=True,
+                **common,
             )
         if _POST.fullmatch(content, pos):
             point = pos  # after the label's decoration, before any closing markup
             return self._make(
                 line,
-                label=label,
-                source="label",
                 token=None,
                 reading=None,
                 start=point,
                 end=point,
                 wrapping=_wrapping(content[:pos], "", content),
-                attribute=attribute,
                 blank=True,
                 insert_space=True,
+                **common,
             )
         value = _DECORATION.sub(" ", content[pos:]).strip(" .;,")
         if len(value) <= _INVALID_VALUE_MAX and (
@@ -1092,18 +1080,16 @@ class _Scanner:
         ):
             return self._make(
                 line,
-                label=label,
-                source="label",
                 token=None,
                 reading=None,
                 start=pos,
                 end=_TRAILING.search(content, pos).start(),  # type: ignore[union-attr]
                 wrapping=_wrapping(content[:pos], "", content),
-                attribute=attribute,
                 error=(
                     f"'{value}' is not a date the {label!r} line can use",
                     "write it as YYYY-MM-DD or e.g. May 14, 2020 (see README, 'Dates')",
                 ),
+                **common,
             )
         return None
 
