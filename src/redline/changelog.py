@@ -304,6 +304,28 @@ def entry_for_release(
         if release.previous_version is not None
         else None
     )
+    summary = resolve_summary(
+        repo,
+        policy,
+        diff,
+        explicit=summary or release.summary or None,
+        since=previous_tag,
+        until=release.tag,
+    )
+    return _release_entry(repo, policy, settings, release, diff, summary, rev=release.commit)
+
+
+def _release_entry(
+    repo: PolicyRepo,
+    policy: Policy,
+    settings: Settings,
+    release: Release,
+    diff: DiffResult | None,
+    summary: str,
+    *,
+    rev: str | None = None,
+) -> ChangelogEntry:
+    """The entry of ``release`` (tagged or pending): ``build_entry`` with the release's facts."""
     return build_entry(
         repo,
         policy,
@@ -313,17 +335,10 @@ def entry_for_release(
         published=release.published.date(),
         classification=release.classification,
         diff=diff,
-        summary=resolve_summary(
-            repo,
-            policy,
-            diff,
-            explicit=summary or release.summary or None,
-            since=previous_tag,
-            until=release.tag,
-        ),
+        summary=summary,
         previous_version=release.previous_version,
         short_notice=release.short_notice,
-        rev=release.commit,
+        rev=rev,
     )
 
 
@@ -455,19 +470,7 @@ def pending_entry(
             hint="edit the policy first, or pass --version N for the entry of a release",
         )
     release, diff = pending
-    return build_entry(
-        repo,
-        policy,
-        settings,
-        version=release.version,
-        effective_date=release.effective_date,
-        published=release.published.date(),
-        classification=release.classification,
-        diff=diff,
-        summary=release.summary,
-        previous_version=release.previous_version,
-        short_notice=release.short_notice,
-    )
+    return _release_entry(repo, policy, settings, release, diff, release.summary)
 
 
 # --- rendering and writing ------------------------------------------------------------------
