@@ -74,7 +74,7 @@ import re
 import textwrap
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -686,16 +686,10 @@ def readable_title(slug: str) -> str:
 
 def stats_dict(diff: DiffResult | None) -> dict[str, int]:
     """The diff's statistics as a plain mapping (all zero without a diff)."""
-    names = (
-        "words_inserted",
-        "words_deleted",
-        "sections_added",
-        "sections_removed",
-        "sections_modified",
-        "sections_moved",
-        "sections_renumbered",
-    )
-    return {name: int(getattr(diff.stats, name)) if diff else 0 for name in names}
+    from redline.diff import DiffStats
+
+    stats = diff.stats if diff else DiffStats()
+    return {item.name: int(getattr(stats, item.name)) for item in fields(DiffStats)}
 
 
 def build_notice_context(
