@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -256,3 +258,46 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path):
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+# -- running the redline command line (plain helpers: `from conftest import ...`) ----------------
+
+CI_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_BASE_REF", "REDLINE_TODAY", "NO_COLOR")
+"""Variables a CI runner may set that change redline's output; the in-process runner clears them."""
+
+
+@dataclass
+class CliOutcome:
+    """What one run of the command line did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def redline_in_process(repo: GitPolicyRepo, *args: str, **env: str) -> CliOutcome:
+    """``redline --repo ROOT ARGS`` in this process (fast), without CI variables, plus ``env``."""
+    from click.testing import CliRunner
+
+    from redline.cli import cli
+
+    environ: dict[str, str | None] = {name: None for name in CI_VARIABLES}
+    environ.update(env)
+    result = CliRunner().invoke(
+        cli, ["--repo", str(repo.root), *args], env=environ, catch_exceptions=False
+    )
+    return CliOutcome(result.exit_code, result.stdout, result.stderr)
+
+
+def redline_process(
+    repo: GitPolicyRepo, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m redline --repo ROOT ARGS`` as a separate process, in the repository's git
+    environment plus ``env``: real exit codes and streams."""
+    return subprocess.run(
+        [sys.executable, "-m", "redline", "--repo", str(repo.root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**repo.env(), **env},
+    )

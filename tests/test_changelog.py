@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 
 import pytest
 
+from conftest import redline_process
 from redline import changelog
 from redline.errors import ConfigError, InputError
 
@@ -16,13 +16,7 @@ TODAY = dt.date(2024, 2, 1)
 
 
 def run_cli(repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "redline", "--repo", str(repo.root), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**repo.env(), "REDLINE_TODAY": TODAY.isoformat()},
-    )
+    return redline_process(repo, *args, REDLINE_TODAY=TODAY.isoformat())
 
 
 def open_policy(repo, name: str = "privacy-policy", **overrides):

@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from click.testing import CliRunner
 
+from conftest import CI_VARIABLES, CliOutcome, redline_in_process
 from redline.check import CheckReport, Finding, PolicyCheck, check_change, github_annotations
 from redline.config import Settings
 
@@ -32,7 +31,6 @@ We collect your email address and your name.
 
 We never sell your data.
 """
-_CI_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_BASE_REF", "REDLINE_TODAY", "NO_COLOR")
 
 
 def policy(when: str = "2025-06-01", **edits: str) -> str:
@@ -44,28 +42,14 @@ def policy(when: str = "2025-06-01", **edits: str) -> str:
     return text
 
 
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run(repo, *args: str, **env: str) -> Outcome:
+def run(repo, *args: str, **env: str) -> CliOutcome:
     """``redline --repo ROOT check ARGS`` in this process (fast), with a clean environment."""
-    from redline.cli import cli
-
-    environ: dict[str, str | None] = {name: None for name in _CI_VARIABLES}
-    environ.update(env)
-    result = CliRunner().invoke(
-        cli, ["--repo", str(repo.root), "check", *args], env=environ, catch_exceptions=False
-    )
-    return Outcome(result.exit_code, result.stdout, result.stderr)
+    return redline_in_process(repo, "check", *args, **env)
 
 
-def run_process(repo, *args: str, **env: str) -> Outcome:
+def run_process(repo, *args: str, **env: str) -> CliOutcome:
     """The same as a separate ``python -m redline`` process: real exit codes and streams."""
-    environ = {k: v for k, v in os.environ.items() if k not in _CI_VARIABLES}
+    environ = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
     environ.update(env)
     result = subprocess.run(
         [sys.executable, "-m", "redline", "--repo", str(repo.root), "check", *args],
@@ -74,7 +58,7 @@ def run_process(repo, *args: str, **env: str) -> Outcome:
         env=environ,
         check=False,
     )
-    return Outcome(result.returncode, result.stdout, result.stderr)
+    return CliOutcome(result.returncode, result.stdout, result.stderr)
 
 
 def check_json(repo, *args: str, **env: str) -> tuple[int, dict, str]:

@@ -7,16 +7,16 @@ import os
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from conftest import CI_VARIABLES
+from conftest import redline_in_process as redline
 from redline import dates
 from redline.config import Settings
 from redline.errors import ConfigError, DateError, InputError
@@ -652,27 +652,6 @@ def test_any_text_is_read_or_refused_cleanly(parts):
 
 # -- the command line: redline effective-date ----------------------------------------------------
 
-_CI_VARIABLES = ("GITHUB_ACTIONS", "REDLINE_TODAY", "NO_COLOR")
-
-
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def redline(repo, *args: str, **env: str) -> Outcome:
-    """``redline --repo ROOT ARGS`` in this process, with a clean environment."""
-    from redline.cli import cli
-
-    environ: dict[str, str | None] = {name: None for name in _CI_VARIABLES}
-    environ.update(env)
-    result = CliRunner().invoke(
-        cli, ["--repo", str(repo.root), *args], env=environ, catch_exceptions=False
-    )
-    return Outcome(result.exit_code, result.stdout, result.stderr)
-
 
 @pytest.fixture
 def repo(policy_repo):
@@ -797,7 +776,7 @@ def test_cli_ambiguity_names_the_key_and_flag_resolves(repo):
         capture_output=True,
         text=True,
         check=False,
-        env={k: v for k, v in os.environ.items() if k not in _CI_VARIABLES},
+        env={k: v for k, v in os.environ.items() if k not in CI_VARIABLES},
     )
     assert process.returncode == 2
     assert process.stderr == (

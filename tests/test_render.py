@@ -6,11 +6,10 @@ import datetime as dt
 import email
 import email.policy
 import re
-import subprocess
-import sys
 
 import pytest
 
+from conftest import redline_process as run_cli
 from redline.errors import ConfigError, TemplateError
 from redline.render import (
     UNSUBSCRIBE_PLACEHOLDER,
@@ -41,16 +40,6 @@ def notice_context(repo, version: int = 2, **settings) -> tuple[NoticeContext, o
     diff = release_diff(policies, policy, release)
     context = build_notice_context(policies, policy, release, diff, config, today=TODAY)
     return context, config
-
-
-def run_cli(repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "redline", "--repo", str(repo.root), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=repo.env(),
-    )
 
 
 # -- default templates ----------------------------------------------------------------------
