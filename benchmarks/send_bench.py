@@ -106,6 +106,21 @@ def database(directory: Path) -> str:
     return f"sqlite:///{(directory / 'redline.db').as_posix()}"
 
 
+def peak_rss_kb() -> int:
+    """Peak resident memory of this process in KiB.
+
+    VmHWM belongs to the address space, so exec starts it afresh; ru_maxrss (the fallback
+    off Linux) survives exec and would include the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 # -- child processes --------------------------------------------------------------------------
 
 
@@ -132,7 +147,7 @@ def child_send(directory: Path, port: int) -> None:
     with Store.open(database(directory)) as store:
         transport = SmtpTransport(SmtpConfig("127.0.0.1", port, "none", timeout=30))
         the_notice = notice()
-        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        baseline = peak_rss_kb()
         started = time.perf_counter()
         report = send_notices(
             settings_for(directory),
@@ -144,7 +159,7 @@ def child_send(directory: Path, port: int) -> None:
             kind="notice",
         )
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kb()
     print(
         json.dumps(
             {
