@@ -33,11 +33,21 @@ def err() -> Console:
     return Console(file=sys.stderr, no_color=not color_enabled(), highlight=False, soft_wrap=True)
 
 
+class _LowercaseLevelFormatter(logging.Formatter):
+    """``redline: warning: …``, like the one-line errors (``redline: error: …``)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """Format with the level name in lower case."""
+        return self._style.format(record).replace(
+            f"redline: {record.levelname}:", f"redline: {record.levelname.lower()}:", 1
+        )
+
+
 def setup_logging(verbosity: int) -> None:
     """Send redline's log to stderr; ``verbosity`` is -1 (quiet), 0, 1 (verbose) or 2 (debug)."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("redline: %(levelname)s: %(message)s"))
+    handler.setFormatter(_LowercaseLevelFormatter("redline: %(levelname)s: %(message)s"))
     LOG.handlers[:] = [handler]
     LOG.setLevel(level)
     LOG.propagate = False
