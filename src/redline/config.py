@@ -50,6 +50,8 @@ class Settings:
     bot_email: str = "redline-bot@users.noreply.github.com"
     tag_prefix: str = ""
     default_branch: str | None = None
+    max_template_bytes: int = 1_000_000
+    max_subject_chars: int = 998
     database_url: str | None = field(default=None, repr=False)
 
     @property
@@ -94,6 +96,8 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "bot_email": ((str,), "an email address"),
     "tag_prefix": ((str,), "a string"),
     "default_branch": ((str,), "a branch name"),
+    "max_template_bytes": ((int,), "a whole number of bytes"),
+    "max_subject_chars": ((int,), "a whole number of characters"),
 }
 
 _SECRET_KEYS = {"smtp_password", "password", "database_url", "secret"}

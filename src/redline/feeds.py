@@ -140,7 +140,7 @@ def make_feed(
 def render_feed(settings: Settings, feed: Feed, templates: Templates | None = None) -> str:
     """The Atom XML of ``feed`` (template ``feed.atom.j2``)."""
     templates = templates or Templates(settings)
-    return templates.render("feed.atom.j2", feed.variables())
+    return templates.render("feed.atom.j2", feed.variables(), limit=templates.page_limit)
 
 
 def policy_feed(

@@ -83,12 +83,12 @@ from urllib.parse import quote
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from redline import __version__
 from redline.errors import ConfigError, InputError, RedlineError, TemplateError
 from redline.model import is_date_line
+from redline.sandbox import LimitedSandbox, OutputLimitError
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -98,6 +98,8 @@ if TYPE_CHECKING:
 UNSUBSCRIBE_PLACEHOLDER = "@@UNSUBSCRIBE_URL@@"
 NOTICE_KINDS = ("notice", "reminder", "in-effect")
 DEFAULT_TEMPLATES_DIR = "templates"
+#: A site page or feed may be this many times ``max_template_bytes``.
+PAGE_LIMIT_FACTOR = 64
 
 _AUTOESCAPE_SUFFIXES = {".html", ".htm", ".xhtml", ".xml", ".atom"}
 _WORD = re.compile(r"\w+")
@@ -212,7 +214,10 @@ class Templates:
                 jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(packaged))}),
             ]
         )
-        env = SandboxedEnvironment(
+        self.max_bytes = settings.max_template_bytes
+        self.max_subject_chars = settings.max_subject_chars
+        env = LimitedSandbox(
+            max_bytes=self.page_limit,
             loader=loader,
             undefined=jinja2.StrictUndefined,
             autoescape=_autoescape,
@@ -221,21 +226,28 @@ class Templates:
             keep_trailing_newline=True,
             auto_reload=False,
         )
-        env.filters.update(
-            diff_markdown=_diff_markdown,
-            diff_html=_diff_html,
-            diff_text=_diff_text,
-            format_date=self.format_date,
-            isodate=isodate,
-            rfc3339=rfc3339,
-            markdown=markdown_to_html,
-            md_escape=md_escape,
-            plural=plural,
-            number_word=number_word,
-            reflow=reflow,
+        env.add_filters(
+            dict(
+                diff_markdown=_diff_markdown,
+                diff_html=_diff_html,
+                diff_text=_diff_text,
+                format_date=self.format_date,
+                isodate=isodate,
+                rfc3339=rfc3339,
+                markdown=markdown_to_html,
+                md_escape=md_escape,
+                plural=plural,
+                number_word=number_word,
+                reflow=reflow,
+            )
         )
         env.globals.update(redline_version=__version__, lang=self.locale.replace("_", "-"))
         self.env = env
+
+    @property
+    def page_limit(self) -> int:
+        """Byte limit of a site page or feed, which may hold a whole policy and its redline."""
+        return PAGE_LIMIT_FACTOR * self.max_bytes
 
     def _dir_name(self, directory: Path) -> str:
         try:
@@ -251,6 +263,13 @@ class Templates:
         from babel.dates import format_date
 
         day = value.date() if isinstance(value, dt.datetime) else value
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"format_date needs a date, not {day[:40]!r}") from None
+        if not isinstance(day, dt.date):
+            raise TypeError(f"format_date needs a date, not {type(day).__name__}")
         try:
             return format_date(day, format=style, locale=self.locale)
         except (UnknownLocaleError, ValueError) as exc:
@@ -264,11 +283,15 @@ class Templates:
                 return self._display(str(candidate))
         return name
 
-    def render(self, name: str, context: Mapping[str, Any]) -> str:
-        """Render template ``name``; every failure becomes a :class:`TemplateError`."""
+    def render(self, name: str, context: Mapping[str, Any], *, limit: int | None = None) -> str:
+        """Render template ``name`` into at most ``limit`` bytes (default ``max_template_bytes``).
+
+        Every failure, the limit included, becomes a :class:`TemplateError`.
+        """
+        limit = self.max_bytes if limit is None else limit
         try:
             template = self.env.get_template(name)
-            return template.render(context)
+            return self.env.render_limited(template.generate(context), limit)
         except jinja2.TemplateNotFound as exc:
             searched = ", ".join(self._display(str(p)) for p in self.search_path)
             raise TemplateError(
@@ -283,6 +306,11 @@ class Templates:
             ) from None
         except RedlineError:
             raise
+        except OutputLimitError as exc:
+            raise TemplateError(
+                f"{self._locate(exc, name)}: {exc}",
+                hint="make the template produce less, or raise max_template_bytes in the config",
+            ) from None
         except SecurityError as exc:
             raise TemplateError(
                 f"{self._locate(exc, name)}: unsafe template operation refused: {exc}",
@@ -753,6 +781,12 @@ def render_notice(
     subject = " ".join(_CONTROL.sub(" ", templates.render(subject_name, variables)).split())
     if not subject:
         raise TemplateError(f"{templates.origin(subject_name)}: the subject came out empty")
+    if len(subject) > templates.max_subject_chars:
+        raise TemplateError(
+            f"{templates.origin(subject_name)}: the subject has {len(subject):,} characters, "
+            f"over the limit of {templates.max_subject_chars}",
+            hint="shorten the subject template, or raise max_subject_chars in the config",
+        )
     text = tidy_text(templates.render(text_name, variables))
     html = inline_css(templates.render(html_name, variables), templates.origin(html_name))
     for name, body in ((text_name, text), (html_name, html)):

@@ -177,7 +177,7 @@ def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport
 
         def page(relpath: str, template: str, **context: Any) -> None:
             variables = {**_site_context(title, settings, relpath), **context}
-            writer.write(relpath, templates.render(template, variables))
+            writer.write(relpath, templates.render(template, variables, limit=templates.page_limit))
 
         all_entries: list[FeedEntry] = []
         for pol in policies:
