@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from redline.console import LOG
 from redline.errors import ConfigError, DateError, InputError, RedlineError
-from redline.files import atomic_write
+from redline.files import atomic_write, read_inside
 from redline.render import (
     PolicyInfo,
     SectionChange,
@@ -141,7 +141,7 @@ def entry_versions(text: str) -> set[int]:
 def has_entry(settings: Settings, policy: Policy, version: int) -> bool:
     """True when ``policy``'s changelog already has an entry for ``version``."""
     path = changelog_path(settings, policy)
-    return path.is_file() and version in entry_versions(_read(path))
+    return path.is_file() and version in entry_versions(_read(path, settings.repo_root))
 
 
 # --- summaries ----------------------------------------------------------------------------
@@ -549,20 +549,19 @@ def write_entry(
     path = changelog_path(settings, policy)
     where = path.relative_to(settings.repo_root).as_posix()
     if path.is_file():
-        text = _read(path)
+        text = _read(path, settings.repo_root)
     elif path.exists():
         raise InputError(f"{where}: is not a file", hint="fix changelog_path in the config")
     else:
         text = render_new_changelog(settings, policy, entry.policy.title, templates)
     updated = insert_entry(text, render_entry(settings, entry, templates), entry.version, where)
-    atomic_write(path, updated)
+    atomic_write(path, updated, root=settings.repo_root)
     return path
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, root: Path) -> str:
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
+        return read_inside(root, path).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path}: is not UTF-8 text", hint="save it as UTF-8") from None
     except OSError as exc:

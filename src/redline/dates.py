@@ -1545,13 +1545,19 @@ def set_effective_date(
     return edit_effective_date(text, value, settings, name=name, insert=insert).text
 
 
-def read_policy_file(path: Path, *, name: str | None = None) -> PolicyFile:
-    """Read a policy for rewriting: UTF-8 text and its byte order mark, if any."""
+def read_policy_file(
+    path: Path, *, name: str | None = None, root: Path | None = None
+) -> PolicyFile:
+    """Read a policy for rewriting: UTF-8 text and its byte order mark, if any.
+
+    With ``root`` (the repository), a link that leads outside it is refused.
+    """
+    from redline.files import read_inside
     from redline.history import decode_policy
 
     where = name or str(path)
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if root is None else read_inside(root, path)
     except FileNotFoundError:
         raise InputError(f"{where}: no such file", hint="check the policy name") from None
     except OSError as exc:
@@ -1570,15 +1576,16 @@ def write_policy_date(
 ) -> DateEdit:
     """Set the managed date of the policy file at ``path``; the write is atomic.
 
-    The file is left untouched when the date is already ``value`` in its written form.
+    The file is left untouched when the date is already ``value`` in its written form. A link
+    is never written through, and nothing outside the repository of ``settings`` is touched.
     """
     from redline.files import atomic_write
 
-    target = Path(os.path.realpath(path))
-    policy = read_policy_file(target, name=name)
+    root = settings.repo_root if settings is not None else None
+    policy = read_policy_file(path, name=name, root=root)
     edit = edit_effective_date(policy.text, value, settings, name=name or str(path), insert=insert)
     if edit.changed:
-        atomic_write(target, policy.encode(edit.text))
+        atomic_write(path, policy.encode(edit.text), root=root)
     return edit
 
 

@@ -1,4 +1,12 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""Files in the policy repository: atomic writes, and reads and writes that links can't divert.
+
+Policy files, changelogs and templates come from pull requests, so a symbolic link among them
+could point anywhere (``policies/evil.md -> /etc/passwd``). Two rules hold everywhere:
+
+- a read may follow a link only while the real path stays inside the repository;
+- a write never follows a link: the target must not be one, and its folder must resolve
+  inside the repository when the file belongs to it.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +17,77 @@ from pathlib import Path
 
 from redline.errors import InputError
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
 
-def atomic_write(path: Path, data: str | bytes, *, encoding: str = "utf-8") -> None:
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            return path.relative_to(root).as_posix()
+    return str(path)
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, with every link resolved, lies within ``root`` (also resolved)."""
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(path))
+    return real == real_root or real_root in real.parents
+
+
+def _outside_error(path: Path, root: Path) -> InputError:
+    real = os.path.realpath(path)
+    return InputError(
+        f"{_display(path, root)}: is a link to {real}, outside the repository",
+        hint="redline reads and writes only files inside the repository; replace the link "
+        "with the file itself",
+    )
+
+
+def read_inside(root: Path, path: Path) -> bytes:
+    """The bytes of ``path``, refused when a link leads outside ``root``.
+
+    ``FileNotFoundError`` passes through, so callers can explain a missing file their way.
+    """
+    if not inside(root, path):
+        raise _outside_error(path, root)
+    real = os.path.realpath(path)
+    try:
+        fd = os.open(real, os.O_RDONLY | _NOFOLLOW | _BINARY)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise InputError(f"{_display(path, root)}: cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def atomic_write(
+    path: Path, data: str | bytes, *, encoding: str = "utf-8", root: Path | None = None
+) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same directory and a rename.
 
     ``str`` data is written without newline translation, so line endings are kept as given.
     The file's permission bits are kept when it already exists; a new file gets the
-    permissions ``open()`` would give it.
+    permissions ``open()`` would give it. A link at ``path`` is refused, never followed; with
+    ``root``, so is a folder that resolves outside it.
     """
     payload = data.encode(encoding) if isinstance(data, str) else data
     directory = path.parent if str(path.parent) else Path(".")
+    where = _display(path, root)
+    if path.is_symlink():
+        raise InputError(
+            f"{where}: is a symbolic link; redline never writes through links",
+            hint="replace the link with a regular file, or write to the file it points at",
+        )
+    if root is not None and not inside(root, directory):
+        raise _outside_error(directory, root)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else _default_mode()
+        mode = path.lstat().st_mode & 0o7777 if path.exists() else _default_mode()
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}", hint="check the path") from None
+        raise InputError(f"{where}: cannot write: {exc.strerror}", hint="check the path") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -35,7 +98,7 @@ def atomic_write(path: Path, data: str | bytes, *, encoding: str = "utf-8") -> N
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
-        raise InputError(f"{path}: cannot write: {exc.strerror}", hint="check the path") from None
+        raise InputError(f"{where}: cannot write: {exc.strerror}", hint="check the path") from None
 
 
 def _default_mode() -> int:

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, InputError, PolicyNotFoundError
+from redline.files import read_inside
 from redline.model import Document, parse_document
 
 if TYPE_CHECKING:
@@ -399,7 +400,7 @@ class PolicyRepo:
         """The policy's text at ``rev`` (None: the working tree)."""
         if rev is None:
             try:
-                data = policy.abspath.read_bytes()
+                data = read_inside(self.root, policy.abspath)
             except FileNotFoundError:
                 raise InputError(
                     f"{policy.path}: not in the working tree", hint="pass a revision to compare"

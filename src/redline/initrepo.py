@@ -396,7 +396,7 @@ def apply_init(repo: PolicyRepo, plan: InitPlan, settings: Settings) -> None:
     """Write the files and create the tags of ``plan`` (files first, then tags)."""
     for action in plan.files:
         if action.writes:
-            atomic_write(plan.root / action.path, action.content)
+            atomic_write(plan.root / action.path, action.content, root=plan.root)
     env = {
         "GIT_COMMITTER_NAME": settings.bot_name,
         "GIT_COMMITTER_EMAIL": settings.bot_email,
