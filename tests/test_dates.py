@@ -510,14 +510,15 @@ def test_write_policy_date_keeps_bom_crlf_mode_and_is_atomic(tmp_path):
     assert path.stat().st_mtime_ns == before
 
 
-def test_write_policy_date_follows_a_symlink(tmp_path):
+def test_write_policy_date_never_writes_through_a_symlink(tmp_path):
     real = tmp_path / "real.md"
     real.write_text("# P\n\nEffective date: 2020-05-14\n")
     link = tmp_path / "link.md"
     link.symlink_to(real)
-    dates.write_policy_date(link, NEW)
+    with pytest.raises(InputError, match="symbolic link"):
+        dates.write_policy_date(link, NEW)
     assert link.is_symlink()
-    assert real.read_text() == "# P\n\nEffective date: 2021-01-02\n"
+    assert real.read_text() == "# P\n\nEffective date: 2020-05-14\n"
 
 
 def test_write_policy_date_rejects_non_utf8(tmp_path):

@@ -27,7 +27,7 @@ import calendar
 import codecs
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -49,8 +49,11 @@ _UPDATED_LABELS = (
     "last update",
     "last modified",
     "last revised",
+    "last changed",
     "updated",
     "revised",
+    "modified",
+    "dated",
 )
 _EXTRA_FRONT_MATTER_KEYS = frozenset({"lastmod", "last mod", "modified"})  # "updated" kind
 _TOP_LINES = 6  # non-blank lines under the title where a bare emphasised date is accepted
@@ -79,6 +82,20 @@ _MID = (
     rf"(?:{_OPEN}|{_HWS})*+)"
 )
 _POST = re.compile(rf"(?:{_CLOSE}|{_HWS}|[.;,]|\\)*+", re.I)
+# what may follow a date that ends its statement: links or notes after "|", "(", "[" or a dash,
+# or (near the top, or before another label) a new sentence
+_TAIL = re.compile(rf"(?:{_CLOSE}|{_HWS}|\\)*+(?:[|(\[]|[-\u2013\u2014]{_HWS})", re.I)
+_SENTENCE_TAIL = re.compile(
+    rf"(?:{_CLOSE}|{_HWS}|\\)*+[.;]{_HWS}+(?P<next>(?:last{_HWS}+)?(?:updated|revised|modified))?",
+    re.I,
+)
+# a date in a sentence under the title: "This policy is effective as of 3 February 2021."
+_SENTENCE = re.compile(
+    rf"(?<![^\W_])(?P<label>effective|(?:last{_HWS}+)?(?:updated|revised|modified|changed))"
+    rf"(?:{_HWS}+(?:as{_HWS}+of|on|from|since))?{_HWS}+(?:{_OPEN})*",
+    re.I,
+)
+_SENTENCE_LEAD_MAX = 80  # characters before the label; longer, it is prose about something else
 _LEADING = re.compile(rf"(?:{_EMPH}|</{_TAGS}>|{_HWS}|\[|<{_TAGS}\b[^>]*>)*+", re.I)
 _TRAILING = re.compile(rf"(?:{_CLOSE}|{_HWS}|[.;,]|\\)*+$", re.I)
 _DECORATION = re.compile(rf"{_OPEN}|{_CLOSE}|{_HWS}|\\", re.I)
@@ -210,8 +227,6 @@ def _apply_case(name: str, case: str) -> str:
 
 # -- the grammar of date tokens ------------------------------------------------------------
 
-_TOKEN_KINDS = ("ymd", "numeric", "month_first", "day_first")
-
 
 class _Grammar:
     """Compiled date patterns for English plus an optional locale."""
@@ -242,6 +257,9 @@ class _Grammar:
                 rf"{_DWS}(?:(?:of|de){_DWS})?(?P<mon>{mon})(?P<mdot>\.)?,?{_DWS}"
                 rf"(?:(?:de|del){_DWS})?(?P<y>\d{{4}})(?!\d)",
                 re.I,
+            ),
+            "month_year": re.compile(
+                rf"(?<![\d.])(?P<mon>{mon})(?P<mdot>\.)?,?{_DWS}(?P<y>\d{{4}})(?!\d)", re.I
             ),
         }
 
@@ -314,6 +332,7 @@ class _Reading:
     error: str | None = None
     hint: str | None = None
     warnings: tuple[str, ...] = ()
+    precision: str = "day"
 
 
 def _pad_of(digits: str) -> bool | None:
@@ -358,6 +377,16 @@ class _Token:
             return self._finish(value, style)
         month = self.grammar.months.find(g["mon"], self.grammar.preferred)
         name_style = month.style if month.style != "both" else ("abbr" if g["mdot"] else "wide")
+        if self.kind == "month_year":
+            style = _Style(
+                None,
+                month_source=month.source,
+                month_style=name_style,
+                month_case=_case_of(g["mon"]),
+                month_dot=bool(g["mdot"]),
+                sept=g["mon"].casefold() == "sept",
+            )
+            return self._finish(date(year, month.value, 1), style, precision="month")
         weekday = self.grammar.weekdays.find(g["wd"], self.grammar.preferred) if g["wd"] else None
         style = _Style(
             None,
@@ -416,7 +445,11 @@ class _Token:
         return self._finish(value, style)
 
     def _finish(
-        self, value: date | None, style: _Style, warnings: tuple[str, ...] = ()
+        self,
+        value: date | None,
+        style: _Style,
+        warnings: tuple[str, ...] = (),
+        precision: str = "day",
     ) -> _Reading:
         pattern = self._pattern(style)
         if value is None:
@@ -427,7 +460,7 @@ class _Token:
                 f"'{self.text}' is not a valid date",
                 "write a real calendar date, e.g. YYYY-MM-DD",
             )
-        return _Reading(value, style, pattern, warnings=warnings)
+        return _Reading(value, style, pattern, warnings=warnings, precision=precision)
 
     def _pattern(self, style: _Style) -> str:
         """The token with its fields replaced by placeholders: '05/14/2020' -> 'MM/DD/YYYY'."""
@@ -446,7 +479,10 @@ class _Token:
             fields |= {"a": digits(first, "a"), "b": digits(second, "b")}
         else:
             month = "Month" if style.month_style == "wide" else ("Sept" if style.sept else "Mon")
-            fields |= {"d": digits("D", "d"), "mon": _apply_case(month, style.month_case)}
+            fields["mon"] = _apply_case(month, style.month_case)
+            if self.kind == "month_year":
+                return _replace_groups(g, fields)
+            fields["d"] = digits("D", "d")
             if g.group("ord"):
                 fields["ord"] = "TH" if style.ordinal_upper else "th"
             if g.group("wd"):
@@ -470,9 +506,7 @@ class _Token:
             first, second = (month, day) if style.order != "DMY" else (day, month)
             fields |= {"a": first, "b": second}
         else:
-            months = self.grammar.months
-            fields["d"] = day
-            fields["mon"] = months.render(
+            fields["mon"] = self.grammar.months.render(
                 value.month,
                 style.month_source,
                 style.month_style,
@@ -482,6 +516,9 @@ class _Token:
             )
             if g.group("mdot"):
                 fields["mdot"] = ""
+            if self.kind == "month_year":
+                return _replace_groups(g, fields)
+            fields["d"] = day
             if g.group("ord"):
                 suffix = _ordinal(value.day)
                 fields["ord"] = suffix.upper() if style.ordinal_upper else suffix
@@ -624,6 +661,7 @@ class DateMatch:
     warnings: tuple[str, ...] = ()
     line_start: int = 0
     line_end: int = 0  # offset after the line's line ending
+    precision: str = "day"  # "month" for a month-year date such as "December 2025"
     _token: _Token | None = field(default=None, repr=False, compare=False)
     _reading: _Reading | None = field(default=None, repr=False, compare=False)
     _insert_space: bool = field(default=False, repr=False, compare=False)
@@ -840,17 +878,58 @@ def _top_region(layout: _Layout) -> set[int]:
 
 
 @dataclass(frozen=True)
-class _Options:
-    date_order: str | None
-    locale: str | None
-    date_label: str | None
-    notice_days: int
+class DateOptions:
+    """How one policy writes its dates: the config of the repository or of that policy.
+
+    ``date_order`` is the numeric order in use (config, or what :func:`resolve_date_order`
+    found); ``locale`` gives month names and, through babel, an order; ``date_label`` chooses
+    the managed date when a policy states several.
+    """
+
+    date_order: str | None = None
+    locale: str | None = None
+    date_label: str | None = None
+    notice_days: int = 30
+
+    def with_order(self, order: str | None) -> DateOptions:
+        """These options with ``order`` (unchanged when ``order`` is None)."""
+        if order is None or order == self.date_order:
+            return self
+        return replace(self, date_order=order)
 
 
-def _options(settings: Settings | None) -> _Options:
-    if settings is None:
-        return _Options(None, None, None, 30)
-    return _Options(settings.date_order, settings.locale, settings.date_label, settings.notice_days)
+def date_options(
+    settings: Settings | DateOptions | None = None,
+    *,
+    date_order: str | None = None,
+    locale: str | None = None,
+    date_label: str | None = None,
+    notice_days: int | None = None,
+) -> DateOptions:
+    """The date options of one policy: ``settings`` with that policy's own values on top.
+
+    Callers pass a policy's ``[tool.redline.policies."path.md"]`` values (or its folder's
+    locale) as keywords; None keeps the repository-wide value.
+    """
+    if isinstance(settings, DateOptions):
+        base = settings
+    elif settings is None:
+        base = DateOptions()
+    else:
+        base = DateOptions(
+            settings.date_order, settings.locale, settings.date_label, settings.notice_days
+        )
+    changes = {
+        key: value
+        for key, value in (
+            ("date_order", date_order),
+            ("locale", locale),
+            ("date_label", date_label),
+            ("notice_days", notice_days),
+        )
+        if value is not None
+    }
+    return replace(base, **changes) if changes else base
 
 
 @cache
@@ -862,7 +941,8 @@ def _label_regex(date_label: str | None) -> re.Pattern[str]:
     words = "|".join(
         rf"{_HWS}+".join(re.escape(word) for word in label.split()) for label in alternatives
     )
-    return re.compile(rf"{_PREFIX}(?P<label>{words})(?![^\W_]){_MID}", re.I)
+    qualifier = rf"(?P<qual>(?:[^\W\d_][\w'\u2019-]*{_HWS}+){{0,3}}?)"
+    return re.compile(rf"{_PREFIX}{qualifier}(?P<label>{words})(?![^\W_]){_MID}", re.I)
 
 
 def _insertion_point(content: str, minimum: int) -> int:
@@ -917,13 +997,14 @@ def _attribute_for(layout: _Layout, line: _Line) -> DatetimeAttribute | None:
 class _Scanner:
     """Finds every date statement in one text."""
 
-    def __init__(self, text: str, opts: _Options) -> None:
+    def __init__(self, text: str, opts: DateOptions) -> None:
         self.text = text
         self.opts = opts
         self.grammar = _grammar(opts.locale)
         self.layout = _layout(text)
         self.label_re = _label_regex(opts.date_label)
         self.label_norm = _norm_label(opts.date_label) if opts.date_label else None
+        self.top = _top_region(self.layout)
 
     def scan(self) -> list[DateMatch]:
         found: list[DateMatch] = []
@@ -934,7 +1015,7 @@ class _Scanner:
                 match = self._front_matter(line)
                 if match:
                     found.append(match)
-        top = _top_region(layout)
+        top = self.top
         for line in layout.lines[layout.body_start :]:
             if line.index in layout.code or line.index in layout.ial:
                 continue
@@ -944,6 +1025,8 @@ class _Scanner:
                 match = self._attributed(line, attribute)
             if match is None and (line.index in top or attribute is not None):
                 match = self._bare(line, attribute)
+            if match is None and line.index in top:
+                match = self._sentence(line, attribute)
             if match:
                 found.append(match)
         return found
@@ -961,6 +1044,7 @@ class _Scanner:
         start: int,
         end: int,
         wrapping: tuple[str, ...],
+        kind: str | None = None,
         attribute: DatetimeAttribute | None = None,
         blank: bool = False,
         insert_space: bool = False,
@@ -990,12 +1074,13 @@ class _Scanner:
             form = reading.pattern
         else:
             form = "datetime attribute only"
+        precision = reading.precision if reading is not None and not blank else "day"
         return DateMatch(
             date=value,
             line=line.index + 1,
             text=line.content,
             label=label,
-            kind=_kind_of(label) if source != "bare" else "other",
+            kind=kind or (_kind_of(label) if source != "bare" else "other"),
             source=source,
             form=form,
             wrapping=wrapping,
@@ -1008,6 +1093,7 @@ class _Scanner:
             warnings=tuple(notes),
             line_start=line.start,
             line_end=line.end,
+            precision=precision,
             _token=token,
             _reading=reading,
             _insert_space=insert_space,
@@ -1022,14 +1108,19 @@ class _Scanner:
     def _labelled(self, line: _Line, attribute: DatetimeAttribute | None) -> DateMatch | None:
         content = line.content
         head = self.label_re.match(content)
-        if not head:
+        if not head or (head.group("qual") and not head.group("colon")):
             return None
-        label = re.sub(rf"{_HWS}+", " ", head.group("label"))
+        label = re.sub(rf"{_HWS}+", " ", head.group("qual") + head.group("label"))
         pos = head.end()
-        common: dict[str, Any] = {"label": label, "source": "label", "attribute": attribute}
+        common: dict[str, Any] = {
+            "label": label,
+            "kind": _kind_of(head.group("label")),
+            "source": "label",
+            "attribute": attribute,
+        }
         found: tuple[_Token, _Reading] | None = None
         token = self.grammar.match_at(content, pos)
-        if token and _POST.fullmatch(content, token.match.end()):
+        if token and self._ends_statement(line, token.match.end()):
             found, blank = (token, self._read(token, attribute)), False
         else:
             template = _template_at(content, pos, self.grammar)
@@ -1092,6 +1183,15 @@ class _Scanner:
                 **common,
             )
         return None
+
+    def _ends_statement(self, line: _Line, pos: int) -> bool:
+        """Whether the date ending at ``pos`` ends its statement (the rest is decoration,
+        a link or note after ``|``, ``(``, ``[`` or a dash, or a next sentence)."""
+        content = line.content
+        if _POST.fullmatch(content, pos) or _TAIL.match(content, pos):
+            return True
+        tail = _SENTENCE_TAIL.match(content, pos)
+        return tail is not None and (tail.group("next") is not None or line.index in self.top)
 
     @staticmethod
     def _placeholder(content: str, head: re.Match[str]) -> re.Match[str] | None:
@@ -1162,11 +1262,6 @@ class _Scanner:
         if post is None or post.end() != len(content):
             return None
         before, after = content[: head.end()], content[token.match.end() :]
-        emphasised = re.search(r"[*_]|<(?:em|i|strong|b)\b", before) and re.search(
-            r"[*_]|</(?:em|i|strong|b)>", after
-        )
-        if not emphasised and attribute is None:
-            return None
         return self._make(
             line,
             label=None,
@@ -1178,6 +1273,29 @@ class _Scanner:
             wrapping=_wrapping(before, after, content),
             attribute=attribute,
         )
+
+    def _sentence(self, line: _Line, attribute: DatetimeAttribute | None) -> DateMatch | None:
+        """A date in a short sentence near the top: "These terms were last updated on ..."."""
+        content = line.content
+        for found in _SENTENCE.finditer(content):
+            lead = _DECORATION.sub(" ", content[: found.start()]).strip()
+            if len(lead) > _SENTENCE_LEAD_MAX or re.search(r"[.!?;:]\s", lead + " "):
+                return None
+            token = self.grammar.match_at(content, found.end())
+            if token is None or not self._ends_statement(line, token.match.end()):
+                continue
+            return self._make(
+                line,
+                label=re.sub(rf"{_HWS}+", " ", found.group("label")),
+                source="sentence",
+                token=token,
+                reading=self._read(token, attribute),
+                start=token.match.start(),
+                end=token.match.end(),
+                wrapping=_wrapping(content[: found.end()], content[token.match.end() :], content),
+                attribute=attribute,
+            )
+        return None
 
     def _front_matter(self, line: _Line) -> DateMatch | None:
         found = _FRONT_MATTER_KEY.match(line.content)
@@ -1264,21 +1382,25 @@ def _yaml_scalar(raw: str) -> str | None:
 # -- public API: reading -------------------------------------------------------------------
 
 
-def find_dates(text: str, settings: Settings | None = None) -> list[DateMatch]:
+def find_dates(text: str, settings: Settings | DateOptions | None = None) -> list[DateMatch]:
     """Every date statement in ``text`` (front matter first, then the body in order)."""
-    return _Scanner(text, _options(settings)).scan()
+    return _Scanner(text, date_options(settings)).scan()
 
 
-def date_line(settings: Settings | None, value: date) -> str:
+def date_line(settings: Settings | DateOptions | None, value: date) -> str:
     """The line to add to a policy that has no effective-date statement."""
-    label = (settings.date_label if settings else None) or DEFAULT_LABEL
+    label = date_options(settings).date_label or DEFAULT_LABEL
     if re.search(r"[_-]", label) or label.islower():
         label = _norm_label(label).capitalize()
     return f"{label}: {value.isoformat()}"
 
 
 def _missing(
-    text: str, settings: Settings | None, name: str, suggestion: date, others: list[DateMatch]
+    text: str,
+    settings: Settings | DateOptions | None,
+    name: str,
+    suggestion: date,
+    others: list[DateMatch],
 ) -> DateError:
     layout = _layout(text)
     line = date_line(settings, suggestion)
@@ -1288,7 +1410,7 @@ def _missing(
         where = "after the front matter"
     else:
         where = "at the top"
-    label = settings.date_label if settings else None
+    label = date_options(settings).date_label
     if label and others:
         found = ", ".join(f"{m.label or 'unlabelled'!r} (line {m.line})" for m in others)
         return DateError(
@@ -1305,7 +1427,7 @@ def _missing(
 
 
 def split_dates(
-    text: str, settings: Settings | None = None
+    text: str, settings: Settings | DateOptions | None = None
 ) -> tuple[list[DateMatch], list[DateMatch]]:
     """All date statements of ``text``, split into the managed ones and the others.
 
@@ -1314,7 +1436,7 @@ def split_dates(
     return _choose(find_dates(text, settings), settings)
 
 
-def strip_dates(text: str, settings: Settings | None = None) -> str:
+def strip_dates(text: str, settings: Settings | DateOptions | None = None) -> str:
     """``text`` without its date statements, to compare two revisions apart from their dates.
 
     Lines that only state a date (labelled, bare, front matter, kramdown attribute lines) are
@@ -1346,10 +1468,10 @@ def strip_dates(text: str, settings: Settings | None = None) -> str:
 
 
 def _choose(
-    matches: list[DateMatch], settings: Settings | None
+    matches: list[DateMatch], settings: Settings | DateOptions | None
 ) -> tuple[list[DateMatch], list[DateMatch]]:
     """Split ``matches`` into the managed occurrences and the others."""
-    label = settings.date_label if settings else None
+    label = date_options(settings).date_label
     if label:
         wanted = _norm_label(label)
         managed = [m for m in matches if m.label and _norm_label(m.label) == wanted]
@@ -1365,7 +1487,7 @@ def _choose(
 
 def find_effective_date(
     text: str,
-    settings: Settings | None = None,
+    settings: Settings | DateOptions | None = None,
     *,
     name: str = "<policy>",
     today: date | None = None,
@@ -1378,7 +1500,7 @@ def find_effective_date(
     none (showing the exact line to add, dated ``today`` + notice_days), when it is ambiguous,
     invalid, or blank (unless ``require_date`` is False), or when the candidates disagree.
     """
-    opts = _options(settings)
+    opts = date_options(settings)
     matches = find_dates(text, settings)
     managed, others = _choose(matches, settings)
     if not managed:
@@ -1448,7 +1570,9 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
     return text
 
 
-def _insert_line(text: str, value: date, settings: Settings | None) -> tuple[str, int]:
+def _insert_line(
+    text: str, value: date, settings: Settings | DateOptions | None
+) -> tuple[str, int]:
     """``text`` with the effective-date line added under the title; returns its 1-based line."""
     layout = _layout(text)
     new_line = date_line(settings, value)
@@ -1478,7 +1602,7 @@ def _insert_line(text: str, value: date, settings: Settings | None) -> tuple[str
 def edit_effective_date(
     text: str,
     value: date,
-    settings: Settings | None = None,
+    settings: Settings | DateOptions | None = None,
     *,
     name: str = "<policy>",
     insert: bool = False,
@@ -1536,7 +1660,7 @@ def edit_effective_date(
 def set_effective_date(
     text: str,
     value: date,
-    settings: Settings | None = None,
+    settings: Settings | DateOptions | None = None,
     *,
     name: str = "<policy>",
     insert: bool = False,
@@ -1569,7 +1693,7 @@ def read_policy_file(
 def write_policy_date(
     path: Path,
     value: date,
-    settings: Settings | None = None,
+    settings: Settings | DateOptions | None = None,
     *,
     name: str | None = None,
     insert: bool = False,
@@ -1581,7 +1705,7 @@ def write_policy_date(
     """
     from redline.files import atomic_write
 
-    root = settings.repo_root if settings is not None else None
+    root = None if settings is None or isinstance(settings, DateOptions) else settings.repo_root
     policy = read_policy_file(path, name=name, root=root)
     edit = edit_effective_date(policy.text, value, settings, name=name or str(path), insert=insert)
     if edit.changed:
