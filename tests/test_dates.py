@@ -220,10 +220,14 @@ def test_setting_an_ambiguous_date_needs_the_order():
     with pytest.raises(DateError, match=r"MM/DD/YYYY or DD/MM/YYYY.*date_order"):
         dates.set_effective_date(text, date(2020, 6, 14))
     assert "06/14/2020" in dates.set_effective_date(text, date(2020, 6, 14), MDY)
-    # Writing a date that would read back ambiguously is refused, not written.
+    # A date that proves its order (14 is no month) is rewritten in that order.
     unambiguous = wrap("Effective date: 05/14/2020")
-    with pytest.raises(DateError, match="date_order"):
-        dates.set_effective_date(unambiguous, date(2021, 1, 5))
+    assert dates.set_effective_date(unambiguous, date(2026, 2, 9)) == wrap(
+        "Effective date: 02/09/2026"
+    )
+    assert "1/9/2027" in dates.set_effective_date(
+        wrap("Effective date: 5/14/2020"), date(2027, 1, 9)
+    )
 
 
 def test_a_datetime_attribute_settles_the_order():
@@ -642,7 +646,8 @@ def test_any_text_is_read_or_refused_cleanly(parts):
         edit = dates.edit_effective_date(text, NEW, config, insert=True)
     except DateError:
         return
-    assert dates.find_effective_date(edit.text, config).date == NEW
+    found = dates.find_effective_date(edit.text, config)
+    assert found.date == dates.earliest_reading(NEW, found.precision)
     if not edit.inserted:
         old_lines, new_lines = text.split("\n"), edit.text.split("\n")
         assert len(old_lines) == len(new_lines)

@@ -33,10 +33,13 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redline.errors import ConfigError, DateError, InputError
+from redline.errors import ConfigError, DateError, InputError, Problem
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
     from redline.config import Settings
+    from redline.history import Policy, PolicyRepo
 
 ENV_TODAY = "REDLINE_TODAY"
 DEFAULT_LABEL = "Effective date"
@@ -684,6 +687,7 @@ class DateMatch:
             "form": self.form,
             "wrapping": list(self.wrapping),
             "blank": self.blank,
+            "precision": self.precision,
             "datetime_attribute": (
                 {
                     "line": self.attribute.line,
@@ -716,6 +720,11 @@ class EffectiveDate:
         return next((m for m in self.matches if m.date is not None), self.matches[0])
 
     @property
+    def precision(self) -> str:
+        """``"month"`` when the date is written as a month and year only, else ``"day"``."""
+        return self.primary.precision
+
+    @property
     def warnings(self) -> list[str]:
         """Warnings of the managed occurrences, prefixed with their line numbers."""
         return [f"line {m.line}: {w}" for m in self.matches for w in m.warnings]
@@ -730,6 +739,7 @@ class EffectiveDate:
             "label": primary.label,
             "form": primary.form,
             "source": primary.source,
+            "precision": primary.precision,
             "wrapping": list(primary.wrapping),
             "occurrences": [m.to_json() for m in self.matches],
             "others": [m.to_json() for m in self.others],
@@ -1532,6 +1542,271 @@ def find_effective_date(
     return EffectiveDate(value, tuple(managed), tuple(others))
 
 
+# -- imprecise dates --------------------------------------------------------------------------
+
+
+def earliest_reading(value: date, precision: str) -> date:
+    """The earliest day a reader can take ``value``, written with ``precision``, to mean.
+
+    A month-year date ("December 2025") may be read as the first of the month, so its notice
+    runs from there: release must treat the effective day as this one.
+    """
+    return value.replace(day=1) if precision == "month" else value
+
+
+def earliest_writable(floor: date, precision: str) -> date:
+    """The first date on or after ``floor`` that no reader can take as earlier than ``floor``.
+
+    For a month-year date that is ``floor`` when it is the 1st, else the 1st of the next month
+    ("March 2026" cannot announce 2026-03-11: readers may take it as March 1).
+    """
+    if precision != "month" or floor.day == 1:
+        return floor
+    return (floor.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+# -- the numeric order, from evidence ---------------------------------------------------------
+
+ORDER_SOURCES = ("config", "text", "history", "locale", "repository")
+# a numeric date that reads only one way: one of its first two numbers cannot be a month
+_PROVING = re.compile(
+    r"(?<![\d/.\-])(?:(?:1[3-9]|2\d|3[01])[-/.]\d{1,2}|\d{1,2}[-/.](?:1[3-9]|2\d|3[01]))"
+    r"[-/.]\d{4}(?!\d)"
+)
+
+
+@dataclass(frozen=True)
+class OrderEvidence:
+    """What decided how a policy's numeric dates (``05/06/2020``) are read and written.
+
+    ``source`` is one of :data:`ORDER_SOURCES`, consulted in that order, or None when nothing
+    decided; ``needed`` is False when the policy's date is not numeric (no order is needed).
+    """
+
+    order: str | None
+    source: str | None
+    detail: str
+    needed: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "order": self.order,
+            "source": self.source,
+            "detail": self.detail,
+            "needed": self.needed,
+        }
+
+
+def _proved_by(match: DateMatch) -> str | None:
+    """The order a numeric date statement proves by itself ("05/14/2020": MDY), or None."""
+    token = match._token
+    if token is None or token.kind != "numeric" or match.blank:
+        return None
+    year, a, b = (int(token.match.group(key)) for key in ("y", "a", "b"))
+    mdy, dmy = _valid(year, a, b), _valid(year, b, a)
+    if (mdy is None) != (dmy is None):
+        return "MDY" if mdy else "DMY"
+    vouched = match.attribute.date if match.attribute else None
+    if vouched is not None and mdy != dmy and vouched in (mdy, dmy):
+        return "MDY" if vouched == mdy else "DMY"
+    return None
+
+
+def order_proof(
+    text: str, settings: Settings | DateOptions | None = None
+) -> tuple[str, DateMatch] | None:
+    """The order the date statements of ``text`` prove (managed ones first), and the proof."""
+    if not _PROVING.search(text) and "datetime" not in text:
+        return None  # the common case in old revisions: no scan needed
+    managed, others = split_dates(text, settings)
+    for match in (*managed, *others):
+        order = _proved_by(match)
+        if order:
+            return order, match
+    return None
+
+
+@cache
+def locale_order(locale: str | None) -> str | None:
+    """``"MDY"`` or ``"DMY"`` as ``locale`` writes short dates (babel): en-US MDY, en-GB DMY.
+
+    None without a locale, or for a locale that writes the year first (ja, zh).
+    """
+    parsed = _check_locale(locale)
+    if parsed is None:
+        return None
+    from babel import Locale
+
+    pattern = Locale.parse(parsed).date_formats["short"].pattern
+    order = "".join(dict.fromkeys(c.upper() for c in pattern if c in "dMy"))
+    return order if order in ("MDY", "DMY") else None
+
+
+def _locale_key(locale: str | None) -> str | None:
+    return locale.replace("-", "_").casefold() if locale else None
+
+
+class RepositoryOrders:
+    """The numeric orders the policies of a repository prove, per locale.
+
+    ``policies`` yields ``(path, text, options)`` for every policy; it is read once, on first
+    use. A policy proves an order by a date it writes, or by its own ``date_order``.
+    """
+
+    def __init__(self, policies: Iterable[tuple[str, str, DateOptions]]) -> None:
+        self._source = policies
+        self._proofs: dict[str | None, list[tuple[str, str]]] | None = None
+
+    @classmethod
+    def from_repo(
+        cls, repo: PolicyRepo, options_for: Callable[[Policy], DateOptions] | None = None
+    ) -> RepositoryOrders:
+        """The orders of the working-tree policies of ``repo`` (read only when needed)."""
+
+        def policies() -> Iterator[tuple[str, str, DateOptions]]:
+            for policy in repo.policies():
+                try:
+                    text = repo.read_text(policy, None).text
+                except InputError:
+                    continue
+                options = options_for(policy) if options_for else date_options(repo.settings)
+                yield policy.path, text, options
+
+        return cls(policies())
+
+    def _group(self, locale: str | None) -> list[tuple[str, str]]:
+        if self._proofs is None:
+            self._proofs = {}
+            for path, text, options in self._source:
+                found = order_proof(text, options)
+                order = found[0] if found else options.date_order
+                if order:
+                    self._proofs.setdefault(_locale_key(options.locale), []).append((path, order))
+        return self._proofs.get(_locale_key(locale), [])
+
+    def order_for(self, locale: str | None, *, exclude: str | None = None) -> OrderEvidence | None:
+        """The order every other policy of ``locale`` (None: no locale set) agrees on."""
+        proofs = [(path, order) for path, order in self._group(locale) if path != exclude]
+        orders = {order for _, order in proofs}
+        if len(orders) != 1:
+            return None
+        order = orders.pop()
+        where = f"with locale {locale}" if locale else "without a locale"
+        count = len(proofs)
+        return OrderEvidence(
+            order,
+            "repository",
+            f"{count} other polic{'y' if count == 1 else 'ies'} {where} write {order} "
+            f"(e.g. {proofs[0][0]})",
+        )
+
+
+def resolve_date_order(
+    text: str,
+    settings: Settings | DateOptions | None = None,
+    *,
+    history: Iterable[tuple[str, str]] = (),
+    repository: RepositoryOrders | None = None,
+    path: str | None = None,
+) -> OrderEvidence:
+    """How the numeric date of one policy reads, and the evidence that decided it.
+
+    Evidence, in this order: the config (the repository's or the policy's ``date_order``);
+    a date in ``text`` that reads only one way (``05/14/2020``); the same in an earlier
+    revision (``history`` yields ``(revision, text)`` newest first and is read only up to the
+    first proof); the policy's locale; the other policies of ``repository`` with the same
+    locale (or none), when they agree. An order never crosses locales.
+    """
+    opts = date_options(settings)
+    if opts.date_order:
+        return OrderEvidence(opts.date_order, "config", "date_order in the config")
+    managed, _ = split_dates(text, opts)
+    numeric = [m for m in managed if m._token is not None and m._token.kind == "numeric"]
+    if not numeric or all(m.blank for m in numeric):
+        return OrderEvidence(None, None, "the date is not numeric", needed=False)
+    found = order_proof(text, opts)
+    if found:
+        order, match = found
+        return OrderEvidence(order, "text", f"line {match.line} writes {match.managed_text!r}")
+    for revision, old in history:
+        found = order_proof(old, opts)
+        if found:
+            order, match = found
+            detail = f"revision {revision}, line {match.line}, wrote {match.managed_text!r}"
+            return OrderEvidence(order, "history", detail)
+    order = locale_order(opts.locale)
+    if order:
+        return OrderEvidence(order, "locale", f"locale {opts.locale} writes short dates {order}")
+    evidence = repository.order_for(opts.locale, exclude=path) if repository else None
+    return evidence or OrderEvidence(None, None, "no date of this or another policy tells")
+
+
+def revision_texts(repo: PolicyRepo, policy: Policy) -> Iterator[tuple[str, str]]:
+    """``(commit, text)`` of each revision of ``policy``, newest first, read one at a time."""
+    for revision in repo.revisions(policy):
+        try:
+            yield revision.short, repo.read_text(policy, revision.commit).text
+        except InputError:
+            continue
+
+
+# -- one policy's date, as release, init and status need it ----------------------------------
+
+_PROBE = date(2030, 2, 9)  # a day that is also a month: writing it needs the order
+
+
+@dataclass(frozen=True)
+class PolicyDate:
+    """A policy's managed date, the options (with the order) it is read with, or its problem.
+
+    ``problem`` is set when the date cannot be read or a new one cannot be written; callers
+    report it once (it carries the fix) and skip the policy.
+    """
+
+    name: str
+    effective: EffectiveDate | None
+    evidence: OrderEvidence
+    options: DateOptions
+    problem: Problem | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "effective": self.effective.to_json() if self.effective else None,
+            "date_order": self.evidence.to_json(),
+            "problem": self.problem.to_json() if self.problem else None,
+        }
+
+
+def inspect_policy_date(
+    text: str,
+    settings: Settings | DateOptions | None = None,
+    *,
+    name: str,
+    history: Iterable[tuple[str, str]] = (),
+    repository: RepositoryOrders | None = None,
+    today: date | None = None,
+) -> PolicyDate:
+    """Read the managed date of ``text`` and make sure a new one can be written; never raises
+    DateError: a missing, ambiguous, invalid or disagreeing date becomes ``problem``.
+
+    A blank placeholder is no problem (``date`` is None; a release fills it in).
+    """
+    opts = date_options(settings)
+    evidence = resolve_date_order(text, opts, history=history, repository=repository, path=name)
+    resolved = opts.with_order(evidence.order)
+    try:
+        effective = find_effective_date(text, resolved, name=name, today=today, require_date=False)
+        for match in effective.matches:
+            if match.error and not match.blank:
+                raise DateError(f"{name}:{match.line}: {match.error}", hint=match.hint)
+        edit_effective_date(text, _PROBE, resolved, name=name)
+    except DateError as error:
+        return PolicyDate(name, None, evidence, resolved, Problem.from_error(error, path=name))
+    return PolicyDate(name, effective, evidence, resolved)
+
+
 # -- public API: writing -------------------------------------------------------------------
 
 
@@ -1612,9 +1887,11 @@ def edit_effective_date(
     Every occurrence of the managed date (front matter and body) and its datetime attribute is
     rewritten; all other characters stay as they were. Without a date statement, ``insert``
     adds the line ``Effective date: YYYY-MM-DD`` under the title; otherwise DateError shows that
-    line. The result is read back to make sure it states ``value`` unambiguously.
+    line. The result is read back, in the order the old date proves or ``settings`` gives, to
+    make sure it states ``value`` (a month-year date: its month).
     """
     inserted = False
+    readback = date_options(settings)
     try:
         current = find_effective_date(text, settings, name=name, require_date=False)
     except DateError:
@@ -1630,6 +1907,9 @@ def edit_effective_date(
         inserted = True
     else:
         previous = current.date
+        # the date as written proves its order ("05/14/2020"): the new one reads back in it
+        proved = next(filter(None, map(_proved_by, current.matches)), None)
+        readback = readback.with_order(proved)
         edits = [e for m in current.matches for e in _edits_for(m, value, name)]
         new_text = _apply(text, edits)
         old_lines, new_lines = _split_lines(text), _split_lines(new_text)
@@ -1639,7 +1919,7 @@ def edit_effective_date(
             if old.content != new.content
         )
     try:
-        after = find_effective_date(new_text, settings, name=name)
+        after = find_effective_date(new_text, readback, name=name)
     except DateError as problem:
         written = "; ".join(repr(change.new.strip()) for change in changes)
         reason = problem.message.removeprefix(f"{name}:").lstrip("0123456789:").strip()
@@ -1647,7 +1927,7 @@ def edit_effective_date(
             f"{name}: writing {value.isoformat()} as {written} would not read back: {reason}",
             hint=problem.hint,
         ) from None
-    if after.date != value:
+    if after.date != earliest_reading(value, after.precision):
         written = "; ".join(repr(change.new.strip()) for change in changes)
         raise DateError(
             f"{name}: writing {value.isoformat()} as {written} would read back as "

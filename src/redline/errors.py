@@ -12,6 +12,8 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class RedlineError(Exception):
     """Base class of every error redline reports to a user as one clear line."""
@@ -63,6 +65,30 @@ class StorageError(RedlineError):
 
 class CheckFailed(RedlineError):
     """A check found a problem; the report has already been printed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A policy that cannot be handled now: reported once, as a warning with its fix, and skipped.
+
+    ``message`` is one line naming the file, line and value; ``hint`` says what to do.
+    """
+
+    path: str
+    message: str
+    hint: str | None = None
+
+    @classmethod
+    def from_error(cls, error: RedlineError, *, path: str) -> Problem:
+        """The problem that ``error`` describes, for the policy at ``path``."""
+        return cls(path, error.message, error.hint)
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def to_json(self) -> dict[str, str | None]:
+        """Plain data for ``--json``."""
+        return {"path": self.path, "message": self.message, "hint": self.hint}
 
 
 EXIT_CODES: dict[type[RedlineError], int] = {
