@@ -131,10 +131,13 @@ def test_a_change_release_would_refuse_is_reported_not_crashed(pull_request):
     repo.write("policies/terms.md", "# Terms of Service\n\n## 1. Use\n\nBe kind, always.\n")
     repo.commit("Drop the date line")
     preview = preview_of(repo)
-    assert preview.plan_error is not None
-    assert "no effective-date statement" in preview.plan_error
+    assert preview.plan_error is None
+    [left_out] = preview.left_out
+    assert left_out.startswith("policies/terms.md: no effective-date statement found")
     assert "> [!CAUTION]" in preview.body
-    assert "`redline release` would stop" in preview.body
+    assert "> After merging, `redline release` would leave out:" in preview.body
+    assert "- **Release:** not released: policies/terms.md: no effective-date" in preview.body
+    assert left_out not in preview.warnings
     assert "❌ fail" in preview.body
     assert "> Be kind<del> to other users</del><ins>, always</ins>." in preview.body
 

@@ -485,11 +485,10 @@ def test_editorial_change_notifies_when_config_says_so(sqlite_world):
 # -- a policy without an effective-date line ---------------------------------------------------
 
 
-def test_policy_without_effective_date_line_fails_before_anything_is_written(
+def test_policy_without_effective_date_line_is_left_out_and_the_rest_released(
     sqlite_world, tmp_path
 ):
     world = sqlite_world
-    before_tip, before_tags = world.origin_tip(), world.origin_tags()
     cookies = "# Cookie Policy\n\n## 1. Cookies\n\nWe use one session cookie.\n"
     world.merge(
         "Add the cookie policy, share more data",
@@ -498,29 +497,72 @@ def test_policy_without_effective_date_line_fails_before_anything_is_written(
             "privacy": world.edit("privacy", "payment processor only", "partners"),
         },
     )
-    head = world.head()
     env = github_env(world, tmp_path)
     result = world.release("--push", **env)
-    assert result.returncode == 2
-    assert "policies/cookie-policy.md: no effective-date statement found" in result.stderr
+    assert result.returncode == 6, result.stderr
+    warning = (
+        "redline: warning: policies/cookie-policy.md: no effective-date statement found; "
+        "policies/cookie-policy.md is not released (fix: "
+    )
+    assert result.stderr.count(warning) == 1
     assert "Effective date: 2026-04-01" in result.stderr  # the exact line to add
+    assert "1 changed policy(ies) not released: policies/cookie-policy.md" in result.stderr
     assert "Traceback" not in result.stderr
-    # Nothing written, committed, tagged, pushed or sent, not even for the valid policy.
-    assert world.head() == head and world.status() == ""
-    assert world.local_tags() == before_tags
-    assert world.origin_tags() == before_tags
-    assert world.origin_tip() == head != before_tip
-    assert world.smtp.handler.messages == []
-    assert world.ledger("privacy-policy", 2) == world.ledger("privacy-policy", 99)
+    # The valid policy is released, pushed and notified; the cookie policy is untouched.
+    assert "privacy-policy/v2" in world.origin_tags()
+    assert not any(tag.startswith("cookie-policy/") for tag in world.local_tags())
+    assert world.origin_tip() == world.head() and world.status() == ""
+    assert world.origin_file("policies/cookie-policy.md") == cookies
+    assert world.recipients() == ["alice@example.com", "bob@example.com"]
     outputs = parse_github_output(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
-    assert outputs == {
-        "released": "false",
-        "policies": "[]",
-        "notices-sent": "0",
-        "notices-failed": "0",
-    }
+    assert outputs["released"] == "true"
+    assert [p["policy"] for p in json.loads(outputs["policies"])] == ["privacy-policy"]
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert "**Failed:**" in summary and "cookie-policy.md" in summary
+    assert "**Not released** (see the warnings): `policies/cookie-policy.md`" in summary
+
+    # Fixed and merged, the next run releases it (and only it).
+    world.merge(
+        "Date the cookie policy",
+        **{"policies/cookie-policy.md": cookies.replace("\n\n", "\n\nEffective date:\n\n", 1)},
+    )
+    again = world.release("--push", "--json")
+    assert again.returncode == 0, again.stderr
+    assert [r["tag"] for r in again.json()["releases"]] == ["cookie-policy/v1"]
+    assert again.json()["unreleasable"] == []
+
+
+def test_bad_file_names_are_left_out_before_anything_is_written(sqlite_world):
+    world = sqlite_world
+    text = "# Odd\n\nEffective date: 01/01/2026\n\n## 1. Odd\n\nText.\n"
+    names = ["policies/cookie policy.md", "policies/..md", "policies/-rf.md"]
+    world.merge(
+        "Odd names, and a change",
+        **dict.fromkeys(names, text),
+        privacy=world.edit("privacy", "payment processor only", "partners"),
+    )
+    dry = world.release("--dry-run", "--json")
+    assert dry.returncode == 6
+    left_out = {item["path"]: item for item in dry.json()["unreleasable"]}
+    assert sorted(left_out) == sorted(names)
+    assert all("is not a valid git tag name" in item["problem"] for item in left_out.values())
+    assert all("rename the file" in item["fix"] for item in left_out.values())
+
+    result = world.release("--push")
+    assert result.returncode == 6, result.stderr
+    assert "usage: git" not in result.stderr and "Traceback" not in result.stderr
+    for name in names:
+        assert result.stderr.count(f"{name}: its release tag") == 1
+    assert world.origin_tags() == {
+        "privacy-policy/v1",
+        "privacy-policy/v2",
+        "terms-of-service/v1",
+    }
+    changed = git(world.root, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(changed) == [
+        "policies/privacy-policy.changelog.md",
+        "policies/privacy-policy.md",
+    ]
+    assert world.status() == ""
 
 
 # -- two policies in one merge -----------------------------------------------------------------
@@ -858,7 +900,8 @@ def test_dry_run_changes_nothing_and_prints_commands_files_and_emails(sqlite_wor
     assert "would run: git fetch --tags origin" in text
     assert "would run: git add -- policies/privacy-policy.md" in text
     assert "would run: git commit -m 'redline: release privacy-policy v2 ...'" in text
-    assert "would run: git tag -a privacy-policy/v2 -m" in text
+    assert "would run: git tag -a -m 'redline: privacy-policy v2, effective 2026-04-01 ...'" in text
+    assert "-- privacy-policy/v2 HEAD  # as Policy Bot <policy-bot@example.com>" in text
     assert "    | Effective-Date: 2026-04-01" in text
     assert (
         "would run: git push --atomic --porcelain origin HEAD:refs/heads/main "

@@ -534,6 +534,33 @@ def insert_entry(text: str, entry_markdown: str, version: int, where: str) -> st
     return head + newline + block + (newline + tail if tail else "")
 
 
+def changelog_with_entry(
+    settings: Settings,
+    policy: Policy,
+    entry: ChangelogEntry,
+    *,
+    templates: Templates | None = None,
+    entry_markdown: str | None = None,
+) -> tuple[Path, str]:
+    """``policy``'s changelog path and its text with ``entry`` added; nothing is written.
+
+    A missing changelog starts from ``changelog.md.j2``; ``entry_markdown`` is the entry's
+    Markdown when the caller has rendered it. Raises :class:`~redline.errors.InputError`
+    when the version already has an entry.
+    """
+    templates = templates or Templates(settings)
+    path = changelog_path(settings, policy)
+    where = path.relative_to(settings.repo_root).as_posix()
+    if path.is_file():
+        text = _read(path, settings.repo_root)
+    elif path.exists():
+        raise InputError(f"{where}: is not a file", hint="fix changelog_path in the config")
+    else:
+        text = render_new_changelog(settings, policy, entry.policy.title, templates)
+    markdown = entry_markdown or render_entry(settings, entry, templates)
+    return path, insert_entry(text, markdown, entry.version, where)
+
+
 def write_entry(
     settings: Settings,
     policy: Policy,
@@ -545,17 +572,8 @@ def write_entry(
 
     Raises :class:`~redline.errors.InputError` when the version already has an entry.
     """
-    templates = templates or Templates(settings)
-    path = changelog_path(settings, policy)
-    where = path.relative_to(settings.repo_root).as_posix()
-    if path.is_file():
-        text = _read(path, settings.repo_root)
-    elif path.exists():
-        raise InputError(f"{where}: is not a file", hint="fix changelog_path in the config")
-    else:
-        text = render_new_changelog(settings, policy, entry.policy.title, templates)
-    updated = insert_entry(text, render_entry(settings, entry, templates), entry.version, where)
-    atomic_write(path, updated, root=settings.repo_root)
+    path, text = changelog_with_entry(settings, policy, entry, templates=templates)
+    atomic_write(path, text, root=settings.repo_root)
     return path
 
 

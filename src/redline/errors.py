@@ -8,6 +8,8 @@ Exit codes (documented in the README):
 * 3 - git error (not a repository, unknown revision, shallow clone, push rejected)
 * 4 - delivery error (SMTP connection, authentication, TLS, too many failures in a row)
 * 5 - storage error (the database could not be opened or written)
+* 6 - a release left policies out (each reported with its fix); the others were released
+* 7 - another ``redline release`` is running in this repository
 """
 
 from __future__ import annotations
@@ -59,6 +61,14 @@ class RunInProgressError(DeliveryError):
     """Another process is already sending the same notices."""
 
 
+class ReleaseInProgressError(RunInProgressError):
+    """Another ``redline release`` holds this repository's release lock."""
+
+
+class PoliciesSkipped(RedlineError):
+    """A release left out policies it could not release; the report has been printed."""
+
+
 class StorageError(RedlineError):
     """The subscriber and notice database cannot be used."""
 
@@ -98,6 +108,8 @@ EXIT_CODES: dict[type[RedlineError], int] = {
     GitError: 3,
     DeliveryError: 4,
     StorageError: 5,
+    PoliciesSkipped: 6,
+    ReleaseInProgressError: 7,
 }
 
 

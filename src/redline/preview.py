@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from redline.config import Settings
     from redline.diff import DiffResult
     from redline.history import Policy, PolicyRepo
-    from redline.release import PolicyRelease, ReleasePlan, Skipped
+    from redline.release import PolicyRelease, ReleasePlan
 
 LOG = logging.getLogger("redline.preview")
 
@@ -102,6 +102,7 @@ class Preview:
     policies: list[PolicyPreview]
     plan_error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
     body: str = ""
     full_body: str = ""
     truncated: bool = False
@@ -114,6 +115,7 @@ class Preview:
             "today": self.today.isoformat(),
             "check_status": self.check.status,
             "release_error": self.plan_error,
+            "not_released": self.left_out,
             "policies": [p.to_json() for p in self.policies],
             "truncated": self.truncated,
             "length": len(self.body),
@@ -167,9 +169,10 @@ def build_preview(
     for preview in previews:
         if preview.release is not None and preview.release.notice is not None:
             preview.message = _message(preview.release, sender, unsubscribe)
+    left_out = [item.warning for item in plan.unreleasable] if plan is not None else []
     if plan is not None:
-        warnings.extend(plan.warnings)
-    result = Preview(check, today, previews, plan_error, warnings)
+        warnings.extend(w for w in plan.warnings if w not in left_out)
+    result = Preview(check, today, previews, plan_error, warnings, left_out)
     if output_dir is not None:
         result.files = write_files(result, output_dir)
     result.full_body = render_body(result, pointer=None, limit=None)
@@ -199,9 +202,10 @@ def _collect(
                 diff=item.diff,
                 diff_label=f"v{item.previous.version}" if item.previous else "",
             )
-    skipped: dict[str, Skipped] = (
-        {s.policy.path: s for s in plan.skipped} if plan is not None else {}
-    )
+    skipped: dict[str, str] = {}
+    if plan is not None:
+        skipped = {s.policy.path: s.reason for s in plan.skipped}
+        skipped.update({u.policy.path: f"not released: {u.warning}" for u in plan.unreleasable})
     for result in check.policies:
         preview = previews.get(result.path)
         if preview is None:
@@ -211,8 +215,7 @@ def _collect(
 
                 policy = Policy(result.policy, result.path, repo.root / result.path)
             preview = previews[result.path] = PolicyPreview(policy)
-            if result.path in skipped:
-                preview.skipped = skipped[result.path].reason
+            preview.skipped = skipped.get(result.path)
             if result.change == "modified":
                 preview.diff = diff_policy(repo, policy, check.base_commit, "HEAD")
                 preview.diff_label = f"the base ({check.base_commit[:10]})"
@@ -314,16 +317,21 @@ def _header(preview: Preview) -> list[_Part]:
             "> Nothing would be released or sent until that is fixed.",
             "",
         ]
-    elif releases:
-        emailed = sum(1 for item in releases if item.notify)
-        names = ", ".join(f"**{_md(i.policy.slug)} v{i.version}**" for i in releases)
-        lines.append(
-            f"If merged now, `redline release` would release {names}, and email the "
-            f"subscribers of {emailed} of {len(releases)}."
-        )
-        lines.append("")
     else:
-        lines += ["If merged now, `redline release` would release nothing.", ""]
+        if preview.left_out:
+            lines += ["> [!CAUTION]", "> After merging, `redline release` would leave out:"]
+            lines += [f"> - {_md(warning)}" for warning in preview.left_out]
+            lines += ["> Everything else would be released as usual.", ""]
+        if releases:
+            emailed = sum(1 for item in releases if item.notify)
+            names = ", ".join(f"**{_md(i.policy.slug)} v{i.version}**" for i in releases)
+            lines.append(
+                f"If merged now, `redline release` would release {names}, and email the "
+                f"subscribers of {emailed} of {len(releases)}."
+            )
+            lines.append("")
+        else:
+            lines += ["If merged now, `redline release` would release nothing.", ""]
     if check.policies:
         lines += [
             f"Notice window (`redline check`): {_STATUS_ICON[check.status]}: "

@@ -86,19 +86,28 @@ Idempotence and crashes
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
 import re
 import secrets
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redline.errors import DateError, GitError, InputError, RedlineError
+from redline.errors import (
+    DateError,
+    GitError,
+    InputError,
+    RedlineError,
+    ReleaseInProgressError,
+)
 
 if TYPE_CHECKING:
     import git
@@ -236,7 +245,8 @@ class PolicyRelease:
     ``notice_base``/``notice_diff`` are what the notice compares with (the last notified
     version). ``entry``/``entry_markdown`` are the changelog entry and its Markdown,
     ``changelog`` the changelog's repository-relative path, ``notice`` the rendered email
-    (None when ``notify`` is false).
+    (None when ``notify`` is false). ``data`` and ``changelog_data`` are the exact bytes the
+    release writes into the policy and its changelog.
     """
 
     policy: Policy
@@ -256,6 +266,8 @@ class PolicyRelease:
     entry_markdown: str
     changelog: str
     text: str
+    data: bytes = b""
+    changelog_data: bytes = b""
     notice: RenderedNotice | None = None
 
     @property
@@ -302,6 +314,29 @@ class Skipped:
         }
 
 
+@dataclass(frozen=True)
+class Unreleasable:
+    """A changed policy that this release cannot release, and why (with the fix)."""
+
+    policy: Policy
+    error: RedlineError
+
+    @property
+    def warning(self) -> str:
+        """The one line that reports it."""
+        fix = f" (fix: {self.error.hint})" if self.error.hint else ""
+        return f"{self.error.message}; {self.policy.path} is not released{fix}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "policy": self.policy.slug,
+            "path": self.policy.path,
+            "problem": self.error.message,
+            "fix": self.error.hint,
+        }
+
+
 @dataclass
 class ReleasePlan:
     """What a release would do now: computed and validated, nothing written yet."""
@@ -313,8 +348,10 @@ class ReleasePlan:
     requested_date: date | None
     allow_short_notice: bool
     notify: bool
+    worktree: bool = False
     releases: list[PolicyRelease] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    unreleasable: list[Unreleasable] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     templates: Templates | None = field(default=None, repr=False)
 
@@ -333,6 +370,7 @@ class ReleasePlan:
             ),
             "releases": [item.to_json() for item in self.releases],
             "unchanged": [item.to_json() for item in self.skipped],
+            "unreleasable": [item.to_json() for item in self.unreleasable],
             "warnings": list(self.warnings),
         }
 
@@ -413,11 +451,19 @@ def plan_release(
     allow_short_notice: bool = False,
     notify: bool = True,
     templates: Templates | None = None,
+    only: Policy | None = None,
+    worktree: bool = False,
 ) -> ReleasePlan:
     """Work out and validate every release a run at ``rev`` would make; write nothing.
 
-    Raises the first problem (DateError, InputError, TemplateError, ...) after logging all of
-    them, so that one run shows every policy that needs fixing.
+    A policy whose effective date cannot be read or written (a DateError), or whose tag name
+    git refuses, is left out: it goes into ``plan.unreleasable`` with a warning, and the
+    others are planned as usual. Any other problem (InputError, TemplateError, a refused
+    Effective-Date trailer, ...) is raised, the first one after logging all of them, so
+    that one run shows every policy that needs fixing.
+
+    ``only`` plans that one policy; ``worktree`` takes its text from the working tree
+    instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
     """
     from redline.render import Templates
 
@@ -428,10 +474,18 @@ def plan_release(
     requested = effective_date_trailer(str(commit.message), where=f"commit {head[:10]}")
     templates = templates or Templates(settings)
     plan = ReleasePlan(
-        repo, settings, today, head, requested, allow_short_notice, notify, templates=templates
+        repo,
+        settings,
+        today,
+        head,
+        requested,
+        allow_short_notice,
+        notify,
+        worktree=worktree,
+        templates=templates,
     )
     problems: list[RedlineError] = []
-    for policy in repo.policies():
+    for policy in [only] if only is not None else repo.policies():
         try:
             item = _plan_policy(plan, policy, templates)
         except RedlineError as problem:
@@ -439,6 +493,9 @@ def plan_release(
             continue
         if isinstance(item, Skipped):
             plan.skipped.append(item)
+        elif isinstance(item, Unreleasable):
+            plan.unreleasable.append(item)
+            plan.warnings.append(item.warning)
         elif item is not None:
             plan.releases.append(item)
     if problems:
@@ -457,23 +514,55 @@ def plan_release(
     return plan
 
 
-def _head_text(repo: PolicyRepo, policy: Policy, head: str) -> tuple[str, str, str] | None:
-    """``(text, path at head, blob id)`` of ``policy`` at ``head``; None if it is not there."""
+def _policy_text(plan: ReleasePlan, policy: Policy) -> tuple[str, str, bytes] | None:
+    """``(text, blob id, byte order mark)`` of ``policy`` at the plan's head (or in the
+    working tree with ``plan.worktree``); None if it is not there."""
     from redline.history import decode_policy
 
-    tree = repo.repo.commit(head).tree
+    if plan.worktree:  # shown, never written (execute_release refuses such a plan)
+        if not policy.abspath.is_file():
+            return None
+        snapshot = plan.repo.read_text(policy, None)
+        return snapshot.text, snapshot.blob, b""
     try:
-        blob = tree / policy.path
+        found = plan.repo.repo.commit(plan.head).tree / policy.path
     except KeyError:
         return None
-    data = blob.data_stream.read()
-    text = decode_policy(data, f"{policy.path} at {head[:10]}")
-    return text, policy.path, blob.hexsha
+    data = found.data_stream.read()
+    text = decode_policy(data, f"{policy.path} at {plan.head[:10]}")
+    return text, found.hexsha, codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+
+
+def _tag_problem(repo: PolicyRepo, policy: Policy) -> InputError | None:
+    """Why git would refuse ``policy``'s release tags (``git check-ref-format`` and the rule
+    of ``git tag`` that a name must not start with a dash), or None."""
+    import git as gitmodule
+
+    def refused(tag: str) -> bool:
+        if tag.startswith("-"):
+            return True
+        try:
+            repo.repo.git.check_ref_format(f"refs/tags/{tag}")
+        except gitmodule.GitCommandError:
+            return True
+        return False
+
+    tag = repo.tag_name(policy.slug, 1)
+    if not refused(tag):
+        return None
+    fix = (
+        "fix tag_prefix in the config"
+        if refused(repo.tag_name("policy", 1))
+        else "rename the file to letters, digits and dashes (e.g. cookie-policy.md)"
+    )
+    return InputError(
+        f"{policy.path}: its release tag {tag!r} is not a valid git tag name", hint=fix
+    )
 
 
 def _plan_policy(
     plan: ReleasePlan, policy: Policy, templates: Templates
-) -> PolicyRelease | Skipped | None:
+) -> PolicyRelease | Skipped | Unreleasable | None:
     from redline import changelog
     from redline.dates import edit_effective_date, find_effective_date
     from redline.diff import RefInfo, diff_documents
@@ -481,18 +570,23 @@ def _plan_policy(
     from redline.model import parse_document
 
     repo, settings, head, today = plan.repo, plan.settings, plan.head, plan.today
-    found = _head_text(repo, policy, head)
+    path = policy.path
+    found = _policy_text(plan, policy)
     if found is None:
-        plan.warnings.append(f"{policy.path}: not committed at HEAD; it is not released")
+        plan.warnings.append(f"{path}: not committed at HEAD; it is not released")
         return None
-    text, path, blob = found
+    text, blob, bom = found
     releases = repo.releases(policy)
     latest = releases[-1] if releases else None
     fold = settings.fold_typography
+    if latest is None:
+        bad_name = _tag_problem(repo, policy)
+        if bad_name is not None:
+            return Unreleasable(policy, bad_name)
     if latest is not None:
-        if latest.commit == head:
+        if latest.commit == head and not plan.worktree:
             return Skipped(policy, latest, f"released as v{latest.version} at this commit")
-        if plan.repo.repo.is_ancestor(head, latest.commit):
+        if not plan.worktree and plan.repo.repo.is_ancestor(head, latest.commit):
             return Skipped(
                 policy,
                 latest,
@@ -510,12 +604,18 @@ def _plan_policy(
         old_doc = None
         classification = "material"
 
-    current = find_effective_date(text, settings, name=path, today=today, require_date=False)
-    for match in current.matches:
-        if match.error and not match.blank:
-            raise DateError(f"{path}:{match.line}: {match.error}", hint=match.hint)
+    try:
+        current = find_effective_date(text, settings, name=path, today=today, require_date=False)
+        for match in current.matches:
+            if match.error and not match.blank:
+                raise DateError(f"{path}:{match.line}: {match.error}", hint=match.hint)
+        # Where the date goes is checked now: a date that cannot be written is found here.
+        probe = edit_effective_date(
+            text, latest.effective_date if latest else today, settings, name=path
+        ).text
+    except DateError as problem:
+        return Unreleasable(policy, problem)
     if latest is not None and old_doc is not None and classification == "editorial":
-        probe = edit_effective_date(text, latest.effective_date, settings, name=path).text
         probe_doc = parse_document(probe, name=path, fold_typography=fold)
         if diff_documents(old_doc, probe_doc).classification == "none":
             plan.warnings.append(
@@ -535,7 +635,10 @@ def _plan_policy(
         allow_short_notice=plan.allow_short_notice,
         name=path,
     )
-    new_text = edit_effective_date(text, effective, settings, name=path).text
+    try:
+        new_text = edit_effective_date(text, effective, settings, name=path).text
+    except DateError as problem:  # pragma: no cover - the probe above writes the same line
+        return Unreleasable(policy, problem)
     new_doc = parse_document(new_text, name=path, fold_typography=fold)
     version = latest.version + 1 if latest else 1
     tag = repo.tag_name(policy.slug, version)
@@ -592,6 +695,9 @@ def _plan_policy(
             "which is not released",
             hint=f"remove that entry (or tag the release {tag} by hand) and run release again",
         )
+    log_text = changelog.changelog_with_entry(
+        settings, policy, entry, templates=templates, entry_markdown=entry_markdown
+    )[1]
     item = PolicyRelease(
         policy=policy,
         previous=latest,
@@ -610,6 +716,8 @@ def _plan_policy(
         entry_markdown=entry_markdown,
         changelog=log_path.as_posix(),
         text=new_text,
+        data=bom + new_text.encode("utf-8"),
+        changelog_data=log_text.encode("utf-8"),
     )
     if notify:
         item = _with_notice(plan, item)
@@ -787,6 +895,7 @@ class ReleaseReport:
             "pushed_tags": list(self.pushed_tags),
             "releases": [item.to_json() for item in self.plan.releases],
             "unchanged": [item.to_json() for item in self.plan.skipped],
+            "unreleasable": [item.to_json() for item in self.plan.unreleasable],
             "notices": [result.to_json() for result in self.notices],
             "notices_sent": self.notices_sent,
             "notices_failed": self.notices_failed,
@@ -887,35 +996,237 @@ def _dirty_files(runner: GitRunner, paths: list[str]) -> list[str]:
     return [line[3:] for line in output.splitlines() if line.strip()]
 
 
-class _Undo:
-    """Undoes this run's local files, commit and tags when a later step fails."""
+# -- lock and journal -------------------------------------------------------------------------
 
-    def __init__(self, runner: GitRunner, head: str, root: Path) -> None:
-        self.runner = runner
-        self.head = head
-        self.root = root
-        self.written: list[tuple[str, bool]] = []  # (repo-relative path, existed at HEAD)
-        self.committed = False
-        self.tags: list[str] = []
+LOCK_FILE = "redline/release.lock"
+JOURNAL_FILE = "redline/release.json"
+_JOURNAL_FORMAT = 1
+#: Test-only: the crash tests set it to a step name to SIGKILL a run there (see _kill_point).
+KILL_VARIABLE = "REDLINE_TEST_KILL_AT"
 
-    def run(self) -> None:
-        for tag in reversed(self.tags):
-            self._try("tag", "-d", tag)
-        if self.committed:
-            self._try("reset", "--keep", self.head)
-            return
-        tracked = [path for path, existed in self.written if existed]
-        if tracked:
-            self._try("checkout", self.head, "--", *tracked)
-        for path, existed in self.written:
-            if not existed:
-                (self.root / path).unlink(missing_ok=True)
 
-    def _try(self, *args: str) -> None:
+def _git_dirs(runner: GitRunner) -> tuple[Path, Path]:
+    """(this worktree's git directory, the repository's common git directory), absolute."""
+    try:
+        output = runner.read("rev-parse", "--git-dir", "--git-common-dir")
+    except _GitFailed as failure:
+        raise _git_error(failure) from None
+    root = Path(str(runner.repo.working_tree_dir))
+    git_dir, common_dir = output.splitlines()[:2]
+    return (root / git_dir).resolve(), (root / common_dir).resolve()
+
+
+@contextmanager
+def release_lock(runner: GitRunner) -> Iterator[Path]:
+    """Hold the repository's release lock for the block; yields the lock file's path.
+
+    The lock is an OS file lock on ``<git common dir>/redline/release.lock``, so it dies with
+    its holder: a killed run never blocks the next. A second run stops at once with
+    :class:`~redline.errors.ReleaseInProgressError`.
+    """
+    from filelock import FileLock, Timeout
+
+    path = _git_dirs(runner)[1] / LOCK_FILE
+    try:
+        path.parent.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise GitError(f"{path.parent}: cannot create: {exc.strerror}") from None
+    lock = FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ReleaseInProgressError(
+            "another `redline release` is running in this repository",
+            hint=f"wait for it to finish and run again ({path} is locked; a run that was "
+            "killed frees it by itself)",
+        ) from None
+    try:
+        yield path
+    finally:
+        lock.release()
+
+
+class _Journal:
+    """The record of a release being written: ``<git dir>/redline/release.json``.
+
+    It is written (atomically) before the first file is touched and again once the commit
+    exists, and removed when the git steps are done, so a run that finds one knows a
+    release was interrupted and what it had planned: the files and the bytes it wrote, the
+    commit message, the tags and their messages.
+    """
+
+    def __init__(self, runner: GitRunner) -> None:
+        self.path = _git_dirs(runner)[0] / JOURNAL_FILE
+
+    def read(self) -> dict[str, Any] | None:
+        """The interrupted release's state, or None when there is none."""
         try:
-            self.runner.change(*args, note="undo")
-        except _GitFailed as failure:
-            LOG.error("could not undo: %s", failure.describe())
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise GitError(f"{self.path}: cannot read: {exc.strerror}") from None
+        try:
+            state = json.loads(text)
+            if state["format"] != _JOURNAL_FORMAT:
+                raise ValueError(state["format"])
+            for key in ("head", "files", "message", "tags"):
+                state[key]
+        except (ValueError, KeyError, TypeError):
+            raise GitError(
+                f"{self.path}: is not a release journal redline can read",
+                hint="check `git status`, `git log` and `git tag`, then delete the file",
+            ) from None
+        return state
+
+    def write(self, state: Mapping[str, Any]) -> None:
+        """Record ``state`` (atomically)."""
+        from redline.files import atomic_write
+
+        atomic_write(self.path, json.dumps(state, indent=2) + "\n")
+
+    def remove(self) -> None:
+        """Forget the release: its git steps are done or undone."""
+        self.path.unlink(missing_ok=True)
+
+
+def _kill_point(step: str, environ: Mapping[str, str]) -> None:
+    """Test-only: end this process with SIGKILL at ``step`` when ``$REDLINE_TEST_KILL_AT``
+    names it, as a crash would (tests/test_release_resume.py)."""
+    if environ.get(KILL_VARIABLE) == step:
+        import signal
+
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _ref_commit(runner: GitRunner, ref: str) -> str | None:
+    """The commit ``ref`` (a full ref name, or HEAD) points at, or None if there is none."""
+    try:
+        return runner.read("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except _GitFailed:
+        return None
+
+
+def _blob_in_index(runner: GitRunner, path: str) -> str | None:
+    output = runner.read("ls-files", "--stage", "--", path)
+    return output.split()[1] if output.strip() else None
+
+
+def _blob_in_tree(target: Path) -> str | None:
+    from redline.history import blob_sha
+
+    try:
+        return blob_sha(target.read_bytes()) if not target.is_symlink() else None
+    except OSError:
+        return None
+
+
+def _roll_back(runner: GitRunner, state: Mapping[str, Any], root: Path) -> None:
+    """Undo what the release recorded in ``state`` did, and nothing else.
+
+    Its tags go while they point at its commit, its commit while HEAD is that commit, and a
+    file's write or staging while the file still holds the bytes the release wrote: what
+    another run or a person changed since is left alone. Failures are logged, not raised.
+    """
+    head, commit = state["head"], state.get("commit")
+    try:
+        if commit:
+            for tag in reversed(state["tags"]):
+                if _ref_commit(runner, f"refs/tags/{tag['name']}") == commit:
+                    runner.change("tag", "-d", "--", tag["name"], note="undo")
+            if _ref_commit(runner, "HEAD") == commit:
+                runner.change("reset", "--quiet", "--keep", head, note="undo")
+        for entry in state["files"]:
+            path, written = entry["path"], entry["written"]
+            if _blob_in_index(runner, path) == written:
+                runner.change("reset", "--quiet", head, "--", path, note="undo")
+            if _blob_in_tree(root / path) == written:
+                if entry["existed"]:
+                    runner.change("checkout", head, "--", path, note="undo")
+                else:
+                    (root / path).unlink()
+    except _GitFailed as failure:
+        LOG.error("could not undo the release: %s", failure.describe())
+    except OSError as exc:
+        LOG.error("could not undo the release: %s", exc)
+
+
+def _release_commit(runner: GitRunner, state: Mapping[str, Any]) -> str | None:
+    """The commit of the release in ``state``: recorded, or HEAD when HEAD is that commit
+    (a run killed between committing and recording it)."""
+    if state.get("commit"):
+        return str(state["commit"])
+    parents, _, message = runner.read("log", "-1", "--format=%P%n%B", "HEAD").partition("\n")
+    if parents.split() == [state["head"]] and message.strip() == state["message"].strip():
+        return _ref_commit(runner, "HEAD")
+    return None
+
+
+def _make_tag(runner: GitRunner, settings: Settings, name: str, message: str, rev: str) -> None:
+    """``git tag -a`` as the bot; ``--`` keeps any name from being read as an option."""
+    runner.change(
+        "tag",
+        "-a",
+        "-m",
+        message,
+        "--",
+        name,
+        rev,
+        env=bot_environment(settings),
+        note=f"as {settings.bot_name} <{settings.bot_email}>",
+    )
+
+
+def resume_interrupted(runner: GitRunner, settings: Settings) -> list[str]:
+    """Finish or roll back a release that was interrupted (its journal is still there).
+
+    Committed: the missing tags are made on its commit (push and notices follow in the
+    run, as for any release not yet pushed or sent). Not committed: its file writes and
+    staging are undone, and the run releases afresh. Returns warnings saying which.
+    """
+    journal = _Journal(runner)
+    state = journal.read()
+    if state is None:
+        return []
+    if runner.dry_run:
+        return [
+            f"a release of {state['head'][:10]} was interrupted ({journal.path}); a run "
+            "without --dry-run finishes or rolls it back first, and this plan ignores it"
+        ]
+    head = _ref_commit(runner, "HEAD")
+    commit = _release_commit(runner, state)
+    if commit and head and _ref_commit(runner, commit) and runner.is_ancestor(commit, head):
+        made = []
+        for tag in state["tags"]:
+            at = _ref_commit(runner, f"refs/tags/{tag['name']}")
+            if at is None:
+                try:
+                    _make_tag(runner, settings, tag["name"], tag["message"], commit)
+                except _GitFailed as failure:
+                    raise _git_error(failure, "the interrupted release stays as it is") from None
+                made.append(tag["name"])
+            elif at != commit:
+                raise GitError(
+                    f"tag {tag['name']} points at {at[:10]}, not at the release commit "
+                    f"{commit[:10]} of the interrupted release",
+                    hint=f"check the tag, then delete {journal.path} and run release again",
+                )
+        journal.remove()
+        tags = f"; made the tags {', '.join(made)}" if made else ""
+        return [f"finished a release that was interrupted after its commit {commit[:10]}{tags}"]
+    if head != state["head"]:
+        raise GitError(
+            f"a release of {state['head'][:10]} was interrupted ({journal.path}), and HEAD "
+            f"has moved to {(head or 'nothing')[:10]} since",
+            hint=f"check `git status` and `git log`, undo by hand what is left, then delete "
+            f"{journal.path} and run release again",
+        )
+    _roll_back(runner, state, settings.repo_root)
+    journal.remove()
+    return [
+        f"rolled back a release of {state['head'][:10]} that was interrupted before it was "
+        "committed; releasing again"
+    ]
 
 
 def _in_history(repo: PolicyRepo, commit: str, head: str) -> bool:
@@ -946,7 +1257,8 @@ def execute_release(
 
     Failures before or during the push raise (after undoing this run's local changes).
     A failure while sending is recorded in ``report.error`` and the release stands; the
-    caller reports it (exit code 4 or 5) after printing the report.
+    caller reports it (exit code 4 or 5) after printing the report. :func:`run_release`
+    holds the repository's release lock around planning and this.
     """
     environ = os.environ if environ is None else environ
     repo, settings = plan.repo, plan.settings
@@ -956,12 +1268,20 @@ def execute_release(
     report.files = list(relpaths)
 
     # 1. Everything that can fail is checked before anything is written.
+    if plan.worktree:
+        raise InputError("a plan of the working tree is for showing, not for releasing")
+    now = _ref_commit(runner, "HEAD")
+    if now != plan.head:
+        raise GitError(
+            f"HEAD moved from {plan.head[:10]} to {(now or 'nothing')[:10]} after this "
+            "release was planned; nothing was written",
+            hint="run release again",
+        )
     dirty = _dirty_files(runner, relpaths)
     if dirty:
         raise InputError(
             f"uncommitted changes in {', '.join(dirty)}; release writes these files",
-            hint="commit them first; if a release run was interrupted before committing, "
-            f"discard its edits with `git checkout -- {' '.join(dirty)}` and run release again",
+            hint="commit or discard them first (see `git status`), then run release again",
         )
     start_tip: str | None = None
     unpushed: list[str] = []
@@ -996,13 +1316,17 @@ def execute_release(
         store = _open_store(plan, dry_run)
 
     try:
-        # 2. Write, commit and tag; undo all of it if any step fails.
-        undo = _Undo(runner, plan.head, settings.repo_root)
+        # 2. Write, commit and tag, recorded in the journal first; undone if a step fails.
+        journal = None if dry_run else _Journal(runner)
+        state = None
         if plan.releases:
-            _write_commit_tag(plan, runner, report, undo, echo)
+            state = _write_commit_tag(plan, runner, report, journal, echo, environ)
+        undo = partial(_abandon, runner, settings.repo_root, state, journal)
         # 3. Push the commit and every release tag origin lacks, atomically.
         if push and (plan.releases or unpushed):
             _push(plan, runner, report, undo, start_tip, unpushed)
+        if journal is not None:
+            journal.remove()
         # 4. Notices: new releases first, then earlier releases with work left.
         if need_delivery and store is not None:
             _send_all(plan, report, store, transport, dry_run, pending_notices)
@@ -1050,52 +1374,95 @@ def _moved(branch: str, tip: str, head: str, *, before: bool) -> GitError:
 
 
 def _write_commit_tag(
-    plan: ReleasePlan, runner: GitRunner, report: ReleaseReport, undo: _Undo, echo: Echo | None
-) -> None:
-    from redline import changelog
-    from redline.dates import write_policy_date
+    plan: ReleasePlan,
+    runner: GitRunner,
+    report: ReleaseReport,
+    journal: _Journal | None,
+    echo: Echo | None,
+    environ: Mapping[str, str],
+) -> dict[str, Any] | None:
+    """Write the files, commit and tag (a dry run only says so); the journal's state.
+
+    The journal records the plan before the first write and the commit once it exists. If
+    a step fails, what this run did is rolled back (:func:`_roll_back`) and the journal
+    removed.
+    """
+    from redline.files import atomic_write
+    from redline.history import blob_sha
 
     settings, repo = plan.settings, plan.repo
-    bot = bot_environment(settings)
-    identity = f"as {settings.bot_name} <{settings.bot_email}>"
+    writes = [
+        write
+        for item in plan.releases
+        for write in ((item.policy.path, item.data), (item.changelog, item.changelog_data))
+    ]
+    paths = [path for path, _ in writes]
+    message = commit_message(plan)
+    tags = [(item.tag, tag_message(plan, item)) for item in plan.releases]
+    state: dict[str, Any] | None = None
+    if journal is not None:
+        state = {
+            "format": _JOURNAL_FORMAT,
+            "head": plan.head,
+            "files": [
+                {
+                    "path": path,
+                    "existed": _exists_at(repo, plan.head, path),
+                    "written": blob_sha(data),
+                }
+                for path, data in writes
+            ],
+            "message": message,
+            "tags": [{"name": name, "message": text} for name, text in tags],
+            "commit": None,
+        }
     try:
-        for item in plan.releases:
-            path = item.policy.path
-            if runner.dry_run:
-                if echo:
-                    echo(f"would write: {path} (effective date {item.effective_date})")
-                    echo(f"would write: {item.changelog} (entry for v{item.version})")
-                continue
-            undo.written.append((path, _exists_at(repo, plan.head, path)))
-            write_policy_date(item.policy.abspath, item.effective_date, settings, name=path)
-            undo.written.append((item.changelog, _exists_at(repo, plan.head, item.changelog)))
-            changelog.write_entry(settings, item.policy, item.entry, templates=plan.templates)
-        paths = report.files
+        if state is not None and journal is not None:
+            journal.write(state)
+            for path, data in writes:
+                atomic_write(settings.repo_root / path, data, root=settings.repo_root)
+            _kill_point("written", environ)
+        elif echo:
+            for item in plan.releases:
+                echo(f"would write: {item.policy.path} (effective date {item.effective_date})")
+                echo(f"would write: {item.changelog} (entry for v{item.version})")
         runner.change("add", "--", *paths)
-        runner.change("commit", "-m", commit_message(plan), "--", *paths, env=bot, note=identity)
-        if not runner.dry_run:
-            undo.committed = True
-            report.commit = runner.read("rev-parse", "HEAD").strip()
-        for item in plan.releases:
-            runner.change(
-                "tag", "-a", item.tag, "-m", tag_message(plan, item), "HEAD", env=bot, note=identity
-            )
-            if not runner.dry_run:
-                undo.tags.append(item.tag)
-            report.tags.append(item.tag)
+        _kill_point("staged", environ)
+        bot, identity = bot_environment(settings), f"as {settings.bot_name} <{settings.bot_email}>"
+        runner.change("commit", "-m", message, "--", *paths, env=bot, note=identity)
+        if state is not None and journal is not None:
+            report.commit = state["commit"] = _ref_commit(runner, "HEAD")
+            journal.write(state)
+            _kill_point("committed", environ)
+        for name, text in tags:
+            _make_tag(runner, settings, name, text, report.commit or "HEAD")
+            report.tags.append(name)
+            _kill_point("tag", environ)
+        _kill_point("tagged", environ)
     except _GitFailed as failure:
-        undo.run()
+        _abandon(runner, settings.repo_root, state, journal)
         raise _git_error(failure, "this run's files, commit and tags were undone") from None
     except BaseException:
-        undo.run()
+        _abandon(runner, settings.repo_root, state, journal)
         raise
+    return state
+
+
+def _abandon(
+    runner: GitRunner, root: Path, state: Mapping[str, Any] | None, journal: _Journal | None
+) -> None:
+    """Roll back this run's release (see :func:`_roll_back`) and remove its journal."""
+    if state is not None:
+        _roll_back(runner, state, root)
+    if journal is not None:
+        journal.remove()
 
 
 def _push(
     plan: ReleasePlan,
     runner: GitRunner,
     report: ReleaseReport,
-    undo: _Undo,
+    undo: Callable[[], None],
     start_tip: str | None,
     unpushed: list[str],
 ) -> None:
@@ -1103,13 +1470,13 @@ def _push(
     tags = sorted({*report.tags, *unpushed})
     tip = remote_tip(runner, branch)
     if tip != start_tip:
-        undo.run()
+        undo()
         raise _moved(branch, tip or "(deleted)", plan.head, before=False)
     refs = [f"refs/tags/{tag}" for tag in tags]
     try:
         runner.change("push", "--atomic", "--porcelain", REMOTE, f"HEAD:refs/heads/{branch}", *refs)
     except _GitFailed as failure:
-        undo.run()
+        undo()
         now = remote_tip(runner, branch)
         if now != start_tip:
             raise _moved(branch, now or "(deleted)", plan.head, before=False) from None
@@ -1286,10 +1653,13 @@ def step_summary(report: ReleaseReport) -> str:
         for item in plan.releases:
             lines += [f"**{_md(item.policy.slug)} v{item.version}:** {_md(item.summary)}", ""]
     else:
-        lines += ["Nothing to release: every policy matches its last release.", ""]
+        lines += [f"{nothing_released(plan)}.", ""]
     if plan.skipped:
         lines.append("Unchanged: " + ", ".join(_code(s.policy.slug) for s in plan.skipped))
         lines.append("")
+    if plan.unreleasable:
+        left_out = ", ".join(_code(item.policy.path) for item in plan.unreleasable)
+        lines += [f"**Not released** (see the warnings): {left_out}", ""]
     if report.notices and report.dry_run:
         lines += ["| Notices | Would send |", "| --- | --- |"]
         for result in report.notices:
@@ -1308,6 +1678,13 @@ def step_summary(report: ReleaseReport) -> str:
     for warning in [*plan.warnings, *report.warnings]:
         lines.append(f"> [!WARNING]\n> {_md(warning)}\n")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def nothing_released(plan: ReleasePlan) -> str:
+    """What a run that releases nothing says about it."""
+    if plan.unreleasable:
+        return "Nothing released: the changed policies cannot be released as they are"
+    return "Nothing to release: every policy matches its last release"
 
 
 def _md(text: str) -> str:
@@ -1385,22 +1762,32 @@ def run_release(
     echo: Echo | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ReleaseReport:
-    """Prepare the clone, plan and execute a release (what ``redline release`` does)."""
+    """What ``redline release`` does, holding the repository's release lock throughout:
+    finish or roll back an interrupted release, prepare the clone, plan, execute."""
     from redline.history import PolicyRepo
 
     environ = os.environ if environ is None else environ
     repo = PolicyRepo(settings)
     runner = GitRunner(repo.repo, dry_run=dry_run, echo=echo)
-    warnings = prepare_repository(repo, runner, push=push)
-    event = read_github_event(environ)
-    if event is not None and push:
-        _check_event(repo, event, environ, warnings)
-    plan = plan_release(repo, settings, today, allow_short_notice=allow_short_notice, notify=notify)
-    plan.warnings[:0] = warnings
-    report = execute_release(
-        plan, push=push, dry_run=dry_run, outbox=outbox, runner=runner, echo=echo, environ=environ
-    )
-    return report
+    with release_lock(runner):
+        warnings = resume_interrupted(runner, settings)
+        warnings += prepare_repository(repo, runner, push=push)
+        event = read_github_event(environ)
+        if event is not None and push:
+            _check_event(repo, event, environ, warnings)
+        plan = plan_release(
+            repo, settings, today, allow_short_notice=allow_short_notice, notify=notify
+        )
+        plan.warnings[:0] = warnings
+        return execute_release(
+            plan,
+            push=push,
+            dry_run=dry_run,
+            outbox=outbox,
+            runner=runner,
+            echo=echo,
+            environ=environ,
+        )
 
 
 def _check_event(

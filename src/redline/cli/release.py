@@ -61,17 +61,23 @@ def command(
     With GITHUB_ACTIONS=true it writes a job summary and the outputs released, policies,
     notices-sent and notices-failed.
 
+    A policy whose effective date cannot be read or written, or whose tag name git would
+    refuse, is reported with its fix and left out; the others are released. Only one
+    release runs in a repository at a time, and a run that was interrupted (killed) is
+    finished or rolled back by the next one.
+
     Exit codes: 0 released, or nothing to release (notices that failed for single
     recipients are reported, and retried by remind); 2 a policy, config or template
     problem, or notice too short (nothing was written); 3 git error (branch moved, push
     rejected: nothing remote changed); 4 the release stands but notices could not be
-    delivered (re-run to finish); 5 database error.
+    delivered (re-run to finish); 5 database error; 6 some policies were left out (the
+    others were released); 7 another release is running in this repository.
     """
     import os
 
     from redline.console import emit_json
     from redline.dates import resolve_today
-    from redline.errors import RedlineError
+    from redline.errors import PoliciesSkipped, RedlineError
     from redline.release import run_release, write_github_failure, write_github_files
 
     settings = app.settings()
@@ -98,6 +104,13 @@ def command(
     write_github_files(report, os.environ)
     if report.error is not None:
         raise report.error
+    left_out = report.plan.unreleasable
+    if left_out:
+        names = ", ".join(item.policy.path for item in left_out)
+        raise PoliciesSkipped(
+            f"{len(left_out)} changed policy(ies) not released: {names}",
+            hint="fix what the warnings above say and merge; the next release run releases them",
+        )
 
 
 def _echo(line: str) -> None:
@@ -109,6 +122,7 @@ def _echo(line: str) -> None:
 def _show(report: ReleaseReport) -> None:
     """The human-readable report on stdout; warnings on stderr."""
     from redline.console import err, out
+    from redline.release import nothing_released
 
     plan = report.plan
     console = out()
@@ -133,11 +147,13 @@ def _show(report: ReleaseReport) -> None:
             )
             say(f"    {item.summary}")
     else:
-        say("Nothing to release: every policy matches its last release.")
+        say(f"{nothing_released(plan)}.")
     if report.pushed_tags and not plan.releases:
         say(f"Pushed release tags left by an earlier run: {', '.join(report.pushed_tags)}")
     for skipped in plan.skipped:
         say(f"  {skipped.policy.slug}: {skipped.reason}", "dim")
+    for left_out in plan.unreleasable:
+        say(f"  {left_out.policy.slug}: NOT RELEASED: {left_out.error.message}", "red")
     for result in report.notices:
         name = f"{result.policy} v{result.version}"
         if result.report is None:
