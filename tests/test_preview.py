@@ -234,3 +234,48 @@ def test_nothing_changed(pull_request):
     preview = preview_of(pull_request)
     assert "would release nothing" in preview.body
     assert "No policy changed" in preview.body
+
+
+# -- preview-email: the date release would set ------------------------------------------------
+
+
+def test_preview_email_of_a_never_released_policy_shows_the_date_release_would_set(
+    policy_repo, tmp_path
+):
+    import json
+
+    from conftest import redline_in_process
+
+    repo = policy_repo()
+    repo.write("policies/privacy.md", PRIVACY)  # states 2025-01-01, long past
+    repo.commit("Add the privacy policy, not released yet")
+    out = tmp_path / "mail"
+    result = redline_in_process(
+        repo, "preview-email", "privacy", "--today", TODAY.isoformat(), "-o", str(out), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["version"] == 1 and report["effective_date"] == "2025-07-02"
+    assert report["date_source"] == "notice period of 30 days"
+    text = (out / "privacy-v1-notice.txt").read_text(encoding="utf-8")
+    assert "July 2, 2025" in text and "January 1, 2025" not in text
+
+
+def test_preview_email_of_an_uncommitted_edit_uses_the_release_planner(pull_request, tmp_path):
+    from conftest import redline_in_process
+
+    repo = pull_request
+    repo.write(
+        "policies/privacy.md", PRIVACY.replace("your email address", "your email and location")
+    )
+    result = redline_in_process(
+        repo, "preview-email", "privacy", "--today", TODAY.isoformat(), "-o", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "privacy: pending version 2, effective 2025-07-02 (notice period of 30 days)" in (
+        result.stderr
+    )
+    repo.write("policies/terms.md", "# Terms of Service\n\n## 1. Use\n\nBe kind.\n")
+    broken = redline_in_process(repo, "preview-email", "terms", "-o", str(tmp_path))
+    assert broken.returncode == 2
+    assert "policies/terms.md: no effective-date statement found" in broken.stderr

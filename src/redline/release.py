@@ -724,7 +724,7 @@ def _plan_policy(
     return item
 
 
-def _provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
+def provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
     """The Release the tag of ``item`` will describe (commit: HEAD, as it is not made yet)."""
     from redline.history import Release, parse_release_message
 
@@ -749,13 +749,21 @@ def _with_notice(plan: ReleasePlan, item: PolicyRelease) -> PolicyRelease:
     """``item`` with its notice rendered (this also checks the templates before writing)."""
     from dataclasses import replace
 
-    from redline.render import build_notice_context, render_notice
+    from redline.render import render_notice
 
-    release = _provisional_release(plan, item)
-    context = build_notice_context(
-        plan.repo, item.policy, release, item.notice_diff, plan.settings, today=plan.today
-    )
+    context = notice_context(plan, item)
     return replace(item, notice=render_notice(plan.settings, context, NOTICE_KIND))
+
+
+def notice_context(plan: ReleasePlan, item: PolicyRelease) -> dict[str, Any]:
+    """The template context of the emails of ``item``, as release sends them."""
+    from redline.render import build_notice_context
+
+    release = provisional_release(plan, item)
+    diff = item.notice_diff if item.notify else item.diff
+    return build_notice_context(
+        plan.repo, item.policy, release, diff, plan.settings, today=plan.today
+    )
 
 
 # -- messages ---------------------------------------------------------------------------------

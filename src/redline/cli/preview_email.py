@@ -52,6 +52,9 @@ def command(
 ) -> None:
     """Render POLICY's notice email and write it as .eml, .txt and .html files.
 
+    Without --version it shows the version `redline release` would make of the working
+    tree, with the effective date release would set.
+
     The files show exactly what subscribers would get, addressed to a sample recipient, with
     a sample unsubscribe link (config unsubscribe_url with token PREVIEW-TOKEN). Nothing is
     sent and no subscriber data is read.
@@ -65,12 +68,15 @@ def command(
     from redline.files import atomic_write
     from redline.history import PolicyRepo
     from redline.mailer import MESSAGE_POLICY, MessageFactory, sender_address
+    from redline.release import notice_context, plan_release, provisional_release
     from redline.render import build_notice_context, render_notice
 
     settings = app.settings()
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
     day = resolve_today(today)
+    context = None
+    source = None  # why the pending version gets its date
     if version is not None:
         release = next((r for r in repo.releases(target) if r.version == version), None)
         if release is None:
@@ -78,21 +84,26 @@ def command(
             raise InputError(
                 f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
             )
-        diff = changelog.release_diff(repo, target, release)
         what = f"release v{version}"
     else:
-        pending = changelog.pending_release(repo, target, settings, today=day)
-        if pending is not None:
-            release, diff = pending
-            what = f"pending version {release.version}"
+        # What `redline release` would make of the working tree: the same planner.
+        plan = plan_release(repo, settings, day, only=target, worktree=True)
+        if plan.unreleasable:
+            raise plan.unreleasable[0].error
+        if plan.releases:
+            item = plan.releases[0]
+            release = provisional_release(plan, item)
+            context = notice_context(plan, item)
+            what, source = f"pending version {release.version}", item.date_source
         else:
             latest = repo.latest_release(target)
-            if latest is None:  # pending_release is None only after a release
+            if latest is None:  # the planner releases every policy never released
                 raise InputError(f"{target.slug}: has no release and no pending change")
             release = latest
-            diff = changelog.release_diff(repo, target, release)
             what = f"release v{release.version} (no pending change)"
-    context = build_notice_context(repo, target, release, diff, settings, today=day)
+    if context is None:
+        diff = changelog.release_diff(repo, target, release)
+        context = build_notice_context(repo, target, release, diff, settings, today=day)
     try:
         sender = sender_address(settings)
     except ConfigError:
@@ -127,11 +138,20 @@ def command(
         )
     if as_json:
         emit_json(
-            {"policy": target.slug, "version": release.version, "what": what, "files": written}
+            {
+                "policy": target.slug,
+                "version": release.version,
+                "effective_date": release.effective_date.isoformat(),
+                "date_source": source,
+                "what": what,
+                "files": written,
+            }
         )
         return
     err().print(
-        f"{target.slug}: {what}, effective {release.effective_date.isoformat()}", markup=False
+        f"{target.slug}: {what}, effective {release.effective_date.isoformat()}"
+        + (f" ({source})" if source else ""),
+        markup=False,
     )
     for item in written:
         err().print(f"{item['kind']}: {item['subject']}", markup=False)
