@@ -13,9 +13,7 @@ Which policies are released
 Classification
     From :func:`redline.diff.diff_documents`, last release against HEAD. A first release is
     ``material`` (version 1, ``Previous-Version: none``). Every released policy needs an
-    effective-date statement (:mod:`redline.dates`; a blank placeholder is filled in); a
-    policy without one, or with an ambiguous or invalid date, stops the whole run before
-    anything is written, with the line to add.
+    effective-date statement (:mod:`redline.dates`; a blank placeholder is filled in).
 
 Effective date of a material change
     ``floor`` is the later of today + ``notice_days`` and the effective date of a release
@@ -50,13 +48,30 @@ What is written
     commit>..<released commit>``, only the released commit for a first release), Notify,
     Short-Notice and Summary (:func:`redline.history.format_release_message`).
 
+Unreleasable policies
+    A policy without an effective-date statement, with an ambiguous or invalid date, or
+    whose tag name git refuses (``git check-ref-format``, or a leading ``-``) is reported
+    once as a warning with its fix and left out (:class:`Unreleasable`); the others are
+    released and the command exits 6 (:class:`~redline.errors.PoliciesSkipped`). Every git
+    command passes names after ``--`` or as full refs.
+
 Order and failure
-    Every policy is validated (effective-date line, dates, templates, changelog, transport,
-    database, clean files) before anything is written. Then: write files, commit, tag,
-    push, notify. If writing, committing, tagging or pushing fails, the files, commit and
-    tags made by this run are undone locally, so the repository is as before the run.
-    Sending failures never undo a release: failed notices stay in the ledger for
-    ``redline remind``.
+    Every policy is validated (effective-date line, dates, tag names, templates,
+    changelog, transport, database, clean files) before anything is written. Then: write
+    files, commit, tag, push, notify. If writing, committing, tagging or pushing fails,
+    the files, commit and tags made by this run are undone locally, and only while they
+    are as this run left them (:func:`_roll_back`). Sending failures never undo a release:
+    failed notices stay in the ledger for ``redline remind``.
+
+Lock and journal
+    :func:`run_release` holds ``<git common dir>/redline/release.lock`` (an OS file lock
+    that dies with its holder) from start to end; a second run stops with exit code 7.
+    The plan (files with the blob ids of the bytes written, commit message, tags and their
+    messages) goes to ``<git dir>/redline/release.json`` before the first write, the
+    commit id once it exists. A run that finds the journal finishes the release when its
+    commit is in HEAD's history (makes the missing tags; push and notices follow as for
+    any unpushed or unsent release), else rolls it back, then plans afresh
+    (:func:`resume_interrupted`).
 
 ``--push``
     Only from the default branch (config ``default_branch``; in GitHub Actions also the
