@@ -734,6 +734,12 @@ def test_cli_set_in_days_and_json(repo):
                 "new": "**Effective date:** 01/31/2026",
             }
         ],
+        "date_order": {
+            "order": "MDY",
+            "source": "config",
+            "detail": "date_order in the config",
+            "needed": True,
+        },
     }
     pinned = redline(repo, "effective-date", "privacy", "--in", "2w", "--today", "2026-01-01")
     assert pinned.stdout == "2026-01-15\n"
@@ -774,9 +780,10 @@ def test_cli_usage_errors(repo, args, message):
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_cli_ambiguity_names_the_key_and_flag_resolves(repo):
-    (repo.root / "redline.toml").unlink()
+def test_cli_ambiguity_names_the_key_and_flag_resolves(policy_repo):
+    repo = policy_repo()
     repo.write("policies/privacy.md", "# Privacy\n\nEffective date: 03/04/2020\n")
+    repo.commit("an ambiguous date, and no evidence anywhere")
     process = subprocess.run(
         [sys.executable, "-m", "redline", "--repo", str(repo.root), "effective-date", "privacy"],
         capture_output=True,
@@ -788,7 +795,8 @@ def test_cli_ambiguity_names_the_key_and_flag_resolves(repo):
     assert process.stderr == (
         "redline: error: policies/privacy.md:3: '03/04/2020' is ambiguous: March 4, 2020 "
         '(MM/DD/YYYY) or April 3, 2020 (DD/MM/YYYY) (set date_order = "MDY" or "DMY" in '
-        "[tool.redline])\n"
+        '[tool.redline] (or in the policy\'s [tool.redline.policies."PATH"] table), or the '
+        "policy's locale)\n"
     )
     resolved = redline(repo, "effective-date", "privacy", "--date-order", "DMY")
     assert resolved.stdout == "2020-04-03\n"

@@ -135,11 +135,15 @@ def test_command_line_text_and_json(sqlite_world):
     world.release(RELEASED)
     text = run_cli(world, "--today", "2026-03-27")
     assert text.exit_code == 0, text.stderr
-    assert "privacy-policy (policies/privacy-policy.md)" in text.stdout
-    assert "in effect: v1 since 2026-01-15" in text.stdout
-    assert "pending:   v2 effective 2026-04-01 (5 days left, material)" in text.stdout
-    assert "notices: 2 sent, 1 failed, 0 pending" in text.stdout
-    assert "failed permanently" in text.stdout
+    [line] = [row for row in text.stdout.splitlines() if row.startswith("policies/privacy")]
+    assert "| in effect: v1 since 2026-01-15" in line
+    assert "| pending: v2 effective 2026-04-01 (5 days left, material;" in line
+    assert "notices: 2 sent, 1 failed, 0 pending" in line
+    assert "| 1 to act on" in line
+    assert "  warning: 1 notice of v2 failed permanently" in text.stdout
+    assert text.stdout.splitlines()[-1].startswith("2 policies: 2 in effect, 1 with a pending")
+    only = run_cli(world, "--problems", "--today", "2026-03-27").stdout
+    assert "policies/privacy-policy.md" in only and "policies/terms-of-service.md" not in only
 
     data = json.loads(run_cli(world, "privacy-policy", "--json", "--today", "2026-03-27").stdout)
     [policy] = data["policies"]

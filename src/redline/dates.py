@@ -29,8 +29,8 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
+from functools import cache, lru_cache
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import ConfigError, DateError, InputError, Problem
@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 
 ENV_TODAY = "REDLINE_TODAY"
 DEFAULT_LABEL = "Effective date"
-DATE_ORDER_HINT = 'set date_order = "MDY" or "DMY" in [tool.redline]'
+DATE_ORDER_HINT = (
+    'set date_order = "MDY" or "DMY" in [tool.redline] (or in the policy\'s '
+    '[tool.redline.policies."PATH"] table), or the policy\'s locale'
+)
 
 _EFFECTIVE_LABELS = ("effective date", "effective as of", "effective")
 _UPDATED_LABELS = (
@@ -115,7 +118,7 @@ _FRONT_MATTER_OPEN = re.compile(r"^---[ \t]*$")
 _FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _FRONT_MATTER_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)[ \t]*:(?P<rest>.*)$")
 _FM_TIME = re.compile(r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_LINE = re.compile(r"([^\r\n]*)(\r\n|\n|\r|\Z)")
+_EOL = re.compile(r"(\r\n|\n|\r)")
 _BLANK_PLACEHOLDER = re.compile(
     r"(?:_{2,}|-{2,}|\?{2,}|\.{3}|\u2026|TB[AD]|\\?\[[^\]\n]{0,30}\\?\]|<[^>\n]{1,30}>"
     r"|xx/xx/xxxx|xx\.xx\.xxxx)",
@@ -817,13 +820,16 @@ class _Layout:
 
 
 def _split_lines(text: str) -> list[_Line]:
+    parts = _EOL.split(text)  # content, eol, content, eol, ..., content
     lines: list[_Line] = []
     pos = 0
-    while pos < len(text):
-        found = _LINE.match(text, pos)
-        assert found is not None
-        lines.append(_Line(len(lines), pos, found.group(1), found.group(2)))
-        pos = found.end()
+    for index in range(0, len(parts), 2):
+        content = parts[index]
+        eol = parts[index + 1] if index + 1 < len(parts) else ""
+        if not content and not eol:
+            break  # the empty rest after a final line ending
+        lines.append(_Line(len(lines), pos, content, eol))
+        pos += len(content) + len(eol)
     return lines
 
 
@@ -1394,7 +1400,13 @@ def _yaml_scalar(raw: str) -> str | None:
 
 def find_dates(text: str, settings: Settings | DateOptions | None = None) -> list[DateMatch]:
     """Every date statement in ``text`` (front matter first, then the body in order)."""
-    return _Scanner(text, date_options(settings)).scan()
+    return list(_scan(text, date_options(settings)))
+
+
+@lru_cache(maxsize=16)
+def _scan(text: str, opts: DateOptions) -> tuple[DateMatch, ...]:
+    """The scan of one text, kept for the few calls that read, check and rewrite it in turn."""
+    return tuple(_Scanner(text, opts).scan())
 
 
 def date_line(settings: Settings | DateOptions | None, value: date) -> str:
@@ -1648,15 +1660,17 @@ def _locale_key(locale: str | None) -> str | None:
 
 
 class RepositoryOrders:
-    """The numeric orders the policies of a repository prove, per locale.
+    """The numeric orders the policies of a repository are known to write, per locale.
 
-    ``policies`` yields ``(path, text, options)`` for every policy; it is read once, on first
-    use. A policy proves an order by a date it writes, or by its own ``date_order``.
+    Orders come from ``policies`` (``(path, text, options)``, read once, on first use: a date
+    that reads one way, else the policy's own ``date_order``) and from :meth:`learn` (what a
+    caller resolved already, e.g. from a policy's history). Policies in the same folder are
+    asked first, then the whole repository; either way only when they all agree.
     """
 
-    def __init__(self, policies: Iterable[tuple[str, str, DateOptions]]) -> None:
-        self._source = policies
-        self._proofs: dict[str | None, list[tuple[str, str]]] | None = None
+    def __init__(self, policies: Iterable[tuple[str, str, DateOptions]] = ()) -> None:
+        self._source: Iterator[tuple[str, str, DateOptions]] | None = iter(policies)
+        self._known: dict[str, tuple[str | None, str]] = {}  # path -> (locale key, order)
 
     @classmethod
     def from_repo(
@@ -1675,31 +1689,38 @@ class RepositoryOrders:
 
         return cls(policies())
 
-    def _group(self, locale: str | None) -> list[tuple[str, str]]:
-        if self._proofs is None:
-            self._proofs = {}
-            for path, text, options in self._source:
-                found = order_proof(text, options)
-                order = found[0] if found else options.date_order
-                if order:
-                    self._proofs.setdefault(_locale_key(options.locale), []).append((path, order))
-        return self._proofs.get(_locale_key(locale), [])
+    def learn(self, path: str, options: DateOptions, order: str) -> None:
+        """Record that the policy at ``path`` writes ``order``."""
+        self._known[path] = (_locale_key(options.locale), order)
 
-    def order_for(self, locale: str | None, *, exclude: str | None = None) -> OrderEvidence | None:
-        """The order every other policy of ``locale`` (None: no locale set) agrees on."""
-        proofs = [(path, order) for path, order in self._group(locale) if path != exclude]
-        orders = {order for _, order in proofs}
-        if len(orders) != 1:
-            return None
-        order = orders.pop()
-        where = f"with locale {locale}" if locale else "without a locale"
-        count = len(proofs)
-        return OrderEvidence(
-            order,
-            "repository",
-            f"{count} other polic{'y' if count == 1 else 'ies'} {where} write {order} "
-            f"(e.g. {proofs[0][0]})",
-        )
+    def _load(self) -> None:
+        source, self._source = self._source, None
+        for path, text, options in source or ():
+            found = order_proof(text, options)
+            order = found[0] if found else options.date_order
+            if order and path not in self._known:
+                self.learn(path, options, order)
+
+    def order_for(self, path: str, locale: str | None) -> OrderEvidence | None:
+        """The order the other policies of ``locale`` (None: no locale) agree on."""
+        self._load()
+        key, folder = _locale_key(locale), PurePosixPath(path).parent
+        others = [(p, order) for p, (k, order) in self._known.items() if k == key and p != path]
+        near = [(p, order) for p, order in others if PurePosixPath(p).parent == folder]
+        for proofs, where in ((near, f"in {folder}/"), (others, "in the repository")):
+            orders = {order for _, order in proofs}
+            if len(orders) == 1:
+                order, count = orders.pop(), len(proofs)
+                return OrderEvidence(
+                    order,
+                    "repository",
+                    f"{count} other polic{'y' if count == 1 else 'ies'} {where}"
+                    f"{f' with locale {locale}' if locale else ''} write {order} "
+                    f"(e.g. {proofs[0][0]})",
+                )
+            if orders:
+                return None  # they disagree: no evidence
+        return None
 
 
 def resolve_date_order(
@@ -1738,8 +1759,10 @@ def resolve_date_order(
     order = locale_order(opts.locale)
     if order:
         return OrderEvidence(order, "locale", f"locale {opts.locale} writes short dates {order}")
-    evidence = repository.order_for(opts.locale, exclude=path) if repository else None
-    return evidence or OrderEvidence(None, None, "no date of this or another policy tells")
+    evidence = repository.order_for(path or "", opts.locale) if repository else None
+    return evidence or OrderEvidence(
+        None, None, "no date of this policy, its history or its locale tells, nor do the others"
+    )
 
 
 def revision_texts(repo: PolicyRepo, policy: Policy) -> Iterator[tuple[str, str]]:
@@ -1801,7 +1824,8 @@ def inspect_policy_date(
         for match in effective.matches:
             if match.error and not match.blank:
                 raise DateError(f"{name}:{match.line}: {match.error}", hint=match.hint)
-        edit_effective_date(text, _PROBE, resolved, name=name)
+        if evidence.needed or any(m._token is None and not m.blank for m in effective.matches):
+            edit_effective_date(text, _PROBE, resolved, name=name)
     except DateError as error:
         return PolicyDate(name, None, evidence, resolved, Problem.from_error(error, path=name))
     return PolicyDate(name, effective, evidence, resolved)
@@ -1977,17 +2001,20 @@ def write_policy_date(
     *,
     name: str | None = None,
     insert: bool = False,
+    order: str | None = None,
 ) -> DateEdit:
     """Set the managed date of the policy file at ``path``; the write is atomic.
 
-    The file is left untouched when the date is already ``value`` in its written form. A link
-    is never written through, and nothing outside the repository of ``settings`` is touched.
+    ``order`` is the numeric order :func:`resolve_date_order` found. The file is left untouched
+    when the date is already ``value`` in its written form. A link is never written through,
+    and nothing outside the repository of ``settings`` is touched.
     """
     from redline.files import atomic_write
 
     root = None if settings is None or isinstance(settings, DateOptions) else settings.repo_root
     policy = read_policy_file(path, name=name, root=root)
-    edit = edit_effective_date(policy.text, value, settings, name=name or str(path), insert=insert)
+    opts = date_options(settings).with_order(order)
+    edit = edit_effective_date(policy.text, value, opts, name=name or str(path), insert=insert)
     if edit.changed:
         atomic_write(path, policy.encode(edit.text), root=root)
     return edit

@@ -9,12 +9,17 @@ For every policy (or one):
   the ledger;
 * whether the text at HEAD differs from the last release, as ``redline release`` would see
   it (:func:`redline.release.plan_release`);
+* the effective date in the working tree, how its numeric order was decided, and the
+  problem when it cannot be read or a new one cannot be written
+  (:func:`redline.dates.inspect_policy_date`);
 * warnings: subscribers not yet notified while the date approaches, those who can no
   longer get the full notice period, permanent failures, short notice, unreleased text,
   never-released policies.
 
 Status only reads: it never queues, sends or writes anything. Without a database (no
-``REDLINE_DATABASE_URL`` and no ``.redline/redline.db`` yet) notice counts are unknown.
+``REDLINE_DATABASE_URL`` and no ``.redline/redline.db`` yet) notice counts are unknown. The
+release plan, which classifies unreleased text as ``redline release`` would, is worked out
+only when a released policy's text changed since its release.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from redline.errors import RedlineError
+from redline.errors import InputError, Problem, RedlineError
 
 if TYPE_CHECKING:
     from redline.config import Settings
+    from redline.dates import PolicyDate, RepositoryOrders
     from redline.history import Policy, PolicyRepo, Release
     from redline.release import ReleasePlan
     from redline.store import Store
@@ -120,12 +126,22 @@ class PolicyStatus:
     unreleased: str | None = None
     next_version: int | None = None
     warnings: list[str] = field(default_factory=list)
+    date: PolicyDate | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def needs_action(self) -> bool:
+        """True when the policy has a problem or a warning someone should act on."""
+        return bool(self.problems or self.warnings)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {
             "policy": self.policy.slug,
             "path": self.policy.path,
+            "effective_date": self.date.to_json() if self.date else None,
+            "problems": [problem.to_json() for problem in self.problems],
+            "needs_action": self.needs_action,
             "current": self.current.to_json() if self.current else None,
             "pending": [version.to_json() for version in self.pending],
             "unreleased_change": (
@@ -146,6 +162,19 @@ class StatusReport:
     database: str | None
     policies: list[PolicyStatus]
     warnings: list[str] = field(default_factory=list)
+    shallow: bool = False
+
+    def summary(self) -> dict[str, int]:
+        """Counts over the policies: in effect, pending, never released, needing action."""
+        return {
+            "policies": len(self.policies),
+            "in_effect": sum(1 for p in self.policies if p.current is not None),
+            "pending": sum(1 for p in self.policies if p.pending),
+            "never_released": sum(1 for p in self.policies if p.current is None and not p.pending),
+            "unreleased_changes": sum(1 for p in self.policies if p.unreleased),
+            "date_problems": sum(1 for p in self.policies if p.problems),
+            "needing_action": sum(1 for p in self.policies if p.needs_action),
+        }
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -153,6 +182,8 @@ class StatusReport:
             "today": self.today.isoformat(),
             "branch": self.branch,
             "database": self.database,
+            "shallow": self.shallow,
+            "summary": self.summary(),
             "policies": [p.to_json() for p in self.policies],
             "warnings": self.warnings,
         }
@@ -178,7 +209,8 @@ def collect_status(
     store: Store | None = None,
 ) -> StatusReport:
     """The status of every policy (or of ``policy``) on ``today``; reads ``store`` if given."""
-    from redline.release import plan_release
+    from redline.dates import RepositoryOrders
+    from redline.history import SHALLOW_HINT
 
     policies = [repo.resolve(policy)] if policy else repo.policies()
     report = StatusReport(
@@ -186,49 +218,106 @@ def collect_status(
         branch=_branch(repo),
         database=store.label if store is not None else None,
         policies=[],
+        shallow=repo.is_shallow(),
     )
+    if report.shallow:
+        report.warnings.append(
+            "history is missing: release tags and earlier revisions may not be here, so "
+            f"'never released' and the dates' evidence may be wrong ({SHALLOW_HINT})"
+        )
     if store is None:
         report.warnings.append(
             "no subscriber database yet (set REDLINE_DATABASE_URL, or add subscribers): "
             "notice counts are unknown"
         )
-    plan: ReleasePlan | None = None
-    try:
-        plan = plan_release(repo, settings, today)
-    except RedlineError as error:
-        report.warnings.append(f"`redline release` would stop now: {error}")
+    context = _Context(repo, settings, today, store, report, RepositoryOrders())
     for item in policies:
-        report.policies.append(_policy_status(repo, settings, item, today, store, plan, report))
+        report.policies.append(_policy_status(context, item))
+    if policy is not None:  # one policy: the others are read only if its date needs them
+        context.orders = RepositoryOrders.from_repo(repo)
+    _dates_from_the_repository(context)
     return report
 
 
+def _dates_from_the_repository(context: _Context) -> None:
+    """Settle the dates no policy evidence decided with what the other policies write.
+
+    The orders come from the first pass (each policy's text, history, config or locale),
+    so no policy is read or scanned twice; nor is its history, which gave nothing.
+    """
+    undecided = [
+        item
+        for item in context.report.policies
+        if item.date is not None and item.date.evidence.needed and item.date.evidence.order is None
+    ]
+    if not undecided:
+        return
+    for item in context.report.policies:
+        if item.date is not None and item.date.evidence.order is not None:
+            context.orders.learn(item.policy.path, item.date.options, item.date.evidence.order)
+    for item in undecided:
+        assert item.date is not None
+        if item.date.problem is not None:
+            item.problems.remove(item.date.problem)
+        _date(item, context, repository=context.orders)
+
+
+@dataclass
+class _Context:
+    """What every policy's status shares; the release plan is worked out once, if needed."""
+
+    repo: PolicyRepo
+    settings: Settings
+    today: date
+    store: Store | None
+    report: StatusReport
+    orders: RepositoryOrders
+    _plan: ReleasePlan | None = None
+    _planned: bool = False
+
+    def plan(self) -> ReleasePlan | None:
+        """The release a run would make now (None, with a warning, when it would stop)."""
+        from redline.release import plan_release
+
+        if not self._planned:
+            self._planned = True
+            try:
+                self._plan = plan_release(self.repo, self.settings, self.today)
+            except RedlineError as error:
+                self.report.warnings.append(f"`redline release` would stop now: {error}")
+        return self._plan
+
+
 def _branch(repo: PolicyRepo) -> str:
-    try:
-        return repo.repo.active_branch.name
-    except TypeError:
-        return "HEAD"
+    """The checked-out branch, or ``HEAD`` when detached (plain git: GitPython loads slowly)."""
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if not result.returncode else "HEAD"
 
 
-def _policy_status(
-    repo: PolicyRepo,
-    settings: Settings,
-    policy: Policy,
-    today: date,
-    store: Store | None,
-    plan: ReleasePlan | None,
-    report: StatusReport,
-) -> PolicyStatus:
+def _policy_status(context: _Context, policy: Policy) -> PolicyStatus:
+    repo, settings, today, store = context.repo, context.settings, context.today, context.store
     releases = repo.releases(policy)
     in_effect = [r for r in releases if r.effective_date <= today]
     current = _version(in_effect[-1], today, store, settings) if in_effect else None
     pending = [_version(r, today, store, settings) for r in releases if r.effective_date > today]
     status = PolicyStatus(policy, current, pending)
+    _date(status, context)
     if not releases:
         status.warnings.append(
-            "never released: `redline init` records the current text as a baseline, "
+            "no release tags in this shallow clone (fetch the history to see its releases)"
+            if context.report.shallow
+            else "never released: `redline init` records the current text as a baseline, "
             "`redline release` releases it as v1"
         )
-    _unreleased(status, repo, policy, releases, plan, report.branch)
+    _unreleased(status, context, releases)
     for version in pending:
         _pending_warnings(status, version, settings)
     if current is not None and current.notices is not None:
@@ -251,17 +340,40 @@ def _version(
     return version
 
 
-def _unreleased(
-    status: PolicyStatus,
-    repo: PolicyRepo,
-    policy: Policy,
-    releases: list[Release],
-    plan: ReleasePlan | None,
-    branch: str,
+def _date(
+    status: PolicyStatus, context: _Context, *, repository: RepositoryOrders | None = None
 ) -> None:
+    """The policy's date in the working tree (else at HEAD) and its problem, if any.
+
+    Without ``repository`` the policy's history is evidence; with it, only the others are.
+    """
+    from redline.dates import date_options, inspect_policy_date, revision_texts
+
+    repo, policy = context.repo, status.policy
+    try:
+        text = repo.read_text(policy, None if policy.abspath.exists() else "HEAD").text
+    except InputError as error:
+        status.problems.append(Problem.from_error(error, path=policy.path))
+        return
+    status.date = inspect_policy_date(
+        text,
+        date_options(context.settings),
+        name=policy.path,
+        history=() if repository else revision_texts(repo, policy),
+        repository=repository,
+        today=context.today,
+    )
+    if status.date.problem is not None:
+        status.problems.append(status.date.problem)
+
+
+def _unreleased(status: PolicyStatus, context: _Context, releases: list[Release]) -> None:
     if not releases:
         return
-    latest = releases[-1]
+    repo, policy, latest = context.repo, status.policy, releases[-1]
+    if _same_blob(repo, policy, latest):
+        return
+    plan = context.plan()
     if plan is not None:
         item = next((i for i in plan.releases if i.policy.path == policy.path), None)
         if item is None:
@@ -276,9 +388,19 @@ def _unreleased(
         version = latest.version + 1
     status.unreleased, status.next_version = classification, version
     status.warnings.append(
-        f"text on {branch} differs from the last release (v{latest.version}): a "
+        f"text on {context.report.branch} differs from the last release (v{latest.version}): a "
         f"{classification} change that `redline release` would publish as v{version}"
     )
+
+
+def _same_blob(repo: PolicyRepo, policy: Policy, release: Release) -> bool:
+    """True when the policy at HEAD is byte for byte its text at ``release``."""
+    try:
+        head = repo.read_text(policy, "HEAD")
+        released = repo.read_text(policy, release.commit)
+    except RedlineError:
+        return False
+    return head.blob == released.blob
 
 
 def _pending_warnings(status: PolicyStatus, version: VersionStatus, settings: Settings) -> None:

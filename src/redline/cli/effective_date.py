@@ -43,6 +43,10 @@ def command(
     label, punctuation, emphasis, link, zero padding, month style and the datetime
     attribute stay; every other byte of the file is left as it was.
 
+    Numeric dates (05/06/2020) are read in the order the evidence gives: config, a date of
+    this policy that reads one way (now or in an earlier revision), its locale, the other
+    policies of the same locale; --json says which decided.
+
     Exit codes: 0 success; 2 no date, an ambiguous or invalid date, or a bad option;
     3 git error.
     """
@@ -62,6 +66,14 @@ def command(
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
     day = dates.resolve_today(today)
+    snapshot = repo.read_text(target, rev)
+    evidence = dates.resolve_date_order(
+        snapshot.text,
+        settings,
+        history=dates.revision_texts(repo, target),
+        repository=dates.RepositoryOrders.from_repo(repo),
+        path=target.path,
+    )
 
     if writing:
         if set_date:
@@ -69,7 +81,12 @@ def command(
         else:
             new_date = day + dates.parse_offset(in_period or "", what="--in")
         edit = dates.write_policy_date(
-            target.abspath, new_date, settings, name=target.path, insert=insert
+            target.abspath,
+            new_date,
+            settings,
+            name=target.path,
+            insert=insert,
+            order=evidence.order,
         )
         if as_json:
             emit_json(
@@ -81,6 +98,7 @@ def command(
                     "changed": edit.changed,
                     "inserted": edit.inserted,
                     "changes": [{"line": c.line, "old": c.old, "new": c.new} for c in edit.changes],
+                    "date_order": evidence.to_json(),
                 }
             )
             return
@@ -94,9 +112,9 @@ def command(
         out().print(edit.date.isoformat())
         return
 
-    snapshot = repo.read_text(target, rev)
     where = f"{snapshot.path} at {rev}" if rev else snapshot.path
-    effective = dates.find_effective_date(snapshot.text, settings, name=where, today=day)
+    options = dates.date_options(settings).with_order(evidence.order)
+    effective = dates.find_effective_date(snapshot.text, options, name=where, today=day)
     for warning in effective.warnings:
         LOG.warning("%s: %s", where, warning)
     if as_json:
@@ -106,6 +124,7 @@ def command(
             "ref": snapshot.ref if rev else None,
             "commit": snapshot.commit,
             **effective.to_json(),
+            "date_order": evidence.to_json(),
         }
         emit_json(data)
         return

@@ -1,4 +1,4 @@
-"""``redline status [POLICY]``: versions in effect and pending, notices, and warnings."""
+"""``redline status [POLICY]``: one line per policy, its problems, and a summary."""
 
 from __future__ import annotations
 
@@ -9,22 +9,24 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.status import StatusReport, VersionStatus
+    from redline.status import PolicyStatus, StatusReport, VersionStatus
 
 
 @click.command()
 @click.argument("policy", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable status on stdout.")
+@click.option("--problems", is_flag=True, help="Show only the policies that need action.")
 @click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
 @pass_app
-def command(app: AppContext, policy: str | None, as_json: bool, today: str | None) -> None:
-    """Show each policy's version in effect and pending version, notices and warnings.
+def command(
+    app: AppContext, policy: str | None, as_json: bool, problems: bool, today: str | None
+) -> None:
+    """Show each policy's version in effect, pending version and date, and problems.
 
-    For a pending version: its effective date and the days left, and its notices sent,
-    failed and pending. Warnings such as "34 subscribers not yet notified of v3 and 5 days
-    left" or "text on main differs from the last release". Status only reads; it never
-    sends. Exit codes: 0 shown (also with warnings); 2 unknown policy or config error;
-    3 git error; 5 database error.
+    One line per policy, then each problem or warning with what to do, then a summary. A
+    policy whose date cannot be read or written is reported once and the others still show.
+    Status only reads; it never sends. Exit codes: 0 shown (also with problems); 2 unknown
+    policy or config error; 3 git error; 5 database error.
     """
     from redline.console import emit_json
     from redline.dates import resolve_today
@@ -40,10 +42,11 @@ def command(app: AppContext, policy: str | None, as_json: bool, today: str | Non
     finally:
         if store is not None:
             store.close()
+    shown = [item for item in report.policies if item.needs_action or not problems]
     if as_json:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "policies": [item.to_json() for item in shown]})
     else:
-        _show(report)
+        _show(report, shown)
 
 
 def _counts(version: VersionStatus) -> str:
@@ -62,38 +65,61 @@ def _counts(version: VersionStatus) -> str:
     return "; ".join(parts)
 
 
-def _show(report: StatusReport) -> None:
+def _line(item: PolicyStatus) -> str:
+    """The one line of a policy: name, version in force, pending version and date, problems."""
+    parts = [item.policy.path]
+    current = item.current
+    if current is not None:
+        release = current.release
+        parts.append(
+            f"in effect: v{release.version} since {release.effective_date.isoformat()} "
+            f"({release.classification}; {_counts(current)})"
+        )
+    else:
+        parts.append("in effect: none")
+    for version in item.pending:
+        release, days = version.release, version.days_left
+        parts.append(
+            f"pending: v{release.version} effective {release.effective_date.isoformat()} "
+            f"({days} day{'s' if days != 1 else ''} left, {release.classification}"
+            f"{', short notice' if release.short_notice else ''}; {_counts(version)})"
+        )
+    effective = item.date.effective if item.date else None
+    if effective is not None and effective.date is not None:
+        parts.append(f"date line: {effective.date.isoformat()}")
+    actions = len(item.problems) + len(item.warnings)
+    if actions:
+        parts.append(f"{actions} to act on")
+    return "  ".join(parts[:1] + ["| " + part for part in parts[1:]])
+
+
+def _show(report: StatusReport, shown: list[PolicyStatus]) -> None:
     from redline.console import err, out
 
     console = out()
 
     def say(text: str = "", style: str | None = None) -> None:
-        console.print(text, style=style, markup=False, highlight=False)
+        console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
     say(f"redline status on {report.today.isoformat()} ({report.branch})", "bold")
-    for item in report.policies:
-        say()
-        say(f"{item.policy.slug} ({item.policy.path})", "bold")
-        current = item.current
-        if current is not None:
-            release = current.release
-            say(
-                f"  in effect: v{release.version} since {release.effective_date.isoformat()} "
-                f"({release.classification}); {_counts(current)}"
-            )
-        else:
-            say("  in effect: no released version yet")
-        for version in item.pending:
-            release = version.release
-            days = version.days_left
-            say(
-                f"  pending:   v{release.version} effective {release.effective_date.isoformat()}"
-                f" ({days} day{'s' if days != 1 else ''} left, {release.classification}"
-                f"{', short notice' if release.short_notice else ''}); {_counts(version)}"
-            )
+    for item in shown:
+        say(_line(item))
+        for problem in item.problems:
+            say(f"  problem: {problem}", "red")
         for warning in item.warnings:
             say(f"  warning: {warning}", "yellow")
     if not report.policies:
         say("No policies found.")
+    elif not shown:
+        say("No policy needs action.")
+    counts = report.summary()
+    say(
+        f"{counts['policies']} polic{'y' if counts['policies'] == 1 else 'ies'}: "
+        f"{counts['in_effect']} in effect, {counts['pending']} with a pending version, "
+        f"{counts['never_released']} without a release, {counts['unreleased_changes']} with "
+        f"unreleased changes; {counts['date_problems']} with a date problem, "
+        f"{counts['needing_action']} needing action",
+        "bold",
+    )
     for warning in report.warnings:
         err().print(f"redline: warning: {warning}", markup=False, highlight=False)
