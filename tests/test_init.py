@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from redline.errors import DateError, GitError, InputError
+from redline.errors import ConfigError, DateError, GitError, InputError
 from redline.history import PolicyRepo
 from redline.initrepo import BASELINE_SUMMARY, apply_init, plan_init, workflow_templates
 
@@ -266,5 +266,9 @@ def test_empty_repository_and_no_policies(policy_repo):
         plan_init(PolicyRepo(repo.settings()), repo.settings())
     repo.write("README.md", "# nothing\n")
     repo.commit("Start")
-    with pytest.raises(InputError, match="no policies found"):
+    with pytest.raises(ConfigError, match="policies_dir 'policies' does not exist"):
+        plan_init(PolicyRepo(repo.settings()), repo.settings())
+    repo.write("policies/README.md", "# Our policies\n")
+    repo.commit("Only a README")
+    with pytest.raises(InputError, match=r"no policies found .*include \['\*\.md'\] matched 1"):
         plan_init(PolicyRepo(repo.settings()), repo.settings())

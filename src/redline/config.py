@@ -7,14 +7,51 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
+import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redline.errors import ConfigError
 
+if TYPE_CHECKING:
+    from redline.layout import Layout
+
 ENV_DATABASE_URL = "REDLINE_DATABASE_URL"
+
+
+_NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "notice_days": (0, 3650),
+    "smtp_port": (1, 65535),
+    "smtp_timeout": (0.1, 3600),
+    "max_send_errors": (1, 1_000_000),
+    "rate": (0.001, 100_000),
+    "remind_days": (0, 3650),
+    "max_template_bytes": (1_000, 1_000_000_000),
+    "max_subject_chars": (20, 998),
+}
+"""Inclusive bounds of numeric keys (``remind_days``: of each entry)."""
+
+DEFAULT_EXCLUDE = ("README.md", "CHANGELOG*.md")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """One ``[tool.redline.policies."PATH"]`` table: settings of a single policy."""
+
+    name: str | None = None
+    title: str | None = None
+    date_label: str | None = None
+    date_order: str | None = None
+    locale: str | None = None
+    notice_days: int | None = None
+    previous_paths: tuple[str, ...] = ()
+
+
+_POLICY_OVERRIDES = ("date_label", "date_order", "locale", "notice_days")
 
 
 @dataclass(frozen=True)
@@ -23,16 +60,19 @@ class Settings:
 
     repo_root: Path = Path(".")
     config_file: Path | None = None
-    policies_dir: str = "policies"
+    policies_dir: tuple[str, ...] = ("policies",)
     include: tuple[str, ...] = ("*.md",)
-    exclude: tuple[str, ...] = ("README.md", "*.changelog.md", "CHANGELOG*.md")
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    locales: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    policies: dict[str, PolicyConfig] = field(default_factory=dict)
     fold_typography: bool = False
     date_order: str | None = None
     locale: str | None = None
     date_label: str | None = None
     notice_days: int = 30
     templates_dir: str = "templates"
-    changelog_path: str = "{dir}/{slug}.changelog.md"
+    changelog_path: str = "{dir}/{stem}.changelog.md"
     site_url: str | None = None
     unsubscribe_url: str | None = None
     smtp_host: str | None = None
@@ -56,8 +96,31 @@ class Settings:
 
     @property
     def policies_path(self) -> Path:
-        """Absolute directory that holds the policy files."""
-        return self.repo_root / self.policies_dir
+        """Absolute directory of the first (usually the only) policies root."""
+        return self.repo_root / self.policies_dir[0]
+
+    @cached_property
+    def layout(self) -> Layout:
+        """Which files are policies and what they are called (see :mod:`redline.layout`)."""
+        from redline.layout import Layout
+
+        return Layout(self)
+
+    def for_policy(self, path: str) -> Settings:
+        """These settings with the per-policy table and ``locales`` of the policy at ``path``.
+
+        Pass the result wherever one policy is read or written: its ``date_label``,
+        ``date_order``, ``locale`` and ``notice_days`` are then the policy's own.
+        """
+        own = self.policies.get(path, PolicyConfig())
+        changes: dict[str, Any] = {
+            key: getattr(own, key) for key in _POLICY_OVERRIDES if getattr(own, key) is not None
+        }
+        if "locale" not in changes:
+            locale = self.layout.locale(path)
+            if locale is not None:
+                changes["locale"] = locale
+        return dataclasses.replace(self, **changes) if changes else self
 
     @property
     def database(self) -> str:
@@ -67,11 +130,16 @@ class Settings:
         return f"sqlite:///{(self.repo_root / '.redline' / 'redline.db').as_posix()}"
 
 
+_STRINGS = "a string or a list of strings"
+
 # key -> (accepted Python types, human description of the type)
 _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
-    "policies_dir": ((str,), "a string"),
-    "include": ((str, list), "a string or a list of strings"),
-    "exclude": ((str, list), "a string or a list of strings"),
+    "policies_dir": ((str, list), "a folder or a list of folders"),
+    "include": ((str, list), _STRINGS),
+    "exclude": ((str, list), _STRINGS),
+    "extend_exclude": ((str, list), _STRINGS),
+    "locales": ((dict,), 'a table of locale = pattern(s), e.g. {de = "de/**"}'),
+    "policies": ((dict,), 'a table of per-policy tables, e.g. [tool.redline.policies."a.md"]'),
     "fold_typography": ((bool,), "true or false"),
     "date_order": ((str,), '"MDY" or "DMY"'),
     "locale": ((str,), 'a locale such as "de"'),
@@ -100,7 +168,15 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "max_subject_chars": ((int,), "a whole number of characters"),
 }
 
+_POLICY_SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
+    "name": ((str,), 'a policy name such as "privacy"'),
+    "title": ((str,), "a string"),
+    "previous_paths": ((str, list), "a path or a list of paths"),
+    **{key: _SCHEMA[key] for key in _POLICY_OVERRIDES},
+}
+
 _SECRET_KEYS = {"smtp_password", "password", "database_url", "secret"}
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -113,15 +189,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+def _redline_table(data: dict[str, Any], path: Path, *, top_level: bool) -> Any:
+    """The ``[tool.redline]`` table of ``data``; with ``top_level``, else ``data`` itself."""
+    tool = data.get("tool")
+    if tool is None:
+        return data if top_level else None
+    if not isinstance(tool, dict):
+        raise ConfigError(
+            f"{path}: key 'tool' must be a table, not {tool!r}",
+            hint="write [tool.redline] with the redline keys under it",
+        )
+    table = tool.get("redline")
+    if table is None and top_level:
+        return {key: value for key, value in data.items() if key != "tool"}
+    return table
+
+
 def find_config(repo_root: Path) -> tuple[Path | None, dict[str, Any]]:
     """Return the config file of ``repo_root`` and its raw redline table (empty if none)."""
     redline_toml = repo_root / "redline.toml"
     if redline_toml.is_file():
-        data = _read_toml(redline_toml)
-        return redline_toml, data.get("tool", {}).get("redline", data)
+        return redline_toml, _redline_table(_read_toml(redline_toml), redline_toml, top_level=True)
     pyproject = repo_root / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("redline")
+        table = _redline_table(_read_toml(pyproject), pyproject, top_level=False)
         if table is not None:
             return pyproject, table
     return None, {}
@@ -136,23 +227,81 @@ def load_settings(
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"{config_file}: config file not found", hint="check --config")
-        data = _read_toml(config_file)
-        raw = data.get("tool", {}).get("redline", data) if "tool" in data else data
-        source = config_file
+        raw = _redline_table(_read_toml(config_file), config_file, top_level=True)
+        source: Path | None = config_file
     else:
         source, raw = find_config(repo_root)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [tool.redline] must be a table")
-    values = {key: _validate(key, value, source) for key, value in raw.items()}
+        raise ConfigError(f"{source}: [tool.redline] must be a table, not {raw!r}")
+    where = str(source) if source else "configuration"
+    values = {key: _validate(key, value, where) for key, value in raw.items()}
     for key, value in (overrides or {}).items():
         if value is not None:
-            values[key] = _validate(key, value, Path("command line"))
+            values[key] = _validate(key, value, "command line")
+    if "policies_dir" in values:
+        values["policies_dir"] = _check_roots(repo_root, values["policies_dir"], where)
     database_url = os.environ.get(ENV_DATABASE_URL) or None
     return Settings(repo_root=repo_root, config_file=source, database_url=database_url, **values)
 
 
-def _validate(key: str, value: Any, source: Path | None) -> Any:
-    where = str(source) if source else "configuration"
+def _fail(where: str, key: str, description: str, value: Any) -> ConfigError:
+    return ConfigError(f"{where}: key '{key}' must be {description}, not {value!r}")
+
+
+def _strings(key: str, value: Any, where: str, description: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
+        raise _fail(where, key, description, value)
+    return tuple(items)
+
+
+def _relative_path(key: str, value: str, where: str) -> str:
+    """``value`` as a normalised path inside the repository (``.`` for the root itself)."""
+    if "\0" in value or value.startswith(("/", "~")) or re.match(r"[A-Za-z]:[\\/]", value):
+        raise ConfigError(
+            f"{where}: key '{key}' must be a path inside the repository, not {value!r}",
+            hint='give it relative to the repository root, e.g. "policies"',
+        )
+    normal = posixpath.normpath(value.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        raise ConfigError(
+            f"{where}: key '{key}' = {value!r} points outside the repository",
+            hint="redline reads policies only inside the repository it runs in",
+        )
+    return normal
+
+
+def _check_roots(repo_root: Path, roots: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The policy roots, each inside the repository (also through symlinks), none nested."""
+    top = repo_root.resolve()
+    for root in roots:
+        resolved = (top / root).resolve()
+        if resolved != top and top not in resolved.parents:
+            raise ConfigError(
+                f"{where}: key 'policies_dir' = {root!r} leads outside the repository "
+                f"(to {resolved})",
+                hint="point it at a folder inside the repository, not a symlink out of it",
+            )
+    for root in roots:
+        for other in roots:
+            if root != other and (root == "." or other.startswith(f"{root}/")):
+                raise ConfigError(
+                    f"{where}: key 'policies_dir' lists {other!r} inside {root!r}",
+                    hint="list each folder once; patterns choose files inside it",
+                )
+    return roots
+
+
+def _check_number(key: str, value: float, where: str) -> None:
+    low, high = _NUMBER_BOUNDS[key]
+    if not low <= value <= high:  # also false for NaN
+        raise ConfigError(
+            f"{where}: key '{key}' = {value!r} is out of range",
+            hint=f"use a value from {low:g} to {high:g}",
+        )
+
+
+def _validate(key: str, value: Any, where: str) -> Any:
     if key in _SECRET_KEYS:
         raise ConfigError(
             f"{where}: key '{key}' must not be kept in a file",
@@ -163,26 +312,84 @@ def _validate(key: str, value: Any, source: Path | None) -> Any:
         raise ConfigError(f"{where}: unknown key '{key}'", hint=f"known keys: {known}")
     types, description = _SCHEMA[key]
     if isinstance(value, bool) and bool not in types:
-        raise ConfigError(f"{where}: key '{key}' must be {description}, not {value!r}")
+        raise _fail(where, key, description, value)
     if not isinstance(value, types):
-        raise ConfigError(f"{where}: key '{key}' must be {description}, not {value!r}")
-    if key in {"include", "exclude"}:
-        items = [value] if isinstance(value, str) else value
-        if not all(isinstance(item, str) for item in items):
-            raise ConfigError(f"{where}: key '{key}' must be {description}")
-        return tuple(items)
+        raise _fail(where, key, description, value)
+    if key == "policies_dir":
+        paths = _strings(key, value, where, description)
+        return tuple(dict.fromkeys(_relative_path(key, path, where) for path in paths))
+    if key in {"include", "exclude", "extend_exclude"}:
+        return _strings(key, value, where, description)
+    if key == "locales":
+        return _locales(value, where)
+    if key == "policies":
+        return _policies(value, where)
     if key == "remind_days":
         items = [value] if isinstance(value, int) else value
         if not all(isinstance(item, int) and not isinstance(item, bool) for item in items):
-            raise ConfigError(f"{where}: key 'remind_days' must be {description}")
+            raise _fail(where, key, description, value)
+        for item in items:
+            _check_number(key, item, where)
         return tuple(items)
+    if key in _NUMBER_BOUNDS:
+        _check_number(key, value, where)
     if key == "date_order" and value not in {"MDY", "DMY"}:
-        raise ConfigError(f'{where}: key \'date_order\' must be "MDY" or "DMY", not {value!r}')
+        raise _fail(where, key, description, value)
     if key == "smtp_tls" and value not in {"starttls", "ssl", "none"}:
-        raise ConfigError(f"{where}: key 'smtp_tls' must be {description}, not {value!r}")
-    if key == "notice_days" and value < 0:
-        raise ConfigError(f"{where}: key 'notice_days' must not be negative")
+        raise _fail(where, key, description, value)
+    if key == "locale" and not _LOCALE.fullmatch(value):
+        raise _fail(where, key, description, value)
     return value
+
+
+def _locales(value: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
+    locales = {}
+    for locale, patterns in value.items():
+        if not _LOCALE.fullmatch(locale):
+            raise ConfigError(
+                f"{where}: key 'locales' has {locale!r}, which is no locale",
+                hint='use language codes such as "de" or "pt-BR"',
+            )
+        locales[locale] = _strings(f"locales.{locale}", patterns, where, _STRINGS)
+    return locales
+
+
+def _policies(value: dict[str, Any], where: str) -> dict[str, PolicyConfig]:
+    from redline.layout import ref_name_problem, safe_name
+
+    tables = {}
+    for path, table in value.items():
+        key = f'policies."{path}"'
+        if not isinstance(table, dict):
+            raise _fail(where, key, "a table of per-policy settings", table)
+        values: dict[str, Any] = {}
+        for name, item in table.items():
+            if name not in _POLICY_SCHEMA:
+                known = ", ".join(sorted(_POLICY_SCHEMA))
+                raise ConfigError(
+                    f"{where}: unknown key '{name}' in [tool.redline.{key}]",
+                    hint=f"known keys: {known}",
+                )
+            types, description = _POLICY_SCHEMA[name]
+            if isinstance(item, bool) or not isinstance(item, types):
+                raise _fail(where, f"{key}.{name}", description, item)
+            if name == "previous_paths":
+                items = _strings(f"{key}.{name}", item, where, description)
+                values[name] = tuple(_relative_path(f"{key}.{name}", p, where) for p in items)
+            elif name == "name":
+                if safe_name(item) != item or ref_name_problem(f"{item}/v1"):
+                    raise ConfigError(
+                        f"{where}: key '{key}.name' = {item!r} is not a safe policy name",
+                        hint=f"use lowercase letters, digits, '-', '.' and '/', e.g. "
+                        f"{safe_name(item) or 'privacy'!r}",
+                    )
+                values[name] = item
+            elif name == "title":
+                values[name] = item
+            else:
+                values[name] = _validate(name, item, where)
+        tables[_relative_path(key, path, where)] = PolicyConfig(**values)
+    return tables
 
 
 def known_keys() -> list[str]:

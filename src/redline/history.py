@@ -4,15 +4,24 @@ The reads that every command does (repository root, policies at HEAD, revisions,
 release tags) run ``git`` directly, a few milliseconds each; GitPython, which costs a
 noticeable part of a second to import, is loaded only when ``PolicyRepo.repo`` is used.
 
-Releases are annotated tags named ``{tag_prefix}{slug}/v{N}``. Their message is a subject
+Which files are policies and what they are called is :mod:`redline.layout`'s business.
+A policy's history follows renames: one ``git log -M --raw`` over the policy roots, read
+once per HEAD, gives every commit's changes with git's rename detection, and each policy's
+chain of paths is walked back through it (and through ``previous_paths`` declared in the
+config, for a rename git cannot see).
+
+Releases are annotated tags named ``{tag_prefix}{name}/v{N}``. Their message is a subject
 line and ``Key: value`` trailers; :func:`format_release_message` and
-:func:`parse_release_message` are the only code that knows that format.
+:func:`parse_release_message` are the only code that knows that format. The tags of a policy
+are those under its name, plus those under the name of any earlier path of the policy (a
+move changes the name, not the version numbers) and under the file stem of any of its paths
+(the name redline gave policies before names were paths), when no other policy has that name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
+import dataclasses
 import os
 import re
 import subprocess
@@ -22,12 +31,13 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from redline.errors import GitError, InputError, PolicyNotFoundError
+from redline.errors import ConfigError, GitError, InputError, PolicyNotFoundError, RedlineError
 from redline.files import read_inside
+from redline.layout import SITE_MARKER, check_names
 from redline.model import Document, parse_document
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator, Sequence
 
     import git
 
@@ -38,6 +48,7 @@ SHALLOW_HINT = (
     "or set `fetch-depth: 0` on actions/checkout"
 )
 _FIELD_SEP = "\x1f"
+_RECORD_SEP = "\x1e"
 _OBJECT_ID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _RELEASE_KEYS = (
     "Policy",
@@ -89,11 +100,43 @@ def find_repo_root(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Policy:
-    """A policy file: its slug (the file stem) and repository-relative path."""
+    """A policy file: its name (``slug``), repository-relative path and per-policy config.
+
+    ``slug`` is the policy's unique name (see :mod:`redline.layout`); release tags, site
+    folders and subscriptions use it. ``title`` and ``previous_paths`` come from the
+    policy's ``[tool.redline.policies."PATH"]`` table.
+    """
 
     slug: str
     path: str
     abspath: Path
+    title: str | None = None
+    previous_paths: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The policy's name (the same as ``slug``)."""
+        return self.slug
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One file change of one commit in the policy history (``index`` 0 is the newest)."""
+
+    index: int
+    status: str
+    path: str
+    old_path: str | None
+    blob: str
+
+
+@dataclass
+class _History:
+    """Every commit touching the policy roots, newest first, and its changes by path."""
+
+    head: str
+    commits: list[tuple[str, str, str, str]]
+    by_path: dict[str, list[_Change]]
 
 
 @dataclass(frozen=True)
@@ -106,6 +149,7 @@ class Revision:
     subject: str
     path: str
     effective_line: str | None = None
+    blob: str | None = None
 
     @property
     def short(self) -> str:
@@ -203,6 +247,38 @@ def decode_policy(data: bytes, where: str) -> str:
         ) from None
 
 
+def _parse_log(text: str, history: _History) -> None:
+    """Fill ``history`` from ``git log --raw -z`` output in the format :meth:`_history` asks."""
+    for index, record in enumerate(text.split(_RECORD_SEP)[1:]):
+        header, _, changes = record.partition("\0")
+        commit, iso_date, author, subject = header.split(_FIELD_SEP, 3)
+        history.commits.append((commit, iso_date, author, subject))
+        tokens = changes.split("\0")
+        position = 0
+        while position < len(tokens):
+            token = tokens[position].lstrip("\n")
+            position += 1
+            if not token.startswith(":"):
+                continue
+            *_, blob, status = token.split(" ")
+            old_path = None
+            if status[:1] in {"R", "C"}:
+                old_path = tokens[position]
+                position += 1
+            path = tokens[position]
+            position += 1
+            if status[:1] != "D":
+                change = _Change(index, status[:1], path, old_path, blob)
+                history.by_path.setdefault(path, []).append(change)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 class PolicyRepo:
     """The policies of one git repository and their history."""
 
@@ -218,6 +294,8 @@ class PolicyRepo:
                 f"{self.root}: not a git repository", hint="pass --repo or run inside one"
             )
         self._documents: dict[tuple[str, bool], Document] = {}
+        self._history_cache: _History | None = None
+        self._claims_cache: tuple[str, dict[str, set[str]]] | None = None
 
     @cached_property
     def repo(self) -> git.Repo:
@@ -260,57 +338,148 @@ class PolicyRepo:
 
     # -- policies ---------------------------------------------------------------------------
 
-    def _is_policy_path(self, relpath: str) -> bool:
-        posix = PurePosixPath(relpath)
-        base = PurePosixPath(self.settings.policies_dir)
-        if base != PurePosixPath(".") and base not in posix.parents:
-            return False
-        name = posix.name
-        included = any(fnmatch.fnmatch(name, pattern) for pattern in self.settings.include)
-        excluded = any(fnmatch.fnmatch(name, pattern) for pattern in self.settings.exclude)
-        return included and not excluded
+    def candidate_paths(self, roots: Sequence[str] | None = None) -> list[str]:
+        """Files under ``roots`` (default: the policy roots): tracked, untracked but not
+        ignored, and committed at HEAD; never what ``redline site`` built."""
+        roots = roots or self.settings.policies_dir
+        listing = self._git(
+            "--literal-pathspecs",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+            *roots,
+        )
+        if listing.returncode:
+            raise GitError(f"cannot list files: {os.fsdecode(listing.stderr).strip()}")
+        paths = set(os.fsdecode(listing.stdout).split("\0"))
+        committed = self._git(
+            "--literal-pathspecs", "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *roots
+        )
+        if not committed.returncode:  # fails without commits
+            paths.update(os.fsdecode(committed.stdout).split("\0"))
+        paths.discard("")
+        sites = {
+            path.rpartition("/")[0] for path in paths if path.rpartition("/")[2] == SITE_MARKER
+        }
+        if sites:  # what `redline site` built is never a policy
+            paths = {p for p in paths if not any(p.startswith(f"{s}/") or not s for s in sites)}
+        return sorted(paths)
 
     def policies(self) -> list[Policy]:
-        """Policies in the working tree and at HEAD, sorted by path."""
-        paths: set[str] = set()
-        directory = self.root / self.settings.policies_dir
-        if directory.is_dir():
-            for file in directory.rglob("*"):
-                relpath = file.relative_to(self.root).as_posix()
-                if file.is_file() and ".git" not in file.parts and self._is_policy_path(relpath):
-                    paths.add(relpath)
-        listing = self._git("ls-tree", "-r", "-z", "HEAD", "--", self.settings.policies_dir)
-        if not listing.returncode:  # fails without commits
-            for entry in os.fsdecode(listing.stdout).split("\0"):
-                info, _, relpath = entry.partition("\t")
-                if info.split(" ")[1:2] == ["blob"] and self._is_policy_path(relpath):
-                    paths.add(relpath)
-        return [self._policy(path) for path in sorted(paths)]
+        """Policies in the working tree and at HEAD, sorted by path.
+
+        Raises before anything is written when no file is a policy (saying what matched
+        what), when two policies would share a name or a name is no valid tag name, and when
+        a per-policy table names no policy.
+        """
+        layout = self.settings.layout
+        judged = {path: layout.judge(path) for path in self.candidate_paths()}
+        paths = [path for path, match in judged.items() if match.reason is None]
+        if not paths:
+            raise self._nothing_found(judged)
+        policies = [self._policy(path) for path in paths]
+        named: dict[str, list[str]] = {}
+        for policy in policies:
+            named.setdefault(policy.slug, []).append(policy.path)
+        check_names(named, tag_prefix=self.settings.tag_prefix, where=self._config_name)
+        unknown = sorted(set(self.settings.policies) - set(paths))
+        if unknown:
+            raise ConfigError(
+                f'{self._config_name}: [tool.redline.policies."{unknown[0]}"] names no policy',
+                hint="give the path of a policy file from the repository root, as "
+                "`redline status` lists them, or remove the table",
+            )
+        return policies
+
+    @property
+    def _config_name(self) -> str:
+        file = self.settings.config_file
+        return _relative(file, self.root) if file else "the default settings"
+
+    def _nothing_found(self, judged: dict[str, Any]) -> RedlineError:
+        """The error for a configuration that selects no file, saying which part failed."""
+        layout = self.settings.layout
+        for root in layout.roots:
+            if not (self.root / root).is_dir() and not any(
+                path.startswith(f"{root}/") for path in judged
+            ):
+                return ConfigError(
+                    f"{self._config_name}: policies_dir {root!r} does not exist in {self.root}",
+                    hint="set policies_dir to the folder of your policies; `redline init "
+                    "--dry-run` proposes a configuration",
+                )
+        reasons = [match.reason for match in judged.values()]
+        detail = f"{len(judged)} file(s) under it"
+        if judged:
+            detail += (
+                f": include {list(layout.include)} matched {len(judged) - reasons.count('include')}"
+            )
+            if reasons.count("exclude"):
+                detail += f", exclude {list(layout.exclude)} removed {reasons.count('exclude')}"
+            if reasons.count("changelog"):
+                detail += f", {reasons.count('changelog')} are changelogs ({layout.outputs})"
+        return InputError(
+            f"no policies found with {layout.describe()} ({detail})",
+            hint="include and exclude are gitignore-style patterns relative to policies_dir, "
+            'e.g. "**/index.md"; `redline init --dry-run` proposes a configuration',
+        )
 
     def _policy(self, relpath: str) -> Policy:
-        return Policy(slug=PurePosixPath(relpath).stem, path=relpath, abspath=self.root / relpath)
+        own = self.settings.policies.get(relpath)
+        name = own.name if own and own.name else self.settings.layout.name(relpath)
+        return Policy(
+            slug=name,
+            path=relpath,
+            abspath=self.root / relpath,
+            title=own.title if own else None,
+            previous_paths=own.previous_paths if own else (),
+        )
 
-    def resolve(self, name: str) -> Policy:
-        """Find a policy by repository path, path relative to the cwd, or slug."""
+    def settings_for(self, policy: Policy) -> Settings:
+        """The settings of ``policy``: the repository's, with its per-policy table on top."""
+        return self.settings.for_policy(policy.path)
+
+    def resolve(self, name: str, *, at: Sequence[str] = ()) -> Policy:
+        """Find a policy by name, path (from the repository root or the cwd) or file stem.
+
+        An earlier path of a policy (before a rename or move) finds the policy; with ``at``
+        (revisions), so does the path of a policy file that exists only at one of them.
+        """
+        from redline.layout import safe_name
+
         known = self.policies()
         candidates = {name, name.removeprefix("./")}
-        as_path = Path(name)
-        if as_path.exists():
-            with contextlib.suppress(ValueError):
-                candidates.add(as_path.resolve().relative_to(self.root).as_posix())
+        with contextlib.suppress(ValueError, OSError):
+            here = Path(os.path.normpath(Path.cwd().resolve() / name))
+            candidates.add(here.relative_to(self.root).as_posix())
         for policy in known:
             if policy.path in candidates:
                 return policy
-        by_slug = [policy for policy in known if policy.slug == name]
-        if len(by_slug) == 1:
-            return by_slug[0]
-        if len(by_slug) > 1:
-            paths = ", ".join(policy.path for policy in by_slug)
+        wanted = {name, safe_name(name)}
+        by_name = [policy for policy in known if policy.slug in wanted]
+        if not by_name:
+            by_name = [policy for policy in known if PurePosixPath(policy.path).stem == name]
+        if len(by_name) == 1:
+            return by_name[0]
+        if len(by_name) > 1:
+            paths = ", ".join(policy.path for policy in by_name)
             raise PolicyNotFoundError(f"policy '{name}' is ambiguous", hint=f"use a path: {paths}")
-        names = ", ".join(policy.slug for policy in known) or "none"
+        for policy in known:
+            if candidates & set(self._paths_in_history(policy)):
+                return policy
+        for path in sorted(candidates):
+            if self.settings.layout.judge(path).reason is None and any(
+                found is not None for found in self._cat_files([f"{rev}:{path}" for rev in at])
+            ):
+                return self._policy(path)
+        names = [policy.slug for policy in known]
+        listed = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
         raise PolicyNotFoundError(
-            f"unknown policy '{name}' in {self.root / self.settings.policies_dir}",
-            hint=f"known policies: {names}",
+            f"unknown policy '{name}' ({self.settings.layout.describe()})",
+            hint=f"known policies: {listed}",
         )
 
     # -- revisions --------------------------------------------------------------------------
@@ -338,63 +507,128 @@ class PolicyRepo:
     def revisions(
         self, policy: Policy, *, date_line: Callable[[str], str | None] | None = None
     ) -> list[Revision]:
-        """Commits that touched ``policy``, newest first, following renames.
+        """Commits that touched ``policy``, newest first, following renames and moves.
 
         With ``date_line`` (text -> the raw effective-date line or None), each revision's
-        ``effective_line`` is filled in from the policy's text at that revision.
+        ``effective_line`` is filled in from the policy's text at that revision: all the
+        texts come from one ``git cat-file`` call, and each distinct text is read once.
         """
-        log = self._log(policy)
-        if date_line is None:
-            return [
-                Revision(commit, datetime.fromisoformat(iso_date), author, subject, path)
-                for commit, iso_date, author, subject, path in log
-            ]
-        blobs = self._cat_files([f"{commit}:{path}" for commit, _, _, _, path in log])
-        revisions = []
-        for (commit, iso_date, author, subject, path), blob in zip(log, blobs, strict=True):
-            text = blob[1].decode("utf-8", "replace") if blob else None
-            revisions.append(
-                Revision(
-                    commit,
-                    datetime.fromisoformat(iso_date),
-                    author,
-                    subject,
-                    path,
-                    date_line(text) if text is not None else None,
-                )
+        history = self._history()
+        revisions = [
+            Revision(
+                commit,
+                datetime.fromisoformat(iso_date),
+                author,
+                subject,
+                change.path,
+                blob=change.blob,
             )
-        return revisions
+            for change in self._walk(history, policy)
+            for commit, iso_date, author, subject in (history.commits[change.index],)
+        ]
+        if date_line is None:
+            return revisions
+        blobs = list(dict.fromkeys(revision.blob for revision in revisions if revision.blob))
+        lines: dict[str, str | None] = {}
+        for blob, found in zip(blobs, self._cat_objects(blobs), strict=True):
+            if found is not None and found[1] == "blob":
+                lines[blob] = date_line(found[2].decode("utf-8", "replace"))
+        return [
+            dataclasses.replace(revision, effective_line=lines.get(revision.blob or ""))
+            for revision in revisions
+        ]
 
-    def _log(self, policy: Policy) -> list[tuple[str, str, str, str, str]]:
-        """(commit, ISO date, author, subject, path then) of each commit touching ``policy``."""
-        result = self._git(
-            "log",
-            "--follow",
-            "--name-status",
-            f"--format=%x1e%H{_FIELD_SEP}%aI{_FIELD_SEP}%an{_FIELD_SEP}%s",
-            "--",
-            policy.path,
-        )
-        if result.returncode:  # no commits yet
-            return []
-        log = []
-        for record in result.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
-            header, _, changes = record.partition("\n")
-            commit, iso_date, author, subject = header.split(_FIELD_SEP, 3)
-            path = policy.path
-            for change in changes.strip().splitlines():
-                parts = change.split("\t")
-                if parts and parts[-1]:
-                    path = parts[-1]
-            log.append((commit, iso_date, author, subject, path))
-        return log
+    def _history(self) -> _History:
+        """The commits of the policy roots with their changes (renames detected); cached by HEAD."""
+        head = self._git("rev-parse", "--verify", "--quiet", "HEAD")
+        head_id = head.stdout.decode().strip() if not head.returncode else ""
+        if self._history_cache is not None and self._history_cache.head == head_id:
+            return self._history_cache
+        history = _History(head_id, [], {})
+        if head_id:
+            roots = self.settings.policies_dir
+            declared = [p for own in self.settings.policies.values() for p in own.previous_paths]
+            pathspec = [] if "." in roots else [*roots, *declared]
+            result = self._git(
+                "-c",
+                "log.showSignature=false",
+                "--literal-pathspecs",
+                "log",
+                "-M",
+                "--no-merges",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                f"--format={_RECORD_SEP}%H{_FIELD_SEP}%aI{_FIELD_SEP}%an{_FIELD_SEP}%s",
+                head_id,
+                "--",
+                *pathspec,
+            )
+            if result.returncode:
+                raise GitError(f"git log failed: {os.fsdecode(result.stderr).strip()}")
+            _parse_log(os.fsdecode(result.stdout), history)
+        self._history_cache = history
+        return history
+
+    def _walk(self, history: _History, policy: Policy) -> Iterator[_Change]:
+        """The changes that made ``policy``, newest first: back through each rename, and
+        from the commit that added it on to its declared ``previous_paths``, in order."""
+        declared = list(policy.previous_paths)
+        tracked: str | None = policy.path
+        start = 0
+        while tracked is not None:
+            following = None
+            for change in history.by_path.get(tracked, ()):
+                if change.index < start:
+                    continue
+                yield change
+                if change.status in "RAC":
+                    start = change.index + 1
+                    following = change.old_path if change.status == "R" else None
+                    break
+            if following is None and declared:
+                following = declared.pop(0)
+            tracked = following
 
     def _paths_in_history(self, policy: Policy) -> list[str]:
-        seen = [policy.path]
-        for *_, path in self._log(policy):
-            if path not in seen:
-                seen.append(path)
-        return seen
+        """The policy's path now, then every earlier path it had (declared ones included)."""
+        paths = [policy.path]
+        for change in self._walk(self._history(), policy):
+            paths += [change.path] + ([change.old_path] if change.old_path else [])
+        return list(dict.fromkeys([*paths, *policy.previous_paths]))
+
+    def moves_since(self, rev: str) -> dict[str, str]:
+        """Policy files renamed or moved between ``rev`` and the working tree: new -> old path.
+
+        Uses git's rename detection on the whole change (committed, staged or not), plus the
+        ``previous_paths`` of policies whose earlier path existed at ``rev``.
+        """
+        result = self._git(
+            "--literal-pathspecs",
+            "diff",
+            "-M",
+            "--name-status",
+            "-z",
+            rev,
+            "--",
+            *([] if "." in self.settings.policies_dir else self.settings.policies_dir),
+        )
+        if result.returncode:
+            raise GitError(f"git diff failed: {os.fsdecode(result.stderr).strip()}")
+        tokens = os.fsdecode(result.stdout).split("\0")
+        moves = {
+            tokens[i + 2]: tokens[i + 1]
+            for i in range(len(tokens) - 2)
+            if tokens[i][:1] == "R" and tokens[i][1:].isdigit()
+        }
+        for own_path, own in self.settings.policies.items():
+            if own_path in moves:
+                continue
+            existing = self._cat_files([f"{rev}:{path}" for path in own.previous_paths])
+            found = next((p for p, b in zip(own.previous_paths, existing, strict=True) if b), None)
+            if found is not None and found != own_path:
+                moves[own_path] = found
+        return moves
 
     def read_text(self, policy: Policy, rev: str | None) -> Snapshot:
         """The policy's text at ``rev`` (None: the working tree)."""
@@ -427,6 +661,30 @@ class PolicyRepo:
         hint = SHALLOW_HINT if self.is_shallow() else "choose a revision from `redline log`"
         raise InputError(f"{policy.path}: does not exist at revision '{rev}'", hint=hint)
 
+    def snapshots_at(self, rev: str, policies: Sequence[Policy]) -> dict[str, Snapshot | None]:
+        """Each policy's text at ``rev`` under its current path (None where it is not there),
+        read in one git call."""
+        commit = self.resolve_rev(rev)
+        found = self._cat_files([f"{commit}:{policy.path}" for policy in policies])
+        return {
+            policy.path: Snapshot(
+                decode_policy(blob[1], f"{policy.path} at {rev}"), policy.path, commit, rev, blob[0]
+            )
+            if blob is not None
+            else None
+            for policy, blob in zip(policies, found, strict=True)
+        }
+
+    def uncommitted(self) -> set[str]:
+        """Paths under the policy roots that differ from HEAD (staged, unstaged or untracked)."""
+        roots = self.settings.policies_dir
+        result = self._git(
+            "--literal-pathspecs", "status", "--porcelain=v1", "-z", "--no-renames", "--", *roots
+        )
+        if result.returncode:
+            raise GitError(f"git status failed: {os.fsdecode(result.stderr).strip()}")
+        return {entry[3:] for entry in os.fsdecode(result.stdout).split("\0") if len(entry) > 3}
+
     def document(self, policy: Policy, rev: str | None) -> tuple[Snapshot, Document]:
         """Read and parse the policy at ``rev``; parsed documents are cached by blob id."""
         snapshot = self.read_text(policy, rev)
@@ -437,36 +695,101 @@ class PolicyRepo:
             self._documents[key] = parse_document(snapshot.text, name=where, fold_typography=fold)
         return snapshot, self._documents[key]
 
+    def title(self, policy: Policy, rev: str | None) -> str:
+        """The policy's title: config ``title``, else its first H1 or front-matter ``title``
+        at ``rev``, else one made from the last part of its name."""
+        if policy.title:
+            return policy.title
+        try:
+            found = self.document(policy, rev)[1].title
+        except RedlineError:
+            found = None
+        if found:
+            return found
+        from redline.render import readable_title
+
+        return readable_title(policy.slug.rpartition("/")[2])
+
     # -- releases ---------------------------------------------------------------------------
 
     def tag_name(self, slug: str, version: int) -> str:
-        """The release tag of ``slug`` at ``version``."""
+        """The release tag a new release of ``slug`` at ``version`` gets."""
         return f"{self.settings.tag_prefix}{slug}/v{version}"
 
+    def tag_of(self, policy: Policy, version: int) -> str:
+        """The tag of ``policy``'s release ``version``: the existing one (perhaps under an
+        earlier name of the policy), else the one a new release gets."""
+        found = next((r.tag for r in self.releases(policy) if r.version == version), None)
+        return found or self.tag_name(policy.slug, version)
+
+    def tag_names(self, policy: Policy) -> list[str]:
+        """The names whose tags are ``policy``'s releases: its own name first, then the names
+        and file stems of its earlier paths (and its own stem) that no other policy claims."""
+        layout = self.settings.layout
+        paths = self._paths_in_history(policy)
+        earlier = [layout.name(path) for path in paths[1:]]
+        stems = [PurePosixPath(path).stem for path in paths]
+        names = [policy.slug]
+        for name in dict.fromkeys([*earlier, *stems]):
+            if name not in names and self._claims().get(name, {policy.path}) <= {policy.path}:
+                names.append(name)
+        return names
+
+    def _claims(self) -> dict[str, set[str]]:
+        """Current policy paths by each name and file stem they have; cached by HEAD."""
+        head = self._history().head
+        if self._claims_cache is None or self._claims_cache[0] != head:
+            claims: dict[str, set[str]] = {}
+            for other in self.policies():
+                for name in {other.slug, PurePosixPath(other.path).stem}:
+                    claims.setdefault(name, set()).add(other.path)
+            self._claims_cache = (head, claims)
+        return self._claims_cache[1]
+
     def releases(self, policy: Policy) -> list[Release]:
-        """Released versions of ``policy`` from its annotated tags, oldest first."""
-        prefix = f"{self.settings.tag_prefix}{policy.slug}/v"
+        """Released versions of ``policy`` from its annotated tags, oldest first.
+
+        Tags under the policy's own name win over tags of the same version under an
+        earlier name (see :meth:`tag_names`).
+        """
+        return self.releases_of([policy])[policy.path]
+
+    def releases_of(self, policies: Sequence[Policy]) -> dict[str, list[Release]]:
+        """The releases of each of ``policies`` (by path, oldest first), from one git call."""
+        prefix = self.settings.tag_prefix
+        owners: dict[str, tuple[str, int]] = {}
+        for policy in policies:
+            for position, name in enumerate(self.tag_names(policy)):
+                owners.setdefault(f"{prefix}{name}", (policy.path, position))
         fields = "%(refname:strip=2)%1f%(objecttype)%1f%(*objecttype)%1f%(*objectname)"
         listing = self._git(
             "for-each-ref",
             f"--format={fields}%1f%(creatordate:iso-strict)%1f%(contents)%1e",
-            f"refs/tags/{prefix.rsplit('/', 1)[0]}/",
+            *(f"refs/tags/{base}/" for base in owners),
         )
         if listing.returncode:
             raise GitError(f"cannot list tags: {os.fsdecode(listing.stderr).strip()}")
-        found = []
+        found: dict[str, dict[int, tuple[int, Release]]] = {p.path: {} for p in policies}
         for record in listing.stdout.decode("utf-8", "replace").split("\x1e")[:-1]:
             name, kind, target_kind, target, created, message = record.lstrip("\n").split("\x1f")
-            if not name.startswith(prefix) or not name[len(prefix) :].isdigit():
+            base, _, number = name.rpartition("/v")
+            if base not in owners or not number.isdigit():
                 continue
             if kind != "tag":
                 raise GitError(
                     f"tag '{name}' is not annotated",
                     hint="release tags carry metadata; recreate it with `git tag -a`",
                 )
+            path, position = owners[base]
             commit = target if target_kind == "commit" else self.resolve_rev(name)
-            found.append(self._release(name, commit, datetime.fromisoformat(created), message))
-        return sorted(found, key=lambda release: release.version)
+            release = self._release(name, commit, datetime.fromisoformat(created), message)
+            versions = found[path]
+            if release.version not in versions or position < versions[release.version][0]:
+                versions[release.version] = (position, release)
+        return {
+            path: [versions[version][1] for version in sorted(versions)]
+            for path, versions in found.items()
+        }
 
     def _release(self, name: str, commit: str, published: datetime, message: str) -> Release:
         meta = parse_release_message(message)

@@ -17,11 +17,13 @@ when a policy already has release tags other than the baseline it would create i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import DateError, GitError, InputError
@@ -29,6 +31,8 @@ from redline.files import atomic_write
 from redline.history import format_release_message
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
     from redline.config import Settings
     from redline.history import Policy, PolicyRepo
 
@@ -77,6 +81,7 @@ class InitPlan:
     files: list[FileAction]
     tags: list[BaselineTag]
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
@@ -101,6 +106,7 @@ class InitPlan:
                 for t in self.tags
             ],
             "warnings": self.warnings,
+            "notes": self.notes,
             "changes": self.changes,
         }
 
@@ -108,53 +114,53 @@ class InitPlan:
 # --- the plan -------------------------------------------------------------------------------
 
 
-def plan_init(repo: PolicyRepo, settings: Settings) -> InitPlan:
-    """Work out what ``init`` writes; raises before anything is written when it cannot run."""
+def plan_init(repo: PolicyRepo, settings: Settings, *, notes: Sequence[str] = ()) -> InitPlan:
+    """Work out what ``init`` writes; raises before anything is written when it cannot run.
+
+    ``notes`` say how a proposed configuration (:func:`propose_settings`) was found.
+    """
     if not repo.has_commits():
         raise GitError(
             f"{repo.root}: the repository has no commits yet",
             hint="commit the policies first; the baseline tags point at a commit",
         )
-    policies = repo.policies()
-    if not policies:
-        raise InputError(
-            f"no policies found in {settings.policies_dir}/ (include: "
-            f"{', '.join(settings.include)})",
-            hint="pass --policies-dir, or set policies_dir and include in the config",
-        )
+    policies = repo.policies()  # raises when there are none, or names collide
     warnings: list[str] = []
-    tags = _plan_tags(repo, settings, policies, warnings)
-    files = [_plan_config(settings), *_plan_workflows(settings), _plan_gitignore(repo.root)]
+    tags = _plan_tags(repo, policies, warnings)
+    files = [
+        _plan_config(settings),
+        *_plan_workflows(settings, warnings),
+        _plan_gitignore(repo.root),
+    ]
     for action in files:
         if action.action == "keep" and action.reason.startswith("differs"):
             warnings.append(f"{action.path}: {action.reason}")
-    return InitPlan(root=repo.root, files=files, tags=tags, warnings=warnings)
+    return InitPlan(root=repo.root, files=files, tags=tags, warnings=warnings, notes=list(notes))
 
 
-def _plan_tags(
-    repo: PolicyRepo, settings: Settings, policies: list[Policy], warnings: list[str]
-) -> list[BaselineTag]:
-    head = repo.repo.head.commit
+def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) -> list[BaselineTag]:
+    head = repo.resolve_rev("HEAD")
+    at_head = repo.snapshots_at(head, policies)
+    changed = repo.uncommitted()
+    all_releases = repo.releases_of(policies)
     conflicts: list[str] = []
     uncommitted: list[str] = []
     tags: list[BaselineTag] = []
     for policy in policies:
-        try:
-            blob = head.tree / policy.path
-        except KeyError:
+        snapshot = at_head[policy.path]
+        if snapshot is None:
             uncommitted.append(f"{policy.path} (not committed)")
             continue
-        if repo.repo.is_dirty(index=True, working_tree=True, path=policy.path):
+        if policy.path in changed:
             uncommitted.append(f"{policy.path} (uncommitted changes)")
             continue
-        releases = repo.releases(policy)
-        tag = repo.tag_name(policy.slug, 1)
+        releases = all_releases[policy.path]
         if releases:
             first = releases[0]
             if (
                 len(releases) == 1
                 and first.version == 1
-                and _blob_at(repo, policy, first.commit) == blob.hexsha
+                and _blob_at(repo, policy, first.commit) == snapshot.blob
             ):
                 tags.append(
                     BaselineTag(
@@ -170,7 +176,7 @@ def _plan_tags(
             else:
                 conflicts.append(", ".join(release.tag for release in releases))
             continue
-        effective, source = _baseline_date(repo, policy, head.hexsha, warnings)
+        effective, source = _baseline_date(repo, policy, snapshot.text, warnings)
         message = format_release_message(
             {
                 "Policy": policy.slug,
@@ -178,7 +184,7 @@ def _plan_tags(
                 "Effective-Date": effective.isoformat(),
                 "Classification": "material",
                 "Previous-Version": "none",
-                "Commits": head.hexsha,
+                "Commits": head,
                 "Notify": "no",
                 "Short-Notice": "no",
                 "Summary": BASELINE_SUMMARY,
@@ -188,8 +194,8 @@ def _plan_tags(
             BaselineTag(
                 policy=policy.slug,
                 path=policy.path,
-                tag=tag,
-                commit=head.hexsha,
+                tag=repo.tag_name(policy.slug, 1),
+                commit=head,
                 effective_date=effective,
                 date_source=source,
                 exists=False,
@@ -213,21 +219,21 @@ def _plan_tags(
 
 def _blob_at(repo: PolicyRepo, policy: Policy, commit: str) -> str | None:
     try:
-        return (repo.repo.commit(commit).tree / policy.path).hexsha
-    except (KeyError, ValueError):
+        return repo.read_text(policy, commit).blob
+    except InputError:
         return None
 
 
 def _baseline_date(
-    repo: PolicyRepo, policy: Policy, head: str, warnings: list[str]
+    repo: PolicyRepo, policy: Policy, text: str, warnings: list[str]
 ) -> tuple[dt.date, str]:
     """The effective date written in the policy at HEAD, else its last commit's date."""
     from redline.dates import find_dates, find_effective_date
 
-    snapshot = repo.read_text(policy, head)
-    if find_dates(snapshot.text, repo.settings):
+    own = repo.settings_for(policy)
+    if find_dates(text, own):
         try:
-            found = find_effective_date(snapshot.text, repo.settings, name=policy.path)
+            found = find_effective_date(text, own, name=policy.path)
         except DateError as error:
             if "date_order" not in str(error):
                 raise
@@ -244,9 +250,75 @@ def _baseline_date(
     warnings.append(
         f"{policy.path}: no effective date in the file; the baseline uses the date of its "
         f"last commit ({when.isoformat()}); add one with "
-        f"`redline effective-date {policy.slug} --insert --set {when.isoformat()}`"
+        f"`redline effective-date {_quoted(policy.path)} --insert --set {when.isoformat()}`"
     )
     return when, "date of the last commit (no effective-date line)"
+
+
+def _quoted(path: str) -> str:
+    import shlex
+
+    return shlex.quote(path)
+
+
+# --- a configuration that fits the repository -----------------------------------------------
+
+_NOT_POLICIES = re.compile(
+    r"(readme|changelog|changes|license|licence|contributing|code_of_conduct|security|"
+    r"authors|notice)(\..*)?",
+    re.IGNORECASE,
+)
+_LOCALE_FOLDER = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z]{2,4})?")
+
+
+def propose_settings(
+    repo: PolicyRepo, settings: Settings, *, keep: Collection[str] = ()
+) -> tuple[Settings, list[str]]:
+    """Settings that fit the Markdown files of a repository without a configuration.
+
+    The root is ``policies/`` when it holds Markdown, else the deepest folder holding all
+    of it; mostly ``*/index.md`` (a site) gives ``include = ["**/index.md"]``; two or more
+    top folders named like locales (``en/``, ``de/``, ``pt-br/``) give ``locales``. Keys in
+    ``keep`` (given as flags) stay as they are. Returns the settings and what was found.
+    """
+    files = [
+        path
+        for path in repo.candidate_paths(roots=(".",))
+        if PurePosixPath(path).suffix.lower() in {".md", ".markdown"}
+        and not _NOT_POLICIES.fullmatch(PurePosixPath(path).name)
+        and not path.endswith(".changelog.md")
+        and not any(part.startswith(".") for part in PurePosixPath(path).parts)
+    ]
+    notes: list[str] = []
+    changes: dict[str, Any] = {}
+    if (
+        "policies_dir" not in keep
+        and files
+        and not any(settings.layout.root_of(path) for path in files)
+    ):
+        site_like = all(
+            "/" in path and PurePosixPath(path).name.lower() == "index.md" for path in files
+        )
+        # privacy/index.md, terms/index.md: the folders are the policies' names
+        levels = 2 if site_like else 1
+        parents = [PurePosixPath(path).parents[levels - 1].as_posix() for path in files]
+        root = os.path.commonpath(parents) or "."
+        changes["policies_dir"] = (root,)
+        notes.append(f"the Markdown files lie under {root}/")
+    proposed = dataclasses.replace(settings, **changes) if changes else settings
+    inner = [found[1] for path in files if (found := proposed.layout.root_of(path))]
+    indexes = [path for path in inner if PurePosixPath(path).name.lower() == "index.md"]
+    if "include" not in keep and len(indexes) >= 2 and 2 * len(indexes) > len(inner):
+        changes["include"] = ("**/index.md",)
+        notes.append(f"site-style layout: {len(indexes)} policies are <folder>/index.md")
+    folders = sorted({path.split("/", 1)[0] for path in inner if "/" in path})
+    locales = [folder for folder in folders if _LOCALE_FOLDER.fullmatch(folder)]
+    if "locales" not in keep and len(locales) >= 2:
+        changes["locales"] = {folder: (f"{folder}/**",) for folder in locales}
+        notes.append(f"locale folders: {', '.join(locales)}")
+    elif len(folders) >= 2:
+        notes.append(f"{len(folders)} folders of policies: each name keeps its folder")
+    return (dataclasses.replace(settings, **changes) if changes else settings), notes
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -264,14 +336,27 @@ def _toml_value(value: object) -> str:
 
 def config_text(settings: Settings) -> str:
     """The keys ``init`` writes: the settings in use, and the optional ones as comments."""
-    lines = [
-        f"policies_dir = {_toml_value(settings.policies_dir)}",
+    from redline.config import DEFAULT_EXCLUDE
+
+    roots = settings.policies_dir
+    lines = [f"policies_dir = {_toml_value(roots[0] if len(roots) == 1 else roots)}"]
+    if tuple(settings.include) != ("*.md",):
+        lines.append(f"include = {_toml_value(settings.include)}")
+    if tuple(settings.exclude) != DEFAULT_EXCLUDE:
+        lines.append(f"exclude = {_toml_value(settings.exclude)}")
+    if settings.extend_exclude:
+        lines.append(f"extend_exclude = {_toml_value(settings.extend_exclude)}")
+    if settings.locales:
+        pairs = ", ".join(
+            f"{json.dumps(locale)} = {_toml_value(patterns[0] if len(patterns) == 1 else patterns)}"
+            for locale, patterns in settings.locales.items()
+        )
+        lines.append(f"locales = {{{pairs}}}")
+    lines += [
         f"notice_days = {settings.notice_days}",
         f"remind_days = {_toml_value(settings.remind_days)}",
         f"send_in_effect = {_toml_value(settings.send_in_effect)}",
     ]
-    if tuple(settings.include) != ("*.md",):
-        lines.append(f"include = {_toml_value(settings.include)}")
     optional = {
         "date_order": ('"MDY"', "how to read 03/01/2026: MDY or DMY"),
         "locale": ('"en"', "language of month names in the policies"),
@@ -323,17 +408,55 @@ def workflow_templates() -> list[Path]:
     return files
 
 
+def path_filters(settings: Settings) -> list[str]:
+    """The workflow ``paths:`` filters that match every policy of ``settings``."""
+    filters = []
+    for root in settings.policies_dir:
+        if root != ".":
+            filters.append(f"{root}/**")
+            continue
+        for pattern in settings.include:
+            if pattern.startswith("!"):
+                continue
+            anchored = "/" in pattern.rstrip("/")
+            filters.append(pattern.lstrip("/") if anchored else f"**/{pattern}")
+    return list(dict.fromkeys(filters))
+
+
+def workflow_config(settings: Settings) -> str | None:
+    """The config file the workflows must pass, when it is not where redline looks anyway."""
+    file = settings.config_file
+    if file is None:
+        return None
+    relpath = _relative(file, settings.repo_root)
+    return None if relpath in {"redline.toml", "pyproject.toml"} else relpath
+
+
 def workflow_text(template: Path, settings: Settings) -> str:
-    """A shipped workflow, with its ``policies/**`` path filter set to ``policies_dir``."""
+    """A shipped workflow, with its ``paths:`` filter matching the configured policies and
+    the config file passed to each redline step when it is not in a default place."""
     text = _read(template)
-    policies_dir = settings.policies_dir.strip("/") or "."
-    if policies_dir != "policies":
-        pattern = "**/*" if policies_dir == "." else f"{policies_dir}/**"
-        text = text.replace('"policies/**"', json.dumps(pattern))
+    filters = path_filters(settings)
+    if filters != ["policies/**"]:
+        text = text.replace('"policies/**"', ", ".join(json.dumps(f) for f in filters))
+    config = workflow_config(settings)
+    if config is not None:
+        text = re.sub(
+            r"^(\s+)(command: .*)$",
+            lambda m: f"{m.group(1)}{m.group(2)}\n{m.group(1)}config: {json.dumps(config)}",
+            text,
+            flags=re.MULTILINE,
+        )
     return text
 
 
-def _plan_workflows(settings: Settings) -> list[FileAction]:
+def _plan_workflows(settings: Settings, warnings: list[str]) -> list[FileAction]:
+    config = workflow_config(settings)
+    if config is not None and (config.startswith("/") or config.startswith("..")):
+        warnings.append(
+            f"{config}: the workflows cannot read a config file outside the repository; "
+            "move it into the repository and run init again"
+        )
     actions = []
     for template in workflow_templates():
         relpath = f"{WORKFLOWS_DIR}/{template.name}"

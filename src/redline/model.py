@@ -272,6 +272,8 @@ def parse_document(text: str, *, name: str = "<policy>", fold_typography: bool =
     if not blocks:
         raise InputError(f"{name}: contains no text", hint="add the policy text")
     title = next((b.norm for b in blocks if b.is_heading and b.level == 1), None)
+    if title is None and isinstance(front_matter.get("title"), str):
+        title = " ".join(front_matter["title"].split()) or None
     return Document(
         source=text,
         front_matter=front_matter,

@@ -6,6 +6,15 @@ import click
 
 from redline.cli._app import AppContext, pass_app
 
+CONFIG_FILES = ("redline.toml", "pyproject.toml")
+
+
+def config_lines(content: str, path: str) -> list[str]:
+    """The redline part of a config file's new content (all of redline.toml)."""
+    if path == "pyproject.toml":
+        content = content[content.rindex("[tool.redline]") :]
+    return content.rstrip("\n").splitlines()
+
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Change nothing; show what init would write.")
@@ -30,26 +39,33 @@ def command(
 ) -> None:
     """Write the config, the GitHub workflows and baseline release tags; email nobody.
 
-    The config goes into [tool.redline] of an existing pyproject.toml, else into a new
-    redline.toml; an existing redline config, and existing workflow files, are left as they
-    are. Every policy gets an annotated tag <slug>/v1 on HEAD with the effective date
-    written in it (Notify: no). Running init again changes nothing; init refuses when
-    release tags other than its own baseline already exist. Options given here are written
-    into a new config.
+    Without a config, init proposes one from what the repository holds (site-style
+    */index.md, locale folders, company folders) and shows it first. The config goes into
+    [tool.redline] of an existing pyproject.toml, else into a new redline.toml; an existing
+    redline config, and existing workflow files, are left as they are. Every policy gets an
+    annotated tag <name>/v1 on HEAD with the effective date written in it (Notify: no).
+    Running init again changes nothing; init refuses when release tags other than its own
+    baseline already exist. Options given here are written into a new config.
     """
     from redline.console import emit_json, err, out
     from redline.history import PolicyRepo
-    from redline.initrepo import apply_init, plan_init
+    from redline.initrepo import apply_init, plan_init, propose_settings
 
     settings = app.settings(
         policies_dir=policies_dir, date_order=date_order, notice_days=notice_days
     )
+    notes: list[str] = []
+    if settings.config_file is None:
+        keep = {"policies_dir"} if policies_dir is not None else set()
+        settings, notes = propose_settings(PolicyRepo(settings), settings, keep=keep)
     repo = PolicyRepo(settings)
-    plan = plan_init(repo, settings)
+    plan = plan_init(repo, settings, notes=notes)
     if not dry_run:
         apply_init(repo, plan, settings)
+    config = next((a for a in plan.files if a.writes and a.path in CONFIG_FILES), None)
     if as_json:
-        emit_json({**plan.to_json(), "dry_run": dry_run})
+        proposed = config.content if config is not None else None
+        emit_json({**plan.to_json(), "config": proposed, "dry_run": dry_run})
         return
     console = out()
 
@@ -57,6 +73,12 @@ def command(
         console.print(line, markup=False)
 
     verb = "would " if dry_run else ""
+    for note in plan.notes:
+        say(f"found   {note}")
+    if config is not None:
+        say(f"{'proposed' if dry_run else 'writing'} configuration ({config.path}):")
+        for line in config_lines(config.content, config.path):
+            say(f"    {line}")
     for action in plan.files:
         if action.writes:
             say(f"{verb}{action.action:<7} {action.path} ({action.reason})")
