@@ -209,7 +209,7 @@ def smtplib_loop(workdir: Path, port: int) -> float:
         policy=POLICY,
         version=1,
         kind="notice",
-        unsubscribe=lambda email: unsubscribe_link(settings, email),
+        unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
     )
     sent = 0
     with Store.open(database(workdir / "redline-ceiling")) as store:

@@ -171,7 +171,7 @@ def test_header_injection_in_subject_and_name_is_neutralised(subject, name):
 def test_invalid_recipient_address_is_a_permanent_failure():
     with pytest.raises(SendFailure) as caught:
         factory().build("not an address")
-    assert caught.value.permanent
+    assert caught.value.outcome == "failed-permanent"
 
 
 def test_sender_address_from_env_or_config():
@@ -363,15 +363,15 @@ def test_faults_are_classified_and_retried_with_backoff():
             try:
                 outcomes[rcpt] = transport.send(factory().build(rcpt)).code
             except SendFailure as failure:
-                outcomes[rcpt] = ("permanent" if failure.permanent else "temporary", failure.code)
+                outcomes[rcpt] = (failure.outcome, failure.code)
         transport.close()
     assert outcomes == {
         "a@example.com": 250,
         "soon@example.com": 250,
-        "gone@example.com": ("permanent", 550),
+        "gone@example.com": ("failed-permanent", 550),
         "b@example.com": 250,
         "bye@example.com": 250,
-        "never@example.com": ("temporary", 451),
+        "never@example.com": ("failed-temporary", 451),
         "c@example.com": 250,
     }
     # every good recipient exactly once, the others never

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -193,18 +194,49 @@ def test_make_subscriber_validates_every_field():
 # -- tokens and links --------------------------------------------------------------------------
 
 
-def test_tokens_round_trip_and_normalise(secret):
-    token = make_token("Ann@EXAMPLE.org")
+def test_tokens_round_trip_through_the_store(secret, store):
+    store.upsert_subscriber("Ann@EXAMPLE.org")
+    ann = store.get_subscriber("Ann@example.org")
+    token = make_token("Ann@EXAMPLE.org", ann.id)
     assert re.fullmatch(r"[A-Za-z0-9_.\-]+", token)
-    assert read_token(token) == "Ann@example.org"
-    assert resolve_target(token) == "Ann@example.org"
-    assert resolve_target(" ann@EXAMPLE.org ") == "ann@example.org"
+    assert read_token(token)[0] == ann.id
+    assert resolve_target(store, token) == "Ann@example.org"
+    assert resolve_target(store, " ann@EXAMPLE.org ") == "ann@example.org"
+
+
+def test_tokens_do_not_expose_the_address(secret, store):
+    """Defect: the token was the address in readable base64."""
+    store.upsert_subscriber("ann.private@example.org")
+    ann = store.get_subscriber("ann.private@example.org")
+    token = make_token(ann.email, ann.id)
+    payload = token.split(".")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert b"ann" not in decoded.lower() and b"example" not in decoded.lower()
+    # A later subscriber who gets the same id is not named by the old token.
+    store.remove_subscriber(ann.email)
+    store.upsert_subscriber("zed@example.org")
+    zed = store.get_subscriber("zed@example.org")
+    token_for_id = make_token("ann.private@example.org", zed.id)
+    with pytest.raises(InputError, match="names no current subscriber"):
+        resolve_target(store, token_for_id)
+    with pytest.raises(InputError, match="does not name a subscriber"):
+        resolve_target(store, make_token("probe@example.com", None))
+
+
+def test_tokens_of_the_first_format_still_work(secret, store):
+    from itsdangerous import URLSafeSerializer
+
+    store.upsert_subscriber("ann@example.org")
+    old = URLSafeSerializer(
+        SECRET, salt="redline.unsubscribe.v1", signer_kwargs={"digest_method": hashlib.sha256}
+    ).dumps("ann@example.org")
+    assert resolve_target(store, old) == "ann@example.org"
 
 
 def test_altered_tokens_are_refused(secret, monkeypatch):
-    token = make_token("ann@example.org")
+    token = make_token("ann@example.org", 7)
     _, signature = token.split(".")
-    forged_payload = base64.urlsafe_b64encode(b'"eve@example.org"').rstrip(b"=").decode()
+    forged_payload = base64.urlsafe_b64encode(b'[8, "x"]').rstrip(b"=").decode()
     for bad in (token[:-2], forged_payload + "." + signature, "garbage", ""):
         with pytest.raises(InputError, match="token is not valid") as caught:
             read_token(bad)
@@ -217,7 +249,7 @@ def test_altered_tokens_are_refused(secret, monkeypatch):
 def test_tokens_need_a_long_enough_secret(monkeypatch):
     monkeypatch.delenv(ENV_SECRET, raising=False)
     with pytest.raises(InputError, match="REDLINE_SECRET is not set"):
-        make_token("ann@example.org")
+        make_token("ann@example.org", 1)
     monkeypatch.setenv(ENV_SECRET, "short")
     with pytest.raises(InputError, match="too short") as caught:
         read_token("x.y")
@@ -227,14 +259,19 @@ def test_tokens_need_a_long_enough_secret(monkeypatch):
 def test_unsubscribe_link_fills_the_configured_url(secret):
     assert unsubscribe_link(Settings(), "ann@example.org") is None
     settings = Settings(unsubscribe_url="https://example.com/unsub?token={token}&v=1")
-    link = unsubscribe_link(settings, "ann@example.org")
+    link = unsubscribe_link(settings, "ann@example.org", 3)
     assert link.startswith("https://example.com/unsub?token=") and link.endswith("&v=1")
     token = link.split("token=")[1].split("&")[0]
-    assert read_token(token) == "ann@example.org"
+    assert read_token(token)[0] == 3
     with pytest.raises(ConfigError, match=re.escape("no {token} placeholder")):
         unsubscribe_link(Settings(unsubscribe_url="https://example.com/unsub"), "a@example.org")
     with pytest.raises(ConfigError, match="not an http"):
         unsubscribe_link(Settings(unsubscribe_url="ftp://x/{token}"), "a@example.org")
+    for bad in ("https://x/?t={token}\r\nBcc: a@b", "https://x/=?utf-8?q?a?={token}"):
+        with pytest.raises(ConfigError, match="header injection"):
+            unsubscribe_link(Settings(unsubscribe_url=bad), "a@example.org")
+    with pytest.raises(ConfigError, match="white space"):
+        unsubscribe_link(Settings(unsubscribe_url="https://x/u ?t={token}"), "a@example.org")
 
 
 # -- listings ----------------------------------------------------------------------------------

@@ -2,16 +2,34 @@
 
 SMTP goes through one yagmail connection that logs in once and is reused for every message;
 TLS certificates are verified, a timeout is always set, and the password is passed explicitly
-so yagmail never reaches for a keyring or a prompt. Faults are sorted per message: a 4xx
-reply or a lost connection is retried (reconnecting, with exponential backoff) and then
-reported as temporary, a 5xx reply is permanent, and an authentication or TLS failure is a
-:class:`~redline.errors.DeliveryError` that stops the run.
+so yagmail never reaches for a keyring or a prompt. AUTH responses are UTF-8 (RFC 4616).
+
+Every header value made from policy text, config or subscriber data goes through
+:mod:`redline.headers`. Addresses are written with an IDNA domain; a UTF-8 local part is
+sent with SMTPUTF8 when the server offers it.
+
+Each SMTP try is recorded as an :class:`Attempt`, and the outcome of a message is one of:
+
+* ``sent``;
+* ``failed-temporary`` / ``failed-permanent``: a 4xx (after the retries) or 5xx reply about
+  the recipient: to RCPT, or to DATA when it is about the mailbox (the message has one
+  recipient);
+* ``deferred``: a reply that is not about the recipient (to the session, MAIL FROM, AUTH
+  (530, 535), or to DATA about the message, such as 552 over a size limit) or a connection
+  that keeps failing: the recipient is not marked, and the run pauses;
+* ``unknown``: the message was sent but no reply came (a timeout after DATA); it may have
+  been delivered, so it is never retried automatically.
+
+An authentication or TLS failure when opening is a :class:`~redline.errors.DeliveryError`
+that stops the run before anything is sent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
+import logging
 import os
 import re
 import smtplib
@@ -20,6 +38,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
@@ -32,6 +51,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from redline.errors import ConfigError, DeliveryError, InputError
 from redline.files import atomic_write
+from redline.headers import header_text, mailbox
 from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 
 if TYPE_CHECKING:
@@ -47,6 +67,21 @@ ENV_CA_FILE = "REDLINE_SMTP_CA_FILE"
 
 TLS_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+LOG = logging.getLogger("redline.mailer")
+
+# Outcomes of one SMTP try and of one message (the ledger states, plus "deferred").
+SENT = "sent"
+TEMPORARY = "failed-temporary"
+PERMANENT = "failed-permanent"
+UNKNOWN = "unknown"
+DEFERRED = "deferred"
+
+# Replies that are about the session wherever they come: closing, authentication needed/failed.
+_SESSION_CODES = frozenset({421, 530, 535})
+# Basic codes that, without an enhanced status code, are about the mailbox.
+_MAILBOX_CODES = frozenset({450, 550, 551, 553})
+_ENHANCED_CODE = re.compile(r"[245]\.(\d{1,3})\.(\d{1,3})\b")
 
 # Headers whose value repeats across the recipients' copies of a notice (Date within a second).
 _REPEATED_HEADERS = frozenset(
@@ -118,30 +153,50 @@ class _NoticePolicy(EmailPolicy):
 #: Serialisation policy of every notice: the SMTP policy (CRLF), with long header values
 #: (List-Unsubscribe) kept on one line rather than folded into encoded words.
 MESSAGE_POLICY = _NoticePolicy(linesep="\r\n", max_line_length=998, header_factory=_NoticeHeaders())
+#: The same for a recipient with a UTF-8 local part (RFC 6532 headers, sent with SMTPUTF8).
+UTF8_POLICY = MESSAGE_POLICY.clone(utf8=True)
 # Bodies with lines over 998 bytes are encoded in lines of at most 76 characters.
 _BODY_POLICY = MESSAGE_POLICY.clone(max_line_length=76)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 _ADDRESS = re.compile(r"\S+@\S+")
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """The server's (or outbox's) acceptance of one message."""
+class Attempt:
+    """One try of one message: when, its outcome (see the module docstring) and the reply."""
 
-    code: int
+    at: datetime
+    outcome: str
+    code: int | None
     message: str
 
 
-class SendFailure(Exception):
-    """One message was not delivered; the run goes on with the next recipient."""
+@dataclass(frozen=True)
+class Delivery:
+    """The server's (or outbox's) acceptance of one message, and every try it took."""
 
-    def __init__(self, *, permanent: bool, code: int | None, message: str) -> None:
+    code: int
+    message: str
+    attempts: tuple[Attempt, ...] = ()
+
+
+class SendFailure(Exception):
+    """One message was not delivered: ``outcome`` is failed-temporary, failed-permanent,
+    deferred or unknown; ``attempts`` holds every try (empty when nothing was tried)."""
+
+    def __init__(
+        self,
+        outcome: str,
+        code: int | None,
+        message: str,
+        attempts: tuple[Attempt, ...] = (),
+    ) -> None:
         super().__init__(f"{code or '---'} {message}")
-        self.permanent = permanent
+        self.outcome = outcome
         self.code = code
         self.message = message
+        self.attempts = attempts
 
 
 class Transport(Protocol):
@@ -157,11 +212,6 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
-
-
-def clean_header(value: str) -> str:
-    """``value`` on one line: control characters (CR, LF, NUL, ...) become single spaces."""
-    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def redact(text: str) -> str:
@@ -220,12 +270,16 @@ class SmtpConfig:
         ca_file = Path(env[ENV_CA_FILE]) if env.get(ENV_CA_FILE) else None
         if ca_file is not None and not ca_file.is_file():
             raise ConfigError(f"{ENV_CA_FILE}: {ca_file} is not a file")
+        user = env.get(ENV_USER) or settings.smtp_user
+        password = env.get(ENV_PASSWORD) or None
+        _check_credential(ENV_USER, user)
+        _check_credential(ENV_PASSWORD, password)
         return cls(
             host=host,
             port=port,
             tls=tls,
-            user=env.get(ENV_USER) or settings.smtp_user,
-            password=env.get(ENV_PASSWORD) or None,
+            user=user,
+            password=password,
             timeout=float(settings.smtp_timeout),
             ca_file=ca_file,
         )
@@ -241,21 +295,51 @@ class SmtpConfig:
         return context
 
 
+def _check_credential(variable: str, value: str | None) -> None:
+    """Refuse, before anything is written, a user name or password AUTH cannot carry.
+
+    Both are sent as UTF-8 (RFC 4616), so any text works except NUL (the separator of
+    AUTH PLAIN) and bytes that are not UTF-8. The message never shows the value.
+    """
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{variable} is not valid UTF-8 text", hint=f"set {variable} again as UTF-8"
+        ) from None
+    if "\0" in value:
+        raise ConfigError(f"{variable} contains a NUL character, which SMTP AUTH cannot send")
+
+
 def sender_address(settings: Settings, environ: Mapping[str, str] | None = None) -> Address:
-    """The sender: ``REDLINE_FROM`` or config ``from_address``, ``addr`` or ``Name <addr>``."""
+    """The sender: ``REDLINE_FROM`` or config ``from_address``, ``addr`` or ``Name <addr>``.
+
+    The name goes through the header guard (strict: an encoded word or a line break is a
+    ConfigError); the address must have an ASCII local part and is returned with its domain
+    in IDNA, so every notice can be sent without SMTPUTF8.
+    """
     env = os.environ if environ is None else environ
+    source = ENV_FROM if env.get(ENV_FROM) else "from_address"
     raw = env.get(ENV_FROM) or settings.from_address
     if not raw:
         raise ConfigError(
             "no sender address for notices",
             hint=f"set {ENV_FROM} or from_address in the config",
         )
-    name, addr = parseaddr(clean_header(raw))
+    hint = f"set {source} to addr or Name <addr>"
     try:
+        name, addr = parseaddr(header_text(raw, strict=True))
         checked = validate_email(addr, check_deliverability=False)
+        if checked.ascii_email is None:
+            raise ConfigError(f"{source}: the sender address needs an ASCII local part", hint=hint)
+        mailbox(checked.ascii_email, name, field="From")
+    except InputError as exc:
+        raise ConfigError(f"{source}: the sender {exc.message}", hint=exc.hint or hint) from None
     except EmailNotValidError as exc:
-        raise ConfigError(f"sender address {raw!r} is not valid: {exc}") from None
-    return Address(display_name=name, addr_spec=checked.normalized)
+        raise ConfigError(f"sender address {raw!r} is not valid: {exc}", hint=hint) from None
+    return Address(display_name=name, addr_spec=checked.ascii_email)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,13 +406,22 @@ class _Body:
         return part
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Who one message goes to, as the unsubscribe callback of a factory sees it."""
+
+    email: str
+    subscriber_id: int | None = None
+
+
 class MessageFactory:
     """Builds each recipient's message from one notice rendered for all of them.
 
     The notice's :data:`~redline.render.UNSUBSCRIBE_PLACEHOLDER` becomes the recipient's link
     (HTML-escaped in the HTML part). Without a link (no ``unsubscribe_url`` configured) the
     notice offers ``mailto:<sender>?subject=unsubscribe`` instead, and no one-click header.
-    Everything that is the same for every recipient is prepared once.
+    Everything that is the same for every recipient is prepared once; the subject, names and
+    the link go through :func:`~redline.headers.header_text`.
     """
 
     def __init__(
@@ -339,14 +432,18 @@ class MessageFactory:
         policy: str,
         version: int,
         kind: str,
-        unsubscribe: Callable[[str], str | None],
+        unsubscribe: Callable[[Recipient], str | None],
     ) -> None:
         self.sender = sender
-        self._from = str(sender)  # a string, so the parsed header is reused
+        self._from = mailbox(sender.addr_spec, sender.display_name, field="From")
         self.policy = policy
         self.version = version
         self.kind = kind
-        self.subject = clean_header(notice.subject)
+        self.subject = header_text(notice.subject)
+        # Parsed once; the check after the parser's decoding step costs nothing per message.
+        self._subject = MESSAGE_POLICY.header_factory("Subject", self.subject)
+        if str(self._subject) != self.subject:
+            raise InputError("the notice subject cannot be written as a mail header")
         self._unsubscribe = unsubscribe
         self._fallback = f"mailto:{sender.addr_spec}?subject=unsubscribe"
         self._text = _Body.prepare(notice.text, "plain")
@@ -361,21 +458,35 @@ class MessageFactory:
         return message_id(self.policy, self.version, self.kind, email, self.sender.domain)
 
     def build(
-        self, email: str, name: str | None = None, *, date: datetime | None = None
+        self,
+        email: str,
+        name: str | None = None,
+        *,
+        subscriber_id: int | None = None,
+        date: datetime | None = None,
     ) -> EmailMessage:
-        """The complete message to one recipient (raises SendFailure for an unusable address)."""
-        msg = EmailMessage(policy=MESSAGE_POLICY)
+        """The complete message to one recipient.
+
+        A name that cannot be a header is left out (the message goes to the bare address);
+        an address that cannot be one, or any other problem building this one message,
+        raises SendFailure (failed-permanent, with the reason).
+        """
+        to = _recipient_header(email, name)
+        try:
+            return self._build(to, Recipient(email, subscriber_id), date)
+        except (ValueError, UnicodeError, MessageError) as exc:
+            raise SendFailure(PERMANENT, None, f"cannot build the message: {exc}") from None
+
+    def _build(self, to: Any, recipient: Recipient, date: datetime | None) -> EmailMessage:
+        utf8 = not to.addresses[0].addr_spec.isascii()
+        msg = EmailMessage(policy=UTF8_POLICY if utf8 else MESSAGE_POLICY)
         msg["From"] = self._from
-        msg["To"] = _mailbox(email, name)
-        to = msg["To"]
-        if to.defects or len(to.addresses) != 1 or to.addresses[0].addr_spec != email:
-            problem = to.defects[0] if to.defects else "not a single address"
-            raise SendFailure(permanent=True, code=None, message=f"invalid address: {problem}")
-        link = self._unsubscribe(email)
-        url = clean_header(link) if link else self._fallback
-        msg["Subject"] = self.subject
+        msg["To"] = to
+        link = self._unsubscribe(recipient)
+        url = header_text(link) if link else self._fallback
+        msg["Subject"] = self._subject
         msg["Date"] = format_datetime(date or datetime.now(UTC))
-        msg["Message-ID"] = self.message_id(email)
+        msg["Message-ID"] = self.message_id(recipient.email)
         msg["List-Unsubscribe"] = f"<{url}>"
         if url.startswith("https://"):
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -391,36 +502,86 @@ class MessageFactory:
         return msg
 
 
-def _mailbox(email: str, name: str | None) -> str:
-    """``"Name" <email>`` (the name on one line, quoted) or the bare address."""
-    display = clean_header(name or "")
-    if not display:
-        return email
-    quoted = display.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{quoted}" <{email}>'
+def _recipient_header(email: str, name: str | None) -> Any:
+    """The To header of one message; see :meth:`MessageFactory.build`."""
+    try:
+        return mailbox(email, name)
+    except InputError as problem:
+        if not name:
+            raise SendFailure(PERMANENT, None, f"invalid address: {problem.message}") from None
+        reason = problem.message
+    try:
+        to = mailbox(email)
+    except InputError as problem:
+        raise SendFailure(PERMANENT, None, f"invalid address: {problem.message}") from None
+    LOG.warning("a subscriber's name was left out of the To header: it %s", reason)
+    return to
 
 
 # ---------------------------------------------------------------------------------------------
 # Transports
 
 
-class _ReplyRecorder:
-    """Keeps the server's reply to DATA, which smtplib's sendmail otherwise discards."""
+class _Utf8(str):
+    """An AUTH response that smtplib encodes as UTF-8 (RFC 4616) where it would use ASCII."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        """The UTF-8 bytes, whatever encoding is asked for."""
+        return str.encode(self, "utf-8", errors)
+
+
+class _Session:
+    """smtplib additions: keep the reply to DATA (sendmail discards it), tell whether the
+    message itself went out (``message_sent``), and send AUTH credentials as UTF-8."""
 
     last_reply: tuple[int, bytes] = (0, b"")
+    message_sent = False
+    _in_data = False
+    user: str
+    password: str
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         """Send the message body and remember the reply."""
-        reply = super().data(msg)  # type: ignore[misc]
+        self._in_data = True
+        try:
+            reply = super().data(msg)  # type: ignore[misc]
+        finally:
+            self._in_data = False
         self.last_reply = reply
         return reply
 
+    def send(self, s: str | bytes) -> None:
+        """Send ``s``; during DATA the message is the only bytes object sent."""
+        super().send(s)  # type: ignore[misc]
+        if self._in_data and isinstance(s, bytes):
+            self.message_sent = True
 
-class _SMTP(_ReplyRecorder, smtplib.SMTP):
+    def auth(
+        self, mechanism: str, authobject: Callable[..., str], *, initial_response_ok: bool = True
+    ) -> tuple[int, bytes]:
+        """smtplib's AUTH with the responses encoded as UTF-8."""
+
+        def utf8(challenge: bytes | None = None) -> _Utf8 | None:
+            response = authobject(challenge)
+            return None if response is None else _Utf8(response)
+
+        return super().auth(  # type: ignore[misc,no-any-return]
+            mechanism, utf8, initial_response_ok=initial_response_ok
+        )
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str | None:
+        """CRAM-MD5 keyed with the UTF-8 password (smtplib's would need ASCII)."""
+        if challenge is None:
+            return None
+        digest = hmac.HMAC(self.password.encode("utf-8"), challenge, "md5").hexdigest()
+        return f"{self.user} {digest}"
+
+
+class _SMTP(_Session, smtplib.SMTP):
     pass
 
 
-class _SMTPSSL(_ReplyRecorder, smtplib.SMTP_SSL):
+class _SMTPSSL(_Session, smtplib.SMTP_SSL):
     pass
 
 
@@ -530,38 +691,66 @@ class SmtpTransport:
         self._client = client
 
     def send(self, message: EmailMessage) -> Delivery:
-        """Send ``message``, reconnecting and retrying temporary faults with backoff."""
-        code: int | None = None
-        reply = ""
-        eight_bit = any(part["Content-Transfer-Encoding"] == "8bit" for part in message.walk())
+        """Send ``message``: 4xx replies and lost connections are retried (reconnecting,
+        with exponential backoff); see the module docstring for the outcomes."""
+        attempts: list[Attempt] = []
+        outcome, code, reply = DEFERRED, None, ""
+        # The factory gives a UTF-8 policy to exactly the messages that need SMTPUTF8;
+        # smtplib then asks for it (and for 8BITMIME) itself.
+        international = message.policy.utf8
+        eight_bit = not international and any(
+            part["Content-Transfer-Encoding"] == "8bit" for part in message.walk()
+        )
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self._sleep(self.config.backoff * 2 ** (attempt - 1))
+            smtp: _Session | None = None
             try:
                 if self._client is None:
                     self._connect()
                 smtp = self._client.smtp
+                smtp.message_sent = False
                 smtp.ehlo_or_helo_if_needed()
                 options = ("BODY=8BITMIME",) if eight_bit and smtp.has_extn("8bitmime") else ()
                 smtp.send_message(message, mail_options=options)
                 got_code, got_text = smtp.last_reply
-                return Delivery(got_code, _text(got_text))
+                attempts.append(Attempt(_now(), SENT, got_code, _text(got_text)))
+                return Delivery(got_code, _text(got_text), tuple(attempts))
             except _Unreachable as exc:
-                code, reply = None, f"connection failed: {exc}"
+                outcome, code, reply = DEFERRED, None, f"connection failed: {exc}"
+            except DeliveryError as exc:  # logging in again failed (authentication, TLS)
+                attempts.append(Attempt(_now(), DEFERRED, None, exc.message))
+                raise SendFailure(DEFERRED, None, exc.message, tuple(attempts)) from None
             except smtplib.SMTPRecipientsRefused as exc:
                 code, raw = next(iter(exc.recipients.values()))
                 reply = _text(raw)
-            except smtplib.SMTPResponseException as exc:
+                outcome = DEFERRED if code in _SESSION_CODES else _recipient_outcome(code)
+            except smtplib.SMTPDataError as exc:
                 code, reply = exc.smtp_code, _text(exc.smtp_error)
-            except smtplib.SMTPNotSupportedError as exc:
-                # e.g. an internationalised address and a server without SMTPUTF8
-                raise SendFailure(permanent=True, code=None, message=str(exc)) from None
+                about = _about_recipient(code, reply)
+                outcome = _recipient_outcome(code) if about else DEFERRED
+            except smtplib.SMTPResponseException as exc:  # MAIL FROM, HELO, RSET
+                outcome, code, reply = DEFERRED, exc.smtp_code, _text(exc.smtp_error)
+            except smtplib.SMTPNotSupportedError:
+                reply = f"the address needs SMTPUTF8, which {self.config.address} does not offer"
+                attempts.append(Attempt(_now(), PERMANENT, None, reply))
+                raise SendFailure(PERMANENT, None, reply, tuple(attempts)) from None
             except (OSError, smtplib.SMTPException) as exc:
-                code, reply = None, f"connection lost: {_describe_os_error(exc)}"
+                if smtp is not None and smtp.message_sent:
+                    # The server may have queued it: never retried automatically.
+                    self._drop()
+                    reply = (
+                        f"no reply after the message was sent ({_describe_os_error(exc)}); "
+                        "it may have been delivered"
+                    )
+                    attempts.append(Attempt(_now(), UNKNOWN, None, reply))
+                    raise SendFailure(UNKNOWN, None, reply, tuple(attempts)) from None
+                outcome, code, reply = DEFERRED, None, f"connection lost: {_describe_os_error(exc)}"
+            attempts.append(Attempt(_now(), outcome, code, reply))
             if code is not None and 500 <= code < 600:
-                raise SendFailure(permanent=True, code=code, message=reply)
+                raise SendFailure(outcome, code, reply, tuple(attempts))
             self._drop()
-        raise SendFailure(permanent=False, code=code, message=reply)
+        raise SendFailure(outcome, code, reply, tuple(attempts))
 
     def close(self) -> None:
         """Say QUIT and close the connection."""
@@ -604,22 +793,47 @@ class OutboxTransport:
             raise DeliveryError(f"outbox {self.directory} is not writable")
 
     def send(self, message: EmailMessage) -> Delivery:
-        """Write ``message`` to its file."""
+        """Write ``message`` to its file (with its own policy: UTF-8 headers when needed)."""
         mid = str(message["Message-ID"]).strip("<>")
         name = _UNSAFE_ID.sub("_", mid.split("@", 1)[0].replace(".", "-")) + ".eml"
         try:
-            atomic_write(self.directory / name, message.as_bytes(policy=MESSAGE_POLICY))
+            atomic_write(self.directory / name, message.as_bytes())
         except InputError as exc:
             raise DeliveryError(f"outbox: {exc.message}", hint=exc.hint) from None
-        return Delivery(250, f"written to {name}")
+        reply = f"written to {name}"
+        return Delivery(250, reply, (Attempt(_now(), SENT, 250, reply),))
 
     def close(self) -> None:
         """Nothing to release."""
 
 
+def _recipient_outcome(code: int) -> str:
+    return PERMANENT if 500 <= code < 600 else TEMPORARY
+
+
+def _about_recipient(code: int, reply: str) -> bool:
+    """Whether a reply to DATA (for a one-recipient message) is about the recipient's mailbox.
+
+    By the enhanced status code when there is one (X.1.x addressing, X.2.x mailbox status
+    but X.2.3, the message's size), else by the basic code (450, 550, 551, 553). Anything
+    else (552 over a size limit, 554, 530, 535, ...) is about the message or the session.
+    """
+    if code in _SESSION_CODES:
+        return False
+    match = _ENHANCED_CODE.match(reply)
+    if match is None:
+        return code in _MAILBOX_CODES
+    subject, detail = match.groups()
+    return subject == "1" or (subject == "2" and detail != "3")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _text(value: bytes | str) -> str:
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-    return clean_header(text)
+    return header_text(text)
 
 
 def _describe_os_error(exc: BaseException) -> str:

@@ -3,8 +3,15 @@
 Each recipient has one ledger row. A run queues rows for new subscribers, puts rows left
 ``sending`` by an interrupted run back to ``pending`` (those few messages may go out twice;
 nothing is ever skipped), then claims small batches (``pending`` -> ``sending``), sends each
-message and records the server's reply. Rows of subscribers who unsubscribed in the meantime
-are cancelled by the claim, never sent.
+message and records the server's reply and every try. Rows of subscribers who unsubscribed
+in the meantime are cancelled by the claim, never sent.
+
+A refusal that is not about the recipient (530, 535, a MAIL FROM reply, 552 over a size
+limit, a server that cannot be reached) pauses the run at once and marks nobody: the row
+goes back to ``pending``. A message sent without a reply (a timeout after DATA) is
+``unknown`` and is sent again only with ``resend_unknown``: one missing notice is worse than
+one duplicate, but several copies are never right. Failed rows are sent again only when
+asked (``retry_failed``), optionally only those with some reply codes.
 """
 
 from __future__ import annotations
@@ -19,8 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from redline.errors import ConfigError, DeliveryError
 from redline.mailer import (
+    DEFERRED,
     ENV_FROM,
     ENV_HOST,
+    PERMANENT,
+    TEMPORARY,
+    UNKNOWN,
     MessageFactory,
     OutboxTransport,
     SendFailure,
@@ -30,19 +41,46 @@ from redline.mailer import (
     redact,
     sender_address,
 )
+from redline.store import FINISHED_STATES
 from redline.subscribers import unsubscribe_link
 
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.render import RenderedNotice
-    from redline.store import NoticeTask, Store
+    from redline.store import NoticeRecord, NoticeTask, Store
 
 LOG = logging.getLogger("redline.notify")
 
 #: Rows claimed at a time: the most messages that can go out twice after a crash.
 BATCH_SIZE = 20
+#: The states ``retry_failed`` re-queues.
+FAILED_STATES = ("failed-temporary", "failed-permanent")
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """Rows to send again on purpose: failed ones (only those whose last reply code starts
+    with one of ``codes``, when given) and/or those whose delivery is unknown."""
+
+    failed: bool = False
+    codes: tuple[str, ...] = ()
+    unknown: bool = False
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The ledger states to re-queue."""
+        return (FAILED_STATES if self.failed else ()) + (("unknown",) if self.unknown else ())
+
+    def matches(self, record: NoticeRecord) -> bool:
+        """Whether this re-queue would take ``record``."""
+        if record.state == "unknown":
+            return self.unknown
+        if record.state not in FAILED_STATES or not self.failed:
+            return False
+        code = str(record.last_code or "")
+        return not self.codes or any(code.startswith(prefix) for prefix in self.codes)
 
 
 @dataclass
@@ -60,9 +98,13 @@ class NotifyReport:
     sent: int = 0
     failed_temporary: int = 0
     failed_permanent: int = 0
+    unknown: int = 0
+    deferred: int = 0
+    requeued: int = 0
     cancelled: int = 0
     already_sent: int = 0
     failed_before: int = 0
+    unknown_before: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     paused: str | None = None
     ledger: dict[str, int] = field(default_factory=dict)
@@ -70,8 +112,9 @@ class NotifyReport:
 
     @property
     def failed(self) -> int:
-        """Messages that failed in this run, temporarily or permanently."""
-        return self.failed_temporary + self.failed_permanent
+        """Messages this run could not confirm: failed (temporarily or permanently) or
+        unknown (sent without a reply)."""
+        return self.failed_temporary + self.failed_permanent + self.unknown
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -79,6 +122,7 @@ class NotifyReport:
         reasons = {
             "already notified in an earlier run": self.already_sent,
             "failed permanently in an earlier run": self.failed_before,
+            "delivery unknown since an earlier run": self.unknown_before,
             "unsubscribed or no longer subscribed": self.cancelled,
         }
         return {reason: count for reason, count in reasons.items() if count}
@@ -97,6 +141,9 @@ class NotifyReport:
             "sent": self.sent,
             "failed_temporary": self.failed_temporary,
             "failed_permanent": self.failed_permanent,
+            "unknown": self.unknown,
+            "deferred": self.deferred,
+            "requeued": self.requeued,
             "skipped": self.skipped,
             "failure_reasons": dict(self.reasons.most_common()),
             "paused": self.paused,
@@ -106,7 +153,8 @@ class NotifyReport:
 
 
 class NotifyPaused(DeliveryError):
-    """Too many failures in a row; the run stopped and left the rest pending."""
+    """The run stopped and left the rest pending: a refusal not about the recipient, or
+    too many failures in a row."""
 
     def __init__(self, report: NotifyReport, message: str, *, hint: str) -> None:
         super().__init__(message, hint=hint)
@@ -159,12 +207,15 @@ def send_notices(
     rate: float | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    requeue: Requeue | None = None,
 ) -> NotifyReport:
     """Send ``notice`` to every subscriber of ``policy`` who has not had it yet.
 
     Raises DeliveryError before anything is sent when the transport cannot be opened
-    (connection, authentication, TLS), and NotifyPaused after ``max_send_errors`` failures in
-    a row. ``progress(done, total)`` is called after each message.
+    (connection, authentication, TLS), and NotifyPaused at a refusal not about the
+    recipient or after ``max_send_errors`` failures in a row. ``requeue``: rows to send
+    again on purpose (once the transport is open). ``progress(done, total)`` is called
+    after each message.
     """
     started = time.monotonic()
     # A missing REDLINE_SECRET or a bad unsubscribe_url fails here, before anything happens.
@@ -175,7 +226,7 @@ def send_notices(
         policy=policy,
         version=version,
         kind=kind,
-        unsubscribe=lambda email: unsubscribe_link(settings, email),
+        unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
     )
     report = NotifyReport(
         policy, version, kind, transport.description if transport else None, dry_run=dry_run
@@ -186,8 +237,9 @@ def send_notices(
             "to %s instead",
             factory.sender.addr_spec,
         )
+    requeue = requeue or Requeue()
     if dry_run:
-        _dry_run(store, factory, report)
+        _dry_run(store, factory, report, requeue)
         report.elapsed = time.monotonic() - started
         return report
     if transport is None:
@@ -196,32 +248,37 @@ def send_notices(
     with store.exclusive(f"{policy} v{version} {kind} notices"):
         transport.open()
         try:
-            _Run(settings, store, transport, factory, report).run(pacer, progress, batch_size)
+            _Run(settings, store, transport, factory, report).run(
+                pacer, progress, batch_size, requeue
+            )
         finally:
             transport.close()
             report.elapsed = time.monotonic() - started
     return report
 
 
-def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport) -> None:
+def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport, requeue: Requeue) -> None:
     """Render every message a real run would send now, and count them; write nothing."""
     counts = store.ledger_counts(factory.policy, factory.version, factory.kind)
     report.ledger = counts
-    finished = {
-        record.email: record.state
-        for record in store.iter_notices(factory.policy, factory.version, factory.kind)
-        if record.state in ("sent", "failed-permanent")
+    finished: dict[str, str] = {}
+    for record in store.iter_notices(factory.policy, factory.version, factory.kind):
+        if requeue.matches(record):
+            report.requeued += 1
+        elif record.state in FINISHED_STATES:
+            finished[record.email] = record.state
+    skipped = {
+        "sent": "already_sent",
+        "failed-permanent": "failed_before",
+        "unknown": "unknown_before",
     }
     for subscriber in store.iter_subscribers(factory.policy):
         state = finished.get(subscriber.email)
-        if state == "sent":
-            report.already_sent += 1
-            continue
-        if state == "failed-permanent":
-            report.failed_before += 1
+        if state is not None:
+            setattr(report, skipped[state], getattr(report, skipped[state]) + 1)
             continue
         try:
-            factory.build(subscriber.email, subscriber.name)
+            factory.build(subscriber.email, subscriber.name, subscriber_id=subscriber.id)
         except SendFailure as failure:
             report.reasons[f"would fail: {redact(failure.message)}"] += 1
             continue
@@ -247,16 +304,21 @@ class _Run:
         self.in_a_row = 0
         # Temporary failures stay 'sending' until the run ends, so that the claims of this
         # run (which include earlier runs' failed-temporary rows) never pick them up again.
-        self.deferred: list[tuple[int, SendFailure]] = []
+        self.temporary: list[tuple[int, SendFailure]] = []
 
-    def run(self, pacer: _Pacer, progress: Progress | None, batch_size: int) -> None:
+    def run(
+        self, pacer: _Pacer, progress: Progress | None, batch_size: int, requeue: Requeue
+    ) -> None:
         store, report = self.store, self.report
         key = (self.factory.policy, self.factory.version, self.factory.kind)
+        if requeue.states:
+            report.requeued = store.requeue(*key, states=requeue.states, codes=requeue.codes)
         report.queued = store.queue_notices(*key)
         report.recovered = store.recover_in_flight(*key)
         before = store.ledger_counts(*key)
         report.already_sent = before["sent"]
         report.failed_before = before["failed-permanent"]
+        report.unknown_before = before["unknown"]
         total = before["pending"] + before["failed-temporary"]
         done = 0
         if progress:
@@ -278,11 +340,15 @@ class _Run:
                     if progress:
                         progress(done, max(total, done))
         finally:
-            for notice_id, failure in self.deferred:
-                store.mark_failed(
-                    notice_id, permanent=False, smtp_code=failure.code, smtp_message=failure.message
+            for notice_id, failure in self.temporary:
+                store.mark_done(
+                    notice_id,
+                    TEMPORARY,
+                    smtp_code=failure.code,
+                    smtp_message=failure.message,
+                    attempts=failure.attempts,
                 )
-            self.deferred.clear()
+            self.temporary.clear()
             report.ledger = store.ledger_counts(*key)
             report.cancelled = report.ledger["cancelled"] - before["cancelled"]
 
@@ -298,37 +364,59 @@ class _Run:
 
     def deliver(self, task: NoticeTask) -> bool:
         """Send one claimed notice and record the outcome; True when it was accepted."""
-        store, report = self.store, self.report
         try:
-            message = self.factory.build(task.email, task.name)
+            message = self.factory.build(task.email, task.name, subscriber_id=task.subscriber_id)
             delivery = self.transport.send(message)
         except SendFailure as failure:
-            if failure.permanent:
-                store.mark_failed(
-                    task.id, permanent=True, smtp_code=failure.code, smtp_message=failure.message
-                )
-                report.failed_permanent += 1
-                state = "failed-permanent"
-            else:
-                self.deferred.append((task.id, failure))
-                report.failed_temporary += 1
-                state = "failed-temporary"
-            reason = f"{state}: {failure.code or 'no reply'} {redact(failure.message)}"[:160]
-            report.reasons[reason] += 1
-            LOG.info("notice #%s: %s", task.id, reason)
+            self.failed(task, failure)
             return False
         except DeliveryError:
-            # Nothing went out in this attempt (the connection or the outbox failed first).
-            store.release_claim(task.id)
+            # Nothing went out in this attempt (the outbox failed first).
+            self.store.release_claim(task.id)
             raise
-        store.mark_sent(
+        self.store.mark_sent(
             task.id,
             message_id=str(message["Message-ID"]),
             smtp_code=delivery.code,
             smtp_message=delivery.message,
+            attempts=delivery.attempts,
         )
-        report.sent += 1
+        self.report.sent += 1
         return True
+
+    def failed(self, task: NoticeTask, failure: SendFailure) -> None:
+        """Record a message that was not accepted; NotifyPaused if it was not about its
+        recipient (the row goes back to pending, its tries recorded)."""
+        store, report = self.store, self.report
+        reason = f"{failure.outcome}: {failure.code or 'no reply'} {redact(failure.message)}"
+        reason = reason[:160]
+        LOG.info("notice #%s: %s", task.id, reason)
+        if failure.outcome == TEMPORARY:
+            self.temporary.append((task.id, failure))
+            report.failed_temporary += 1
+        else:
+            store.mark_done(
+                task.id,
+                "pending" if failure.outcome == DEFERRED else failure.outcome,
+                smtp_code=failure.code,
+                smtp_message=failure.message,
+                attempts=failure.attempts,
+            )
+        if failure.outcome == DEFERRED:
+            report.deferred += 1
+            report.paused = f"refused, not about the recipient: {reason}"
+            raise NotifyPaused(
+                report,
+                f"paused: the SMTP server refused a notice for a reason that is not about its "
+                f"recipient ({failure.code or 'no reply'} {redact(failure.message)})"[:300],
+                hint="nobody was marked failed; fix the cause (credentials, sender, message "
+                "size, server) and run notify again",
+            )
+        report.reasons[reason] += 1
+        if failure.outcome == PERMANENT:
+            report.failed_permanent += 1
+        elif failure.outcome == UNKNOWN:
+            report.unknown += 1
 
     def check_pause(self, ok: bool) -> None:
         """Raise NotifyPaused after ``max_send_errors`` failures in a row (0: never)."""

@@ -1,7 +1,9 @@
 """Proof of notice: the ledger as evidence of who was told what, when, and what the server said.
 
 Exports stream the ledger (never the whole list in memory), state when and by what they were
-made, and give every time in UTC as ISO 8601 (``2025-06-01T09:30:00Z``).
+made, and give every time in UTC as ISO 8601 (``2025-06-01T09:30:00Z``). Each row carries its
+history: every SMTP try (with its outcome and reply), re-queue and recovery. CSV cells that a
+spreadsheet would run as a formula (``=1+1@example.com``) are written with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from redline.errors import InputError
 from redline.store import STATES
 
 if TYPE_CHECKING:
-    from redline.store import NoticeRecord, Store
+    from redline.store import NoticeEvent, NoticeRecord, Store
 
 FORMATS = ("text", "csv", "json")
 FIELDS = (
@@ -42,7 +44,10 @@ FIELDS = (
     "updated_at",
     "notice_id",
     "subscriber_id",
+    "history",
 )
+# What a spreadsheet takes for the start of a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def utc_iso(moment: datetime | None) -> str | None:
@@ -50,6 +55,22 @@ def utc_iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def event_fields(event: NoticeEvent) -> dict[str, Any]:
+    """One history entry as plain data."""
+    return {
+        "at": utc_iso(event.at),
+        "event": event.event,
+        "smtp_code": event.code,
+        "smtp_reply": event.message,
+    }
+
+
+def describe_event(event: NoticeEvent) -> str:
+    """One history entry on one line: time, event, and the reply if any."""
+    parts = (utc_iso(event.at), event.event, event.code, event.message)
+    return " ".join(str(part) for part in parts if part is not None)
 
 
 def record_fields(record: NoticeRecord) -> dict[str, Any]:
@@ -71,7 +92,18 @@ def record_fields(record: NoticeRecord) -> dict[str, Any]:
         "updated_at": utc_iso(record.updated_at),
         "notice_id": record.id,
         "subscriber_id": record.subscriber_id,
+        "history": [event_fields(event) for event in record.history],
     }
+
+
+def _csv_cell(record: NoticeRecord, name: str, value: Any) -> Any:
+    if name == "history":
+        value = " | ".join(describe_event(event) for event in record.history)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -155,7 +187,7 @@ def write_csv(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) ->
     writer.writerow(FIELDS)
     for record in records:
         row = record_fields(record)
-        writer.writerow(["" if row[name] is None else row[name] for name in FIELDS])
+        writer.writerow([_csv_cell(record, name, row[name]) for name in FIELDS])
         summary.add(record)
     return summary
 
@@ -173,7 +205,8 @@ def write_json(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -
 
 
 def write_text(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -> ExportSummary:
-    """A readable listing; TIME is when a row was sent, or its last change otherwise."""
+    """A readable listing; TIME is when a row was sent, or its last change otherwise. A row
+    with more than one history entry is followed by them, indented."""
     summary = ExportSummary()
     out.write(info.describe() + "\n")
     header = f"{'VERSION':<8}{'KIND':<10}{'STATE':<18}{'TRIES':>5}  {'TIME':<21}"
@@ -190,6 +223,8 @@ def write_text(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -
             f"{'v' + str(record.version):<8}{record.kind:<10}{record.state:<18}"
             f"{record.attempts:>5}  {utc_iso(moment):<21}{tail}\n"
         )
+        if len(record.history) > 1:
+            out.writelines(f"        {describe_event(event)}\n" for event in record.history)
         summary.add(record)
     for line in summary.lines(info.policy) or [f"no notices recorded for {info.policy}"]:
         out.write(line + "\n")
@@ -218,7 +253,7 @@ def export_notices(
         raise InputError(f"unknown export format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
     writer = _WRITERS[fmt]
     info = ExportInfo(policy=policy, version=version, kind=kind, database=store.dialect)
-    records = store.iter_notices(policy, version, kind)
+    records = store.iter_notices(policy, version, kind, history=True)
     if path is None:
         if out is None:
             raise ValueError("export_notices needs out or path")

@@ -2,9 +2,17 @@
 
 The ledger holds one row per (policy, version, kind, recipient address) and moves it through
 
-    pending -> sending -> sent | failed-temporary | failed-permanent
+    pending -> sending -> sent | failed-temporary | failed-permanent | unknown
+    sending -> pending                        (deferred: the server refused for a reason not
+                                               about the recipient; or nothing was tried)
     pending | failed-temporary -> cancelled   (recipient unsubscribed, removed or unsubscribed
                                                from the policy before the message went out)
+    failed-* | unknown -> pending             (only deliberately: :meth:`Store.requeue`)
+
+``unknown`` means the message was sent but no reply came: it may have been delivered, so it
+is never retried automatically. ``attempts`` counts every SMTP try, and the
+``notice_events`` table keeps each try (time, outcome, reply) and each deliberate re-queue,
+so the proof shows the whole history of a row.
 
 Every state change is its own committed transaction and is guarded by the state it expects
 (``UPDATE ... WHERE state = ...``), so a ``sent`` row never changes again and a crashed run
@@ -30,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -39,20 +47,36 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from redline import __version__
 from redline.errors import InputError, RunInProgressError, StorageError
+from redline.headers import header_text, mailbox
+
+if TYPE_CHECKING:
+    from redline.mailer import Attempt
 
 LOG = logging.getLogger("redline.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ALL_POLICIES = "*"
 KINDS = ("notice", "reminder", "in-effect")
-STATES = ("pending", "sending", "sent", "failed-temporary", "failed-permanent", "cancelled")
+STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "failed-temporary",
+    "failed-permanent",
+    "unknown",
+    "cancelled",
+)
+#: States a run never sends again by itself: done, or waiting for a person's decision.
+FINISHED_STATES = ("sent", "failed-permanent", "unknown")
 BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10
 _MESSAGE_LIMIT = 2000
 _BATCH = 500
 _URL_HINT = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 _SLUG = re.compile(r"[^\s/\\*,;]{1,200}")
-_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_CODE_PREFIX = re.compile(r"[2-5][0-9]{0,2}")
+# The host, and port, after the credentials of a URL: then its path, its query or its end.
+_URL_HOST = re.compile(r"[A-Za-z0-9.\-\[\]:%]*(?=[/?]|$)")
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -78,6 +102,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_STATE_CHECK = "state IN ({})".format(", ".join(f"'{state}'" for state in STATES))
 
 metadata = sa.MetaData()
 
@@ -140,10 +165,7 @@ notices_table = sa.Table(
     sa.Column("sent_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("policy", "version", "kind", "email", name="uq_notices_recipient"),
-    sa.CheckConstraint(
-        "state IN ({})".format(", ".join(f"'{state}'" for state in STATES)),
-        name="ck_notices_state",
-    ),
+    sa.CheckConstraint(_STATE_CHECK, name="ck_notices_state"),
     sa.CheckConstraint(
         "kind IN ({})".format(", ".join(f"'{kind}'" for kind in KINDS)), name="ck_notices_kind"
     ),
@@ -152,7 +174,21 @@ notices_table = sa.Table(
     sa.Index("ix_notices_email", "email"),
 )
 
-_OUR_TABLES = ("subscribers", "subscriptions", "notices")
+events_table = sa.Table(
+    "notice_events",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("notice_id", _ID, sa.ForeignKey("notices.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    # An SMTP try's outcome (sent, failed-temporary, failed-permanent, unknown, deferred),
+    # or requeued / recovered.
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("code", sa.Integer),
+    sa.Column("message", sa.Text),
+    sa.Index("ix_notice_events_notice", "notice_id", "id"),
+)
+
+_OUR_TABLES = ("subscribers", "subscriptions", "notices", "notice_events")
 
 _ASYNC_COMMIT = sa.text("SET LOCAL synchronous_commit = off")
 _ANALYZE_SUBSCRIBERS = sa.text("ANALYZE subscribers, subscriptions")
@@ -160,6 +196,8 @@ _ANALYZE_NOTICES = sa.text("ANALYZE notices")
 # Prebuilt per-message statements: building a statement costs more than running it.
 _NID = sa.bindparam("nid", type_=_ID)
 _NOW = sa.bindparam("p_now", type_=UTCDateTime())
+# The claim counted the first try; an outcome adds the retries.
+_PLUS_RETRIES = notices_table.c.attempts + sa.bindparam("p_retries", type_=sa.Integer())
 _MARK_SENT = (
     sa.update(notices_table)
     .where(notices_table.c.id == _NID, notices_table.c.state != "sent")
@@ -169,20 +207,23 @@ _MARK_SENT = (
         last_code=sa.bindparam("p_code", type_=sa.Integer()),
         last_message=sa.bindparam("p_text", type_=sa.Text()),
         reason=None,
+        attempts=_PLUS_RETRIES,
         sent_at=_NOW,
         updated_at=_NOW,
     )
 )
-_MARK_FAILED = (
+_MARK_DONE = (
     sa.update(notices_table)
     .where(notices_table.c.id == _NID, notices_table.c.state == "sending")
     .values(
         state=sa.bindparam("p_state", type_=sa.String()),
         last_code=sa.bindparam("p_code", type_=sa.Integer()),
         last_message=sa.bindparam("p_text", type_=sa.Text()),
+        attempts=_PLUS_RETRIES,
         updated_at=_NOW,
     )
 )
+_INSERT_EVENTS = sa.insert(events_table)
 _S = subscribers_table
 _SUBSCRIBER_VALUES = {
     "email": sa.bindparam("p_email", type_=sa.String()),
@@ -283,8 +324,21 @@ class NoticeTask:
 
 
 @dataclass(frozen=True)
+class NoticeEvent:
+    """One entry of a ledger row's history: an SMTP try, a re-queue or a recovery."""
+
+    at: datetime
+    event: str
+    code: int | None
+    message: str | None
+
+
+@dataclass(frozen=True)
 class NoticeRecord:
-    """One ledger row as evidence: who was told what, when, and what the server replied."""
+    """One ledger row as evidence: who was told what, when, and what the server replied.
+
+    ``history`` is filled only when asked for (:meth:`Store.iter_notices`).
+    """
 
     id: int
     policy: str
@@ -302,6 +356,7 @@ class NoticeRecord:
     claimed_at: datetime | None
     sent_at: datetime | None
     updated_at: datetime
+    history: tuple[NoticeEvent, ...] = ()
 
 
 # -- validation shared with redline.subscribers ------------------------------------------------
@@ -321,20 +376,32 @@ def normalize_email(email: str) -> str:
         raise InputError(f"not a valid email address: {exc}") from None
 
 
-def check_name(name: str | None) -> str | None:
-    """Return the stripped name (None if empty); refuse line breaks, NUL and control characters.
+def check_email(email: str) -> str:
+    """:func:`normalize_email`, refusing also an address that can never be sent.
 
-    A CR or LF in a display name would let a subscriber inject mail headers.
+    The address must make a To header that parses back to itself (the same check as at
+    send, :func:`redline.headers.mailbox`); an encoded word in the local part, say, cannot.
+    """
+    normalized = normalize_email(email)
+    mailbox(normalized)
+    return normalized
+
+
+def check_name(name: str | None) -> str | None:
+    """Return the stripped name (None if empty), refused unless it is safe header text.
+
+    The header guard (strict) runs here at import and again at send: a line break, a
+    control character or an RFC 2047 encoded word in a display name could inject headers.
     """
     if name is None:
         return None
-    if _NAME_FORBIDDEN.search(name):
-        raise InputError(
-            "name contains a line break, NUL or control character (refused: header injection)"
-        )
     name = name.strip()
     if len(name) > 200:
         raise InputError("name is longer than 200 characters")
+    try:
+        header_text(name, strict=True)
+    except InputError as exc:
+        raise InputError(f"name {exc.message}", hint=exc.hint) from None
     return name or None
 
 
@@ -383,9 +450,28 @@ def _clip(text: str | bytes | None) -> str | None:
 # -- engine -----------------------------------------------------------------------------------
 
 
+def _escape_credentials(url: str) -> str:
+    """``url`` with any '@' in its user name or password percent-encoded.
+
+    ``make_url`` ends the credentials at the first '@', so an unencoded '@' in a password
+    would put the rest of it into the host name, and so into every message that shows the
+    URL. Here they end at the last '@' that a host name (and port) and then the path, the
+    query or the end of the URL follow.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or rest.count("@") < 2:
+        return url
+    at = rest.rfind("@")
+    while at > 0 and not _URL_HOST.match(rest, at + 1):
+        at = rest.rfind("@", 0, at)
+    if at <= 0:
+        return url
+    return f"{scheme}://{rest[:at].replace('@', '%40')}{rest[at:]}"
+
+
 def _parse_url(url: str) -> URL:
     try:
-        parsed = sa.make_url(url)
+        parsed = sa.make_url(_escape_credentials(url))
     except (sa.exc.ArgumentError, ValueError):
         raise StorageError("the database URL is not valid", hint=_URL_HINT) from None
     backend, _, driver = parsed.drivername.partition("+")
@@ -625,6 +711,10 @@ class Store:
                     f"redline supports ({SCHEMA_VERSION})",
                     hint="upgrade redline",
                 )
+            if current == 0:
+                _create(conn)
+                _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+                return
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 _MIGRATIONS[version](conn)
                 _set_meta(conn, "schema_version", str(version))
@@ -832,6 +922,12 @@ class Store:
         with self._read() as conn:
             return next(_group_subscribers(conn.execute(statement)), None)
 
+    def subscriber_email(self, subscriber_id: int) -> str | None:
+        """The address of the subscriber with this id, or None."""
+        s = subscribers_table
+        with self._read() as conn:
+            return conn.execute(sa.select(s.c.email).where(s.c.id == subscriber_id)).scalar()
+
     def iter_subscribers(
         self, policy: str | None = None, *, include_unsubscribed: bool = False
     ) -> Iterator[Subscriber]:
@@ -974,12 +1070,72 @@ class Store:
         Call it only when no other run is sending this (policy, version, kind).
         """
         n = notices_table
+        now = _now()
+        in_flight = sa.select(n.c.id).where(
+            *_ledger_key(policy, version, kind), n.c.state == "sending"
+        )
         with self._write() as conn:
-            return conn.execute(
-                sa.update(n)
-                .where(*_ledger_key(policy, version, kind), n.c.state == "sending")
-                .values(state="pending", updated_at=_now())
-            ).rowcount
+            ids = list(conn.execute(in_flight).scalars())
+            for chunk in _chunks(ids):
+                conn.execute(
+                    sa.update(n)
+                    .where(n.c.id.in_(chunk), n.c.state == "sending")
+                    .values(state="pending", updated_at=now)
+                )
+                _add_events(
+                    conn,
+                    chunk,
+                    now,
+                    "recovered",
+                    None,
+                    "in flight when a run was interrupted; queued again",
+                )
+            return len(ids)
+
+    def requeue(
+        self,
+        policy: str,
+        version: int,
+        kind: str,
+        *,
+        states: Sequence[str],
+        codes: Sequence[str] = (),
+    ) -> int:
+        """Put the rows in ``states`` back to 'pending', deliberately; return how many.
+
+        For ``notify --retry-failed`` (failed rows) and ``--resend-unknown`` (unknown rows).
+        ``codes``: only rows whose last SMTP code starts with one of these digits ('530',
+        '53', '5'). Each row's history records the re-queue and the state it left.
+        """
+        wrong = [state for state in states if state not in STATES or state == "sent"]
+        if wrong:
+            raise InputError(f"cannot re-queue rows in state {wrong[0]!r}")
+        for code in codes:
+            if not _CODE_PREFIX.fullmatch(code):
+                raise InputError(
+                    f"{code!r} is not an SMTP reply code or prefix",
+                    hint="use e.g. 530, 53x or 5xx",
+                )
+        n = notices_table
+        conditions = [*_ledger_key(policy, version, kind), n.c.state.in_(list(states))]
+        if codes:
+            code_text = sa.cast(n.c.last_code, sa.String)
+            conditions.append(sa.or_(*(code_text.like(f"{code}%") for code in codes)))
+        now = _now()
+        count = 0
+        with self._write() as conn:
+            rows = conn.execute(sa.select(n.c.id, n.c.state).where(*conditions)).all()
+            for state, group in groupby(sorted(rows, key=lambda row: row.state), lambda r: r.state):
+                ids = [row.id for row in group]
+                for chunk in _chunks(ids):
+                    count += conn.execute(
+                        sa.update(n)
+                        .where(n.c.id.in_(chunk), n.c.state == state)
+                        .values(state="pending", reason=None, updated_at=now)
+                    ).rowcount
+                    _add_events(conn, chunk, now, "requeued", None, f"was {state}")
+        LOG.info("re-queued %d %s rows for %s v%d", count, kind, policy, version)
+        return count
 
     def claim_batch(
         self, policy: str, version: int, kind: str, limit: int, *, retry_failed: bool = False
@@ -1073,19 +1229,23 @@ class Store:
         message_id: str,
         smtp_code: int | None,
         smtp_message: str | bytes | None,
+        attempts: Sequence[Attempt] = (),
     ) -> bool:
         """Record that the message went out, with its Message-ID and the server's reply.
 
         Accepted from any state except 'sent': the message did go out, so the ledger must
         say so even if another run reset or cancelled the claim meanwhile. A 'sent' row is
-        never changed (False is returned); the first proof stands.
+        never changed (False is returned); the first proof stands. ``attempts``: every SMTP
+        try (the history; without them one event is made from the reply).
         """
-        return self._change(
+        return self._record(
             _MARK_SENT,
-            nid=notice_id,
+            notice_id,
+            "sent",
+            smtp_code,
+            smtp_message,
+            attempts,
             p_message_id=message_id,
-            p_code=smtp_code,
-            p_text=_clip(smtp_message),
         )
 
     def mark_failed(
@@ -1095,27 +1255,83 @@ class Store:
         permanent: bool,
         smtp_code: int | None,
         smtp_message: str | bytes | None,
+        attempts: Sequence[Attempt] = (),
     ) -> bool:
-        """Record a failed attempt of a 'sending' row; False if the row was not 'sending'."""
-        return self._change(
-            _MARK_FAILED,
-            nid=notice_id,
-            p_state="failed-permanent" if permanent else "failed-temporary",
-            p_code=smtp_code,
-            p_text=_clip(smtp_message),
+        """Record a failed 'sending' row; False if the row was not 'sending'."""
+        state = "failed-permanent" if permanent else "failed-temporary"
+        return self.mark_done(
+            notice_id,
+            state,
+            smtp_code=smtp_code,
+            smtp_message=smtp_message,
+            attempts=attempts,
+        )
+
+    def mark_done(
+        self,
+        notice_id: int,
+        state: str,
+        *,
+        smtp_code: int | None,
+        smtp_message: str | bytes | None,
+        attempts: Sequence[Attempt] = (),
+    ) -> bool:
+        """Record the outcome of a 'sending' row that was tried but not sent.
+
+        ``state``: 'failed-temporary', 'failed-permanent', 'unknown' (sent, no reply), or
+        'pending' (deferred: refused for a reason not about the recipient; the tries count
+        and stay in the history). False if the row was not 'sending'.
+        """
+        if state not in ("failed-temporary", "failed-permanent", "unknown", "pending"):
+            raise ValueError(f"not an outcome of a try: {state!r}")
+        event = "deferred" if state == "pending" else state
+        return self._record(
+            _MARK_DONE, notice_id, event, smtp_code, smtp_message, attempts, p_state=state
         )
 
     def release_claim(self, notice_id: int) -> bool:
-        """Return a 'sending' row to 'pending' when its message never went out.
+        """Return a 'sending' row to 'pending' when its message was never tried.
 
         The attempt the claim counted is taken back. False if the row was not 'sending'.
         """
-        return self._change(_RELEASE, nid=notice_id)
-
-    def _change(self, statement: sa.Update, **params: Any) -> bool:
-        """Run one prebuilt guarded UPDATE of one row in its own transaction."""
         with self._write(ledger=True) as conn:
-            return conn.execute(statement, {"p_now": _now(), **params}).rowcount == 1
+            return conn.execute(_RELEASE, {"p_now": _now(), "nid": notice_id}).rowcount == 1
+
+    def _record(
+        self,
+        statement: sa.Update,
+        notice_id: int,
+        event: str,
+        code: int | None,
+        message: str | bytes | None,
+        attempts: Sequence[Attempt],
+        **params: Any,
+    ) -> bool:
+        """One prebuilt guarded UPDATE of one row plus its history, in one transaction."""
+        now = _now()
+        text = _clip(message)
+        events = [
+            {
+                "notice_id": notice_id,
+                "at": attempt.at,
+                "event": attempt.outcome,
+                "code": attempt.code,
+                "message": _clip(attempt.message),
+            }
+            for attempt in attempts
+        ] or [{"notice_id": notice_id, "at": now, "event": event, "code": code, "message": text}]
+        values = {
+            "nid": notice_id,
+            "p_now": now,
+            "p_code": code,
+            "p_text": text,
+            "p_retries": max(len(attempts) - 1, 0),
+            **params,
+        }
+        with self._write(ledger=True) as conn:
+            changed = conn.execute(statement, values).rowcount == 1
+            conn.execute(_INSERT_EVENTS, events)
+        return changed
 
     def ledger_counts(
         self, policy: str, version: int | None = None, kind: str | None = None
@@ -1136,8 +1352,9 @@ class Store:
     def count_unnotified(self, policy: str, version: int, kind: str) -> int:
         """Active subscribers of ``policy`` still waiting for this (policy, version, kind).
 
-        Those without a 'sent' or 'failed-permanent' row: queued, failed temporarily, or
-        subscribed since the last run (not queued yet). Read-only.
+        Those without a row in :data:`FINISHED_STATES`: queued, failed temporarily, or
+        subscribed since the last run (not queued yet). An 'unknown' row (sent, no reply)
+        is not waiting: only ``notify --resend-unknown`` sends it again. Read-only.
         """
         s, n = subscribers_table, notices_table
         finished = (
@@ -1145,7 +1362,7 @@ class Store:
             .where(
                 *_ledger_key(policy, version, kind),
                 n.c.email == s.c.email,
-                n.c.state.in_(("sent", "failed-permanent")),
+                n.c.state.in_(FINISHED_STATES),
             )
             .exists()
         )
@@ -1158,17 +1375,45 @@ class Store:
             return int(conn.execute(statement).scalar_one())
 
     def iter_notices(
-        self, policy: str, version: int | None = None, kind: str | None = None
+        self,
+        policy: str,
+        version: int | None = None,
+        kind: str | None = None,
+        *,
+        history: bool = False,
     ) -> Iterator[NoticeRecord]:
-        """Ledger rows of ``policy`` ordered by version, kind and address, streamed."""
-        n = notices_table
+        """Ledger rows of ``policy`` ordered by version, kind and address, streamed.
+
+        ``history``: with each row's events (its tries, re-queues and recoveries) in order.
+        """
+        n, e = notices_table, events_table
+        order = [n.c.version, n.c.kind, n.c.email, n.c.id]
+        if not history:
+            statement = sa.select(n).where(*_ledger_key(policy, version, kind)).order_by(*order)
+            for row in self._stream(statement):
+                yield NoticeRecord(**row._asdict())
+            return
         statement = (
-            sa.select(n)
+            sa.select(
+                n,
+                e.c.at.label("event_at"),
+                e.c.event,
+                e.c.code.label("event_code"),
+                e.c.message.label("event_message"),
+            )
+            .select_from(n.outerjoin(e, e.c.notice_id == n.c.id))
             .where(*_ledger_key(policy, version, kind))
-            .order_by(n.c.version, n.c.kind, n.c.email, n.c.id)
+            .order_by(*order, e.c.id)
         )
-        for row in self._stream(statement):
-            yield NoticeRecord(**row._asdict())
+        columns = [column.name for column in n.columns]
+        for _, group in groupby(self._stream(statement), key=lambda row: row.id):
+            rows = list(group)
+            events = tuple(
+                NoticeEvent(row.event_at, row.event, row.event_code, row.event_message)
+                for row in rows
+                if row.event is not None
+            )
+            yield NoticeRecord(**{name: getattr(rows[0], name) for name in columns}, history=events)
 
 
 @dataclass
@@ -1180,13 +1425,37 @@ class _Stored:
     policies: set[str]
 
 
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _BATCH):
+        yield ids[start : start + _BATCH]
+
+
+def _add_events(
+    conn: Connection,
+    ids: list[int],
+    at: datetime,
+    event: str,
+    code: int | None,
+    message: str | None,
+) -> None:
+    """The same history event for each of the rows ``ids``."""
+    if ids:
+        conn.execute(
+            _INSERT_EVENTS,
+            [
+                {"notice_id": nid, "at": at, "event": event, "code": code, "message": message}
+                for nid in ids
+            ],
+        )
+
+
 def _prepare(item: SubscriberInput) -> SubscriberInput:
     locale = item.locale.strip() if item.locale else None
     if locale and (len(locale) > 35 or not re.fullmatch(r"[A-Za-z0-9_-]+", locale)):
         raise InputError(f"locale {locale!r} is not valid", hint="use a code such as de or pt_BR")
     policies = tuple(check_policy_slug(p) for p in item.policies) if item.policies else None
     return SubscriberInput(
-        email=normalize_email(item.email),
+        email=check_email(item.email),
         name=check_name(item.name),
         locale=locale or None,
         policies=tuple(sorted(set(policies))) if policies else None,
@@ -1252,11 +1521,36 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
         conn.execute(sa.insert(meta_table).values(key=key, value=value))
 
 
-def _create_v1(conn: Connection) -> None:
-    # Version 1 is the first shipped schema. Later changes get their own step (Alembic).
+def _create(conn: Connection) -> None:
+    """A new database: the current schema at once."""
     metadata.create_all(conn)
     _set_meta(conn, "created_at", _now().isoformat(timespec="seconds"))
     _set_meta(conn, "created_by", f"redline {__version__}")
 
 
-_MIGRATIONS = {1: _create_v1}
+def _migrate_v2(conn: Connection) -> None:
+    """Version 2: the 'unknown' state, and the notice_events table (the attempts history).
+
+    SQLite cannot change a CHECK constraint, so the notices table is rebuilt (with the
+    table definition of version 2; a later change of it needs a frozen copy here).
+    """
+    n = notices_table
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.text("ALTER TABLE notices RENAME TO notices_v1"))
+        for index in n.indexes:
+            conn.execute(sa.text(f"DROP INDEX {index.name}"))
+        n.create(conn)
+        columns = ", ".join(column.name for column in n.columns)
+        conn.execute(sa.text(f"INSERT INTO notices ({columns}) SELECT {columns} FROM notices_v1"))
+        conn.execute(sa.text("DROP TABLE notices_v1"))
+    else:
+        conn.execute(
+            sa.text(
+                "ALTER TABLE notices DROP CONSTRAINT ck_notices_state, "
+                f"ADD CONSTRAINT ck_notices_state CHECK ({_STATE_CHECK})"
+            )
+        )
+    events_table.create(conn)
+
+
+_MIGRATIONS = {2: _migrate_v2}

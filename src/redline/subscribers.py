@@ -1,13 +1,19 @@
 """Subscriber list: CSV import, validation, and signed unsubscribe tokens.
 
 Subscriber addresses are personal data: functions here never log them, and errors name at
-most the one address the user gave.
+most the one address the user gave. Unsubscribe tokens do not carry the address either:
+they sign the subscriber's id and a keyed digest of the address (so a token never fits a
+later subscriber who got the same id). Tokens of the first format, which signed the address
+itself, are still accepted, so the links in notices already sent keep working.
 """
 
 from __future__ import annotations
 
+import base64
 import codecs
 import csv
+import hashlib
+import hmac
 import io
 import json
 import logging
@@ -18,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from redline.errors import ConfigError, InputError
-from redline.store import SubscriberInput, check_name, check_policy_slug, normalize_email
+from redline.headers import header_text
+from redline.store import (
+    SubscriberInput,
+    check_email,
+    check_name,
+    check_policy_slug,
+    normalize_email,
+)
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -29,7 +42,8 @@ LOG = logging.getLogger("redline.subscribers")
 ENV_SECRET = "REDLINE_SECRET"
 MIN_SECRET_LENGTH = 16
 COLUMNS = ("email", "name", "locale", "policies")
-_TOKEN_SALT = "redline.unsubscribe.v1"
+_TOKEN_SALT = "redline.unsubscribe.v2"
+_LEGACY_TOKEN_SALT = "redline.unsubscribe.v1"  # signed the address itself
 _IMPORT_BATCH = 500
 
 
@@ -82,7 +96,7 @@ def make_subscriber(
     if not email or not email.strip():
         raise InputError("email is empty")
     return SubscriberInput(
-        email=normalize_email(email),
+        email=check_email(email),
         name=check_name(name),
         locale=parse_locale(locale),
         policies=parse_policies(policies, known_policies),
@@ -299,11 +313,7 @@ def _flush(
 # -- unsubscribe tokens -----------------------------------------------------------------------
 
 
-def _serializer() -> Any:
-    import hashlib
-
-    from itsdangerous import URLSafeSerializer
-
+def _secret() -> str:
     secret = os.environ.get(ENV_SECRET, "")
     if not secret:
         raise InputError(
@@ -316,53 +326,100 @@ def _serializer() -> Any:
             hint="use a long random string, e.g. from `python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'`",
         )
-    return URLSafeSerializer(
-        secret, salt=_TOKEN_SALT, signer_kwargs={"digest_method": hashlib.sha256}
-    )
+    return secret
 
 
-def make_token(email: str) -> str:
-    """A URL-safe token that names ``email``, HMAC-signed with ``REDLINE_SECRET``.
+def _serializer(salt: str) -> Any:
+    from itsdangerous import URLSafeSerializer
 
-    Tokens do not expire: an unsubscribe link must keep working. Changing the secret
-    invalidates every token already sent.
+    return URLSafeSerializer(_secret(), salt=salt, signer_kwargs={"digest_method": hashlib.sha256})
+
+
+def _address_tag(email: str) -> str:
+    """A keyed digest of the address (16 bytes): opaque without ``REDLINE_SECRET``."""
+    key = f"{_TOKEN_SALT}\0{_secret()}".encode()
+    digest = hmac.new(key, normalize_email(email).encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def make_token(email: str, subscriber_id: int | None) -> str:
+    """A URL-safe token for the subscriber ``subscriber_id`` with address ``email``.
+
+    It signs (HMAC, ``REDLINE_SECRET``) the id and a keyed digest of the address, never
+    the address. Tokens do not expire: an unsubscribe link must keep working. Changing the
+    secret invalidates every token already sent. A token without an id (a preview or a
+    settings check) names nobody.
     """
-    return str(_serializer().dumps(normalize_email(email)))
+    return str(_serializer(_TOKEN_SALT).dumps([subscriber_id, _address_tag(email)]))
 
 
-def read_token(token: str) -> str:
-    """The address a token from :func:`make_token` names; InputError if it is not valid."""
+def read_token(token: str) -> tuple[int, str] | str:
+    """What a token names: (subscriber id, address digest), or an address for a token of the
+    first format. InputError if it is not valid."""
     from itsdangerous import BadData
 
-    serializer = _serializer()
+    token = token.strip()
     try:
-        email = serializer.loads(token.strip())
+        claim = _serializer(_TOKEN_SALT).loads(token)
     except BadData:
-        raise InputError(
-            "the unsubscribe token is not valid",
-            hint=f"it was altered, cut short, or signed with a different {ENV_SECRET}",
-        ) from None
-    if not isinstance(email, str) or "@" not in email:
-        raise InputError("the unsubscribe token does not name an address")
-    return email
+        claim = None
+    if claim is None:
+        try:
+            email = _serializer(_LEGACY_TOKEN_SALT).loads(token)
+        except BadData:
+            raise InputError(
+                "the unsubscribe token is not valid",
+                hint=f"it was altered, cut short, or signed with a different {ENV_SECRET}",
+            ) from None
+        if not isinstance(email, str) or "@" not in email:
+            raise InputError("the unsubscribe token does not name an address")
+        return email
+    if (
+        not isinstance(claim, list)
+        or len(claim) != 2
+        or not isinstance(claim[0], int)
+        or not isinstance(claim[1], str)
+    ):
+        raise InputError("the unsubscribe token does not name a subscriber")
+    return claim[0], claim[1]
 
 
-def resolve_target(value: str) -> str:
-    """The address named by ``value``: an email address as given, or an unsubscribe token."""
+def resolve_target(store: Store, value: str) -> str:
+    """The address named by ``value``: an email address as given, or an unsubscribe token
+    (looked up in ``store``; InputError if it names no current subscriber)."""
     value = value.strip()
     if "@" in value:
         return normalize_email(value)
-    return read_token(value)
+    claim = read_token(value)
+    if isinstance(claim, str):
+        return claim
+    subscriber_id, tag = claim
+    email = store.subscriber_email(subscriber_id)
+    if email is None or not hmac.compare_digest(_address_tag(email), tag):
+        raise InputError(
+            "the unsubscribe token names no current subscriber",
+            hint="they were removed, or the address changed since the notice was sent",
+        )
+    return email
 
 
-def unsubscribe_link(settings: Settings, email: str) -> str | None:
+def unsubscribe_link(
+    settings: Settings, email: str, subscriber_id: int | None = None
+) -> str | None:
     """The subscriber's unsubscribe URL from config ``unsubscribe_url``, or None if unset.
 
-    ``{token}`` in the configured URL is replaced by :func:`make_token` of ``email``.
+    ``{token}`` in the configured URL is replaced by :func:`make_token`. The URL must be
+    safe header text without white space (it is also the List-Unsubscribe header).
     """
     template = settings.unsubscribe_url
     if not template:
         return None
+    try:
+        header_text(template, strict=True)
+    except InputError as exc:
+        raise ConfigError(f"unsubscribe_url {exc.message}", hint=exc.hint) from None
+    if any(char.isspace() for char in template):
+        raise ConfigError("unsubscribe_url contains white space", hint="percent-encode it")
     if "{token}" not in template:
         raise ConfigError(
             f"unsubscribe_url {template!r} has no {{token}} placeholder",
@@ -373,7 +430,7 @@ def unsubscribe_link(settings: Settings, email: str) -> str | None:
             f"unsubscribe_url {template!r} is not an http(s) URL",
             hint="one-click unsubscribe (RFC 8058) needs an https:// URL",
         )
-    return template.replace("{token}", make_token(email))
+    return template.replace("{token}", make_token(email, subscriber_id))
 
 
 # -- listing ----------------------------------------------------------------------------------

@@ -40,6 +40,24 @@ KINDS = ("notice", "reminder", "in-effect")
     metavar="N",
     help="At most N messages per second (config: rate).",
 )
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Send again to the rows that failed (also permanently), e.g. after fixing the cause.",
+)
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="CODE",
+    help="With --retry-failed: only rows whose last reply code is or starts with CODE "
+    "(530, 53x, 5xx; repeatable).",
+)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again to the rows sent without a reply; some recipients may get two copies.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
 @pass_app
 def command(
@@ -50,27 +68,46 @@ def command(
     dry_run: bool,
     outbox: Path | None,
     rate: float | None,
+    retry_failed: bool,
+    codes: tuple[str, ...],
+    resend_unknown: bool,
     as_json: bool,
 ) -> None:
     """Send POLICY's notice to every subscriber who has not had it yet.
 
     Each recipient has one row in the ledger, so a re-run (after a crash, or to retry
     temporary failures) never sends anyone a second copy, except for the few messages that
-    were in flight when a run was killed. SMTP comes from REDLINE_SMTP_HOST, _PORT, _USER,
-    _PASSWORD, _TLS and REDLINE_FROM; without SMTP, give --outbox.
+    were in flight when a run was killed. A refusal that is not about the recipient (530,
+    535, 552 over a size limit, MAIL FROM) pauses the run and marks nobody. A message sent
+    without a reply is 'unknown' and is sent again only with --resend-unknown. SMTP comes
+    from REDLINE_SMTP_HOST, _PORT, _USER, _PASSWORD, _TLS and REDLINE_FROM; without SMTP,
+    give --outbox.
 
-    Exit codes: 0 all sent; 1 some notices failed (see the summary); 2 usage or config
-    error; 4 delivery error (connection, authentication, TLS, too many failures in a row);
-    5 database error.
+    Exit codes: 0 all sent; 1 some notices failed or are unknown (see the summary); 2 usage
+    or config error; 4 delivery error (connection, authentication, TLS, a refusal not about
+    the recipient, too many failures in a row); 5 database error.
     """
     from redline.console import err
     from redline.dates import resolve_today
-    from redline.errors import CheckFailed
+    from redline.errors import CheckFailed, InputError
     from redline.history import PolicyRepo
-    from redline.notify import NotifyPaused, open_transport, send_notices
+    from redline.notify import NotifyPaused, Requeue, open_transport, send_notices
     from redline.release import render_release_notice
     from redline.store import Store
 
+    if codes and not retry_failed:
+        raise InputError("--code needs --retry-failed", hint="e.g. --retry-failed --code 530")
+    requeue = Requeue(
+        failed=retry_failed,
+        codes=tuple(code.strip().lower().rstrip("x") for code in codes),
+        unknown=resend_unknown,
+    )
+    if resend_unknown:
+        err().print(
+            "redline: warning: --resend-unknown sends again every notice that went out "
+            "without a reply; a recipient whose server had accepted the first copy gets two",
+            markup=False,
+        )
     settings = app.settings(rate=rate)
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
@@ -95,18 +132,28 @@ def command(
                 kind=kind,
                 dry_run=dry_run,
                 progress=progress,
+                requeue=requeue,
             )
         except NotifyPaused as paused:
             progress.close()
             _show(paused.report, as_json)
             raise
     _show(report, as_json)
-    if report.failed:
+    if report.unknown:
         err().print(
-            f"redline: {report.failed} notices failed; a later run retries the temporary failures",
+            f"redline: warning: {report.unknown} notices were sent but the server did not "
+            "reply in time; they may have been delivered and are not resent by themselves "
+            "(raise smtp_timeout, check the server's log, then run with --resend-unknown "
+            "for the ones that did not arrive)",
             markup=False,
         )
-        raise CheckFailed(f"{report.failed} of the notices failed")
+    if report.failed:
+        err().print(
+            f"redline: {report.failed} notices failed or are unknown; a later run retries the "
+            "temporary failures, --retry-failed all failures",
+            markup=False,
+        )
+        raise CheckFailed(f"{report.failed} of the notices failed or are unknown")
 
 
 def _pick_release(repo: PolicyRepo, policy: Policy, version: int | None) -> Release:
@@ -186,13 +233,20 @@ def _show(report: NotifyReport, as_json: bool) -> None:
     if report.dry_run:
         console.print(f"{head}: dry run, nothing was sent or recorded", markup=False)
         rows = [("would send", report.would_send)]
+        if report.requeued:
+            rows.append(("of them re-queued on purpose", report.requeued))
     else:
         console.print(f"{head}: {report.elapsed:.1f} s", markup=False)
         rows = [
             ("sent", report.sent),
             ("failed, will be retried", report.failed_temporary),
             ("failed permanently", report.failed_permanent),
+            ("sent without a reply, delivery unknown", report.unknown),
         ]
+        if report.requeued:
+            rows.append(("re-queued on purpose", report.requeued))
+        if report.deferred:
+            rows.append(("refused, not about the recipient, left pending", report.deferred))
         if report.recovered:
             rows.append(("in flight when a run was interrupted, queued again", report.recovered))
     rows += [(f"skipped: {reason}", count) for reason, count in report.skipped.items()]

@@ -165,8 +165,8 @@ def unsubscribe(app: AppContext, target: str) -> None:
     from redline.errors import InputError
     from redline.subscribers import resolve_target
 
-    email = resolve_target(target)
     with _open(app.settings()) as store:
+        email = resolve_target(store, target)
         subscriber = store.get_subscriber(email)
         if subscriber is None:
             raise InputError(f"no subscriber {email}", hint="see `redline subscribers list`")
