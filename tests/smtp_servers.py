@@ -2,7 +2,8 @@
 
 * :class:`RecordingHandler` keeps every message it accepts.
 * :class:`FaultHandler` also drops connections after N messages, answers 421/451 to some
-  recipients (a given number of times) and 550 to others.
+  recipients (a given number of times) and 550 to others, can require AUTH (530 to MAIL
+  FROM), refuse DATA (e.g. 552 over a size limit) and reply to DATA slower than a timeout.
 * :class:`Authenticator` is a real AUTH LOGIN/PLAIN checker.
 * :func:`make_certificate` creates a self-signed certificate with the ``openssl`` CLI.
 * :func:`running_server` starts plain, STARTTLS or implicit-TLS servers.
@@ -13,6 +14,7 @@ process, printing ``ready`` once it listens; the benchmark uses that.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import socket
@@ -101,6 +103,10 @@ class FaultHandler(RecordingHandler):
     connection closed. ``temporary``: address -> (reply, times), e.g. ``("451 4.3.0 later", 2)``
     answers RCPT TO twice with 451 and then accepts; a 421 reply also closes the connection.
     ``permanent``: address -> reply such as ``"550 5.1.1 no such user"``.
+    ``require_auth``: MAIL FROM gets ``530 5.7.0 Authentication required`` in a session that
+    has not logged in. ``data_reply``: the reply to every DATA (nothing is accepted), e.g.
+    ``"552 5.3.4 Message size exceeds fixed limit"``, or address -> reply for some recipients.
+    ``data_delay``: seconds to wait, after queueing the message, before replying 250.
     """
 
     def __init__(
@@ -109,6 +115,9 @@ class FaultHandler(RecordingHandler):
         drop_after: int | None = None,
         temporary: Mapping[str, tuple[str, int]] | None = None,
         permanent: Mapping[str, str] | None = None,
+        require_auth: bool = False,
+        data_reply: str | Mapping[str, str] | None = None,
+        data_delay: float = 0.0,
     ) -> None:
         super().__init__()
         self.drop_after = drop_after
@@ -116,16 +125,24 @@ class FaultHandler(RecordingHandler):
             addr: [reply, times] for addr, (reply, times) in (temporary or {}).items()
         }
         self.permanent = dict(permanent or {})
+        self.require_auth = require_auth
+        self.data_reply = data_reply
+        self.data_delay = data_delay
         self.rcpt_attempts: Counter[str] = Counter()
+        self.mail_attempts = 0
+        self.data_attempts = 0
         self.drops = 0
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        self.mail_attempts += 1
         if self.drop_after is not None and getattr(session, "accepted", 0) >= self.drop_after:
             self.drops += 1
             server.transport.close()
             return "421 4.4.2 connection dropped by the test server"
+        if self.require_auth and not session.authenticated:
+            return "530 5.7.0 Authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -145,6 +162,18 @@ class FaultHandler(RecordingHandler):
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_attempts += 1
+        refusal = self.data_reply
+        if isinstance(refusal, Mapping):
+            refusal = next((refusal[r] for r in envelope.rcpt_tos if r in refusal), None)
+        if refusal:
+            return refusal
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        return reply
 
 
 class Authenticator:
@@ -235,10 +264,12 @@ def running_server(
     tls: str = "none",
     certificate: Certificate | None = None,
     authenticator: Authenticator | None = None,
+    smtputf8: bool = True,
 ) -> Iterator[Server]:
-    """Run an aiosmtpd server on loopback: ``tls`` is none, starttls or ssl."""
+    """Run an aiosmtpd server on loopback: ``tls`` is none, starttls or ssl; ``smtputf8``:
+    whether it offers SMTPUTF8."""
     handler = handler or RecordingHandler()
-    kwargs: dict[str, Any] = {"server_hostname": "localhost", "enable_SMTPUTF8": True}
+    kwargs: dict[str, Any] = {"server_hostname": "localhost", "enable_SMTPUTF8": smtputf8}
     if tls != "none":
         if certificate is None:
             raise ValueError("a TLS server needs a certificate")

@@ -407,3 +407,131 @@ def test_outbox_that_cannot_be_created_is_a_delivery_error(tmp_path: Path):
     blocker.write_text("x")
     with pytest.raises(DeliveryError, match="cannot create outbox"):
         OutboxTransport(blocker / "out").open()
+
+
+# -- refusals that are not about the recipient, slow replies, encodings ------------------------
+
+
+def test_530_before_rcpt_is_deferred_not_a_recipient_failure():
+    """Defect: 530 (AUTH required, credentials unset) marked each recipient failed-permanent."""
+    handler = FaultHandler(require_auth=True)
+    with running_server(handler) as server:
+        transport = transport_for(server)
+        transport.open()
+        with pytest.raises(SendFailure) as caught:
+            transport.send(factory().build("ann@example.com"))
+        transport.close()
+    failure = caught.value
+    assert (failure.outcome, failure.code) == ("deferred", 530)
+    assert [a.outcome for a in failure.attempts] == ["deferred"], "5xx is not retried"
+    assert handler.rcpt_attempts == {} and handler.messages == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        ("552 5.3.4 Message size exceeds fixed limit", "deferred"),
+        ("552 Message size exceeds fixed maximum message size", "deferred"),
+        ("554 5.7.1 Message rejected as spam", "deferred"),
+        ("550 5.1.1 <ann@example.com>: no such user", "failed-permanent"),
+        ("552 5.2.2 Mailbox full", "failed-permanent"),
+        ("550 Requested action not taken: mailbox unavailable", "failed-permanent"),
+    ],
+)
+def test_data_replies_are_about_the_recipient_only_when_they_say_so(reply, outcome):
+    with running_server(FaultHandler(data_reply=reply)) as server:
+        transport = transport_for(server)
+        transport.open()
+        with pytest.raises(SendFailure) as caught:
+            transport.send(factory().build("ann@example.com"))
+        transport.close()
+    assert caught.value.outcome == outcome
+    assert caught.value.code == int(reply[:3])
+
+
+def test_data_reply_slower_than_the_timeout_is_unknown_and_never_retried():
+    """Defect: the message was queued, the reply came late, and it was sent 4 times."""
+    handler = FaultHandler(data_delay=1.5)
+    with running_server(handler) as server:
+        transport = transport_for(server, timeout=0.5, retries=3)
+        transport.open()
+        with pytest.raises(SendFailure) as caught:
+            transport.send(factory().build("ann@example.com"))
+        # The next message goes out on a new connection.
+        handler.data_delay = 0
+        assert transport.send(factory().build("ben@example.com")).code == 250
+        transport.close()
+    assert caught.value.outcome == "unknown"
+    assert "may have been delivered" in caught.value.message
+    assert len(caught.value.attempts) == 1
+    assert handler.per_recipient() == {"ann@example.com": 1, "ben@example.com": 1}
+
+
+def test_every_try_is_an_attempt():
+    handler = FaultHandler(temporary={"ann@example.com": ("451 4.3.0 later", 99)})
+    with running_server(handler) as server:
+        transport = transport_for(server, retries=3)
+        transport.open()
+        with pytest.raises(SendFailure) as caught:
+            transport.send(factory().build("ann@example.com"))
+        transport.close()
+    assert [a.outcome for a in caught.value.attempts] == ["failed-temporary"] * 4
+    assert [a.code for a in caught.value.attempts] == [451] * 4
+
+
+@pytest.mark.parametrize("password", ["pässwörd-ünïcode", "密码-パスワード"])
+def test_non_ascii_password_logs_in_as_utf8(password):
+    """Defect: a UnicodeEncodeError traceback after the commit and tag were made."""
+    auth = Authenticator("mailer", password)
+    with running_server(authenticator=auth) as server:
+        transport = transport_for(server, user="mailer", password=password)
+        transport.open()
+        transport.send(factory().build("ann@example.com"))
+        transport.close()
+    assert auth.failures == 0 and auth.attempts == 1
+    assert server.handler.messages[0].authenticated
+
+
+def test_credentials_auth_cannot_carry_are_refused_by_the_config():
+    settings = Settings(smtp_host="mail.acme.example")
+    for env, variable in (
+        ({"REDLINE_SMTP_PASSWORD": "a\0b"}, "REDLINE_SMTP_PASSWORD"),
+        ({"REDLINE_SMTP_PASSWORD": "bad\udcff"}, "REDLINE_SMTP_PASSWORD"),
+        ({"REDLINE_SMTP_USER": "u\0"}, "REDLINE_SMTP_USER"),
+    ):
+        with pytest.raises(ConfigError, match=variable) as caught:
+            SmtpConfig.from_settings(settings, env)
+        assert "a\0b" not in str(caught.value) and "bad" not in str(caught.value)
+
+
+def test_idn_domain_is_written_in_idna_in_the_outbox(tmp_path: Path):
+    """Defect: the .eml said To: <user@=?utf-8?q?m=C3=BCnchen?=.de>."""
+    outbox = OutboxTransport(tmp_path)
+    outbox.open()
+    outbox.send(factory().build("user@münchen.de", "Jürgen"))
+    data = next(tmp_path.glob("*.eml")).read_bytes()
+    assert b"=?utf-8?q?m" not in data
+    assert parse(data)["To"].addresses[0].addr_spec == "user@xn--mnchen-3ya.de"
+
+
+def test_utf8_local_part_is_sent_with_smtputf8_or_fails_clearly(tmp_path: Path):
+    """Defect: josé@例え.jp was imported but always failed permanently at send."""
+    with running_server() as server:
+        transport = transport_for(server)
+        transport.open()
+        assert transport.send(factory().build("josé@例え.jp", "José")).code == 250
+        transport.close()
+    received = server.handler.messages[0]
+    assert received.rcpt_tos == ["josé@xn--r8jz45g.jp"]
+    assert "SMTPUTF8" in received.mail_options
+    assert 'To: "José" <josé@xn--r8jz45g.jp>\r\n'.encode() in received.data  # RFC 6532
+    outbox = OutboxTransport(tmp_path)
+    outbox.send(factory().build("josé@例え.jp"))
+    assert "josé@xn--r8jz45g.jp".encode() in next(tmp_path.glob("*.eml")).read_bytes()
+    with running_server(smtputf8=False) as server:
+        transport = transport_for(server)
+        transport.open()
+        with pytest.raises(SendFailure, match="needs SMTPUTF8") as caught:
+            transport.send(factory().build("josé@例え.jp"))
+        transport.close()
+    assert caught.value.outcome == "failed-permanent"

@@ -6,6 +6,7 @@ against real aiosmtpd servers on loopback.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -22,9 +23,15 @@ from pathlib import Path
 import pytest
 
 from redline.config import Settings
-from redline.errors import ConfigError, DeliveryError, RunInProgressError, exit_code_for
+from redline.errors import (
+    ConfigError,
+    DeliveryError,
+    InputError,
+    RunInProgressError,
+    exit_code_for,
+)
 from redline.mailer import OutboxTransport, SmtpConfig, SmtpTransport
-from redline.notify import NotifyPaused, open_transport, send_notices
+from redline.notify import NotifyPaused, Requeue, open_transport, send_notices
 from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 from redline.store import Store, SubscriberInput
 from smtp_servers import Authenticator, FaultHandler, RecordingHandler, running_server
@@ -510,3 +517,166 @@ def test_cli_smtp_failures_exit_1_and_auth_failure_exits_4(cli_repo, database_ur
     assert "authentication as 'mailer' failed" in result.stderr
     assert PASSWORD not in result.stderr + result.stdout
     assert server.handler.messages == []
+
+
+# -- hardening: refusals not about the recipient, unknown outcomes, bad rows --------------------
+
+
+def history(store: Store, email: str) -> list[tuple[str, int | None]]:
+    (record,) = [
+        r for r in store.iter_notices(POLICY, 2, "notice", history=True) if r.email == email
+    ]
+    return [(event.event, event.code) for event in record.history]
+
+
+def test_auth_required_pauses_at_once_and_marks_nobody(tmp_path, ledger):
+    """Defect: 20 subscribers were marked failed-permanent with 530 before the run paused."""
+    emails = [f"r{i:02d}@example.com" for i in range(30)]
+    add_subscribers(ledger, emails)
+    auth = Authenticator("mailer", PASSWORD)
+    handler = FaultHandler(require_auth=True)
+    settings = make_settings(tmp_path)
+    with running_server(handler, authenticator=auth) as server:
+        with pytest.raises(NotifyPaused, match=r"530 5\.7\.0 Authentication required") as caught:
+            notify(settings, ledger, smtp(server))
+        assert exit_code_for(caught.value) == 4
+        assert caught.value.report.deferred == 1 and caught.value.report.failed == 0
+        counts = ledger.ledger_counts(POLICY, 2, "notice")
+        assert counts["pending"] == 30 and counts["failed-permanent"] == 0
+        assert handler.mail_attempts == 1, "one refusal is enough to stop"
+        # The credentials are fixed: everyone gets it once, and the proof keeps both tries.
+        report = notify(settings, ledger, smtp(server, user="mailer", password=PASSWORD))
+    assert report.sent == 30
+    assert handler.per_recipient() == dict.fromkeys(emails, 1)
+    assert history(ledger, "r00@example.com") == [("deferred", 530), ("sent", 250)]
+    (first,) = [r for r in ledger.iter_notices(POLICY, 2, "notice") if r.email == "r00@example.com"]
+    assert first.attempts == 2
+
+
+def test_552_on_data_pauses_without_marking_the_recipient(tmp_path, ledger):
+    add_subscribers(ledger, ["ann@example.com", "ben@example.com"])
+    handler = FaultHandler(data_reply="552 5.3.4 Message size exceeds fixed limit")
+    with running_server(handler) as server, pytest.raises(NotifyPaused, match="552"):
+        notify(make_settings(tmp_path), ledger, smtp(server))
+    assert states(ledger) == {"ann@example.com": "pending", "ben@example.com": "pending"}
+    assert handler.data_attempts == 1
+
+
+def test_retry_failed_requeues_old_530_rows_by_code_and_keeps_both_attempts(tmp_path, ledger):
+    """Defect: after the credentials were fixed, nothing re-queued the 530 rows."""
+    add_subscribers(ledger, ["ann@example.com", "ben@example.com", "gone@example.com"])
+    ledger.queue_notices(POLICY, 2, "notice")
+    tasks = {t.email: t for t in ledger.claim_batch(POLICY, 2, "notice", 10)}
+    for email, code in (("ann@example.com", 530), ("ben@example.com", 530)):
+        ledger.mark_failed(tasks[email].id, permanent=True, smtp_code=code, smtp_message="5.7.0")
+    ledger.mark_failed(
+        tasks["gone@example.com"].id, permanent=True, smtp_code=550, smtp_message="no such user"
+    )
+    settings = make_settings(tmp_path)
+    with running_server() as server:
+        plain = notify(settings, ledger, smtp(server))
+        assert plain.sent == 0 and plain.failed_before == 3
+        dry = notify(
+            settings, ledger, None, dry_run=True, requeue=Requeue(failed=True, codes=("53",))
+        )
+        assert (dry.would_send, dry.requeued) == (2, 2)
+        report = notify(
+            settings, ledger, smtp(server), requeue=Requeue(failed=True, codes=("530",))
+        )
+    assert report.requeued == 2 and report.sent == 2
+    assert server.handler.per_recipient() == {"ann@example.com": 1, "ben@example.com": 1}
+    assert states(ledger)["gone@example.com"] == "failed-permanent"
+    assert history(ledger, "ann@example.com") == [
+        ("failed-permanent", 530),
+        ("requeued", None),
+        ("sent", 250),
+    ]
+    with pytest.raises(InputError, match="not an SMTP reply code"):
+        ledger.requeue(POLICY, 2, "notice", states=["failed-permanent"], codes=["5.7"])
+
+
+def test_slow_data_reply_is_unknown_sent_once_and_resent_only_on_request(tmp_path, ledger):
+    """Defect: 4 copies in one run, 'failed-temporary' in the ledger, a 5th copy next run."""
+    add_subscribers(ledger, ["ann@example.com", "ben@example.com"])
+    handler = FaultHandler(data_delay=1.0)
+    settings = make_settings(tmp_path)
+    with running_server(handler) as server:
+        report = notify(settings, ledger, smtp(server, timeout=0.4, retries=3))
+        assert (report.unknown, report.failed, report.sent) == (2, 2, 0)
+        assert handler.per_recipient() == {"ann@example.com": 1, "ben@example.com": 1}
+        assert set(states(ledger).values()) == {"unknown"}
+        handler.data_delay = 0
+        again = notify(settings, ledger, smtp(server))
+        assert again.sent == 0 and again.skipped == {"delivery unknown since an earlier run": 2}
+        assert ledger.count_unnotified(POLICY, 2, "notice") == 0
+        resent = notify(settings, ledger, smtp(server), requeue=Requeue(unknown=True))
+    assert resent.requeued == 2 and resent.sent == 2
+    assert handler.per_recipient() == {"ann@example.com": 2, "ben@example.com": 2}
+    assert history(ledger, "ann@example.com") == [
+        ("unknown", None),
+        ("requeued", None),
+        ("sent", 250),
+    ]
+
+
+def test_attempts_count_every_smtp_try(tmp_path, ledger):
+    """Defect: attempts stayed 1 after 4 SMTP tries."""
+    add_subscribers(ledger, ["ann@example.com"])
+    handler = FaultHandler(temporary={"ann@example.com": ("451 4.3.0 later", 99)})
+    with running_server(handler) as server:
+        notify(make_settings(tmp_path), ledger, smtp(server, retries=3))
+    (record,) = ledger.iter_notices(POLICY, 2, "notice", history=True)
+    assert handler.rcpt_attempts["ann@example.com"] == 4
+    assert record.attempts == 4 and record.state == "failed-temporary"
+    assert [e.event for e in record.history] == ["failed-temporary"] * 4
+
+
+def test_a_row_with_an_unusable_name_or_address_never_stops_the_run(tmp_path, ledger, database_url):
+    """Defect: one name with an encoded CR/LF ended every notify in a traceback, 0 of 51 sent."""
+    import sqlalchemy as sa
+
+    emails = [f"r{i:02d}@example.com" for i in range(50)]
+    add_subscribers(ledger, emails)
+    add_subscribers(ledger, ["v@example.com", "w@example.com"])
+    engine = sa.create_engine(database_url)
+    encoded = "=?utf-8?b?" + base64.b64encode(b"a\r\nb").decode() + "?="
+    with engine.begin() as conn:  # rows stored before names and addresses were checked
+        conn.execute(
+            sa.text("UPDATE subscribers SET name = :n WHERE email = 'v@example.com'"),
+            {"n": encoded},
+        )
+        conn.execute(
+            sa.text("UPDATE subscribers SET email = :e WHERE email = 'w@example.com'"),
+            {"e": encoded + "@example.com"},
+        )
+    engine.dispose()
+    with running_server() as server:
+        report = notify(make_settings(tmp_path), ledger, smtp(server))
+    assert report.sent == 51 and report.failed_permanent == 1
+    assert server.handler.per_recipient()["v@example.com"] == 1
+    assert ledger.ledger_counts(POLICY, 2, "notice")["sending"] == 0
+    (bad,) = [r for r in ledger.iter_notices(POLICY, 2, "notice") if r.state != "sent"]
+    assert bad.state == "failed-permanent"
+    assert "cannot be written as a mail header" in bad.last_message
+
+
+def test_cli_retry_failed_and_resend_unknown(cli_repo, database_url, tmp_path):
+    outbox = tmp_path / "outbox"
+    with Store.open(database_url) as store:
+        store.queue_notices("privacy-policy", 2, "notice")
+        tasks = {t.email: t for t in store.claim_batch("privacy-policy", 2, "notice", 10)}
+        store.mark_failed(
+            tasks["ann@example.com"].id, permanent=True, smtp_code=535, smtp_message="x"
+        )
+        store.mark_done(tasks["ben@example.com"].id, "unknown", smtp_code=None, smtp_message="late")
+    lonely = redline(cli_repo, database_url, "notify", "privacy-policy", "--code", "535")
+    assert lonely.returncode == 2 and "--code needs --retry-failed" in lonely.stderr
+    result = redline(
+        cli_repo, database_url, "notify", "privacy-policy", "--outbox", str(outbox),
+        "--retry-failed", "--code", "5xx", "--resend-unknown", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "a recipient whose server had accepted the first copy gets two" in result.stderr
+    report = json.loads(result.stdout)
+    assert (report["requeued"], report["sent"]) == (2, 2)
+    assert len(list(outbox.glob("*.eml"))) == 2

@@ -68,11 +68,6 @@ class Requeue:
     codes: tuple[str, ...] = ()
     unknown: bool = False
 
-    @property
-    def states(self) -> tuple[str, ...]:
-        """The ledger states to re-queue."""
-        return (FAILED_STATES if self.failed else ()) + (("unknown",) if self.unknown else ())
-
     def matches(self, record: NoticeRecord) -> bool:
         """Whether this re-queue would take ``record``."""
         if record.state == "unknown":
@@ -311,8 +306,10 @@ class _Run:
     ) -> None:
         store, report = self.store, self.report
         key = (self.factory.policy, self.factory.version, self.factory.kind)
-        if requeue.states:
-            report.requeued = store.requeue(*key, states=requeue.states, codes=requeue.codes)
+        if requeue.failed:
+            report.requeued += store.requeue(*key, states=FAILED_STATES, codes=requeue.codes)
+        if requeue.unknown:
+            report.requeued += store.requeue(*key, states=("unknown",))
         report.queued = store.queue_notices(*key)
         report.recovered = store.recover_in_flight(*key)
         before = store.ledger_counts(*key)
