@@ -531,38 +531,42 @@ def test_policy_without_effective_date_line_is_left_out_and_the_rest_released(
     assert again.json()["unreleasable"] == []
 
 
-def test_bad_file_names_are_left_out_before_anything_is_written(sqlite_world):
+def test_odd_file_names_release_under_safe_tag_names(sqlite_world):
     world = sqlite_world
     text = "# Odd\n\nEffective date: 01/01/2026\n\n## 1. Odd\n\nText.\n"
     names = ["policies/cookie policy.md", "policies/..md", "policies/-rf.md"]
-    world.merge(
-        "Odd names, and a change",
-        **dict.fromkeys(names, text),
+    world.merge("Odd names", **dict.fromkeys(names, text))
+    result = world.release("--push", "--json")
+    assert result.returncode == 0, result.stderr
+    tags = {item["tag"] for item in result.json()["releases"]}
+    assert {"cookie-policy/v1", "rf/v1"} <= tags and len(tags) == 3
+    assert tags <= world.origin_tags()
+
+
+def test_tag_names_git_refuses_are_left_out_before_anything_is_written(sqlite_world):
+    world = sqlite_world
+    head = world.merge(
+        "A tag prefix git refuses, and a change",
+        **{"redline.toml": CONFIG + 'tag_prefix = "-"\n'},
         privacy=world.edit("privacy", "payment processor only", "partners"),
     )
     dry = world.release("--dry-run", "--json")
-    assert dry.returncode == 6
+    assert dry.returncode == 6, dry.stderr
+    # Under the new prefix neither policy has a release yet, and neither can be tagged.
     left_out = {item["path"]: item for item in dry.json()["unreleasable"]}
-    assert sorted(left_out) == sorted(names)
-    assert all("is not a valid git tag name" in item["problem"] for item in left_out.values())
-    assert all("rename the file" in item["fix"] for item in left_out.values())
+    assert sorted(left_out) == ["policies/privacy-policy.md", "policies/terms-of-service.md"]
+    privacy = left_out["policies/privacy-policy.md"]
+    assert privacy["problem"].endswith(
+        "its release tag '-privacy-policy/v1' is not a valid git tag name"
+    )
+    assert all(item["fix"] == "fix tag_prefix in the config" for item in left_out.values())
 
     result = world.release("--push")
     assert result.returncode == 6, result.stderr
     assert "usage: git" not in result.stderr and "Traceback" not in result.stderr
-    for name in names:
-        assert result.stderr.count(f"{name}: its release tag") == 1
-    assert world.origin_tags() == {
-        "privacy-policy/v1",
-        "privacy-policy/v2",
-        "terms-of-service/v1",
-    }
-    changed = git(world.root, "show", "--name-only", "--format=", "HEAD").split()
-    assert sorted(changed) == [
-        "policies/privacy-policy.changelog.md",
-        "policies/privacy-policy.md",
-    ]
-    assert world.status() == ""
+    assert result.stderr.count("its release tag '-privacy-policy/v1'") == 1
+    assert world.head() == head and world.status() == ""
+    assert world.local_tags() == world.origin_tags()
 
 
 # -- two policies in one merge -----------------------------------------------------------------

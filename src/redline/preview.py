@@ -147,11 +147,15 @@ def build_preview(
 
     check = check_policies(repo, settings, base=base, today=today)
     warnings: list[str] = []
-    if repo.repo.is_dirty(untracked_files=True, path=settings.policies_dir):
+    dirty = [
+        root
+        for root in settings.policies_dir
+        if repo.repo.is_dirty(untracked_files=True, path=root)
+    ]
+    if dirty:
         warnings.append(
-            "uncommitted changes under "
-            f"{settings.policies_dir}/: the notice-window check includes them, the release "
-            "preview shows HEAD only"
+            f"uncommitted changes under {', '.join(f'{root}/' for root in dirty)}: the "
+            "notice-window check includes them, the release preview shows HEAD only"
         )
     plan: ReleasePlan | None = None
     plan_error = None
