@@ -283,3 +283,21 @@ def test_a_real_process_prints_one_line_and_no_traceback(repo):
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("redline: error: database ")
     assert "s3cr3t-pw" not in result.stderr
+
+
+def test_names_and_addresses_that_cannot_be_headers_are_refused_at_import(run, repo):
+    """Defect: a name with an encoded CR/LF was accepted and then blocked every notify."""
+    encoded = "=?utf-8?b?YQ0KYg==?="
+    added = run("subscribers", "add", "v@example.com", "--name", encoded)
+    assert added.exit_code == 2
+    assert "encoded word" in one_error_line(added)
+    path = repo.root / "people.csv"
+    path.write_text(
+        f"email,name\nv@example.com,{encoded}\n{encoded}@example.com,W\njosé@例え.jp,José\n",
+        encoding="utf-8",
+    )
+    result = run("subscribers", "import", str(path))
+    assert result.exit_code == 1
+    assert "people.csv:2: skipped: name contains '=?'" in result.stdout
+    assert "people.csv:3: skipped: the address cannot be written as a mail header" in result.stdout
+    assert run("subscribers", "count").stdout == "1\n"

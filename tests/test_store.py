@@ -504,3 +504,128 @@ def test_iter_notices_filters_and_orders(store):
         "user00002@example.com",
     ]
     assert sum(store.ledger_counts(POLICY, kind="in-effect").values()) == 6
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:p@ss-SECRET@127.0.0.1:1/db",
+        "postgresql://u:p@ss@-SECRET@127.0.0.1:1/db?connect_timeout=1",
+        "postgresql://u:p@ss-SECRET@127.0.0.1:1/db?options=a@b",
+    ],
+)
+def test_unencoded_at_in_the_password_never_shows_any_of_it(url):
+    """Defect: 'u:***@ss-SECRET@...' on stderr and in the job summary."""
+    with pytest.raises(StorageError) as caught:
+        Store.open(url)
+    text = str(caught.value)
+    assert "SECRET" not in text and "ss" not in text.replace("postgresql", "")
+    assert "postgresql+psycopg://u:***@127.0.0.1:1/db" in text
+
+
+V1_SCHEMA = {
+    "sqlite": """
+CREATE TABLE redline_meta ("key" VARCHAR(64) NOT NULL, value TEXT NOT NULL, PRIMARY KEY ("key"));
+CREATE TABLE subscribers (id INTEGER NOT NULL, email VARCHAR(320) NOT NULL, name TEXT,
+  locale VARCHAR(35), created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL,
+  unsubscribed_at DATETIME, PRIMARY KEY (id), CONSTRAINT uq_subscribers_email UNIQUE (email));
+CREATE TABLE notices (id INTEGER NOT NULL, policy VARCHAR(200) NOT NULL,
+  version INTEGER NOT NULL, kind VARCHAR(16) NOT NULL, subscriber_id INTEGER,
+  email VARCHAR(320) NOT NULL, state VARCHAR(20) NOT NULL, attempts INTEGER NOT NULL,
+  last_code INTEGER, last_message TEXT, message_id TEXT, reason TEXT,
+  created_at DATETIME NOT NULL, claimed_at DATETIME, sent_at DATETIME,
+  updated_at DATETIME NOT NULL, PRIMARY KEY (id),
+  CONSTRAINT uq_notices_recipient UNIQUE (policy, version, kind, email),
+  CONSTRAINT ck_notices_state CHECK (state IN ('pending', 'sending', 'sent',
+    'failed-temporary', 'failed-permanent', 'cancelled')),
+  CONSTRAINT ck_notices_kind CHECK (kind IN ('notice', 'reminder', 'in-effect')),
+  FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE SET NULL);
+CREATE INDEX ix_notices_email ON notices (email);
+CREATE INDEX ix_notices_claim ON notices (policy, version, kind, state, id);
+CREATE INDEX ix_notices_subscriber ON notices (subscriber_id);
+CREATE TABLE subscriptions (subscriber_id INTEGER NOT NULL, policy VARCHAR(200) NOT NULL,
+  created_at DATETIME NOT NULL, PRIMARY KEY (subscriber_id, policy),
+  FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE);
+""",
+    "postgresql": """
+CREATE TABLE redline_meta (key VARCHAR(64) NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key));
+CREATE TABLE subscribers (id SERIAL NOT NULL, email VARCHAR(320) NOT NULL, name TEXT,
+  locale VARCHAR(35), created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+  updated_at TIMESTAMP WITH TIME ZONE NOT NULL, unsubscribed_at TIMESTAMP WITH TIME ZONE,
+  PRIMARY KEY (id), CONSTRAINT uq_subscribers_email UNIQUE (email));
+CREATE TABLE notices (id BIGSERIAL NOT NULL, policy VARCHAR(200) NOT NULL,
+  version INTEGER NOT NULL, kind VARCHAR(16) NOT NULL, subscriber_id INTEGER,
+  email VARCHAR(320) NOT NULL, state VARCHAR(20) NOT NULL, attempts INTEGER NOT NULL,
+  last_code INTEGER, last_message TEXT, message_id TEXT, reason TEXT,
+  created_at TIMESTAMP WITH TIME ZONE NOT NULL, claimed_at TIMESTAMP WITH TIME ZONE,
+  sent_at TIMESTAMP WITH TIME ZONE, updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+  PRIMARY KEY (id), CONSTRAINT uq_notices_recipient UNIQUE (policy, version, kind, email),
+  CONSTRAINT ck_notices_state CHECK (state IN ('pending', 'sending', 'sent',
+    'failed-temporary', 'failed-permanent', 'cancelled')),
+  CONSTRAINT ck_notices_kind CHECK (kind IN ('notice', 'reminder', 'in-effect')),
+  FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE SET NULL);
+CREATE INDEX ix_notices_email ON notices (email);
+CREATE INDEX ix_notices_claim ON notices (policy, version, kind, state, id);
+CREATE INDEX ix_notices_subscriber ON notices (subscriber_id);
+CREATE TABLE subscriptions (subscriber_id INTEGER NOT NULL, policy VARCHAR(200) NOT NULL,
+  created_at TIMESTAMP WITH TIME ZONE NOT NULL, PRIMARY KEY (subscriber_id, policy),
+  FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE);
+""",
+}
+
+
+def test_a_version_1_database_is_upgraded_with_its_data(database_url):
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            for statement in V1_SCHEMA[engine.dialect.name].split(";"):
+                if statement.strip():
+                    conn.execute(sa.text(statement))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO redline_meta (key, value) VALUES ('schema_version', '1'), "
+                    "('created_by', 'redline 0.1.0')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO subscribers (email, created_at, updated_at) "
+                    "VALUES ('ann@example.com', :t, :t)"
+                ),
+                {"t": "2024-01-01 00:00:00"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO subscriptions (subscriber_id, policy, created_at) "
+                    "VALUES (1, '*', :t)"
+                ),
+                {"t": "2024-01-01 00:00:00"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO notices (policy, version, kind, subscriber_id, email, state, "
+                    "attempts, last_code, created_at, updated_at) VALUES ('privacy-policy', 1, "
+                    "'notice', 1, 'ann@example.com', 'failed-permanent', 1, 530, :t, :t)"
+                ),
+                {"t": "2024-01-01 00:00:00"},
+            )
+    finally:
+        engine.dispose()
+    with Store.open(database_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.requeue(POLICY, 1, "notice", states=["failed-permanent"], codes=["530"]) == 1
+        (task,) = store.claim_batch(POLICY, 1, "notice", 5)
+        assert task.attempts == 2
+        assert store.mark_done(task.id, "unknown", smtp_code=None, smtp_message="no reply")
+        (record,) = store.iter_notices(POLICY, history=True)
+    assert (record.state, record.attempts) == ("unknown", 2)
+    assert [event.event for event in record.history] == ["requeued", "unknown"]
+    with Store.open(database_url) as store:  # opening again changes nothing
+        assert store.ledger_counts(POLICY)["unknown"] == 1
+
+
+def test_a_password_with_a_slash_and_an_at_is_parsed_whole():
+    from redline.store import _parse_url
+
+    parsed = _parse_url("postgresql://u:pa/s@s@db.example:5432/name")
+    assert (parsed.password, parsed.host, parsed.database) == ("pa/s@s", "db.example", "name")

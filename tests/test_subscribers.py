@@ -402,3 +402,36 @@ def test_text_listing(store):
         "privacy v1 notice: 1 sent, 1 failed-permanent, 1 cancelled",
         "privacy v2 reminder: 2 pending",
     ]
+
+
+def test_export_csv_neutralises_formulas_and_shows_the_history(store):
+    """Defect: a cell such as '=1+1@example.com' ran as a formula in a spreadsheet."""
+    for email in ("=1+1@example.com", "+cmd@example.com", "-x@example.com", "ann@example.com"):
+        store.upsert_subscriber(email)
+    store.queue_notices("privacy", 1, "notice")
+    tasks = {t.email: t for t in store.claim_batch("privacy", 1, "notice", 10)}
+    store.mark_done(
+        tasks["ann@example.com"].id, "pending", smtp_code=530, smtp_message="=HYPERLINK(1)"
+    )
+    out = io.StringIO(newline="")
+    export_notices(store, "privacy", fmt="csv", out=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().split("\r\n", 1)[1])))
+    emails = sorted(row["email"] for row in rows)
+    assert emails == [
+        "'+cmd@example.com",
+        "'-x@example.com",
+        "'=1+1@example.com",
+        "ann@example.com",
+    ]
+    ann = next(row for row in rows if row["email"] == "ann@example.com")
+    assert ann["smtp_reply"] == "'=HYPERLINK(1)"
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deferred 530 =HYPERLINK\(1\)", ann["history"]
+    )
+    data = io.StringIO()
+    export_notices(store, "privacy", fmt="json", out=data)
+    (record,) = [
+        n for n in json.loads(data.getvalue())["notices"] if n["email"] == "ann@example.com"
+    ]
+    assert [(e["event"], e["smtp_code"]) for e in record["history"]] == [("deferred", 530)]
+    assert record["state"] == "pending"

@@ -455,15 +455,19 @@ def _escape_credentials(url: str) -> str:
 
     ``make_url`` ends the credentials at the first '@', so an unencoded '@' in a password
     would put the rest of it into the host name, and so into every message that shows the
-    URL. Here they end at the last '@' that a host name (and port) and then the path, the
-    query or the end of the URL follow.
+    URL. Here they end at the last '@' before the path that a host name (and port) and
+    then the path, the query or the end of the URL follow; failing that (a password with a
+    '/'), at the last such '@' anywhere.
     """
     scheme, sep, rest = url.partition("://")
     if not sep or rest.count("@") < 2:
         return url
-    at = rest.rfind("@")
-    while at > 0 and not _URL_HOST.match(rest, at + 1):
-        at = rest.rfind("@", 0, at)
+    slash = rest.find("/")
+    at = rest.rfind("@", 0, slash if slash >= 0 else len(rest))
+    if at <= 0 or not _URL_HOST.match(rest, at + 1):
+        at = rest.rfind("@")
+        while at > 0 and not _URL_HOST.match(rest, at + 1):
+            at = rest.rfind("@", 0, at)
     if at <= 0:
         return url
     return f"{scheme}://{rest[:at].replace('@', '%40')}{rest[at:]}"
