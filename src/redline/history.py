@@ -287,15 +287,43 @@ class PolicyRepo:
         self.root = Path(settings.repo_root).resolve()
         toplevel = None
         if self.root.is_dir():
-            result = self._git("rev-parse", "--show-toplevel")
-            toplevel = Path(os.fsdecode(result.stdout).strip()) if not result.returncode else None
+            result = self._git(
+                "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"
+            )
+            lines = os.fsdecode(result.stdout).splitlines()
+            if not result.returncode and len(lines) == 3:
+                toplevel = Path(lines[0])
+                self._git_dirs = (Path(lines[1]), self.root / lines[2])
         if toplevel is None or toplevel.resolve() != self.root:
             raise GitError(
                 f"{self.root}: not a git repository", hint="pass --repo or run inside one"
             )
         self._documents: dict[tuple[str, bool], Document] = {}
-        self._history_cache: _History | None = None
+        self._history_cache: tuple[tuple[Any, ...], _History] | None = None
         self._claims_cache: tuple[str, dict[str, set[str]]] | None = None
+        self._releases_cache: tuple[tuple[Any, ...], dict[Policy, list[Release]]] | None = None
+
+    def _head_signature(self) -> tuple[Any, ...]:
+        """What changes whenever HEAD moves: HEAD itself, and the files of the ref it names.
+
+        Cheaper than asking git, so the history read once can be reused safely.
+        """
+        git_dir, common_dir = self._git_dirs
+        try:
+            head = (git_dir / "HEAD").read_bytes()
+        except OSError:
+            return (None,)
+        signature: list[Any] = [head]
+        if head.startswith(b"ref: "):
+            ref = os.fsdecode(head[5:].strip())
+            for file in (git_dir / ref, common_dir / ref, common_dir / "packed-refs"):
+                try:
+                    info = file.stat()
+                except OSError:
+                    signature.append(None)
+                else:
+                    signature.append((info.st_mtime_ns, info.st_size, info.st_ino))
+        return tuple(signature)
 
     @cached_property
     def repo(self) -> git.Repo:
@@ -540,10 +568,11 @@ class PolicyRepo:
 
     def _history(self) -> _History:
         """The commits of the policy roots with their changes (renames detected); cached by HEAD."""
+        signature = self._head_signature()
+        if self._history_cache is not None and self._history_cache[0] == signature:
+            return self._history_cache[1]
         head = self._git("rev-parse", "--verify", "--quiet", "HEAD")
         head_id = head.stdout.decode().strip() if not head.returncode else ""
-        if self._history_cache is not None and self._history_cache.head == head_id:
-            return self._history_cache
         history = _History(head_id, [], {})
         if head_id:
             roots = self.settings.policies_dir
@@ -567,7 +596,7 @@ class PolicyRepo:
             if result.returncode:
                 raise GitError(f"git log failed: {os.fsdecode(result.stderr).strip()}")
             _parse_log(os.fsdecode(result.stdout), history)
-        self._history_cache = history
+        self._history_cache = (signature, history)
         return history
 
     def _walk(self, history: _History, policy: Policy) -> Iterator[_Change]:
@@ -752,7 +781,31 @@ class PolicyRepo:
         Tags under the policy's own name win over tags of the same version under an
         earlier name (see :meth:`tag_names`).
         """
-        return self.releases_of([policy])[policy.path]
+        signature = self._tags_signature()
+        if self._releases_cache is None or self._releases_cache[0] != signature:
+            try:  # one git call for every policy: commands go through them all
+                known = self.policies()
+            except RedlineError:
+                known = []
+            found = self.releases_of(known)
+            self._releases_cache = (signature, {p: found[p.path] for p in known})
+        cached = self._releases_cache[1]
+        if policy not in cached:
+            cached[policy] = self.releases_of([policy])[policy.path]
+        return list(cached[policy])
+
+    def _tags_signature(self) -> tuple[Any, ...]:
+        """What changes whenever a tag is made, moved or deleted: the packed refs, and the
+        names and times of the loose tags' folders (a tag write renames a file into one)."""
+        _, common_dir = self._git_dirs
+        signature: list[Any] = [self._head_signature()]
+        for folder, _, files in os.walk(common_dir / "refs" / "tags"):
+            with contextlib.suppress(OSError):
+                signature.append((folder, os.stat(folder).st_mtime_ns, tuple(sorted(files))))
+        with contextlib.suppress(OSError):
+            info = (common_dir / "packed-refs").stat()
+            signature.append((info.st_mtime_ns, info.st_size, info.st_ino))
+        return tuple(signature)
 
     def releases_of(self, policies: Sequence[Policy]) -> dict[str, list[Release]]:
         """The releases of each of ``policies`` (by path, oldest first), from one git call."""

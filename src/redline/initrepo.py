@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from redline.console import LOG
 from redline.errors import DateError, GitError, InputError
 from redline.files import atomic_write
 from redline.history import format_release_message
@@ -145,6 +146,7 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) ->
     all_releases = repo.releases_of(policies)
     conflicts: list[str] = []
     uncommitted: list[str] = []
+    ambiguous: list[DateError] = []
     tags: list[BaselineTag] = []
     for policy in policies:
         snapshot = at_head[policy.path]
@@ -176,7 +178,11 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) ->
             else:
                 conflicts.append(", ".join(release.tag for release in releases))
             continue
-        effective, source = _baseline_date(repo, policy, snapshot.text, warnings)
+        try:
+            effective, source = _baseline_date(repo, policy, snapshot.text, warnings)
+        except DateError as error:
+            ambiguous.append(error)
+            continue
         message = format_release_message(
             {
                 "Policy": policy.slug,
@@ -214,6 +220,13 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) ->
             f"cannot record baseline versions of uncommitted policies: {', '.join(uncommitted)}",
             hint="commit (or discard) the changes first; the baseline tags point at HEAD",
         )
+    if ambiguous:
+        for error in ambiguous[1:]:
+            LOG.error("%s", error)
+        first = ambiguous[0]
+        if len(ambiguous) > 1:
+            first.message += f" (and {len(ambiguous) - 1} more policies above)"
+        raise first
     return tags
 
 
@@ -227,32 +240,38 @@ def _blob_at(repo: PolicyRepo, policy: Policy, commit: str) -> str | None:
 def _baseline_date(
     repo: PolicyRepo, policy: Policy, text: str, warnings: list[str]
 ) -> tuple[dt.date, str]:
-    """The effective date written in the policy at HEAD, else its last commit's date."""
+    """The effective date written in the policy at HEAD, else its last commit's date.
+
+    An ambiguous numeric date stops init (only a date order can settle it); any other date
+    problem is a warning, so that one odd file does not keep the others from being set up.
+    """
     from redline.dates import find_dates, find_effective_date
 
     own = repo.settings_for(policy)
+    problem = "no effective date in the file"
     if find_dates(text, own):
         try:
             found = find_effective_date(text, own, name=policy.path)
         except DateError as error:
-            if "date_order" not in str(error):
-                raise
-            raise DateError(
-                error.message,
-                hint='pass --date-order MDY or DMY to `redline init`, or set date_order = "MDY" '
-                'or "DMY" in the config',
-            ) from None
-        if found.date is not None:
-            primary = found.primary
-            return found.date, f"{policy.path}:{primary.line}: {primary.text.strip()}"
+            if "date_order" in str(error):
+                raise DateError(
+                    error.message,
+                    hint=f'set it for this policy: [tool.redline.policies."{policy.path}"] '
+                    'date_order = "MDY" or "DMY"; or for all: `redline init --date-order DMY`',
+                ) from None
+            problem = error.message.removeprefix(f"{policy.path}: ")
+        else:
+            if found.date is not None:
+                primary = found.primary
+                return found.date, f"{policy.path}:{primary.line}: {primary.text.strip()}"
     revisions = repo.revisions(policy)
     when = revisions[0].date.date() if revisions else dt.date.today()
     warnings.append(
-        f"{policy.path}: no effective date in the file; the baseline uses the date of its "
-        f"last commit ({when.isoformat()}); add one with "
+        f"{policy.path}: {problem}; the baseline uses the date of its last commit "
+        f"({when.isoformat()}); fix the date line, or add one with "
         f"`redline effective-date {_quoted(policy.path)} --insert --set {when.isoformat()}`"
     )
-    return when, "date of the last commit (no effective-date line)"
+    return when, f"date of the last commit ({problem})"
 
 
 def _quoted(path: str) -> str:

@@ -113,6 +113,12 @@ def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
+def changelog_fields(path: str, name: str) -> dict[str, str]:
+    """The fields config ``changelog_path`` may use, for the policy ``name`` at ``path``."""
+    pure = PurePosixPath(path)
+    return {"dir": pure.parent.as_posix(), "slug": name, "stem": pure.stem, "name": pure.name}
+
+
 def changelog_pattern(changelog_path: str) -> str:
     """A gitignore pattern (from the repository root) of every path ``changelog_path`` gives."""
     pattern = changelog_path.replace("{dir}", "**").replace("{slug}", "**/*")
@@ -138,6 +144,7 @@ class Layout:
         self.exclude = (*settings.exclude, *settings.extend_exclude)
         self._include = _spec(self.include)
         self._exclude = _spec(self.exclude)
+        self.changelog_path = settings.changelog_path
         self.outputs = changelog_pattern(settings.changelog_path)
         self._outputs = _spec((self.outputs,))
         self._locales = tuple(
@@ -163,9 +170,18 @@ class Layout:
             return Match(root, "include")
         if self._exclude.match_file(inner):
             return Match(root, "exclude")
-        if self._outputs.match_file(relpath):
+        if self._outputs.match_file(relpath) and not self._own_changelog(relpath):
             return Match(root, "changelog")
         return Match(root, None)
+
+    def _own_changelog(self, relpath: str) -> bool:
+        """True when ``changelog_path`` makes ``relpath`` its own changelog (a config error
+        that writing the changelog reports; the file is still the policy)."""
+        fields = changelog_fields(relpath, self.name(relpath))
+        try:
+            return self.changelog_path.format(**fields) == relpath
+        except (KeyError, IndexError, ValueError):
+            return False
 
     def locale(self, relpath: str) -> str | None:
         """The locale that config ``locales`` gives the policy at ``relpath``, if any."""
