@@ -16,10 +16,8 @@ alone is never material.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from fnmatch import fnmatch
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import DateError, GitError, InputError
@@ -53,11 +51,12 @@ class PolicyCheck:
 
     policy: str
     path: str
-    change: str  # "added", "modified" or "removed"
+    change: str  # "added", "modified", "moved" (same text, new path) or "removed"
     classification: str | None = None  # of the text without its dates
     old_date: date | None = None
     new_date: date | None = None
     days_of_notice: int | None = None
+    moved_from: str | None = None
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -81,6 +80,7 @@ class PolicyCheck:
             "policy": self.policy,
             "path": self.path,
             "change": self.change,
+            "moved_from": self.moved_from,
             "status": self.status,
             "classification": self.classification,
             "old_date": self.old_date.isoformat() if self.old_date else None,
@@ -333,24 +333,39 @@ def _read(repo: PolicyRepo, policy: Policy, rev: str | None) -> str | None:
 def check_policies(
     repo: PolicyRepo, settings: Settings, *, base: str | None = None, today: date
 ) -> CheckReport:
-    """Check every policy that differs between ``base`` and the working tree."""
+    """Check every policy that differs between ``base`` and the working tree.
+
+    A policy renamed or moved since ``base`` (git's rename detection, or its declared
+    ``previous_paths``) is checked against its text at the old path and reported as a move.
+    """
     base_ref, base_commit = resolve_base(repo, settings, base)
     report = CheckReport(base_ref, base_commit, today, settings.notice_days)
     current = repo.policies()
+    moves = repo.moves_since(base_commit)
+    sources = set(moves.values())
     for policy in current:
-        old_text = _read(repo, policy, base_commit)
+        if policy.path in sources and policy.path not in moves:
+            continue  # still at HEAD, moved in the working tree: checked at its new path
+        moved_from = moves.get(policy.path)
+        then = replace(policy, path=moved_from) if moved_from else policy
+        old_text = _read(repo, then, base_commit)
         new_text = _read(repo, policy, None)
-        if old_text == new_text:
+        if old_text == new_text and not moved_from:
             continue
-        report.policies.append(
-            check_change(
-                old_text, new_text, settings, today=today, policy=policy.slug, path=policy.path
-            )
+        own = repo.settings_for(policy)
+        checked = check_change(
+            old_text, new_text, own, today=today, policy=policy.slug, path=policy.path
         )
-    known = {policy.path for policy in current}
-    for path in _deleted_since(repo, settings, base_commit):
+        if moved_from:
+            checked.moved_from = moved_from
+            if old_text == new_text:
+                checked.change = "moved"
+            checked.add("notice", f"moved from {moved_from}")
+        report.policies.append(checked)
+    known = {policy.path for policy in current} | sources
+    for path in _deleted_since(repo, base_commit):
         if path not in known:
-            slug = PurePosixPath(path).stem
+            slug = settings.layout.name(path)
             report.policies.append(
                 check_change("", None, settings, today=today, policy=slug, path=path)
             )
@@ -358,19 +373,14 @@ def check_policies(
     return report
 
 
-def _deleted_since(repo: PolicyRepo, settings: Settings, base_commit: str) -> list[str]:
+def _deleted_since(repo: PolicyRepo, base_commit: str) -> list[str]:
     """Policy files that existed at ``base_commit`` and are gone from the working tree."""
+    roots = repo.settings.policies_dir
     output = repo.repo.git.diff(
-        "--name-only", "--no-renames", "--diff-filter=D", base_commit, "--", settings.policies_dir
+        "--name-only", "--no-renames", "-z", "--diff-filter=D", base_commit, "--", *roots
     )
-    deleted = []
-    for path in output.splitlines():
-        name = PurePosixPath(path).name
-        if any(fnmatch(name, pattern) for pattern in settings.include) and not any(
-            fnmatch(name, pattern) for pattern in settings.exclude
-        ):
-            deleted.append(path)
-    return deleted
+    layout = repo.settings.layout
+    return [path for path in output.split("\0") if path and layout.judge(path).reason is None]
 
 
 # -- output -------------------------------------------------------------------------------------

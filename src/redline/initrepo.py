@@ -328,7 +328,8 @@ def propose_settings(
     inner = [found[1] for path in files if (found := proposed.layout.root_of(path))]
     indexes = [path for path in inner if PurePosixPath(path).name.lower() == "index.md"]
     if "include" not in keep and len(indexes) >= 2 and 2 * len(indexes) > len(inner):
-        changes["include"] = ("**/index.md",)
+        home = "index.md" in inner  # a site's home page is no policy
+        changes["include"] = ("**/index.md", "!/index.md") if home else ("**/index.md",)
         notes.append(f"site-style layout: {len(indexes)} policies are <folder>/index.md")
     folders = sorted({path.split("/", 1)[0] for path in inner if "/" in path})
     locales = [folder for folder in folders if _LOCALE_FOLDER.fullmatch(folder)]

@@ -51,7 +51,8 @@ def command(
     FROM defaults to the last release of POLICY (HEAD if never released), TO to the
     working tree.
 
-    POLICY is a path or a slug (the file name without .md). Classification: none,
+    POLICY is a name (see `redline status`), a path, or a path the policy had before a
+    rename or at FROM and TO (even when gone from the working tree). Classification: none,
     editorial (formatting, punctuation, case, renumbering, the effective-date line) or
     material (any change of words). See README, 'JSON output of redline diff'.
     """
@@ -63,7 +64,8 @@ def command(
 
     settings = app.settings(fold_typography=fold_typography)
     repo = PolicyRepo(settings)
-    result = diff_policy(repo, repo.resolve(policy), from_rev, to_rev)
+    revisions = [rev for rev in (from_rev, to_rev) if rev is not None]
+    result = diff_policy(repo, repo.resolve(policy, at=revisions), from_rev, to_rev)
     fmt = "json" if as_json else output_format
     if fmt is None:
         fmt = "terminal" if output is None and sys.stdout.isatty() else "text"
