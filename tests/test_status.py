@@ -80,7 +80,7 @@ def test_status_before_and_after_a_release(world):
     assert after.unreleased is None
     assert after.warnings == [
         "1 notice of v2 failed permanently (`redline notices privacy-policy --version 2` lists "
-        "them)"
+        "them; `redline notify privacy-policy --version 2 --retry-failed` re-queues them)"
     ]
 
     # New subscribers with 5 days left: not yet notified, and short of the full notice.
@@ -154,6 +154,7 @@ def test_command_line_text_and_json(sqlite_world):
         "sent": 2,
         "failed_temporary": 0,
         "failed_permanent": 1,
+        "unknown": 0,
         "pending": 0,
         "cancelled": 0,
     }
@@ -162,3 +163,40 @@ def test_command_line_text_and_json(sqlite_world):
     unknown = run_cli(world, "nope")
     assert unknown.exit_code == 2
     assert "unknown policy 'nope'" in unknown.stderr
+
+
+def test_unknown_notices_and_a_policy_release_would_leave_out(sqlite_world):
+    import sqlalchemy as sa
+
+    from redline.store import notices_table
+
+    world = sqlite_world
+    world.merge("Share data with advertisers", "payment processor only", "advertising partners")
+    world.release(RELEASED)
+    with world.store() as store, store._engine.begin() as conn:
+        conn.execute(
+            sa.update(notices_table)
+            .where(notices_table.c.state == "sent", notices_table.c.version == 2)
+            .values(state="unknown")
+        )
+    # A second change whose date line release can't rewrite: two dates that disagree.
+    world.merge(
+        "terms: a second, different date line",
+        "## 1.",
+        "Effective date: March 3, 2021\n\n## 1.",
+        path="policies/terms-of-service.md",
+    )
+    report = by_slug(world.status(RELEASED + timedelta(days=1)))
+    privacy = report["privacy-policy"]
+    [pending] = privacy.pending
+    assert pending.notices["notice"].unknown == 2
+    assert any(
+        "2 notices of v2 may or may not have been delivered" in w and "--resend-unknown" in w
+        for w in privacy.warnings
+    )
+    terms = report["terms-of-service"]
+    assert not any("would leave it out" in w for w in terms.warnings)  # reported once
+    assert [problem.message for problem in terms.problems] == [
+        "policies/terms-of-service.md: the policy states different dates: line 3: 'Effective "
+        "date: 2026-01-15'; line 5: 'Effective date: March 3, 2021'"
+    ]

@@ -67,6 +67,11 @@ class NoticeCounts:
         return self.states.get("failed-permanent", 0)
 
     @property
+    def unknown(self) -> int:
+        """Messages whose fate is unknown (the server's reply to DATA never came)."""
+        return self.states.get("unknown", 0)
+
+    @property
     def pending(self) -> int:
         """Queued and not sent yet (including rows a crashed run left 'sending')."""
         return self.states.get("pending", 0) + self.states.get("sending", 0)
@@ -82,6 +87,7 @@ class NoticeCounts:
             "sent": self.sent,
             "failed_temporary": self.failed_temporary,
             "failed_permanent": self.failed_permanent,
+            "unknown": self.unknown,
             "pending": self.pending,
             "cancelled": self.states.get("cancelled", 0),
         }
@@ -321,9 +327,7 @@ def _policy_status(context: _Context, policy: Policy) -> PolicyStatus:
     for version in pending:
         _pending_warnings(status, version, settings)
     if current is not None and current.notices is not None:
-        failed = current.notices["notice"].failed_permanent
-        if failed:
-            status.warnings.append(_permanent(policy, current.release, failed))
+        _ledger_warnings(status, current)
     return status
 
 
@@ -377,6 +381,10 @@ def _unreleased(status: PolicyStatus, context: _Context, releases: list[Release]
     if plan is not None:
         item = next((i for i in plan.releases if i.policy.path == policy.path), None)
         if item is None:
+            skipped = next((u for u in plan.unreleasable if u.policy.path == policy.path), None)
+            known = {problem.message for problem in status.problems}
+            if skipped is not None and skipped.error.message not in known:
+                status.warnings.append(f"`redline release` would leave it out: {skipped.warning}")
             return
         classification, version = item.classification, item.version
     else:
@@ -422,13 +430,27 @@ def _pending_warnings(status: PolicyStatus, version: VersionStatus, settings: Se
         if days < settings.notice_days:
             line += f"; they can no longer get the full {settings.notice_days} days of notice"
         status.warnings.append(line)
-    failed = version.notices["notice"].failed_permanent
-    if failed:
-        status.warnings.append(_permanent(status.policy, release, failed))
+    _ledger_warnings(status, version)
 
 
-def _permanent(policy: Policy, release: Release, failed: int) -> str:
-    return (
-        f"{failed} notice{'s' if failed != 1 else ''} of v{release.version} failed permanently "
-        f"(`redline notices {policy.slug} --version {release.version}` lists them)"
-    )
+def _ledger_warnings(status: PolicyStatus, version: VersionStatus) -> None:
+    """Warnings for notices of ``version`` that failed permanently or whose fate is unknown."""
+    if version.notices is None:
+        return
+    counts, slug, number = version.notices["notice"], status.policy.slug, version.release.version
+    if counts.failed_permanent:
+        status.warnings.append(
+            f"{_notices(counts.failed_permanent)} of v{number} failed permanently "
+            f"(`redline notices {slug} --version {number}` lists them; "
+            f"`redline notify {slug} --version {number} --retry-failed` re-queues them)"
+        )
+    if counts.unknown:
+        status.warnings.append(
+            f"{_notices(counts.unknown)} of v{number} may or may not have been delivered (the "
+            f"server never answered DATA); `redline notify {slug} --version {number} "
+            "--resend-unknown` sends them again"
+        )
+
+
+def _notices(count: int) -> str:
+    return f"{count} notice{'s' if count != 1 else ''}"
