@@ -280,7 +280,7 @@ def test_changelog_path_config(released_repo):
         ("{dir}/{nope}.md", "cannot use 'nope'"),
         ("../{slug}.md", "must be a file path inside the repository"),
         ("/tmp/{slug}.md", "must be a file path inside the repository"),
-        ("{dir}/{slug}-history.md", "would itself count as a policy"),
+        ("{dir}/{name}", "gives the policy itself"),
     ]:
         _, _, settings = open_policy(released_repo, changelog_path=bad)
         with pytest.raises(ConfigError, match=message):

@@ -14,7 +14,6 @@ policy, or is generated from the section changes (:func:`redline.render.generate
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import os
 import re
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from redline.console import LOG
-from redline.errors import ConfigError, DateError, InputError, RedlineError
+from redline.errors import ConfigError, DateError, InputError
 from redline.files import atomic_write, read_inside
 from redline.render import (
     PolicyInfo,
@@ -31,7 +30,6 @@ from redline.render import (
     describe_changes,
     generate_summary,
     policy_links,
-    readable_title,
     stats_dict,
 )
 
@@ -105,14 +103,14 @@ class PendingChange:
 
 def changelog_path(settings: Settings, policy: Policy) -> Path:
     """The absolute path of ``policy``'s changelog (config ``changelog_path``)."""
-    pure = PurePosixPath(policy.path)
-    fields = {"dir": pure.parent.as_posix(), "slug": policy.slug, "name": pure.name}
+    from redline.layout import changelog_fields
+
     try:
-        relative = settings.changelog_path.format(**fields)
+        relative = settings.changelog_path.format(**changelog_fields(policy.path, policy.slug))
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(
             f"changelog_path {settings.changelog_path!r}: cannot use {exc}",
-            hint='use {dir}, {slug} and {name}, e.g. "{dir}/{slug}.changelog.md"',
+            hint='use {dir}, {stem}, {slug} and {name}, e.g. "{dir}/{stem}.changelog.md"',
         ) from None
     relpath = PurePosixPath(relative)
     if relpath.is_absolute() or ".." in relpath.parts or not relpath.name:
@@ -120,16 +118,11 @@ def changelog_path(settings: Settings, policy: Policy) -> Path:
             f"changelog_path {settings.changelog_path!r} gives {relative!r} for {policy.path}",
             hint="it must be a file path inside the repository",
         )
-    name = relpath.name
-    if any(fnmatch.fnmatch(name, p) for p in settings.include) and not any(
-        fnmatch.fnmatch(name, p) for p in settings.exclude
-    ):
-        policies_dir = PurePosixPath(settings.policies_dir)
-        if policies_dir == PurePosixPath(".") or policies_dir in relpath.parents:
-            raise ConfigError(
-                f"changelog {relative} would itself count as a policy",
-                hint=f"add a pattern that matches {name!r} to exclude in the config",
-            )
+    if relpath.as_posix() == policy.path:  # any other changelog is never a policy (layout)
+        raise ConfigError(
+            f"changelog_path {settings.changelog_path!r} gives the policy itself ({relative})",
+            hint='give changelogs their own names, e.g. "{dir}/{stem}.changelog.md"',
+        )
     return settings.repo_root / relative
 
 
@@ -225,14 +218,6 @@ def resolve_summary(
 # --- entries ------------------------------------------------------------------------------
 
 
-def _title(repo: PolicyRepo, policy: Policy, rev: str | None) -> str:
-    try:
-        title = repo.document(policy, rev)[1].title
-    except RedlineError:
-        title = None
-    return title or readable_title(policy.slug)
-
-
 def build_entry(
     repo: PolicyRepo,
     policy: Policy,
@@ -250,13 +235,11 @@ def build_entry(
 ) -> ChangelogEntry:
     """A changelog entry from its parts; ``rev`` is where the policy's title is read."""
     tag = repo.tag_name(policy.slug, version)
-    previous_tag = (
-        repo.tag_name(policy.slug, previous_version) if previous_version is not None else None
-    )
+    previous_tag = repo.tag_of(policy, previous_version) if previous_version is not None else None
     compare = repo.github_compare_url(previous_tag, tag) if previous_tag else None
     links = policy_links(settings, policy.slug, version, compare)
     return ChangelogEntry(
-        policy=PolicyInfo(policy.slug, policy.path, _title(repo, policy, rev)),
+        policy=PolicyInfo(policy.slug, policy.path, repo.title(policy, rev)),
         version=version,
         previous_version=previous_version,
         effective_date=effective_date,
@@ -279,9 +262,7 @@ def release_diff(repo: PolicyRepo, policy: Policy, release: Release) -> DiffResu
         return None
     from redline.diff import diff_policy
 
-    return diff_policy(
-        repo, policy, repo.tag_name(policy.slug, release.previous_version), release.tag
-    )
+    return diff_policy(repo, policy, repo.tag_of(policy, release.previous_version), release.tag)
 
 
 def entry_for_release(
@@ -300,7 +281,7 @@ def entry_for_release(
     if diff is None:
         diff = release_diff(repo, policy, release)
     previous_tag = (
-        repo.tag_name(policy.slug, release.previous_version)
+        repo.tag_of(policy, release.previous_version)
         if release.previous_version is not None
         else None
     )

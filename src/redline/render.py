@@ -734,20 +734,16 @@ def build_notice_context(
     ``diff`` may be None for a first release. The summary is the release's own summary, else
     one generated from ``diff``.
     """
-    try:
-        title = repo.document(policy, release.commit or None)[1].title
-    except RedlineError:
-        title = None
     compare = None
     if release.previous_version is not None:
-        previous_tag = repo.tag_name(policy.slug, release.previous_version)
+        previous_tag = repo.tag_of(policy, release.previous_version)
         compare = repo.github_compare_url(previous_tag, release.tag)
     summary = (release.summary or "").strip()
     if not summary:
         summary = generate_summary(diff) if diff is not None else "First published version."
     return NoticeContext(
         policy=PolicyInfo(
-            slug=policy.slug, path=policy.path, title=title or readable_title(policy.slug)
+            slug=policy.slug, path=policy.path, title=repo.title(policy, release.commit or None)
         ),
         version=release.version,
         previous_version=release.previous_version,

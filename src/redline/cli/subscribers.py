@@ -38,12 +38,14 @@ def _open(settings: Settings) -> Store:
 
 def _known_policies(settings: Settings) -> set[str] | None:
     """Slugs of the repository's policies, or None (not checked) when it has none yet."""
+    from redline.errors import ConfigError, InputError
     from redline.history import PolicyRepo
 
-    slugs = {policy.slug for policy in PolicyRepo(settings).policies()}
-    if not slugs:
-        LOG.warning("no policies in %s yet; policy slugs are not checked", settings.policies_dir)
-    return slugs or None
+    try:
+        return {policy.slug for policy in PolicyRepo(settings).policies()}
+    except (ConfigError, InputError) as error:  # no policies (yet)
+        LOG.warning("%s; policy names are not checked", error.message)
+        return None
 
 
 def _say(text: str) -> None:
