@@ -42,6 +42,7 @@ from redline.feeds import (
     policy_feed,
     render_feed,
 )
+from redline.layout import SITE_MARKER
 from redline.render import Templates, markdown_to_html, site_base
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from redline.diff import DiffResult
     from redline.history import Policy, PolicyRepo, Release
 
-SITE_MARKER = ".redline-site"
 _MARKER_TEXT = "Built by `redline site`. The whole directory is replaced on every build.\n"
 
 
