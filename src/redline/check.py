@@ -24,6 +24,7 @@ from redline.errors import DateError, GitError, InputError
 
 if TYPE_CHECKING:
     from redline.config import Settings
+    from redline.dates import DateOptions
     from redline.history import Policy, PolicyRepo
 
 ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"
@@ -205,13 +206,15 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
 # -- checking one policy ------------------------------------------------------------------------
 
 
-def _classify(old_text: str, new_text: str, settings: Settings, name: str) -> str:
+def _classify(
+    old_text: str, new_text: str, settings: Settings, options: DateOptions, name: str
+) -> str:
     """Classification of the change with every date statement removed from both texts."""
     from redline.dates import strip_dates
     from redline.diff import diff_documents
     from redline.model import parse_document
 
-    old, new = strip_dates(old_text, settings), strip_dates(new_text, settings)
+    old, new = strip_dates(old_text, options), strip_dates(new_text, options)
     if not old.strip() or not new.strip():
         return "none" if old.strip() == new.strip() else "material"
     fold = settings.fold_typography
@@ -220,20 +223,20 @@ def _classify(old_text: str, new_text: str, settings: Settings, name: str) -> st
     return diff_documents(old_doc, new_doc, path=name).classification
 
 
-def _read_date(text: str, settings: Settings, name: str, today: date) -> date | None:
+def _read_date(text: str, options: DateOptions, name: str, today: date) -> date | None:
     from redline.dates import find_effective_date
 
     try:
-        return find_effective_date(text, settings, name=name, today=today).date
+        return find_effective_date(text, options, name=name, today=today).date
     except DateError:
         return None
 
 
-def _date_line(text: str, settings: Settings) -> int | None:
+def _date_line(text: str, options: DateOptions) -> int | None:
     """The line of the managed date statement (or of the title, where one should be added)."""
     from redline.dates import split_dates
 
-    managed, _ = split_dates(text, settings)
+    managed, _ = split_dates(text, options)
     if managed:
         return managed[0].line
     for number, line in enumerate(text.splitlines(), start=1):
@@ -250,32 +253,39 @@ def check_change(
     today: date,
     policy: str,
     path: str,
+    options: DateOptions | None = None,
 ) -> PolicyCheck:
-    """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None: removed)."""
-    from redline.dates import find_effective_date
+    """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None: removed).
 
-    notice = settings.notice_days
+    ``options`` are the policy's date options with the order its evidence gives
+    (:func:`redline.policy_dates.read_policy_date`); default: those of ``settings``.
+    A month-year date counts its notice from the 1st of the month (readers may take it so).
+    """
+    from redline.dates import date_options, earliest_reading, find_effective_date
+
+    opts = options or date_options(settings)
+    notice = opts.notice_days
     change = "added" if old_text is None else "removed" if new_text is None else "modified"
     result = PolicyCheck(policy=policy, path=path, change=change)
     if new_text is None:
         result.add("warning", "the policy was removed; tell subscribers it no longer applies")
         return result
-    line = _date_line(new_text, settings)
+    line = _date_line(new_text, opts)
     try:
-        effective = find_effective_date(new_text, settings, name=path, today=today)
+        effective = find_effective_date(new_text, opts, name=path, today=today)
     except DateError as problem:
         result.add("error", str(problem).removeprefix(f"{path}:"), line)
         return result
     result.new_date = new = effective.date
     assert new is not None  # find_effective_date raises for a blank date
-    result.days_of_notice = (new - today).days
+    result.days_of_notice = (earliest_reading(new, effective.precision) - today).days
     for warning in effective.warnings:
         result.add("warning", f"{warning}", line)
     if old_text is None:
         result.add("notice", f"new policy, effective {new.isoformat()}", line)
         return result
-    result.old_date = old = _read_date(old_text, settings, path, today)
-    result.classification = kind = _classify(old_text, new_text, settings, path)
+    result.old_date = old = _read_date(old_text, opts, path, today)
+    result.classification = kind = _classify(old_text, new_text, settings, opts, path)
     days = result.days_of_notice
     if result.date_changed and new < today:
         result.add(
@@ -338,9 +348,12 @@ def check_policies(
     A policy renamed or moved since ``base`` (git's rename detection, or its declared
     ``previous_paths``) is checked against its text at the old path and reported as a move.
     """
+    from redline.policy_dates import read_policy_date, repository_orders
+
     base_ref, base_commit = resolve_base(repo, settings, base)
     report = CheckReport(base_ref, base_commit, today, settings.notice_days)
     current = repo.policies()
+    orders = repository_orders(repo)
     moves = repo.moves_since(base_commit)
     sources = set(moves.values())
     for policy in current:
@@ -352,9 +365,20 @@ def check_policies(
         new_text = _read(repo, policy, None)
         if old_text == new_text and not moved_from:
             continue
-        own = repo.settings_for(policy)
+        # the order of its numeric date: its settings, its history, the other policies
+        read = (
+            None
+            if new_text is None
+            else read_policy_date(repo, policy, new_text, orders=orders, today=today)
+        )
         checked = check_change(
-            old_text, new_text, own, today=today, policy=policy.slug, path=policy.path
+            old_text,
+            new_text,
+            repo.settings_for(policy),
+            today=today,
+            policy=policy.slug,
+            path=policy.path,
+            options=read.options if read else None,
         )
         if moved_from:
             checked.moved_from = moved_from

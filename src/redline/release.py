@@ -129,6 +129,7 @@ if TYPE_CHECKING:
 
     from redline.changelog import ChangelogEntry
     from redline.config import Settings
+    from redline.dates import RepositoryOrders
     from redline.diff import DiffResult
     from redline.history import Policy, PolicyRepo, Release
     from redline.mailer import Transport
@@ -369,6 +370,7 @@ class ReleasePlan:
     unreleasable: list[Unreleasable] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     templates: Templates | None = field(default=None, repr=False)
+    orders: RepositoryOrders | None = field(default=None, repr=False)
 
     @property
     def files(self) -> list[str]:
@@ -419,12 +421,18 @@ def choose_effective_date(
     written: date | None,
     allow_short_notice: bool,
     name: str,
+    precision: str = "day",
 ) -> tuple[date, str, bool]:
     """The effective date of a new version: ``(date, where it came from, short notice)``.
 
     ``pending`` is the date of a release not yet in effect, ``requested`` the Effective-Date
-    trailer, ``written`` the date in the policy at HEAD. See the module docstring.
+    trailer, ``written`` the date in the policy at HEAD. A policy that writes its date as a
+    month and year (``precision`` ``"month"``) can only announce the 1st of a month: every
+    date is moved to the first one no reader can take as earlier
+    (:func:`redline.dates.earliest_writable`). See the module docstring.
     """
+    from redline.dates import earliest_writable
+
     if classification != "material":
         if pending is not None:
             return pending, "pending release", False
@@ -433,6 +441,9 @@ def choose_effective_date(
     floor, source = minimum, f"notice period of {notice_days} days"
     if pending is not None and pending > minimum:
         floor, source = pending, "date of the pending release"
+    writable = earliest_writable(floor, precision)
+    if writable != floor:
+        floor, source = writable, f"{source}, moved to the 1st of a month (month-year date)"
     if requested is not None:
         if requested < today:
             raise DateError(
@@ -440,10 +451,13 @@ def choose_effective_date(
                 f"which is in the past (today is {today.isoformat()})",
                 hint="ask for a future date in the merge commit's Effective-Date trailer",
             )
-        if requested >= floor:
-            return requested, "Effective-Date trailer", False
+        asked, how = earliest_writable(requested, precision), "Effective-Date trailer"
+        if asked != requested:
+            how += f" ({requested.isoformat()}, moved to the 1st of a month: month-year date)"
+        if asked >= floor:
+            return asked, how, False
         if not allow_short_notice:
-            days = (requested - today).days
+            days = (asked - today).days
             raise DateError(
                 f"{name}: the Effective-Date trailer asks for {requested.isoformat()}, which "
                 f"gives {days} days of notice; the earliest allowed is {floor.isoformat()} "
@@ -451,7 +465,7 @@ def choose_effective_date(
                 hint="remove the trailer or ask for a later date, or pass "
                 "--allow-short-notice to release with short notice (recorded in the tag)",
             )
-        return requested, "Effective-Date trailer (short notice)", True
+        return asked, f"{how} (short notice)", True
     if written is not None and written > floor:
         return written, "date written in the policy", False
     return floor, source, False
@@ -480,6 +494,7 @@ def plan_release(
     ``only`` plans that one policy; ``worktree`` takes its text from the working tree
     instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
     """
+    from redline.policy_dates import repository_orders
     from redline.render import Templates
 
     if not repo.has_commits():
@@ -498,6 +513,7 @@ def plan_release(
         notify,
         worktree=worktree,
         templates=templates,
+        orders=repository_orders(repo),
     )
     problems: list[RedlineError] = []
     for policy in [only] if only is not None else repo.policies():
@@ -579,10 +595,11 @@ def _plan_policy(
     plan: ReleasePlan, policy: Policy, templates: Templates
 ) -> PolicyRelease | Skipped | Unreleasable | None:
     from redline import changelog
-    from redline.dates import edit_effective_date, find_effective_date
+    from redline.dates import edit_effective_date
     from redline.diff import RefInfo, diff_documents
     from redline.history import notice_base
     from redline.model import parse_document
+    from redline.policy_dates import read_policy_date
 
     repo, settings, head, today = plan.repo, plan.settings, plan.head, plan.today
     path = policy.path
@@ -619,14 +636,17 @@ def _plan_policy(
         old_doc = None
         classification = "material"
 
+    # The policy's own settings, its history and the other policies decide how its date
+    # reads and is written; a date that cannot be read or written is found here.
+    current = read_policy_date(repo, policy, text, orders=plan.orders, today=today)
+    if current.problem is not None:
+        problem = current.problem
+        return Unreleasable(policy, DateError(problem.message, hint=problem.hint))
+    assert current.effective is not None  # read whenever there is no problem
+    options = current.options
     try:
-        current = find_effective_date(text, settings, name=path, today=today, require_date=False)
-        for match in current.matches:
-            if match.error and not match.blank:
-                raise DateError(f"{path}:{match.line}: {match.error}", hint=match.hint)
-        # Where the date goes is checked now: a date that cannot be written is found here.
         probe = edit_effective_date(
-            text, latest.effective_date if latest else today, settings, name=path
+            text, latest.effective_date if latest else today, options, name=path
         ).text
     except DateError as problem:
         return Unreleasable(policy, problem)
@@ -643,15 +663,16 @@ def _plan_policy(
     effective, source, short = choose_effective_date(
         classification,
         today=today,
-        notice_days=settings.notice_days,
+        notice_days=options.notice_days,
         pending=pending,
         requested=plan.requested_date,
-        written=current.date,
+        written=current.effective.date,
         allow_short_notice=plan.allow_short_notice,
         name=path,
+        precision=current.effective.precision,
     )
     try:
-        new_text = edit_effective_date(text, effective, settings, name=path).text
+        new_text = edit_effective_date(text, effective, options, name=path).text
     except DateError as problem:  # pragma: no cover - the probe above writes the same line
         return Unreleasable(policy, problem)
     new_doc = parse_document(new_text, name=path, fold_typography=fold)
@@ -1327,15 +1348,21 @@ def execute_release(
     pending_notices = _notices_to_finish(plan) if plan.notify else []
     need_delivery = any(item.notify for item in plan.releases) or bool(pending_notices)
     store = None
+    unsendable: RedlineError | None = None  # a dry run without the delivery settings
     if need_delivery:
-        from redline.mailer import sender_address
-        from redline.notify import open_transport
-        from redline.subscribers import unsubscribe_link
+        try:
+            _check_delivery(settings)
+        except RedlineError as problem:
+            if not dry_run:
+                raise
+            unsendable = problem
+            report.warnings.append(
+                f"a run without --dry-run would stop before writing anything: {problem}"
+            )
+        if not dry_run and transport is None:
+            from redline.notify import open_transport
 
-        if transport is None:
             transport = open_transport(settings, outbox)  # connects only when sending
-        sender_address(settings)
-        unsubscribe_link(settings, "check@example.com")  # unsubscribe_url and REDLINE_SECRET
         store = _open_store(plan, dry_run)
 
     try:
@@ -1351,7 +1378,11 @@ def execute_release(
         if journal is not None:
             journal.remove()
         # 4. Notices: new releases first, then earlier releases with work left.
-        if need_delivery and store is not None:
+        if store is not None:
+            _move_subscriptions(plan, report, store, dry_run)
+        if need_delivery and store is not None and unsendable is not None:
+            _count_all(plan, report, store, pending_notices)
+        elif need_delivery and store is not None:
             _send_all(plan, report, store, transport, dry_run, pending_notices)
         elif need_delivery and dry_run:
             report.warnings.append(
@@ -1362,6 +1393,17 @@ def execute_release(
             store.close()
     report.commands = list(runner.commands)
     return report
+
+
+def _check_delivery(settings: Settings) -> None:
+    """Refuse a release whose notices could not go out: the sender (``REDLINE_FROM`` or
+    ``from_address``), and ``unsubscribe_url`` with ``REDLINE_SECRET`` (the SMTP settings
+    are checked when the transport is opened)."""
+    from redline.mailer import sender_address
+    from redline.subscribers import unsubscribe_link
+
+    sender_address(settings)
+    unsubscribe_link(settings, "check@example.com")
 
 
 def _open_store(plan: ReleasePlan, dry_run: bool) -> Store | None:
@@ -1610,6 +1652,43 @@ def _send_all(
                 "and what was not sent stays pending for the next release or remind run"
             )
             return
+
+
+def _move_subscriptions(
+    plan: ReleasePlan, report: ReleaseReport, store: Store, dry_run: bool
+) -> None:
+    """Before any notice is queued: subscriptions under a policy's earlier names (before a
+    rename or move, or before names were paths) go to its current name."""
+    from redline.subscribers import policy_names
+
+    renames = {old: new for old, new in policy_names(plan.repo).items() if old != new}
+    moved = store.move_subscriptions(renames, dry_run=dry_run) if renames else {}
+    if moved:
+        pairs = ", ".join(f"{count} of {old} to {renames[old]}" for old, count in moved.items())
+        report.warnings.append(
+            f"{'would move' if dry_run else 'moved'} subscriptions under earlier policy "
+            f"names to the current names ({pairs})"
+            + ("; this dry run counts the emails without them" if dry_run else "")
+        )
+
+
+def _count_all(
+    plan: ReleasePlan,
+    report: ReleaseReport,
+    store: Store,
+    earlier: list[tuple[Policy, Release]],
+) -> None:
+    """What a dry run without the delivery settings can say: how many subscribers are still
+    waiting for each notice (no message can be built without a sender)."""
+    from redline.notify import NotifyReport
+
+    jobs = [(policy.slug, release.version, False) for policy, release in earlier]
+    jobs += [(item.policy.slug, item.version, True) for item in plan.releases if item.notify]
+    for slug, version, new in jobs:
+        counted = NotifyReport(slug, version, NOTICE_KIND, None, dry_run=True)
+        counted.would_send = store.count_unnotified(slug, version, NOTICE_KIND)
+        if new or counted.would_send:
+            report.notices.append(NoticeResult(slug, version, counted, new=new))
 
 
 def _has_work(store: Store, slug: str, version: int) -> bool:

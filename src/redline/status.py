@@ -217,6 +217,7 @@ def collect_status(
     """The status of every policy (or of ``policy``) on ``today``; reads ``store`` if given."""
     from redline.dates import RepositoryOrders
     from redline.history import SHALLOW_HINT
+    from redline.policy_dates import repository_orders
 
     policies = [repo.resolve(policy)] if policy else repo.policies()
     report = StatusReport(
@@ -240,7 +241,7 @@ def collect_status(
     for item in policies:
         report.policies.append(_policy_status(context, item))
     if policy is not None:  # one policy: the others are read only if its date needs them
-        context.orders = RepositoryOrders.from_repo(repo)
+        context.orders = repository_orders(repo)
     _dates_from_the_repository(context)
     return report
 
@@ -325,7 +326,7 @@ def _policy_status(context: _Context, policy: Policy) -> PolicyStatus:
         )
     _unreleased(status, context, releases)
     for version in pending:
-        _pending_warnings(status, version, settings)
+        _pending_warnings(status, version, repo.settings_for(policy))
     if current is not None and current.notices is not None:
         _ledger_warnings(status, current)
     return status
@@ -351,7 +352,7 @@ def _date(
 
     Without ``repository`` the policy's history is evidence; with it, only the others are.
     """
-    from redline.dates import date_options, inspect_policy_date, revision_texts
+    from redline.policy_dates import read_policy_date
 
     repo, policy = context.repo, status.policy
     try:
@@ -359,13 +360,13 @@ def _date(
     except InputError as error:
         status.problems.append(Problem.from_error(error, path=policy.path))
         return
-    status.date = inspect_policy_date(
+    status.date = read_policy_date(
+        repo,
+        policy,
         text,
-        date_options(context.settings),
-        name=policy.path,
-        history=() if repository else revision_texts(repo, policy),
-        repository=repository,
+        orders=repository,
         today=context.today,
+        history=repository is None,
     )
     if status.date.problem is not None:
         status.problems.append(status.date.problem)

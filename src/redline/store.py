@@ -32,7 +32,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -901,6 +901,32 @@ class Store:
             )
             conn.execute(sa.delete(s).where(s.c.id == found))
             return True
+
+    def move_subscriptions(
+        self, renames: Mapping[str, str], *, dry_run: bool = False
+    ) -> dict[str, int]:
+        """Move subscriptions to an earlier name of a policy (``old -> current``) to its
+        current name; a subscriber of both keeps one. Returns how many subscriptions each
+        earlier name had that moved (with ``dry_run``: would move)."""
+        x, other = subscriptions_table, subscriptions_table.alias("other")
+        moved: dict[str, int] = {}
+        with self._write() as conn:
+            for old, new in renames.items():
+                count = sa.select(sa.func.count()).select_from(x).where(x.c.policy == old)
+                found = int(conn.execute(count).scalar_one()) if old != new else 0
+                if not found:
+                    continue
+                moved[old] = found
+                if dry_run:
+                    continue
+                both = (
+                    sa.select(sa.literal(1))
+                    .where(other.c.subscriber_id == x.c.subscriber_id, other.c.policy == new)
+                    .exists()
+                )
+                conn.execute(sa.update(x).where(x.c.policy == old, ~both).values(policy=new))
+                conn.execute(sa.delete(x).where(x.c.policy == old))
+        return moved
 
     def unsubscribe(self, email: str) -> bool:
         """Mark a subscriber unsubscribed; False if unknown or already unsubscribed."""

@@ -18,7 +18,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -35,6 +35,7 @@ from redline.store import (
 
 if TYPE_CHECKING:
     from redline.config import Settings
+    from redline.history import PolicyRepo
     from redline.store import Store, Subscriber
 
 LOG = logging.getLogger("redline.subscribers")
@@ -65,20 +66,43 @@ def parse_locale(value: str | None) -> str | None:
         ) from None
 
 
+def policy_names(repo: PolicyRepo) -> dict[str, str]:
+    """Every name a subscription may use, with the current name of its policy.
+
+    Each policy's own name stands for itself; the names it had before a rename or move, and
+    the file-stem names of repositories set up before names were paths (``privacy`` for
+    ``legal/privacy.md``), stand for it when no other policy has them
+    (:meth:`redline.history.PolicyRepo.tag_names`).
+    """
+    policies = repo.policies()
+    names = {name: policy.slug for policy in policies for name in repo.tag_names(policy)[1:]}
+    names.update({policy.slug: policy.slug for policy in policies})
+    return names
+
+
+def earlier_names(known: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """The earlier policy names among ``names``, each with the current name it stands for."""
+    return {name: known[name] for name in names if known.get(name, name) != name}
+
+
 def parse_policies(
-    value: str | Collection[str] | None, known: Collection[str] | None = None
+    value: str | Collection[str] | None, known: Mapping[str, str] | None = None
 ) -> tuple[str, ...] | None:
     """Policy slugs from a space-separated string or a list; None (every policy) if empty.
 
-    With ``known``, a slug outside it is refused.
+    With ``known`` (:func:`policy_names`), an earlier name becomes the policy's current name
+    and a name outside it is refused.
     """
     items = value.split() if isinstance(value, str) else list(value or ())
     slugs: list[str] = []
     for item in items:
         slug = check_policy_slug(item.strip())
-        if known is not None and slug not in known:
-            names = ", ".join(sorted(known)) or "none"
-            raise InputError(f"unknown policy {slug!r}", hint=f"known policies: {names}")
+        if known is not None:
+            if slug not in known:
+                current = sorted(set(known.values()))
+                names = ", ".join(current) or "none"
+                raise InputError(f"unknown policy {slug!r}", hint=f"known policies: {names}")
+            slug = known[slug]
         if slug not in slugs:
             slugs.append(slug)
     return tuple(sorted(slugs)) or None
@@ -90,7 +114,7 @@ def make_subscriber(
     locale: str | None = None,
     policies: str | Collection[str] | None = None,
     *,
-    known_policies: Collection[str] | None = None,
+    known_policies: Mapping[str, str] | None = None,
 ) -> SubscriberInput:
     """Validate one subscriber's fields (syntax only, no DNS); InputError names the problem."""
     if not email or not email.strip():
@@ -110,7 +134,7 @@ def add_subscriber(
     name: str | None = None,
     locale: str | None = None,
     policies: Collection[str] | None = None,
-    known_policies: Collection[str] | None = None,
+    known_policies: Mapping[str, str] | None = None,
     resubscribe: bool = False,
 ) -> tuple[str, Subscriber]:
     """Add one subscriber, or update the fields given (None keeps the stored value).
@@ -153,6 +177,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
     ignored_columns: tuple[str, ...] = ()
+    renamed: dict[str, str] = field(default_factory=dict)  # earlier name -> current name
 
     def to_json(self) -> dict[str, Any]:
         """The report as plain data (no addresses)."""
@@ -164,6 +189,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "skipped": [{"line": row.line, "reason": row.reason} for row in self.skipped],
             "ignored_columns": list(self.ignored_columns),
+            "renamed": dict(self.renamed),
         }
 
     def summary(self) -> str:
@@ -225,7 +251,7 @@ def import_csv(
     store: Store,
     path: Path,
     *,
-    known_policies: Collection[str] | None = None,
+    known_policies: Mapping[str, str] | None = None,
     resubscribe: bool = False,
 ) -> ImportReport:
     """Add or update the subscribers listed in the CSV file at ``path``.
@@ -290,6 +316,9 @@ def import_csv(
         except InputError as exc:
             report.skipped.append(SkippedRow(line, str(exc)))
             continue
+        if known_policies is not None:
+            asked = (row.get("policies") or "").split()
+            report.renamed.update(earlier_names(known_policies, asked))
         if item.email in seen:
             report.skipped.append(SkippedRow(line, f"same address as line {seen[item.email]}"))
             continue

@@ -50,10 +50,13 @@ def command(
     Exit codes: 0 success; 2 no date, an ambiguous or invalid date, or a bad option;
     3 git error.
     """
+    from dataclasses import replace
+
     from redline import dates
     from redline.console import LOG, emit_json, err, out
     from redline.errors import InputError
     from redline.history import PolicyRepo
+    from redline.policy_dates import repository_orders
 
     if set_date and in_period:
         raise InputError("--set and --in both give the new date", hint="use one of them")
@@ -62,16 +65,21 @@ def command(
         raise InputError("--insert needs a date", hint="add --set YYYY-MM-DD or --in 30d")
     if rev and writing:
         raise InputError("--at reads an old revision; --set/--in write the working tree")
-    settings = app.settings(date_order=date_order, locale=locale, date_label=date_label)
-    repo = PolicyRepo(settings)
+    flags = {"date_order": date_order, "locale": locale, "date_label": date_label}
+    given = app.settings(**flags)  # validates the flags
+    repo = PolicyRepo(app.settings())
     target = repo.resolve(policy)
+    # the policy's own settings, with the flags on top
+    settings = replace(
+        repo.settings_for(target), **{key: getattr(given, key) for key in flags if flags[key]}
+    )
     day = dates.resolve_today(today)
     snapshot = repo.read_text(target, rev)
     evidence = dates.resolve_date_order(
         snapshot.text,
         settings,
         history=dates.revision_texts(repo, target),
-        repository=dates.RepositoryOrders.from_repo(repo),
+        repository=repository_orders(repo),
         path=target.path,
     )
 

@@ -36,16 +36,30 @@ def _open(settings: Settings) -> Store:
     return Store.open(settings.database)
 
 
-def _known_policies(settings: Settings) -> set[str] | None:
-    """Slugs of the repository's policies, or None (not checked) when it has none yet."""
+def _known_policies(settings: Settings) -> dict[str, str] | None:
+    """The names subscriptions may use, with their policies' current names
+    (:func:`redline.subscribers.policy_names`), or None (not checked) without policies yet."""
     from redline.errors import ConfigError, InputError
     from redline.history import PolicyRepo
+    from redline.subscribers import policy_names
 
     try:
-        return {policy.slug for policy in PolicyRepo(settings).policies()}
+        return policy_names(PolicyRepo(settings))
     except (ConfigError, InputError) as error:  # no policies (yet)
         LOG.warning("%s; policy names are not checked", error.message)
         return None
+
+
+def _note_renamed(renamed: dict[str, str]) -> None:
+    """Say which earlier policy names were stored under their policies' current names."""
+    from redline.console import err
+
+    for old, new in sorted(renamed.items()):
+        err().print(
+            f"redline: note: {old!r} is now {new!r} (renamed or moved); subscribed to {new!r}",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _say(text: str) -> None:
@@ -80,6 +94,7 @@ def import_(app: AppContext, file: Path, resubscribe: bool, as_json: bool) -> No
     known = _known_policies(settings)
     with _open(settings) as store:
         report = import_csv(store, file, known_policies=known, resubscribe=resubscribe)
+    _note_renamed(report.renamed)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -118,10 +133,12 @@ def add(
 ) -> None:
     """Add the subscriber EMAIL, or update the details given."""
     from redline.console import emit_json, err
-    from redline.subscribers import add_subscriber, subscriber_json
+    from redline.subscribers import add_subscriber, earlier_names, subscriber_json
 
     settings = app.settings()
     known = _known_policies(settings) if policies else None
+    if known is not None:
+        _note_renamed(earlier_names(known, policies))
     with _open(settings) as store:
         result, subscriber = add_subscriber(
             store,
