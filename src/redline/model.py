@@ -121,7 +121,7 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
     Each step runs only when its trigger character is present: most paragraphs of a
     policy are plain text, and this is the hottest function of a parse.
     """
-    if "{%" in text:
+    if "{" in text:  # a one-character test is several times faster than one for "{%"
         text = _GITBOOK_TAG.sub(" ", text)
     text = decode_entities(text)
     if not text.isascii():  # ASCII is already NFKC and has no invisible characters
@@ -147,19 +147,13 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
         text = _BACKSLASH_ESCAPE.sub(r"\1", text)
     if fold_typography:
         text = text.translate(_TYPOGRAPHY)
-    text = " ".join(text.split())  # what \s+ -> " " and strip() did, several times faster
-    if (
-        " ," in text
-        or " ." in text
-        or " ;" in text
-        or " :" in text
-        or " !" in text
-        or " ?" in text
-        or " )" in text
-        or " ]" in text
-    ):
+    # Every whitespace character but " " is unprintable, so a printable text without
+    # doubled or outer spaces is already collapsed (and this test is faster than the split).
+    if not text.isprintable() or "  " in text or text.startswith(" ") or text.endswith(" "):
+        text = " ".join(text.split())
+    if _SPACE_BEFORE_PUNCT.search(text):
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    if "( " in text or "[ " in text:
+    if ("(" in text and "( " in text) or ("[" in text and "[ " in text):
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     return text
 
