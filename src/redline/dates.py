@@ -23,10 +23,13 @@ both readings are valid), ``14.05.2020`` (the same rule),
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import codecs
+import itertools
 import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache, lru_cache
@@ -118,7 +121,12 @@ _FRONT_MATTER_OPEN = re.compile(r"^---[ \t]*$")
 _FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _FRONT_MATTER_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)[ \t]*:(?P<rest>.*)$")
 _FM_TIME = re.compile(r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_EOL = re.compile(r"(\r\n|\n|\r)")
+_EOL = re.compile(r"\r\n|\n|\r")
+# the start of a line that may be a fence, an IAL or a heading; after a line ending, found with
+# the \n-only pattern when the text has no \r (a literal first character is searched fast)
+_STRUCTURE_LINE = re.compile(r"[ \t]*\{:| {0,3}[#`~=]")
+_STRUCTURE_LF = re.compile(rf"\n(?={_STRUCTURE_LINE.pattern})")
+_STRUCTURE_ANY = re.compile(rf"[\r\n](?={_STRUCTURE_LINE.pattern})")
 _BLANK_PLACEHOLDER = re.compile(
     r"(?:_{2,}|-{2,}|\?{2,}|\.{3}|\u2026|TB[AD]|\\?\[[^\]\n]{0,30}\\?\]|<[^>\n]{1,30}>"
     r"|xx/xx/xxxx|xx\.xx\.xxxx)",
@@ -804,88 +812,124 @@ class _Line:
         return self.start + len(self.content) + len(self.eol)
 
 
+def _lines_from(text: str, start: int = 0, index: int = 0) -> Iterator[_Line]:
+    """The lines of ``text`` from offset ``start`` (a line start), numbered from ``index``."""
+    while start < len(text):
+        eol = _EOL.search(text, start)
+        if eol is None:
+            yield _Line(index, start, text[start:], "")
+            return
+        yield _Line(index, start, text[start : eol.start()], eol.group())
+        start, index = eol.end(), index + 1
+
+
+def _split_lines(text: str) -> list[_Line]:
+    return list(_lines_from(text))
+
+
+def _line_before(text: str, line: _Line) -> _Line:
+    """The line before ``line`` (which is not the first)."""
+    end = line.start - (2 if text.startswith("\r\n", line.start - 2) else 1)
+    start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+    return _Line(line.index - 1, start, text[start:end], text[end : line.start])
+
+
+def _structure_lines(text: str, start: int, index: int) -> Iterator[_Line]:
+    """The lines from offset ``start`` (line ``index``) on that may be a fence, IAL or heading."""
+    crs = "\r" in text
+    offsets = itertools.chain(
+        (start,) if _STRUCTURE_LINE.match(text, start) else (),
+        (found.end() for found in (_STRUCTURE_ANY if crs else _STRUCTURE_LF).finditer(text, start)),
+    )
+    for offset in offsets:
+        index += text.count("\n", start, offset)
+        if crs:
+            index += text.count("\r", start, offset) - text.count("\r\n", start, offset)
+        start = offset
+        yield next(_lines_from(text, offset, index))
+
+
 @dataclass
 class _Layout:
-    lines: list[_Line]
-    front_matter: tuple[int, int] | None  # indexes of the opening and closing lines
-    code: set[int]
-    ial: set[int]
-    title: int | None  # index of the last line of the first H1 (setext underline included)
-    title_text: str | None
-    headings: list[int]
+    """What date scanning needs of a text's structure, found without splitting every line:
+    one regex finds the lines that may open or close a fence or be an IAL or a heading, and
+    every other line is text or blank."""
+
+    text: str
+    front_matter: tuple[int, int] | None = None  # indexes of the opening and closing lines
+    body_offset: int = 0  # where the line after the front matter starts
+    code: list[tuple[int, int]] = field(default_factory=list)  # first and last line of fences
+    ial: set[int] = field(default_factory=set)
+    title: _Line | None = None  # the last line of the first H1 (setext underline included)
+    title_text: str | None = None
+    headings: set[int] = field(default_factory=set)
 
     @property
     def body_start(self) -> int:
         return self.front_matter[1] + 1 if self.front_matter else 0
 
-
-def _split_lines(text: str) -> list[_Line]:
-    parts = _EOL.split(text)  # content, eol, content, eol, ..., content
-    lines: list[_Line] = []
-    pos = 0
-    for index in range(0, len(parts), 2):
-        content = parts[index]
-        eol = parts[index + 1] if index + 1 < len(parts) else ""
-        if not content and not eol:
-            break  # the empty rest after a final line ending
-        lines.append(_Line(len(lines), pos, content, eol))
-        pos += len(content) + len(eol)
-    return lines
+    def in_code(self, index: int) -> bool:
+        at = bisect.bisect(self.code, (index, sys.maxsize)) - 1
+        return at >= 0 and index <= self.code[at][1]
 
 
 def _layout(text: str) -> _Layout:
-    lines = _split_lines(text)
-    front_matter = None
-    if lines and _FRONT_MATTER_OPEN.match(lines[0].content):
-        close = next(
-            (ln.index for ln in lines[1:] if _FRONT_MATTER_CLOSE.match(ln.content)),
-            None,
-        )
+    layout = _Layout(text)
+    lines = _lines_from(text)
+    first = next(lines, None)
+    if first is not None and _FRONT_MATTER_OPEN.match(first.content):
+        close = next((ln for ln in lines if _FRONT_MATTER_CLOSE.match(ln.content)), None)
         if close is not None:
-            front_matter = (0, close)
-    layout = _Layout(lines, front_matter, set(), set(), None, None, [])
-    fence: str | None = None
-    previous_text: int | None = None
-    for line in lines[layout.body_start :]:
+            layout.front_matter, layout.body_offset = (0, close.index), close.end
+    fence: tuple[str, int] | None = None  # the open fence and its first line
+    ended: set[int] = set()  # headings and setext underlines: no setext text
+    for line in _structure_lines(text, layout.body_offset, layout.body_start):
         opened = _FENCE.match(line.content)
         if fence is not None:
-            layout.code.add(line.index)
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+            marker, start = fence
+            if opened and opened.group(1)[0] == marker[0] and len(opened.group(1)) >= len(marker):
+                layout.code.append((start, line.index))
                 fence = None
-            continue
-        if opened:
-            fence = opened.group(1)
-            layout.code.add(line.index)
-            previous_text = None
-            continue
-        if _IAL_LINE.match(line.content):
+        elif opened:
+            fence = (opened.group(1), line.index)
+        elif _IAL_LINE.match(line.content):
             layout.ial.add(line.index)
-            continue
-        atx = _ATX.match(line.content)
-        if atx:
-            layout.headings.append(line.index)
+        elif atx := _ATX.match(line.content):
+            layout.headings.add(line.index)
+            ended.add(line.index)
             if layout.title is None and len(atx.group(1)) == 1:
-                layout.title = line.index
-                layout.title_text = line.content.strip()
-            previous_text = None
-        elif _SETEXT_H1.match(line.content) and previous_text is not None:
-            layout.headings.append(previous_text)
+                layout.title, layout.title_text = line, line.content.strip()
+        elif _SETEXT_H1.match(line.content) and (heading := _setext_text(layout, line, ended)):
+            layout.headings.add(heading.index)
+            ended.add(line.index)
             if layout.title is None:
-                layout.title = line.index
-                layout.title_text = lines[previous_text].content.strip()
-            previous_text = None
-        elif line.content.strip():
-            previous_text = line.index
-        else:
-            previous_text = None
+                layout.title, layout.title_text = line, heading.content.strip()
+    if fence is not None:
+        layout.code.append((fence[1], sys.maxsize))  # an unclosed fence runs to the end
     return layout
+
+
+def _setext_text(layout: _Layout, underline: _Line, ended: set[int]) -> _Line | None:
+    """The line a setext underline makes a heading: the line before it (past IAL lines) if
+    that is body text, not blank, code, a heading or an underline."""
+    line = underline
+    while line.index > layout.body_start:
+        line = _line_before(layout.text, line)
+        if line.index not in layout.ial:
+            if line.index in ended or layout.in_code(line.index) or not line.content.strip():
+                return None
+            return line
+    return None
 
 
 def _top_region(layout: _Layout) -> set[int]:
     """Line indexes 'near the top': the first non-blank lines under the title."""
-    start = layout.title + 1 if layout.title is not None else layout.body_start
+    title = layout.title
+    start, index = (
+        (title.end, title.index + 1) if title else (layout.body_offset, layout.body_start)
+    )
     region: set[int] = set()
-    for line in layout.lines[start:]:
+    for line in _lines_from(layout.text, start, index):
         if line.index in layout.headings or len(region) >= _TOP_LINES:
             break
         if line.content.strip():
@@ -991,10 +1035,10 @@ def _wrapping(before: str, after: str, line: str) -> tuple[str, ...]:
 def _attribute_for(layout: _Layout, line: _Line) -> DatetimeAttribute | None:
     """The ``datetime`` attribute on ``line`` or in a kramdown IAL on the next line."""
     candidates = [line]
-    if line.index + 1 < len(layout.lines) and line.index + 1 in layout.ial:
-        candidates.append(layout.lines[line.index + 1])
+    if line.index + 1 in layout.ial:
+        candidates.append(next(_lines_from(layout.text, line.end, line.index + 1)))
     for candidate in candidates:
-        found = _ATTRIBUTE.search(candidate.content)
+        found = _ATTRIBUTE.search(candidate.content) if "=" in candidate.content else None
         if not found:
             continue
         y, m, d = found.group("y"), found.group("m"), found.group("d")
@@ -1022,18 +1066,18 @@ class _Scanner:
         self.label_norm = _norm_label(opts.date_label) if opts.date_label else None
         self.top = _top_region(self.layout)
 
-    def scan(self) -> list[DateMatch]:
-        found: list[DateMatch] = []
+    def scan(self) -> Iterator[DateMatch]:
+        """The date statements in order: front matter first, then the body."""
         layout = self.layout
         if layout.front_matter:
             first, last = layout.front_matter
-            for line in layout.lines[first + 1 : last]:
+            for line in itertools.islice(_lines_from(self.text), first + 1, last):
                 match = self._front_matter(line)
                 if match:
-                    found.append(match)
+                    yield match
         top = self.top
-        for line in layout.lines[layout.body_start :]:
-            if line.index in layout.code or line.index in layout.ial:
+        for line in _lines_from(self.text, layout.body_offset, layout.body_start):
+            if line.index in layout.ial or layout.in_code(line.index):
                 continue
             attribute = _attribute_for(layout, line)
             match = self._labelled(line, attribute)
@@ -1044,8 +1088,7 @@ class _Scanner:
             if match is None and line.index in top:
                 match = self._sentence(line, attribute)
             if match:
-                found.append(match)
-        return found
+                yield match
 
     # -- helpers building DateMatch objects ----------------------------------------------
 
@@ -1427,7 +1470,7 @@ def _missing(
     layout = _layout(text)
     line = date_line(settings, suggestion)
     if layout.title is not None:
-        where = f"under the title {layout.title_text!r} (line {layout.title + 1})"
+        where = f"under the title {layout.title_text!r} (line {layout.title.index + 1})"
     elif layout.front_matter:
         where = "after the front matter"
     else:
@@ -1489,22 +1532,48 @@ def strip_dates(text: str, settings: Settings | DateOptions | None = None) -> st
     return text
 
 
+_KINDS = ("effective", "updated", "other")  # which kind of date is managed, first wins
+
+
+def _managed_label(opts: DateOptions) -> str | None:
+    return _norm_label(opts.date_label) if opts.date_label else None
+
+
+def _rank(match: DateMatch, label: str | None) -> int | None:
+    """Where ``match`` stands in choosing the managed date (0 first; None: never managed);
+    ``label`` is the normalised config ``date_label``."""
+    if label is not None:
+        return 0 if match.label and _norm_label(match.label) == label else None
+    return _KINDS.index(match.kind)
+
+
 def _choose(
     matches: list[DateMatch], settings: Settings | DateOptions | None
 ) -> tuple[list[DateMatch], list[DateMatch]]:
     """Split ``matches`` into the managed occurrences and the others."""
-    label = date_options(settings).date_label
-    if label:
-        wanted = _norm_label(label)
-        managed = [m for m in matches if m.label and _norm_label(m.label) == wanted]
-    else:
-        managed = []
-        for kind in ("effective", "updated", "other"):
-            managed = [m for m in matches if m.kind == kind]
-            if managed:
-                break
+    label = _managed_label(date_options(settings))
+    ranks = [_rank(m, label) for m in matches]
+    best = min((r for r in ranks if r is not None), default=None)
+    managed = [
+        m for m, rank in zip(matches, ranks, strict=True) if rank is not None and rank == best
+    ]
     others = [m for m in matches if m not in managed]
     return managed, others
+
+
+def first_managed(text: str, settings: Settings | DateOptions | None = None) -> DateMatch | None:
+    """The first managed date statement of ``text`` (``split_dates(text)[0][0]``, or None),
+    scanning only as far as needed: to the first effective date (or labelled one)."""
+    opts = date_options(settings)
+    label = _managed_label(opts)
+    firsts: dict[int, DateMatch] = {}
+    for match in _Scanner(text, opts).scan():
+        rank = _rank(match, label)
+        if rank == 0:
+            return match
+        if rank is not None:
+            firsts.setdefault(rank, match)
+    return firsts[min(firsts)] if firsts else None
 
 
 def find_effective_date(
@@ -1873,21 +1942,21 @@ def _insert_line(
     text: str, value: date, settings: Settings | DateOptions | None
 ) -> tuple[str, int]:
     """``text`` with the effective-date line added under the title; returns its 1-based line."""
-    layout = _layout(text)
+    layout, lines = _layout(text), _split_lines(text)
     new_line = date_line(settings, value)
-    eol = next((ln.eol for ln in layout.lines if ln.eol), "\n")
+    eol = next((ln.eol for ln in lines if ln.eol), "\n")
     if layout.title is not None:
-        anchor: _Line | None = layout.lines[layout.title]
+        anchor: _Line | None = layout.title
     elif layout.front_matter:
-        anchor = layout.lines[layout.front_matter[1]]
+        anchor = lines[layout.front_matter[1]]
     else:
         anchor = None
     if anchor is None:
-        following = layout.lines[0] if layout.lines else None
+        following = lines[0] if lines else None
         gap = eol if following is not None and following.content.strip() else ""
         return new_line + eol + gap + text, 1
     position = anchor.end
-    following = layout.lines[anchor.index + 1] if anchor.index + 1 < len(layout.lines) else None
+    following = lines[anchor.index + 1] if anchor.index + 1 < len(lines) else None
     if not anchor.eol:  # the title is the last line and has no line ending: keep it that way
         return text + eol + eol + new_line, anchor.index + 3
     if following is None:

@@ -16,7 +16,7 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     from rich.table import Table
 
     from redline.console import emit_json, out
-    from redline.dates import split_dates
+    from redline.dates import first_managed
     from redline.history import PolicyRepo
 
     settings = app.settings()
@@ -24,8 +24,8 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     target = repo.resolve(policy)
 
     def date_line(text: str) -> str | None:
-        managed, _ = split_dates(text, settings)
-        return managed[0].text.strip() if managed else None
+        managed = first_managed(text, settings)
+        return managed.text.strip() if managed else None
 
     revisions = repo.revisions(target, date_line=date_line)
     if as_json:
