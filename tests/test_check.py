@@ -436,3 +436,17 @@ def test_check_change_with_kramdown_and_front_matter():
         "material",
     )
     assert "gives 59 days of notice; 60 are required" in changed.findings[0].message
+
+
+def test_a_date_only_its_history_proves_passes(policy_repo):
+    repo = policy_repo("history-order")
+    text = "# Privacy\n\nEffective date: 05/14/2020\n\n## 1. Data\n\nWe collect your email.\n"
+    repo.write("policies/privacy.md", text)
+    base = repo.commit("Add")
+    edited = text.replace("05/14/2020", "02/09/2026").replace("email.", "email and phone.")
+    repo.write("policies/privacy.md", edited)
+    repo.commit("Privacy: phone")
+    result = redline_in_process(repo, "check", "--base", base, "--today", "2026-01-10", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (checked,) = json.loads(result.stdout)["policies"]
+    assert checked["new_date"] == "2026-02-09" and checked["days_of_notice"] == 30

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from redline.errors import ConfigError, DateError, GitError, InputError
+from redline.errors import ConfigError, GitError, InputError
 from redline.history import PolicyRepo
 from redline.initrepo import BASELINE_SUMMARY, apply_init, plan_init, workflow_templates
 
@@ -199,25 +199,65 @@ def test_finishes_what_is_left(repo_with_history):
     ]
     # No effective date in the file: the date of its last commit, with a warning.
     assert plan.tags[0].effective_date == date(2024, 7, 4)
-    assert any("cookies.md: no effective date" in w for w in plan.warnings)
+    assert any("cookies.md: no effective-date statement" in w for w in plan.warnings)
     apply_init(PolicyRepo(settings), plan, settings)
     assert tags_of(repo) == ["cookies/v1", "privacy-policy/v1", "terms/v1"]
 
 
-def test_ambiguous_dates_need_date_order(policy_repo):
+def test_a_date_without_evidence_skips_only_that_policy(policy_repo):
     repo = policy_repo()
     repo.write("policies/privacy.md", PRIVACY_V1.replace("2024-01-15", "03/01/2026"))
+    repo.write("policies/terms.md", PRIVACY_V1.replace("Privacy", "Terms"))
     repo.commit("Add")
-    with pytest.raises(DateError, match="ambiguous") as info:
-        plan_init(PolicyRepo(repo.settings()), repo.settings())
-    assert "--date-order" in str(info.value)
+    plan = plan_init(PolicyRepo(repo.settings()), repo.settings())
+    assert [t.tag for t in plan.tags] == ["terms/v1"]
+    (skipped,) = plan.skipped
+    assert skipped.path == "policies/privacy.md" and "ambiguous" in skipped.message
+    assert 'policies."policies/privacy.md"' in (skipped.hint or "")
+    result = run_redline(repo.root, "init", env=repo.env())
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.count("'03/01/2026' is ambiguous") == 1
+    assert tags_of(repo) == ["terms/v1"]
     result = run_redline(repo.root, "init", "--date-order", "DMY", env=repo.env())
     assert result.returncode == 0, result.stderr
-    assert 'date_order = "DMY"' in (repo.root / "redline.toml").read_text()
     release = PolicyRepo(repo.settings()).latest_release(
         PolicyRepo(repo.settings()).resolve("privacy")
     )
     assert release is not None and release.effective_date == date(2026, 1, 3)
+
+
+def test_init_records_the_orders_it_inferred(policy_repo):
+    repo = policy_repo()
+    repo.write("policies/privacy.md", PRIVACY_V1.replace("2024-01-15", "05/14/2020"))
+    repo.write("policies/terms.md", PRIVACY_V1.replace("2024-01-15", "03/01/2021"))
+    repo.commit("Add")
+    # 02/09/2026 reads both ways; the history (05/14/2020) proves MDY
+    repo.write("policies/privacy.md", PRIVACY_V1.replace("2024-01-15", "02/09/2026"))
+    repo.commit("New date")
+    result = run_redline(repo.root, "init", "--json", env=repo.env())
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["date_orders"] == {"policies/privacy.md": "MDY", "policies/terms.md": "MDY"}
+    assert {t["tag"]: t["effective_date"] for t in data["tags"]} == {
+        "privacy/v1": "2026-02-09",
+        "terms/v1": "2021-03-01",  # the other policy of the repository writes MDY
+    }
+    assert 'date_order = "MDY"' in (repo.root / "redline.toml").read_text()
+
+
+def test_disagreeing_orders_are_recorded_per_policy(policy_repo):
+    repo = policy_repo()
+    repo.write("policies/privacy.md", PRIVACY_V1.replace("2024-01-15", "05/14/2020"))
+    repo.write("policies/terms.md", PRIVACY_V1.replace("2024-01-15", "14/05/2020"))
+    repo.commit("Add")
+    result = run_redline(repo.root, "init", env=repo.env())
+    assert result.returncode == 0, result.stderr
+    config = (repo.root / "redline.toml").read_text()
+    assert '[policies."policies/privacy.md"]\ndate_order = "MDY"' in config
+    assert '[policies."policies/terms.md"]\ndate_order = "DMY"' in config
+    assert "\ndate_order" not in config.split("[policies.")[0]  # no global order
+    settings = repo.settings()  # the written config loads
+    assert settings.policies["policies/terms.md"].date_order == "DMY"
 
 
 def test_existing_config_and_workflows_are_never_clobbered(repo_with_history):

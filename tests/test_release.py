@@ -1055,3 +1055,177 @@ def test_a_local_release_is_pushed_by_the_next_run_with_push(sqlite_world):
     assert report["pushed_tags"] == ["privacy-policy/v2"]
     assert world.origin_tip() == release_commit
     assert "privacy-policy/v2" in world.origin_tags()
+
+
+# -- real policy repositories: dates from evidence, per-policy settings, moves ----------------
+
+
+def _policy(title: str, date_line: str, body: str = "We collect your email address.") -> str:
+    return f"# {title}\n\n{date_line}\n\n## 1. Data\n\n{body}\n"
+
+
+def _release_json(repo, *args: str, **env: str) -> tuple[int, dict]:
+    from conftest import redline_in_process
+
+    result = redline_in_process(repo, "release", "--no-notify", "--json", *args, **env)
+    return result.returncode, json.loads(result.stdout) if result.stdout else {}
+
+
+def _released(data: dict) -> dict[str, str]:
+    return {item["path"]: item["effective_date"] for item in data["releases"]}
+
+
+def test_release_writes_the_order_the_old_date_proves(policy_repo, tag_release):
+    repo = policy_repo("mdy")
+    repo.write("policies/privacy.md", _policy("Privacy", "Effective date: 05/14/2020"))
+    repo.write("policies/terms.md", _policy("Terms", "Effective date: 03/01/2021"))
+    repo.commit("Add")
+    tag_release(repo, "privacy", 1, "2020-05-14")
+    tag_release(repo, "terms", 1, "2021-03-01")
+    text = (repo.root / "policies/privacy.md").read_text()
+    repo.write("policies/privacy.md", text.replace("email address", "email and postal address"))
+    repo.commit("Privacy: postal address")
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    # the ambiguous 03/01/2021 of the unchanged terms blocks nothing
+    assert code == 0 and data["unreleasable"] == []
+    assert _released(data) == {"policies/privacy.md": "2026-02-09"}
+    assert "Effective date: 02/09/2026" in (repo.root / "policies/privacy.md").read_text()
+
+
+def test_locales_never_share_an_order(policy_repo, tag_release):
+    repo = policy_repo("locales")
+    repo.write("redline.toml", 'policies_dir = "."\nlocales = {en = "en/**", de = "de/**"}\n')
+    repo.write("en/privacy.md", _policy("Privacy", "Effective date: 05/14/2020"))
+    german = _policy("Datenschutz", "Effective date: 03.01.2021", "Wir speichern.")
+    repo.write("de/privacy.md", german)
+    repo.commit("Add")
+    tag_release(repo, "en/privacy", 1, "2020-05-14")
+    tag_release(repo, "de/privacy", 1, "2021-01-03")
+    text = (repo.root / "de/privacy.md").read_text()
+    repo.write("de/privacy.md", text.replace("Wir speichern.", "Wir speichern nichts."))
+    repo.commit("DE: nichts")
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    assert code == 0, data
+    assert _released(data) == {"de/privacy.md": "2026-02-09"}
+    # DMY, as de writes, though en/ writes MDY
+    assert "Effective date: 09.02.2026" in (repo.root / "de/privacy.md").read_text()
+
+
+def test_month_year_dates_move_to_the_first_of_a_month(policy_repo, tag_release):
+    repo = policy_repo("month")
+    repo.write("policies/privacy.md", _policy("Privacy", "Last updated: December 2025"))
+    repo.commit("Add")
+    tag_release(repo, "privacy", 1, "2025-12-01")
+    text = (repo.root / "policies/privacy.md").read_text()
+    repo.write("policies/privacy.md", text.replace("email address", "email and postal address"))
+    repo.commit("Privacy: postal address")
+    # 30 days from 2026-01-10 is 2026-02-09; "February 2026" may be read as February 1
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    assert code == 0, data
+    assert _released(data) == {"policies/privacy.md": "2026-03-01"}
+    assert "Last updated: March 2026" in (repo.root / "policies/privacy.md").read_text()
+    assert "month" in data["releases"][0]["date_source"]
+
+
+def test_month_year_trailer_is_moved_or_refused(policy_repo, tag_release):
+    repo = policy_repo("month-trailer")
+    repo.write("policies/privacy.md", _policy("Privacy", "Last updated: December 2025"))
+    repo.commit("Add")
+    tag_release(repo, "privacy", 1, "2025-12-01")
+    text = (repo.root / "policies/privacy.md").read_text()
+    repo.write("policies/privacy.md", text.replace("email address", "email and postal address"))
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "Edit\n\nEffective-Date: 2026-02-01")
+    # "February 2026" on Feb 1 gives 22 days, not 30: refused, nothing written
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    assert code == 2 and not data
+    assert "December 2025" in (repo.root / "policies/privacy.md").read_text()
+    repo.git("commit", "-q", "--amend", "-m", "Edit\n\nEffective-Date: 2026-03-15")
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    assert code == 0, data
+    assert _released(data) == {"policies/privacy.md": "2026-04-01"}  # never before asked
+
+
+def test_per_policy_notice_days_and_date_label(policy_repo, tag_release):
+    repo = policy_repo("own")
+    repo.write(
+        "redline.toml",
+        '[policies."policies/privacy.md"]\nnotice_days = 60\ndate_label = "Last revised"\n',
+    )
+    two_dates = "Effective date: 2020-01-01\n\nLast revised: 2020-05-14"
+    repo.write("policies/privacy.md", _policy("Privacy", two_dates))
+    repo.write("policies/terms.md", _policy("Terms", "Effective date: 2020-01-01"))
+    repo.commit("Add")
+    tag_release(repo, "privacy", 1, "2020-05-14")
+    tag_release(repo, "terms", 1, "2020-01-01")
+    for path in ("policies/privacy.md", "policies/terms.md"):
+        text = (repo.root / path).read_text()
+        repo.write(path, text.replace("email address", "email and postal address"))
+    repo.commit("Postal address")
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    assert code == 0, data
+    assert _released(data) == {
+        "policies/privacy.md": "2026-03-11",  # its own 60 days
+        "policies/terms.md": "2026-02-09",
+    }
+    privacy = (repo.root / "policies/privacy.md").read_text()
+    assert "Effective date: 2020-01-01" in privacy and "Last revised: 2026-03-11" in privacy
+
+
+def test_a_date_without_evidence_is_left_out_once(policy_repo, tag_release):
+    repo = policy_repo("no-evidence")
+    repo.write("policies/privacy.md", _policy("Privacy", "Effective date: 03/01/2021"))
+    repo.write("policies/terms.md", _policy("Terms", "Effective date: 2021-03-01"))
+    repo.commit("Add")
+    code, data = _release_json(repo, "--today", "2026-01-10")
+    assert code == 6
+    assert _released(data) == {"policies/terms.md": "2026-02-09"}
+    (left_out,) = data["unreleasable"]
+    assert left_out["path"] == "policies/privacy.md" and "date_order" in left_out["fix"]
+    assert data["warnings"].count(next(w for w in data["warnings"] if "03/01/2021" in w)) == 1
+
+
+def test_subscribers_of_the_old_name_get_the_notice_after_a_move(
+    policy_repo, tag_release, tmp_path, monkeypatch
+):
+    from conftest import redline_in_process
+
+    repo = policy_repo("moved")
+    repo.write("redline.toml", CONFIG.replace('date_order = "MDY"\n', ""))
+    repo.write("policies/privacy.md", _policy("Privacy", "Effective date: 2026-01-15"))
+    repo.write("policies/terms.md", _policy("Terms", "Effective date: 2026-01-15"))
+    repo.commit("Add")
+    tag_release(repo, "privacy", 1, "2026-01-15")
+    tag_release(repo, "terms", 1, "2026-01-15")
+    database = f"sqlite:///{tmp_path / 'subscribers.db'}"
+    env = {"REDLINE_DATABASE_URL": database, "REDLINE_SECRET": SECRET}
+    with Store.open(database) as store:
+        store.upsert_subscriber("old@example.com", "Old", policies=["privacy"])
+        store.upsert_subscriber("terms@example.com", "Terms", policies=["terms"])
+    (repo.root / "policies/legal").mkdir()
+    repo.mv("policies/privacy.md", "policies/legal/privacy.md")
+    repo.commit("Move the privacy policy")
+    # an import under the old name is stored under the new one, with a note
+    csv = tmp_path / "late.csv"
+    csv.write_text("email,policies\nlate@example.com,privacy\n")
+    imported = redline_in_process(repo, "subscribers", "import", str(csv), **env)
+    assert imported.returncode == 0, imported.stderr
+    assert "'privacy' is now 'legal/privacy'" in imported.stderr
+    text = (repo.root / "policies/legal/privacy.md").read_text()
+    repo.write("policies/legal/privacy.md", text.replace("email address", "postal address"))
+    repo.commit("Privacy: postal address")
+    outbox = tmp_path / "outbox"
+    result = redline_in_process(
+        repo, "release", "--today", "2026-03-02", "--outbox", str(outbox), "--json", **env
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [item["tag"] for item in data["releases"]] == ["legal/privacy/v2"]
+    assert any("1 of privacy to legal/privacy" in w for w in data["warnings"])
+    recipients = sorted(
+        re.search(r"^To: .*?<?([\w.]+@example\.com)>?$", eml.read_text(), re.M).group(1)
+        for eml in outbox.glob("*.eml")
+    )
+    assert recipients == ["late@example.com", "old@example.com"]
+    with Store.open(database) as store:
+        assert store.get_subscriber("old@example.com").policies == ("legal/privacy",)

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from redline.console import LOG
-from redline.errors import DateError, GitError, InputError
+from redline.errors import GitError, InputError, Problem
 from redline.files import atomic_write
 from redline.history import format_release_message
 
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
     from redline.config import Settings
+    from redline.dates import PolicyDate
     from redline.history import Policy, PolicyRepo
 
 WORKFLOWS_DIR = ".github/workflows"
@@ -83,6 +83,8 @@ class InitPlan:
     tags: list[BaselineTag]
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    date_orders: dict[str, str] = field(default_factory=dict)  # path -> order found
 
     @property
     def changes(self) -> int:
@@ -108,6 +110,8 @@ class InitPlan:
             ],
             "warnings": self.warnings,
             "notes": self.notes,
+            "skipped": [problem.to_json() for problem in self.skipped],
+            "date_orders": dict(self.date_orders),
             "changes": self.changes,
         }
 
@@ -126,27 +130,54 @@ def plan_init(repo: PolicyRepo, settings: Settings, *, notes: Sequence[str] = ()
             hint="commit the policies first; the baseline tags point at a commit",
         )
     policies = repo.policies()  # raises when there are none, or names collide
-    warnings: list[str] = []
-    tags = _plan_tags(repo, policies, warnings)
-    files = [
-        _plan_config(settings),
-        *_plan_workflows(settings, warnings),
+    plan = InitPlan(root=repo.root, files=[], tags=[], notes=list(notes))
+    plan.tags = _plan_tags(repo, policies, plan)
+    recorded = with_date_orders(settings, plan.date_orders)
+    plan.files = [
+        _plan_config(recorded),
+        *_plan_workflows(settings, plan.warnings),
         _plan_gitignore(repo.root),
     ]
-    for action in files:
+    for action in plan.files:
         if action.action == "keep" and action.reason.startswith("differs"):
-            warnings.append(f"{action.path}: {action.reason}")
-    return InitPlan(root=repo.root, files=files, tags=tags, warnings=warnings, notes=list(notes))
+            plan.warnings.append(f"{action.path}: {action.reason}")
+    for problem in plan.skipped:
+        plan.warnings.append(f"{problem}; {problem.path} gets no baseline")
+    return plan
 
 
-def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) -> list[BaselineTag]:
+def with_date_orders(settings: Settings, orders: dict[str, str]) -> Settings:
+    """``settings`` with the numeric date orders init found (policy path -> order): one
+    ``date_order`` when they all agree and no policy has a locale, else one per-policy
+    ``date_order`` each (an order never crosses locales)."""
+    from redline.config import PolicyConfig
+
+    if not orders:
+        return settings
+    found = set(orders.values())
+    if len(found) == 1 and not settings.locale and not settings.locales:
+        return dataclasses.replace(settings, date_order=found.pop())
+    tables = dict(settings.policies)
+    for path, order in sorted(orders.items()):
+        tables[path] = dataclasses.replace(tables.get(path, PolicyConfig()), date_order=order)
+    return dataclasses.replace(settings, policies=tables)
+
+
+def _plan_tags(repo: PolicyRepo, policies: list[Policy], plan: InitPlan) -> list[BaselineTag]:
+    from redline.policy_dates import read_policy_dates
+
     head = repo.resolve_rev("HEAD")
     at_head = repo.snapshots_at(head, policies)
     changed = repo.uncommitted()
     all_releases = repo.releases_of(policies)
+    unreleased = {
+        policy: snapshot.text
+        for policy in policies
+        if (snapshot := at_head[policy.path]) is not None and not all_releases[policy.path]
+    }
+    dates = read_policy_dates(repo, unreleased, today=dt.date.today())
     conflicts: list[str] = []
     uncommitted: list[str] = []
-    ambiguous: list[DateError] = []
     tags: list[BaselineTag] = []
     for policy in policies:
         snapshot = at_head[policy.path]
@@ -178,11 +209,19 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) ->
             else:
                 conflicts.append(", ".join(release.tag for release in releases))
             continue
-        try:
-            effective, source = _baseline_date(repo, policy, snapshot.text, warnings)
-        except DateError as error:
-            ambiguous.append(error)
+        read = dates[policy]
+        evidence = read.evidence
+        if read.problem is not None and evidence.needed and evidence.order is None:
+            # no evidence at all: only its config can tell
+            hint = (
+                f'set it for this policy: [tool.redline.policies."{policy.path}"] '
+                'date_order = "MDY" or "DMY"; or for all: `redline init --date-order DMY`'
+            )
+            plan.skipped.append(Problem(policy.path, read.problem.message, hint))
             continue
+        if evidence.order is not None and evidence.source not in ("config", "locale"):
+            plan.date_orders[policy.path] = evidence.order
+        effective, source = _baseline_date(repo, policy, read, plan.warnings)
         message = format_release_message(
             {
                 "Policy": policy.slug,
@@ -220,13 +259,6 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], warnings: list[str]) ->
             f"cannot record baseline versions of uncommitted policies: {', '.join(uncommitted)}",
             hint="commit (or discard) the changes first; the baseline tags point at HEAD",
         )
-    if ambiguous:
-        for error in ambiguous[1:]:
-            LOG.error("%s", error)
-        first = ambiguous[0]
-        if len(ambiguous) > 1:
-            first.message += f" (and {len(ambiguous) - 1} more policies above)"
-        raise first
     return tags
 
 
@@ -238,32 +270,19 @@ def _blob_at(repo: PolicyRepo, policy: Policy, commit: str) -> str | None:
 
 
 def _baseline_date(
-    repo: PolicyRepo, policy: Policy, text: str, warnings: list[str]
+    repo: PolicyRepo, policy: Policy, read: PolicyDate, warnings: list[str]
 ) -> tuple[dt.date, str]:
     """The effective date written in the policy at HEAD, else its last commit's date.
 
-    An ambiguous numeric date stops init (only a date order can settle it); any other date
-    problem is a warning, so that one odd file does not keep the others from being set up.
+    A date problem other than a missing order is a warning, so that one odd file does not
+    keep the others from being set up.
     """
-    from redline.dates import find_dates, find_effective_date
-
-    own = repo.settings_for(policy)
-    problem = "no effective date in the file"
-    if find_dates(text, own):
-        try:
-            found = find_effective_date(text, own, name=policy.path)
-        except DateError as error:
-            if "date_order" in str(error):
-                raise DateError(
-                    error.message,
-                    hint=f'set it for this policy: [tool.redline.policies."{policy.path}"] '
-                    'date_order = "MDY" or "DMY"; or for all: `redline init --date-order DMY`',
-                ) from None
-            problem = error.message.removeprefix(f"{policy.path}: ")
-        else:
-            if found.date is not None:
-                primary = found.primary
-                return found.date, f"{policy.path}:{primary.line}: {primary.text.strip()}"
+    if read.effective is not None and read.effective.date is not None:
+        primary = read.effective.primary
+        return read.effective.date, f"{policy.path}:{primary.line}: {primary.text.strip()}"
+    problem = "the effective date is blank"
+    if read.problem is not None:
+        problem = read.problem.message.removeprefix(f"{policy.path}: ")
     revisions = repo.revisions(policy)
     when = revisions[0].date.date() if revisions else dt.date.today()
     warnings.append(
@@ -354,8 +373,9 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def config_text(settings: Settings) -> str:
-    """The keys ``init`` writes: the settings in use, and the optional ones as comments."""
+def config_text(settings: Settings, table: str = "") -> str:
+    """The keys ``init`` writes: the settings in use, the optional ones as comments, then a
+    ``[<table>policies."PATH"]`` table per policy with settings of its own."""
     from redline.config import DEFAULT_EXCLUDE
 
     roots = settings.policies_dir
@@ -393,6 +413,11 @@ def config_text(settings: Settings) -> str:
             lines.append(f"{key} = {_toml_value(value)}")
         else:
             lines.append(f"# {key} = {example}  # {comment}")
+    for path, own in settings.policies.items():
+        lines += ["", f"[{table}policies.{json.dumps(path, ensure_ascii=False)}]"]
+        for key, value in dataclasses.asdict(own).items():
+            if value not in (None, ()):
+                lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 
@@ -410,7 +435,8 @@ def _plan_config(settings: Settings) -> FileAction:
     if pyproject.is_file():
         text = _read(pyproject)
         separator = "" if text.endswith("\n") or not text else "\n"
-        content = f"{text}{separator}\n{header}[tool.redline]\n{config_text(settings)}"
+        keys = config_text(settings, "tool.redline.")
+        content = f"{text}{separator}\n{header}[tool.redline]\n{keys}"
         return FileAction("pyproject.toml", "append", "adds [tool.redline]", content)
     return FileAction("redline.toml", "create", "configuration", header + config_text(settings))
 

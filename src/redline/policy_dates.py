@@ -53,3 +53,25 @@ def read_policy_date(
         repository=orders,
         today=today,
     )
+
+
+def read_policy_dates(
+    repo: PolicyRepo, texts: dict[Policy, str], *, today: date
+) -> dict[Policy, PolicyDate]:
+    """The dates of several policies: each from its own evidence first (settings, text,
+    history, locale); those still undecided then from the orders the others were found to
+    write (also those only their history proves), so nothing is read twice."""
+    orders = repository_orders(repo)
+    found = {
+        policy: read_policy_date(repo, policy, text, orders=None, today=today)
+        for policy, text in texts.items()
+    }
+    for policy, read in found.items():
+        if read.evidence.order is not None:
+            orders.learn(policy.path, read.options, read.evidence.order)
+    for policy, read in found.items():
+        if read.evidence.needed and read.evidence.order is None:
+            found[policy] = read_policy_date(
+                repo, policy, texts[policy], orders=orders, today=today, history=False
+            )
+    return found

@@ -93,10 +93,21 @@ Idempotence and crashes
     and sends nothing. So a subscriber who joined after a release also gets the notice of
     a version that has not taken effect yet; nobody gets one twice.
 
+Dates from evidence
+    Each policy's date is read with its own settings (``PolicyRepo.settings_for``) and the
+    numeric order its evidence gives (:mod:`redline.policy_dates`), and written in that
+    order. A month-year date can only announce the 1st of a month, so every date of such a
+    policy moves to the first 1st on or after it (:func:`redline.dates.earliest_writable`).
+
+Subscriptions after a move
+    Before queueing notices, subscriptions under a policy's earlier names move to its
+    current name (:func:`redline.subscribers.policy_names`).
+
 ``--dry-run``
     Runs every read and check, writes nothing, and prints each git command that would
     change something (fetch, add, commit, tag, push), each file that would be written and
-    how many emails would be sent.
+    how many emails would be sent. It needs no sender, secret or SMTP settings: without
+    them it warns and counts the waiting subscribers instead of rendering the emails.
 """
 
 from __future__ import annotations

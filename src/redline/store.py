@@ -73,7 +73,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 _MESSAGE_LIMIT = 2000
 _BATCH = 500
 _URL_HINT = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
-_SLUG = re.compile(r"[^\s/\\*,;]{1,200}")
+_SLUG = re.compile(r"(?!/)[^\s\\*,;]{1,200}(?<!/)")  # names are paths: de/privacy
 _CODE_PREFIX = re.compile(r"[2-5][0-9]{0,2}")
 # The host, and port, after the credentials of a URL: then its path, its query or its end.
 _URL_HOST = re.compile(r"[A-Za-z0-9.\-\[\]:%]*(?=[/?]|$)")
@@ -410,7 +410,7 @@ def check_policy_slug(slug: str) -> str:
     if not _SLUG.fullmatch(slug):
         raise InputError(
             f"policy slug {slug!r} is not valid",
-            hint="use the policy file name without .md; separate several slugs with spaces",
+            hint="use the policy's name (its path without .md); separate several with spaces",
         )
     return slug
 

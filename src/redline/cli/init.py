@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from redline.cli._app import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from redline.initrepo import InitPlan
 
 CONFIG_FILES = ("redline.toml", "pyproject.toml")
 
@@ -46,6 +51,11 @@ def command(
     annotated tag <name>/v1 on HEAD with the effective date written in it (Notify: no).
     Running init again changes nothing; init refuses when release tags other than its own
     baseline already exist. Options given here are written into a new config.
+
+    Numeric dates are read from evidence (the policy's text, history, locale, the other
+    policies), and the orders found are written into a new config. A policy whose date has
+    no evidence at all is reported with its fix and gets no baseline; the others do, and
+    init exits 6.
     """
     from redline.console import emit_json, err, out
     from redline.history import PolicyRepo
@@ -66,6 +76,7 @@ def command(
     if as_json:
         proposed = config.content if config is not None else None
         emit_json({**plan.to_json(), "config": proposed, "dry_run": dry_run})
+        _refuse_skipped(plan)
         return
     console = out()
 
@@ -94,6 +105,8 @@ def command(
             )
     for warning in plan.warnings:
         err().print(f"redline: warning: {warning}", markup=False)
+    for problem in plan.skipped:
+        say(f"{verb}skip    {problem.path} (no baseline: {problem.message})")
     if dry_run:
         say(f"Dry run: {plan.changes} change(s) not made; nobody is emailed by init.")
     elif plan.changes:
@@ -108,3 +121,17 @@ def command(
         say("  git push --follow-tags")
     else:
         say("Already set up: nothing to do.")
+    _refuse_skipped(plan)
+
+
+def _refuse_skipped(plan: InitPlan) -> None:
+    """Exit 6 when policies got no baseline (each was reported with its fix)."""
+    from redline.errors import PoliciesSkipped
+
+    if plan.skipped:
+        names = ", ".join(problem.path for problem in plan.skipped)
+        raise PoliciesSkipped(
+            f"{len(plan.skipped)} policy(ies) got no baseline: {names}",
+            hint="set their date_order as the warnings say and run init again; it adds "
+            "what is missing",
+        )
