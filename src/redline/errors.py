@@ -8,7 +8,7 @@ Exit codes (documented in the README):
 * 3 - git error (not a repository, unknown revision, shallow clone, push rejected)
 * 4 - delivery error (SMTP connection, authentication, TLS, too many failures in a row)
 * 5 - storage error (the database could not be opened or written)
-* 6 - a release left policies out (each reported with its fix); the others were released
+* 6 - ``release`` or ``init`` left policies out (each reported with its fix); the others went ahead
 * 7 - another ``redline release`` is running in this repository
 """
 
@@ -66,7 +66,7 @@ class ReleaseInProgressError(RunInProgressError):
 
 
 class PoliciesSkipped(RedlineError):
-    """A release left out policies it could not release; the report has been printed."""
+    """A release or init left out policies it could not handle; the report has been printed."""
 
 
 class StorageError(RedlineError):
