@@ -31,10 +31,11 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from redline.doccache import parse_cached
 from redline.errors import ConfigError, GitError, InputError, PolicyNotFoundError, RedlineError
 from redline.files import read_inside
 from redline.layout import SITE_MARKER, check_names
-from redline.model import Document, parse_document
+from redline.model import Document
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -715,13 +716,19 @@ class PolicyRepo:
         return {entry[3:] for entry in os.fsdecode(result.stdout).split("\0") if len(entry) > 3}
 
     def document(self, policy: Policy, rev: str | None) -> tuple[Snapshot, Document]:
-        """Read and parse the policy at ``rev``; parsed documents are cached by blob id."""
+        """Read and parse the policy at ``rev``; parsed documents are cached by blob id, in
+        memory and in ``.git/redline/cache/``."""
         snapshot = self.read_text(policy, rev)
         fold = self.settings.fold_typography
         key = (snapshot.blob, fold)
         if key not in self._documents:
-            where = f"{snapshot.path} at {rev}" if rev else snapshot.path
-            self._documents[key] = parse_document(snapshot.text, name=where, fold_typography=fold)
+            self._documents[key] = parse_cached(
+                snapshot.text,
+                blob=snapshot.blob,
+                folder=self._git_dirs[1] / "redline" / "cache",
+                name=f"{snapshot.path} at {rev}" if rev else snapshot.path,
+                fold_typography=fold,
+            )
         return snapshot, self._documents[key]
 
     def title(self, policy: Policy, rev: str | None) -> str:

@@ -255,7 +255,7 @@ def parse_document(text: str, *, name: str = "<policy>", fold_typography: bool =
         raise InputError(f"{name}: is a binary file, not Markdown", hint="point redline at a .md")
     if not text.strip():
         raise InputError(f"{name}: the file is empty", hint="add the policy text")
-    front_matter_text, front_matter = _split_front_matter(text, name)
+    front_matter_text, front_matter = split_front_matter(text, name)
     # Lines end at \n, \r\n or \r only, as in markdown-it (str.splitlines() also splits at
     # form feeds, U+2028 and others, which shifted block texts and line numbers).
     body = text[len(front_matter_text) :].replace("\r\n", "\n").replace("\r", "\n")
@@ -265,21 +265,29 @@ def parse_document(text: str, *, name: str = "<policy>", fold_typography: bool =
         blocks.extend(_parse_chunk(chunk, fold_typography, offset + chunk_offset))
     if not blocks:
         raise InputError(f"{name}: contains no text", hint="add the policy text")
+    return make_document(text, front_matter_text, front_matter, blocks)
+
+
+def make_document(
+    source: str, front_matter_text: str, front_matter: dict[str, Any], blocks: list[Block]
+) -> Document:
+    """The document of ``source`` with these parts: its sections and title follow from them."""
     title = next((b.norm for b in blocks if b.is_heading and b.level == 1), None)
     if title is None and isinstance(front_matter.get("title"), str):
         title = " ".join(front_matter["title"].split()) or None
     return Document(
-        source=text,
+        source=source,
         front_matter=front_matter,
         front_matter_text=front_matter_text,
-        body_offset=offset,
+        body_offset=front_matter_text.count("\n"),
         blocks=blocks,
         sections=_build_sections(blocks),
         title=title,
     )
 
 
-def _split_front_matter(text: str, name: str) -> tuple[str, dict[str, Any]]:
+def split_front_matter(text: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The YAML front matter block of ``text`` (or "") and its data; ``name`` is for errors."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return "", {}
