@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redline.errors import ConfigError, DateError, InputError, Problem
 
@@ -800,8 +800,7 @@ class PolicyFile:
 # -- scanning ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):  # a tuple: made for every line scanned
     index: int  # 0-based
     start: int
     content: str
@@ -812,15 +811,25 @@ class _Line:
         return self.start + len(self.content) + len(self.eol)
 
 
+def _line_at(text: str, start: int, index: int, crs: bool = True) -> _Line:
+    """The line of ``text`` at offset ``start``; ``crs`` False says the text has no \r (then
+    str.find finds the line ending, faster than a regex)."""
+    if crs:
+        eol = _EOL.search(text, start)
+        end, after = eol.span() if eol else (len(text), len(text))
+    else:
+        end = text.find("\n", start)
+        end, after = (end, end + 1) if end >= 0 else (len(text), len(text))
+    return _Line(index, start, text[start:end], text[end:after])
+
+
 def _lines_from(text: str, start: int = 0, index: int = 0) -> Iterator[_Line]:
     """The lines of ``text`` from offset ``start`` (a line start), numbered from ``index``."""
+    crs = "\r" in text
     while start < len(text):
-        eol = _EOL.search(text, start)
-        if eol is None:
-            yield _Line(index, start, text[start:], "")
-            return
-        yield _Line(index, start, text[start : eol.start()], eol.group())
-        start, index = eol.end(), index + 1
+        line = _line_at(text, start, index, crs)
+        yield line
+        start, index = line.end, index + 1
 
 
 def _split_lines(text: str) -> list[_Line]:
@@ -846,7 +855,7 @@ def _structure_lines(text: str, start: int, index: int) -> Iterator[_Line]:
         if crs:
             index += text.count("\r", start, offset) - text.count("\r\n", start, offset)
         start = offset
-        yield next(_lines_from(text, offset, index))
+        yield _line_at(text, offset, index, crs)
 
 
 @dataclass
@@ -1036,7 +1045,7 @@ def _attribute_for(layout: _Layout, line: _Line) -> DatetimeAttribute | None:
     """The ``datetime`` attribute on ``line`` or in a kramdown IAL on the next line."""
     candidates = [line]
     if line.index + 1 in layout.ial:
-        candidates.append(next(_lines_from(layout.text, line.end, line.index + 1)))
+        candidates.append(_line_at(layout.text, line.end, line.index + 1))
     for candidate in candidates:
         found = _ATTRIBUTE.search(candidate.content) if "=" in candidate.content else None
         if not found:
