@@ -195,6 +195,36 @@ def test_in_text_dates_and_code_blocks_are_not_effective_dates():
     assert "Effective date: 06/30/2020" in new
 
 
+STRUCTURE = [
+    # a setext title over a kramdown IAL: the date under it is near the top
+    ("Policy\n{: .title}\n======\n\n**2020-01-02**\n", [(5, date(2020, 1, 2))]),
+    # "===" after a closing fence underlines nothing: the title is "# Title"
+    ("```\ncode\n```\n===\n\n# Title\n\n*May 1, 2020*\n", [(8, date(2020, 5, 1))]),
+    # a fence closes only with as many markers or more; an unclosed one runs to the end
+    ("~~~\n~~\n~~~~\nUpdated: 2020-03-04\n", [(4, date(2020, 3, 4))]),
+    ("# Title\n\nEffective date: 2020-01-01\n\n~~~~\n~~~\nUpdated: 2021-01-01\n",
+     [(3, date(2020, 1, 1))]),
+    # a heading right under the title ends the top: a bare date below is no statement
+    ("# Title\n## Part\n\n*May 1, 2020*\n", []),
+    ("---\neffective_date: 2020-01-02\n---\nTitle\n=====\n\nEffective date: 2020-01-02\n",
+     [(2, date(2020, 1, 2)), (7, date(2020, 1, 2))]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), STRUCTURE)
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_fences_ials_and_headings_with_every_line_ending(text, expected, eol):
+    text = text.replace("\n", eol)
+    assert [(m.line, m.date) for m in dates.find_dates(text)] == expected
+
+
+def test_missing_date_names_a_setext_title_past_fences():
+    text = "```\n# not a title\n```\nPolicy\n{: .x}\n===\n\nText.\n"
+    with pytest.raises(DateError) as caught:
+        dates.find_effective_date(text, today=date(2030, 1, 1))
+    assert "under the title 'Policy' (line 6)" in caught.value.hint
+
+
 # -- ambiguity and invalid dates ---------------------------------------------------------------
 
 
@@ -654,6 +684,19 @@ def test_any_text_is_read_or_refused_cleanly(parts):
         changed = {c.line for c in edit.changes}
         for number, (old, new) in enumerate(zip(old_lines, new_lines, strict=True), start=1):
             assert old == new or number in changed
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(PIECES), max_size=16),
+    label=st.sampled_from([None, "Updated", "Last updated"]),
+)
+def test_first_managed_is_the_first_of_split_dates(parts, label):
+    """first_managed stops early, and finds what a whole scan finds first."""
+    text = "".join(parts)
+    config = Settings(date_order="MDY", date_label=label)
+    managed, _ = dates.split_dates(text, config)
+    assert dates.first_managed(text, config) == (managed[0] if managed else None)
 
 
 # -- the command line: redline effective-date ----------------------------------------------------

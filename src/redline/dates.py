@@ -812,8 +812,8 @@ class _Line(NamedTuple):  # a tuple: made for every line scanned
 
 
 def _line_at(text: str, start: int, index: int, crs: bool = True) -> _Line:
-    """The line of ``text`` at offset ``start``; ``crs`` False says the text has no \r (then
-    str.find finds the line ending, faster than a regex)."""
+    """The line of ``text`` at offset ``start``; ``crs`` False says the text has no carriage
+    return (then str.find finds the line ending, faster than a regex)."""
     if crs:
         eol = _EOL.search(text, start)
         end, after = eol.span() if eol else (len(text), len(text))
@@ -1072,7 +1072,7 @@ class _Scanner:
         self.grammar = _grammar(opts.locale)
         self.layout = _layout(text)
         self.label_re = _label_regex(opts.date_label)
-        self.label_norm = _norm_label(opts.date_label) if opts.date_label else None
+        self.label_norm = _managed_label(opts)
         self.top = _top_region(self.layout)
 
     def scan(self) -> Iterator[DateMatch]:
