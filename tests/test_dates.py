@@ -723,6 +723,16 @@ def test_cli_reads_the_date(repo):
     assert (quiet.stdout, quiet.stderr) == ("2020-05-14\n", "")
 
 
+def test_cli_log_shows_the_line_the_policy_config_manages(repo):
+    repo.write(
+        "redline.toml",
+        'date_order = "MDY"\n[policies."policies/privacy.md"]\ndate_label = "Last updated"\n',
+    )
+    result = redline(repo, "log", "privacy", "--json")
+    lines = [r["effective_line"] for r in json.loads(result.stdout)["revisions"]]
+    assert lines == ["Last updated: June 2, 2020"]
+
+
 def test_cli_json(repo):
     result = redline(repo, "effective-date", "privacy", "--json")
     data = json.loads(result.stdout)

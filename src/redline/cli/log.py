@@ -18,13 +18,14 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     from redline.console import emit_json, out
     from redline.dates import first_managed
     from redline.history import PolicyRepo
+    from redline.policy_dates import policy_options
 
-    settings = app.settings()
-    repo = PolicyRepo(settings)
+    repo = PolicyRepo(app.settings())
     target = repo.resolve(policy)
+    options = policy_options(repo, target)  # its own date_label and locale, as status reads it
 
     def date_line(text: str) -> str | None:
-        managed = first_managed(text, settings)
+        managed = first_managed(text, options)
         return managed.text.strip() if managed else None
 
     revisions = repo.revisions(target, date_line=date_line)
