@@ -46,7 +46,13 @@ def notice():
     """The notice rendered by redline's own templates, with a dozen changed sections."""
     from datetime import UTC, date, datetime
 
-    from redline.render import Links, NoticeContext, PolicyInfo, SectionChange, render_notice
+    from redline.publish.notice import (
+        Links,
+        NoticeContext,
+        PolicyInfo,
+        SectionChange,
+        render_notice,
+    )
 
     sections = tuple(
         SectionChange(
@@ -126,7 +132,7 @@ def peak_rss_kb() -> int:
 
 def child_populate(directory: Path, count: int) -> None:
     """Create ``count`` subscribers in the database of ``directory``."""
-    from redline.store import Store, SubscriberInput
+    from redline.ledger.store import Store, SubscriberInput
 
     with Store.open(database(directory)) as store:
         for start in range(0, count, 5000):
@@ -140,9 +146,9 @@ def child_populate(directory: Path, count: int) -> None:
 
 def child_send(directory: Path, port: int) -> None:
     """Run redline's send path once and print what it measured as JSON."""
-    from redline.mailer import SmtpConfig, SmtpTransport
-    from redline.notify import send_notices
-    from redline.store import Store
+    from redline.ledger.store import Store
+    from redline.mail.mailer import SmtpConfig, SmtpTransport
+    from redline.mail.send import send_notices
 
     with Store.open(database(directory)) as store:
         transport = SmtpTransport(SmtpConfig("127.0.0.1", port, "none", timeout=30))
@@ -198,9 +204,9 @@ def redline_run(workdir: Path, count: int, port: int, label: str) -> dict[str, f
 
 def smtplib_loop(workdir: Path, port: int) -> float:
     """Messages per second of the same messages over one smtplib connection, no ledger."""
-    from redline.mailer import MessageFactory, sender_address
-    from redline.store import Store
-    from redline.subscribers import unsubscribe_link
+    from redline.ledger.store import Store
+    from redline.ledger.subscribers import unsubscribe_link
+    from redline.mail.mailer import MessageFactory, sender_address
 
     settings = settings_for(workdir)
     factory = MessageFactory(
@@ -227,7 +233,7 @@ def naive_yagmail(port: int, count: int) -> float:
     """Messages per second of what a newcomer writes: yagmail.SMTP.send() per message."""
     import yagmail
 
-    from redline.render import UNSUBSCRIBE_PLACEHOLDER
+    from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER
 
     the_notice = notice()
     yag = yagmail.SMTP(

@@ -3,7 +3,7 @@
 :class:`World` is a real git repository ``work`` with a bare ``origin``, set up with
 ``redline init`` (baseline v1 of each policy, nobody emailed), subscribers in a real
 database (``database_url``: SQLite or PostgreSQL), and a real aiosmtpd server. Releases run
-through :mod:`redline.release` with a fast-retrying SMTP transport.
+through :mod:`redline.release.core` with a fast-retrying SMTP transport.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 
 from redline.config import Settings
-from redline.history import PolicyRepo
-from redline.initrepo import apply_init, plan_init
-from redline.mailer import SmtpConfig, SmtpTransport
-from redline.store import Store
+from redline.history.repo import PolicyRepo
+from redline.jobs.init import apply_init, plan_init
+from redline.ledger.store import Store
+from redline.mail.mailer import SmtpConfig, SmtpTransport
 from smtp_servers import Server
 
 _DATES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
@@ -121,7 +121,7 @@ class World:
 
         The release commit and tags are dated ``today``, as if the run happened then.
         """
-        from redline.release import execute_release, plan_release
+        from redline.release.core import execute_release, plan_release
 
         settings = self.settings()
         when = f"{today.isoformat()}T09:00:00+00:00"
@@ -138,14 +138,14 @@ class World:
                     os.environ[name] = value
 
     def remind(self, today: date, **options):
-        from redline.remind import run_remind
+        from redline.jobs.remind import run_remind
 
         options.setdefault("transport", self.transport())
         settings = self.settings(**options.pop("settings", {}))
         return run_remind(settings, today=today, **options)
 
     def status(self, today: date, policy: str | None = None):
-        from redline.status import collect_status
+        from redline.jobs.status import collect_status
 
         settings = self.settings()
         with self.store() as store:

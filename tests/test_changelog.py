@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from conftest import redline_process
-from redline import changelog
 from redline.errors import ConfigError, InputError
+from redline.publish import changelog
 
 TODAY = dt.date(2024, 2, 1)
 
@@ -20,7 +20,7 @@ def run_cli(repo, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def open_policy(repo, name: str = "privacy-policy", **overrides):
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     settings = repo.settings(**overrides)
     policies = PolicyRepo(settings)

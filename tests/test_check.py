@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 
 from conftest import CI_VARIABLES, CliOutcome, redline_in_process
-from redline.check import CheckReport, Finding, PolicyCheck, check_change, github_annotations
 from redline.config import Settings
+from redline.jobs.check import CheckReport, Finding, PolicyCheck, check_change, github_annotations
 
 TODAY = "2026-01-01"
 POLICY = """# Privacy Policy

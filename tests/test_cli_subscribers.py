@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from redline.cli import cli
-from redline.store import Store
+from redline.ledger.store import Store
 
 SECRET = "cli-test-secret-with-enough-length"
 POLICY_TEXT = "# Privacy Policy\n\nEffective date: 2024-01-15\n\nWe keep little.\n"
@@ -154,7 +154,7 @@ def test_add_refuses_bad_input_with_exit_2(run):
 
 
 def test_unsubscribe_by_address_and_by_token(run, database_url):
-    from redline.subscribers import make_token
+    from redline.ledger.subscribers import make_token
 
     run("subscribers", "add", "ann@example.com")
     run("subscribers", "add", "bob@example.com")

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import redline_in_process as redline
-from redline import dates
+from redline.document import dates
 from redline.errors import Problem
 
 BUNDLE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pga-versions.bundle"
@@ -292,8 +292,8 @@ def test_status_in_a_shallow_clone_says_history_is_missing(history_repo, tmp_pat
 @pytest.mark.skipif(not BUNDLE.is_file(), reason=f"real fixture {BUNDLE} is not here")
 def test_every_real_policy_date_is_read_or_reported_once(tmp_path):
     from redline.config import load_settings
-    from redline.history import PolicyRepo
-    from redline.status import collect_status
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.status import collect_status
 
     root = tmp_path / "pga"
     subprocess.run(["git", "clone", "-q", str(BUNDLE), str(root)], check=True)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from conftest import CI_VARIABLES
 from conftest import redline_in_process as redline
-from redline import dates
 from redline.config import Settings
+from redline.document import dates
 from redline.errors import ConfigError, DateError, InputError
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "000_fe21ec6974767aad.txt"

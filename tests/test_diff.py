@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from redline.diff import DiffResult, RefInfo, diff_documents, diff_policy
-from redline.model import Document, parse_document
+from redline.compare.engine import DiffResult, RefInfo, diff_documents, diff_policy
+from redline.document.model import Document, parse_document
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "000_fe21ec6974767aad.txt"
 _HEADING = re.compile(r"^\*\*(\d+)\.&#x20;\*{5}(.*?)\*{3}$", re.M)
@@ -384,7 +384,7 @@ def test_json_shape():
 
 
 def test_diff_policy_between_revisions(policy_repo):
-    from redline.history import PolicyRepo, format_release_message
+    from redline.history.repo import PolicyRepo, format_release_message
 
     repo = policy_repo()
     repo.write("policies/terms.md", "# Terms\n\n## 1. Use\n\nBe nice.\n")

@@ -9,14 +9,14 @@ from urllib.parse import urljoin
 import feedparser
 import pytest
 
-from redline.site import build_site
+from redline.publish.site import build_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 
 
 def build(repo, outdir, **overrides):
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     settings = repo.settings(**overrides)
     build_site(PolicyRepo(settings), settings, outdir)

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import redline_in_process as redline
-from redline.dates import write_policy_date
+from redline.document.dates import write_policy_date
 from redline.errors import InputError
 from redline.files import atomic_write, inside, read_inside
 

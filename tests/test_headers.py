@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from redline.config import Settings
 from redline.errors import ConfigError, InputError
-from redline.headers import WORD_JOINER, header_text, mailbox
-from redline.mailer import MessageFactory, sender_address
-from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
-from redline.store import check_email, check_name
+from redline.ledger.store import check_email, check_name
+from redline.mail.headers import WORD_JOINER, header_text, mailbox
+from redline.mail.mailer import MessageFactory, sender_address
+from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 
 INJECTION = b"Update\r\nReply-To: attacker@evil.example\r\n\r\nConfirm at https://evil.example"
 ENCODED = f"=?utf-8?b?{base64.b64encode(INJECTION).decode()}?="

@@ -11,7 +11,7 @@ import pytest
 
 from redline.config import Settings
 from redline.errors import GitError, InputError, PolicyNotFoundError
-from redline.history import (
+from redline.history.repo import (
     SHALLOW_HINT,
     PolicyRepo,
     blob_sha,
@@ -93,8 +93,8 @@ def test_gitpython_is_loaded_only_on_demand(history):
     code = (
         "import sys\n"
         "from redline.config import load_settings\n"
-        "from redline.diff import diff_policy\n"
-        "from redline.history import PolicyRepo, find_repo_root\n"
+        "from redline.compare.engine import diff_policy\n"
+        "from redline.history.repo import PolicyRepo, find_repo_root\n"
         "repo = PolicyRepo(load_settings(find_repo_root(__import__('pathlib').Path('.'))))\n"
         "policy = repo.resolve('privacy-policy')\n"
         "assert repo.revisions(policy) and repo.releases(policy) == []\n"

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from redline.errors import ConfigError, GitError, InputError
-from redline.history import PolicyRepo
-from redline.initrepo import BASELINE_SUMMARY, apply_init, plan_init, workflow_templates
+from redline.history.repo import PolicyRepo
+from redline.jobs.init import BASELINE_SUMMARY, apply_init, plan_init, workflow_templates
 
 PRIVACY_V1 = """\
 # Privacy Policy

@@ -14,7 +14,7 @@ import pytest
 
 from redline.config import Settings
 from redline.errors import ConfigError, DeliveryError
-from redline.mailer import (
+from redline.mail.mailer import (
     MessageFactory,
     OutboxTransport,
     SendFailure,
@@ -23,7 +23,7 @@ from redline.mailer import (
     message_id,
     sender_address,
 )
-from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
+from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 from smtp_servers import Authenticator, FaultHandler, free_port, running_server
 
 SENDER = Address("Acme Legal", addr_spec="legal@acme.example")

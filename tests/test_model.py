@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from redline.document.model import _blocks_from_tokens, normalize, parse_document, split_label
 from redline.errors import InputError
-from redline.model import _blocks_from_tokens, normalize, parse_document, split_label
 
 # -- normalisation ----------------------------------------------------------------------------
 
@@ -127,8 +127,8 @@ def test_fold_typography_applies_to_parsed_blocks():
 
 
 def test_fold_typography_is_off_by_default_and_on_via_config(policy_repo):
-    from redline.diff import diff_policy
-    from redline.history import PolicyRepo
+    from redline.compare.engine import diff_policy
+    from redline.history.repo import PolicyRepo
 
     repo = policy_repo()
     repo.write("policies/terms.md", "# Terms\n\nThe \u201cService\u201d is ours.\n")

@@ -30,10 +30,10 @@ from redline.errors import (
     RunInProgressError,
     exit_code_for,
 )
-from redline.mailer import OutboxTransport, SmtpConfig, SmtpTransport
-from redline.notify import NotifyPaused, Requeue, open_transport, send_notices
-from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
-from redline.store import Store, SubscriberInput
+from redline.ledger.store import Store, SubscriberInput
+from redline.mail.mailer import OutboxTransport, SmtpConfig, SmtpTransport
+from redline.mail.send import NotifyPaused, Requeue, open_transport, send_notices
+from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 from smtp_servers import Authenticator, FaultHandler, RecordingHandler, running_server
 
 POLICY = "privacy"
@@ -347,10 +347,10 @@ WORKER = """
 import json, sys
 from pathlib import Path
 from redline.config import Settings
-from redline.mailer import SmtpConfig, SmtpTransport
-from redline.notify import send_notices
-from redline.render import RenderedNotice
-from redline.store import Store
+from redline.mail.mailer import SmtpConfig, SmtpTransport
+from redline.mail.send import send_notices
+from redline.publish.notice import RenderedNotice
+from redline.ledger.store import Store
 
 url, port, root, subject, text, html = sys.argv[1:]
 settings = Settings(

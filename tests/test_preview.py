@@ -10,9 +10,9 @@ from email import policy as email_policy
 
 import pytest
 
-from redline.history import PolicyRepo
-from redline.initrepo import apply_init, plan_init
-from redline.preview import COMMENT_LIMIT, MARKER, RESERVE, SAMPLE_RECIPIENT, build_preview
+from redline.history.repo import PolicyRepo
+from redline.jobs.init import apply_init, plan_init
+from redline.jobs.preview import COMMENT_LIMIT, MARKER, RESERVE, SAMPLE_RECIPIENT, build_preview
 
 TODAY = date(2025, 6, 2)
 PRIVACY = """\

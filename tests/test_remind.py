@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from redline.errors import DeliveryError
-from redline.remind import IN_EFFECT_GRACE_DAYS, reminder_days
+from redline.jobs.remind import IN_EFFECT_GRACE_DAYS, reminder_days
 from release_world import FROM, SECRET, World
 from smtp_servers import FaultHandler, RecordingHandler, running_server
 
@@ -243,7 +243,7 @@ def test_command_line_json_and_exit_codes(sqlite_world):
 
 
 def world_release(world):
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     repo = PolicyRepo(world.settings())
     release = repo.latest_release(repo.resolve("privacy-policy"))

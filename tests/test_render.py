@@ -11,7 +11,7 @@ import pytest
 
 from conftest import redline_process as run_cli
 from redline.errors import ConfigError, TemplateError
-from redline.render import (
+from redline.publish.notice import (
     UNSUBSCRIBE_PLACEHOLDER,
     NoticeContext,
     RenderedNotice,
@@ -30,8 +30,8 @@ HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 
 def notice_context(repo, version: int = 2, **settings) -> tuple[NoticeContext, object]:
-    from redline.changelog import release_diff
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
+    from redline.publish.changelog import release_diff
 
     config = repo.settings(**settings)
     policies = PolicyRepo(config)
@@ -296,8 +296,8 @@ def test_format_date_follows_locale(released_repo):
 
 
 def _diff(old: str, new: str):
-    from redline.diff import diff_documents
-    from redline.model import parse_document
+    from redline.compare.engine import diff_documents
+    from redline.document.model import parse_document
 
     return diff_documents(parse_document(old), parse_document(new), policy="p")
 

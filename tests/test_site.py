@@ -13,11 +13,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from redline.errors import InputError
-from redline.site import SITE_MARKER, build_site
+from redline.publish.site import SITE_MARKER, build_site
 
 
 def build(repo, outdir: Path, **overrides):
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     settings = repo.settings(**overrides)
     return build_site(PolicyRepo(settings), settings, outdir)

@@ -103,8 +103,8 @@ def test_status_before_and_after_a_release(world):
 
 def test_status_without_a_database_and_for_one_policy(tmp_path, policy_repo, monkeypatch):
     monkeypatch.delenv("REDLINE_DATABASE_URL", raising=False)
-    from redline.history import PolicyRepo
-    from redline.status import collect_status, open_ledger
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.status import collect_status, open_ledger
 
     with running_server(RecordingHandler()) as smtp:
         world = World(tmp_path, policy_repo, f"sqlite:///{tmp_path / 'other.db'}", smtp)
@@ -168,7 +168,7 @@ def test_command_line_text_and_json(sqlite_world):
 def test_unknown_notices_and_a_policy_release_would_leave_out(sqlite_world):
     import sqlalchemy as sa
 
-    from redline.store import notices_table
+    from redline.ledger.store import notices_table
 
     world = sqlite_world
     world.merge("Share data with advertisers", "payment processor only", "advertising partners")

@@ -14,9 +14,9 @@ import pytest
 
 from redline.config import Settings
 from redline.errors import ConfigError, InputError
-from redline.proof import FIELDS, export_notices
-from redline.store import Store
-from redline.subscribers import (
+from redline.ledger.proof import FIELDS, export_notices
+from redline.ledger.store import Store
+from redline.ledger.subscribers import (
     ENV_SECRET,
     import_csv,
     make_subscriber,

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import redline_process as run_cli
 from redline.errors import TemplateError
-from redline.render import Templates, render_notice
+from redline.publish.notice import Templates, render_notice
 from test_render import notice_context
 
 HUGE = [

@@ -182,11 +182,11 @@ def changelog_entry(path: Path, version: int) -> str:
 
 def run(workdir: Path, today: str | None) -> None:
     """The whole demo in ``workdir`` (which must be empty)."""
+    from redline.compare.engine import diff_policy
+    from redline.compare.views import render_terminal
     from redline.config import load_settings
     from redline.console import out
-    from redline.diff import diff_policy
-    from redline.diffview import render_terminal
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     for name in _FOREIGN_ENV:
         os.environ.pop(name, None)

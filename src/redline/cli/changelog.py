@@ -50,11 +50,11 @@ def command(
     A version already in the changelog is refused. The changelog's path is config
     changelog_path (default "{dir}/{slug}.changelog.md", beside the policy).
     """
-    from redline import changelog
     from redline.console import emit_json, err
-    from redline.dates import parse_iso_date, resolve_today
+    from redline.document.dates import parse_iso_date, resolve_today
     from redline.errors import InputError
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
+    from redline.publish import changelog
 
     settings = app.settings()
     repo = PolicyRepo(settings)

@@ -38,11 +38,16 @@ def command(
 
     from rich.text import Text
 
-    from redline.check import check_policies, github_annotations, in_github_actions, render_text
     from redline.console import emit_json, out
-    from redline.dates import resolve_today
+    from redline.document.dates import resolve_today
     from redline.errors import CheckFailed
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.check import (
+        check_policies,
+        github_annotations,
+        in_github_actions,
+        render_text,
+    )
 
     settings = app.settings(notice_days=notice_days)
     day = resolve_today(today)

@@ -56,11 +56,11 @@ def command(
     editorial (formatting, punctuation, case, renumbering, the effective-date line) or
     material (any change of words). See README, 'JSON output of redline diff'.
     """
+    from redline.compare.engine import diff_policy
+    from redline.compare.views import render_html, render_markdown, render_terminal, render_text
     from redline.console import emit_json, out
-    from redline.diff import diff_policy
-    from redline.diffview import render_html, render_markdown, render_terminal, render_text
     from redline.files import atomic_write
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     settings = app.settings(fold_typography=fold_typography)
     repo = PolicyRepo(settings)

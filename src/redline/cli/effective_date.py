@@ -52,11 +52,11 @@ def command(
     """
     from dataclasses import replace
 
-    from redline import dates
     from redline.console import LOG, emit_json, err, out
+    from redline.document import dates
     from redline.errors import InputError
-    from redline.history import PolicyRepo
-    from redline.policy_dates import repository_orders
+    from redline.history.policy_dates import repository_orders
+    from redline.history.repo import PolicyRepo
 
     if set_date and in_period:
         raise InputError("--set and --in both give the new date", hint="use one of them")

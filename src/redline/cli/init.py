@@ -9,7 +9,7 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.initrepo import InitPlan
+    from redline.jobs.init import InitPlan
 
 CONFIG_FILES = ("redline.toml", "pyproject.toml")
 
@@ -58,8 +58,8 @@ def command(
     init exits 6.
     """
     from redline.console import emit_json, err, out
-    from redline.history import PolicyRepo
-    from redline.initrepo import apply_init, plan_init, propose_settings
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.init import apply_init, plan_init, propose_settings
 
     settings = app.settings(
         policies_dir=policies_dir, date_order=date_order, notice_days=notice_days

@@ -16,9 +16,9 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     from rich.table import Table
 
     from redline.console import emit_json, out
-    from redline.dates import first_managed
-    from redline.history import PolicyRepo
-    from redline.policy_dates import policy_options
+    from redline.document.dates import first_managed
+    from redline.history.policy_dates import policy_options
+    from redline.history.repo import PolicyRepo
 
     repo = PolicyRepo(app.settings())
     target = repo.resolve(policy)
@@ -59,6 +59,6 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     out().print(table)
     if repo.is_shallow():
         from redline.console import LOG
-        from redline.history import SHALLOW_HINT
+        from redline.history.repo import SHALLOW_HINT
 
         LOG.warning("history may be incomplete: %s", SHALLOW_HINT)

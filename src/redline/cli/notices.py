@@ -11,7 +11,7 @@ from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.store import Store
+    from redline.ledger.store import Store
 
 KINDS = ("notice", "reminder", "in-effect")
 
@@ -58,8 +58,8 @@ def command(
     import sys
 
     from redline.console import err
-    from redline.proof import export_notices
-    from redline.store import Store
+    from redline.ledger.proof import export_notices
+    from redline.ledger.store import Store
 
     settings = app.settings()
     if fmt is None:
@@ -86,8 +86,8 @@ def command(
 def _slug(settings: Settings, store: Store, name: str) -> str:
     """The policy's slug; a policy no longer in the repository still has its ledger."""
     from redline.errors import PolicyNotFoundError
-    from redline.history import PolicyRepo
-    from redline.store import check_policy_slug
+    from redline.history.repo import PolicyRepo
+    from redline.ledger.store import check_policy_slug
 
     try:
         return PolicyRepo(settings).resolve(name).slug

@@ -10,8 +10,8 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.history import Policy, PolicyRepo, Release
-    from redline.notify import NotifyReport
+    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.mail.send import NotifyReport
 
 KINDS = ("notice", "reminder", "in-effect")
 
@@ -88,12 +88,12 @@ def command(
     the recipient, too many failures in a row); 5 database error.
     """
     from redline.console import err
-    from redline.dates import resolve_today
+    from redline.document.dates import resolve_today
     from redline.errors import CheckFailed, InputError
-    from redline.history import PolicyRepo
-    from redline.notify import NotifyPaused, Requeue, open_transport, send_notices
-    from redline.release import render_release_notice
-    from redline.store import Store
+    from redline.history.repo import PolicyRepo
+    from redline.ledger.store import Store
+    from redline.mail.send import NotifyPaused, Requeue, open_transport, send_notices
+    from redline.release.core import render_release_notice
 
     if codes and not retry_failed:
         raise InputError("--code needs --retry-failed", hint="e.g. --retry-failed --code 530")

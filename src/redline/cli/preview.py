@@ -49,10 +49,10 @@ def command(
     import os
 
     from redline.console import emit_json, err
-    from redline.dates import resolve_today
+    from redline.document.dates import resolve_today
     from redline.files import atomic_write
-    from redline.history import PolicyRepo
-    from redline.preview import build_preview
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.preview import build_preview
 
     settings = app.settings()
     repo = PolicyRepo(settings)

@@ -61,15 +61,15 @@ def command(
     """
     from email.headerregistry import Address
 
-    from redline import changelog
     from redline.console import emit_json, err
-    from redline.dates import resolve_today
+    from redline.document.dates import resolve_today
     from redline.errors import ConfigError, InputError
     from redline.files import atomic_write
-    from redline.history import PolicyRepo
-    from redline.mailer import MESSAGE_POLICY, MessageFactory, sender_address
-    from redline.release import notice_context, plan_release, provisional_release
-    from redline.render import build_notice_context, render_notice
+    from redline.history.repo import PolicyRepo
+    from redline.mail.mailer import MESSAGE_POLICY, MessageFactory, sender_address
+    from redline.publish import changelog
+    from redline.publish.notice import build_notice_context, render_notice
+    from redline.release.core import notice_context, plan_release, provisional_release
 
     settings = app.settings()
     repo = PolicyRepo(settings)

@@ -10,7 +10,7 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.remind import RemindReport
+    from redline.jobs.remind import RemindReport
 
 
 @click.command()
@@ -40,8 +40,8 @@ def command(
     failures in a row: what was not sent stays pending); 5 database error.
     """
     from redline.console import emit_json
-    from redline.dates import resolve_today
-    from redline.remind import run_remind
+    from redline.document.dates import resolve_today
+    from redline.jobs.remind import run_remind
 
     settings = app.settings()
     report = run_remind(settings, today=resolve_today(today), dry_run=dry_run, outbox=outbox)

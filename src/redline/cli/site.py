@@ -23,8 +23,8 @@ def command(app: AppContext, outdir: Path, site_url: str | None, as_json: bool) 
     earlier build; it is replaced as a whole.
     """
     from redline.console import emit_json, err
-    from redline.history import PolicyRepo
-    from redline.site import build_site
+    from redline.history.repo import PolicyRepo
+    from redline.publish.site import build_site
 
     settings = app.settings(site_url=site_url)
     report = build_site(PolicyRepo(settings), settings, outdir)

@@ -9,7 +9,7 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.status import PolicyStatus, StatusReport, VersionStatus
+    from redline.jobs.status import PolicyStatus, StatusReport, VersionStatus
 
 
 @click.command()
@@ -29,9 +29,9 @@ def command(
     policy or config error; 3 git error; 5 database error.
     """
     from redline.console import emit_json
-    from redline.dates import resolve_today
-    from redline.history import PolicyRepo
-    from redline.status import collect_status, open_ledger
+    from redline.document.dates import resolve_today
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.status import collect_status, open_ledger
 
     settings = app.settings()
     repo = PolicyRepo(settings)

@@ -12,7 +12,7 @@ from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.store import Store
+    from redline.ledger.store import Store
 
 LOG = logging.getLogger("redline.cli.subscribers")
 
@@ -31,17 +31,18 @@ def command() -> None:
 
 
 def _open(settings: Settings) -> Store:
-    from redline.store import Store
+    from redline.ledger.store import Store
 
     return Store.open(settings.database)
 
 
 def _known_policies(settings: Settings) -> dict[str, str] | None:
     """The names subscriptions may use, with their policies' current names
-    (:func:`redline.subscribers.policy_names`), or None (not checked) without policies yet."""
+    (:func:`redline.ledger.subscribers.policy_names`), or None (not checked) without policies
+    yet."""
     from redline.errors import ConfigError, InputError
-    from redline.history import PolicyRepo
-    from redline.subscribers import policy_names
+    from redline.history.repo import PolicyRepo
+    from redline.ledger.subscribers import policy_names
 
     try:
         return policy_names(PolicyRepo(settings))
@@ -88,7 +89,7 @@ def import_(app: AppContext, file: Path, resubscribe: bool, as_json: bool) -> No
     """
     from redline.console import emit_json
     from redline.errors import CheckFailed
-    from redline.subscribers import import_csv
+    from redline.ledger.subscribers import import_csv
 
     settings = app.settings()
     known = _known_policies(settings)
@@ -133,7 +134,7 @@ def add(
 ) -> None:
     """Add the subscriber EMAIL, or update the details given."""
     from redline.console import emit_json, err
-    from redline.subscribers import add_subscriber, earlier_names, subscriber_json
+    from redline.ledger.subscribers import add_subscriber, earlier_names, subscriber_json
 
     settings = app.settings()
     known = _known_policies(settings) if policies else None
@@ -182,7 +183,7 @@ def remove(app: AppContext, email: str) -> None:
 def unsubscribe(app: AppContext, target: str) -> None:
     """Unsubscribe by address, or by the token of an unsubscribe link (needs REDLINE_SECRET)."""
     from redline.errors import InputError
-    from redline.subscribers import resolve_target
+    from redline.ledger.subscribers import resolve_target
 
     with _open(app.settings()) as store:
         email = resolve_target(store, target)
@@ -204,8 +205,8 @@ def list_(app: AppContext, policy: str | None, include_unsubscribed: bool, as_js
     """Print the subscribers to stdout (tab-separated, with a header line, or --json)."""
     import sys
 
-    from redline.store import check_policy_slug
-    from redline.subscribers import write_subscribers
+    from redline.ledger.store import check_policy_slug
+    from redline.ledger.subscribers import write_subscribers
 
     if policy is not None:
         check_policy_slug(policy)
@@ -227,7 +228,7 @@ def list_(app: AppContext, policy: str | None, include_unsubscribed: bool, as_js
 def count(app: AppContext, policy: str | None, as_json: bool) -> None:
     """Print the number of subscribers (who have not unsubscribed)."""
     from redline.console import emit_json
-    from redline.store import check_policy_slug
+    from redline.ledger.store import check_policy_slug
 
     if policy is not None:
         check_policy_slug(policy)

@@ -5,7 +5,7 @@ TLS certificates are verified, a timeout is always set, and the password is pass
 so yagmail never reaches for a keyring or a prompt. AUTH responses are UTF-8 (RFC 4616).
 
 Every header value made from policy text, config or subscriber data goes through
-:mod:`redline.headers`. Addresses are written with an IDNA domain; a UTF-8 local part is
+:mod:`redline.mail.headers`. Addresses are written with an IDNA domain; a UTF-8 local part is
 sent with SMTPUTF8 when the server offers it.
 
 Each SMTP try is recorded as an :class:`Attempt`, and the outcome of a message is one of:
@@ -51,8 +51,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from redline.errors import ConfigError, DeliveryError, InputError
 from redline.files import atomic_write
-from redline.headers import header_text, mailbox
-from redline.render import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
+from redline.mail.headers import header_text, mailbox
+from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -68,7 +68,7 @@ ENV_CA_FILE = "REDLINE_SMTP_CA_FILE"
 TLS_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
-LOG = logging.getLogger("redline.mailer")
+LOG = logging.getLogger("redline.mail.mailer")
 
 # Outcomes of one SMTP try and of one message (the ledger states, plus "deferred").
 SENT = "sent"
@@ -417,11 +417,11 @@ class Recipient:
 class MessageFactory:
     """Builds each recipient's message from one notice rendered for all of them.
 
-    The notice's :data:`~redline.render.UNSUBSCRIBE_PLACEHOLDER` becomes the recipient's link
-    (HTML-escaped in the HTML part). Without a link (no ``unsubscribe_url`` configured) the
-    notice offers ``mailto:<sender>?subject=unsubscribe`` instead, and no one-click header.
-    Everything that is the same for every recipient is prepared once; the subject, names and
-    the link go through :func:`~redline.headers.header_text`.
+    The notice's :data:`~redline.publish.notice.UNSUBSCRIBE_PLACEHOLDER` becomes the
+    recipient's link (HTML-escaped in the HTML part). Without a link (no ``unsubscribe_url``
+    configured) the notice offers ``mailto:<sender>?subject=unsubscribe`` instead, and no
+    one-click header. Everything that is the same for every recipient is prepared once; the
+    subject, names and the link go through :func:`~redline.mail.headers.header_text`.
     """
 
     def __init__(

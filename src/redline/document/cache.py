@@ -15,11 +15,18 @@ import os
 import zlib
 from pathlib import Path
 
-from redline import __version__, model
+from redline import __version__
 from redline.console import LOG
+from redline.document import model
+from redline.document.model import (
+    Block,
+    Document,
+    make_document,
+    parse_document,
+    split_front_matter,
+)
 from redline.errors import InputError
 from redline.files import atomic_write
-from redline.model import Block, Document, make_document, parse_document, split_front_matter
 
 FORMAT = 1
 MAX_BYTES = 64 * 1024 * 1024

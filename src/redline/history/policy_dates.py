@@ -1,9 +1,9 @@
 """One policy's managed date, read with all the evidence redline has.
 
 Release, init, check, status and effective-date read a policy's date the same way: with the
-policy's own settings (:meth:`redline.history.PolicyRepo.settings_for`: its ``date_label``,
+policy's own settings (:meth:`redline.history.repo.PolicyRepo.settings_for`: its ``date_label``,
 ``date_order``, ``locale`` and ``notice_days``), its history, and the orders the repository's
-other policies write (:class:`redline.dates.RepositoryOrders`, each read with its own
+other policies write (:class:`redline.document.dates.RepositoryOrders`, each read with its own
 settings). This module is that one way.
 """
 
@@ -13,13 +13,13 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from redline.dates import DateOptions, PolicyDate, RepositoryOrders
-    from redline.history import Policy, PolicyRepo
+    from redline.document.dates import DateOptions, PolicyDate, RepositoryOrders
+    from redline.history.repo import Policy, PolicyRepo
 
 
 def policy_options(repo: PolicyRepo, policy: Policy) -> DateOptions:
     """The date options of ``policy``: the repository's settings with its own on top."""
-    from redline.dates import date_options
+    from redline.document.dates import date_options
 
     return date_options(repo.settings_for(policy))
 
@@ -27,7 +27,7 @@ def policy_options(repo: PolicyRepo, policy: Policy) -> DateOptions:
 def repository_orders(repo: PolicyRepo) -> RepositoryOrders:
     """The orders the working-tree policies of ``repo`` write, each read with its own options
     (read only when a policy's own evidence does not decide)."""
-    from redline.dates import RepositoryOrders
+    from redline.document.dates import RepositoryOrders
 
     return RepositoryOrders.from_repo(repo, options_for=lambda other: policy_options(repo, other))
 
@@ -43,7 +43,7 @@ def read_policy_date(
 ) -> PolicyDate:
     """The managed date of ``policy`` in ``text``, with the evidence that decides its order
     (its settings, its history unless ``history`` is False, then ``orders``), or its problem."""
-    from redline.dates import inspect_policy_date, revision_texts
+    from redline.document.dates import inspect_policy_date, revision_texts
 
     return inspect_policy_date(
         text,

@@ -86,14 +86,14 @@ from jinja2.exceptions import SecurityError
 from markupsafe import Markup
 
 from redline import __version__
+from redline.document.model import is_date_line
 from redline.errors import ConfigError, InputError, RedlineError, TemplateError
-from redline.model import is_date_line
-from redline.sandbox import LimitedSandbox, OutputLimitError
+from redline.publish.sandbox import LimitedSandbox, OutputLimitError
 
 if TYPE_CHECKING:
+    from redline.compare.engine import BlockDiff, DiffResult, SectionDiff
     from redline.config import Settings
-    from redline.diff import BlockDiff, DiffResult, SectionDiff
-    from redline.history import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo, Release
 
 UNSUBSCRIBE_PLACEHOLDER = "@@UNSUBSCRIBE_URL@@"
 NOTICE_KINDS = ("notice", "reminder", "in-effect")
@@ -138,13 +138,14 @@ class RenderedNotice:
 
 def packaged_templates_dir() -> Path:
     """The built-in templates: ``redline/templates`` when installed, else the checkout's."""
+    package = Path(__file__).resolve().parents[1]
     try:
         installed = Path(str(resources.files("redline") / "templates"))
     except (ModuleNotFoundError, TypeError):  # pragma: no cover - zip imports
-        installed = Path(__file__).parent / "templates"
+        installed = package / "templates"
     if (installed / "notice.subject.j2").is_file():
         return installed
-    checkout = Path(__file__).resolve().parents[2] / "templates"
+    checkout = package.parents[1] / "templates"
     if (checkout / "notice.subject.j2").is_file():
         return checkout
     raise ConfigError(
@@ -430,19 +431,19 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 
 def _diff_markdown(diff: DiffResult) -> str:
-    from redline.diffview import render_markdown
+    from redline.compare.views import render_markdown
 
     return render_markdown(diff)
 
 
 def _diff_html(diff: DiffResult) -> Markup:
-    from redline.diffview import render_html
+    from redline.compare.views import render_html
 
     return Markup(render_html(diff, standalone=False))
 
 
 def _diff_text(diff: DiffResult) -> str:
-    from redline.diffview import render_text
+    from redline.compare.views import render_text
 
     return render_text(diff)
 
@@ -714,7 +715,7 @@ def readable_title(slug: str) -> str:
 
 def stats_dict(diff: DiffResult | None) -> dict[str, int]:
     """The diff's statistics as a plain mapping (all zero without a diff)."""
-    from redline.diff import DiffStats
+    from redline.compare.engine import DiffStats
 
     stats = diff.stats if diff else DiffStats()
     return {item.name: int(getattr(stats, item.name)) for item in fields(DiffStats)}

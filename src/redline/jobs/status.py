@@ -8,10 +8,10 @@ For every policy (or one):
   in-effect): sent, failed (temporarily, to be retried, or permanently) and pending, from
   the ledger;
 * whether the text at HEAD differs from the last release, as ``redline release`` would see
-  it (:func:`redline.release.plan_release`);
+  it (:func:`redline.release.core.plan_release`);
 * the effective date in the working tree, how its numeric order was decided, and the
   problem when it cannot be read or a new one cannot be written
-  (:func:`redline.dates.inspect_policy_date`);
+  (:func:`redline.document.dates.inspect_policy_date`);
 * warnings: subscribers not yet notified while the date approaches, those who can no
   longer get the full notice period, permanent failures, short notice, unreleased text,
   never-released policies.
@@ -32,10 +32,10 @@ from redline.errors import InputError, Problem, RedlineError
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.dates import PolicyDate, RepositoryOrders
-    from redline.history import Policy, PolicyRepo, Release
-    from redline.release import ReleasePlan
-    from redline.store import Store
+    from redline.document.dates import PolicyDate, RepositoryOrders
+    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.ledger.store import Store
+    from redline.release.core import ReleasePlan
 
 KINDS = ("notice", "reminder", "in-effect")
 
@@ -197,7 +197,7 @@ class StatusReport:
 
 def open_ledger(settings: Settings) -> Store | None:
     """The notice database, or None when the default SQLite file does not exist yet."""
-    from redline.store import Store
+    from redline.ledger.store import Store
 
     if settings.database_url is None:
         default = settings.repo_root / ".redline" / "redline.db"
@@ -215,9 +215,9 @@ def collect_status(
     store: Store | None = None,
 ) -> StatusReport:
     """The status of every policy (or of ``policy``) on ``today``; reads ``store`` if given."""
-    from redline.dates import RepositoryOrders
-    from redline.history import SHALLOW_HINT
-    from redline.policy_dates import repository_orders
+    from redline.document.dates import RepositoryOrders
+    from redline.history.policy_dates import repository_orders
+    from redline.history.repo import SHALLOW_HINT
 
     policies = [repo.resolve(policy)] if policy else repo.policies()
     report = StatusReport(
@@ -284,7 +284,7 @@ class _Context:
 
     def plan(self) -> ReleasePlan | None:
         """The release a run would make now (None, with a warning, when it would stop)."""
-        from redline.release import plan_release
+        from redline.release.core import plan_release
 
         if not self._planned:
             self._planned = True
@@ -352,7 +352,7 @@ def _date(
 
     Without ``repository`` the policy's history is evidence; with it, only the others are.
     """
-    from redline.policy_dates import read_policy_date
+    from redline.history.policy_dates import read_policy_date
 
     repo, policy = context.repo, status.policy
     try:
@@ -389,7 +389,7 @@ def _unreleased(status: PolicyStatus, context: _Context, releases: list[Release]
             return
         classification, version = item.classification, item.version
     else:
-        from redline.diff import diff_policy
+        from redline.compare.engine import diff_policy
 
         classification = diff_policy(repo, policy, latest.tag, "HEAD").classification
         if classification == "none":

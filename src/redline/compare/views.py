@@ -10,7 +10,7 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from redline.diff import BlockDiff, DiffResult, SectionDiff
+from redline.compare.engine import BlockDiff, DiffResult, SectionDiff
 
 if TYPE_CHECKING:
     from rich.console import Console

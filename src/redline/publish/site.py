@@ -30,9 +30,10 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from redline.changelog import ChangelogEntry, entry_for_release, release_diff, render_entry
 from redline.errors import InputError
-from redline.feeds import (
+from redline.layout import SITE_MARKER
+from redline.publish.changelog import ChangelogEntry, entry_for_release, release_diff, render_entry
+from redline.publish.feeds import (
     EPOCH,
     FeedEntry,
     author_name,
@@ -42,13 +43,12 @@ from redline.feeds import (
     policy_feed,
     render_feed,
 )
-from redline.layout import SITE_MARKER
-from redline.render import Templates, markdown_to_html, site_base
+from redline.publish.notice import Templates, markdown_to_html, site_base
 
 if TYPE_CHECKING:
+    from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.diff import DiffResult
-    from redline.history import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo, Release
 
 _MARKER_TEXT = "Built by `redline site`. The whole directory is replaced on every build.\n"
 
@@ -161,7 +161,7 @@ def _site_context(title: str, settings: Settings, relpath: str) -> dict[str, Any
 
 def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport:
     """Build the site into ``outdir`` (replacing an earlier build there)."""
-    from redline.diffview import render_html
+    from redline.compare.views import render_html
 
     outdir = outdir.resolve()
     _check_outdir(outdir)

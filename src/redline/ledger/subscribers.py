@@ -24,21 +24,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from redline.errors import ConfigError, InputError
-from redline.headers import header_text
-from redline.store import (
+from redline.ledger.store import (
     SubscriberInput,
     check_email,
     check_name,
     check_policy_slug,
     normalize_email,
 )
+from redline.mail.headers import header_text
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.history import PolicyRepo
-    from redline.store import Store, Subscriber
+    from redline.history.repo import PolicyRepo
+    from redline.ledger.store import Store, Subscriber
 
-LOG = logging.getLogger("redline.subscribers")
+LOG = logging.getLogger("redline.ledger.subscribers")
 
 ENV_SECRET = "REDLINE_SECRET"
 MIN_SECRET_LENGTH = 16
@@ -72,7 +72,7 @@ def policy_names(repo: PolicyRepo) -> dict[str, str]:
     Each policy's own name stands for itself; the names it had before a rename or move, and
     the file-stem names of repositories set up before names were paths (``privacy`` for
     ``legal/privacy.md``), stand for it when no other policy has them
-    (:meth:`redline.history.PolicyRepo.tag_names`).
+    (:meth:`redline.history.repo.PolicyRepo.tag_names`).
     """
     policies = repo.policies()
     names = {name: policy.slug for policy in policies for name in repo.tag_names(policy)[1:]}
@@ -467,7 +467,7 @@ def unsubscribe_link(
 
 def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
     """One subscriber as plain data (``policies`` null: every policy)."""
-    from redline.proof import utc_iso
+    from redline.ledger.proof import utc_iso
 
     return {
         "email": subscriber.email,

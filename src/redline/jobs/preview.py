@@ -1,12 +1,12 @@
 """``redline preview``: the pull-request comment that shows what merging would release.
 
 For every policy the release would publish if the pull request were merged now
-(:func:`redline.release.plan_release` on HEAD), and every policy the pull request changes
-(:func:`redline.check.check_policies` against the base), the comment shows:
+(:func:`redline.release.core.plan_release` on HEAD), and every policy the pull request changes
+(:func:`redline.jobs.check.check_policies` against the base), the comment shows:
 
 * the classification and the version the release would create;
 * the effective date the release would set, and the notice-window result of ``redline check``;
-* the redline (:func:`redline.diffview.render_markdown`);
+* the redline (:func:`redline.compare.views.render_markdown`);
 * the subject and the plain text of the notice email, addressed to a placeholder recipient.
 
 The body starts with :data:`MARKER`, so the workflow can find and update its one comment, and
@@ -33,13 +33,13 @@ from redline.errors import ConfigError, RedlineError
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from redline.check import CheckReport, PolicyCheck
+    from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.diff import DiffResult
-    from redline.history import Policy, PolicyRepo
-    from redline.release import PolicyRelease, ReleasePlan
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.jobs.check import CheckReport, PolicyCheck
+    from redline.release.core import PolicyRelease, ReleasePlan
 
-LOG = logging.getLogger("redline.preview")
+LOG = logging.getLogger("redline.jobs.preview")
 
 MARKER = "<!-- redline-preview -->"
 #: GitHub refuses issue and pull-request comments longer than this many characters.
@@ -142,8 +142,8 @@ def build_preview(
     ``pointer`` says where the full HTML redline can be found when the body is cut (default:
     ``output_dir``, else how to produce it).
     """
-    from redline.check import check_policies
-    from redline.release import plan_release
+    from redline.jobs.check import check_policies
+    from redline.release.core import plan_release
 
     check = check_policies(repo, settings, base=base, today=today)
     warnings: list[str] = []
@@ -194,7 +194,7 @@ def build_preview(
 def _collect(
     repo: PolicyRepo, settings: Settings, check: CheckReport, plan: ReleasePlan | None
 ) -> list[PolicyPreview]:
-    from redline.diff import diff_policy
+    from redline.compare.engine import diff_policy
 
     previews: dict[str, PolicyPreview] = {}
     by_path = {policy.path: policy for policy in repo.policies()}
@@ -215,7 +215,7 @@ def _collect(
         if preview is None:
             policy = by_path.get(result.path)
             if policy is None:  # removed by the pull request
-                from redline.history import Policy
+                from redline.history.repo import Policy
 
                 policy = Policy(result.policy, result.path, repo.root / result.path)
             preview = previews[result.path] = PolicyPreview(policy)
@@ -228,7 +228,7 @@ def _collect(
 
 
 def _sender(settings: Settings) -> Address:
-    from redline.mailer import sender_address
+    from redline.mail.mailer import sender_address
 
     try:
         return sender_address(settings)
@@ -237,7 +237,7 @@ def _sender(settings: Settings) -> Address:
 
 
 def _message(item: PolicyRelease, sender: Address, unsubscribe: str | None) -> EmailMessage:
-    from redline.mailer import MessageFactory
+    from redline.mail.mailer import MessageFactory
 
     assert item.notice is not None
     factory = MessageFactory(
@@ -253,9 +253,9 @@ def _message(item: PolicyRelease, sender: Address, unsubscribe: str | None) -> E
 
 def write_files(preview: Preview, directory: Path) -> list[Path]:
     """Write each policy's HTML redline, notice ``.eml`` and the full comment into ``directory``."""
-    from redline.diffview import render_html
+    from redline.compare.views import render_html
     from redline.files import atomic_write
-    from redline.mailer import MESSAGE_POLICY
+    from redline.mail.mailer import MESSAGE_POLICY
 
     written: list[Path] = []
     for item in preview.policies:
@@ -434,7 +434,7 @@ def _subscribers_line(release: PolicyRelease) -> str:
 
 
 def _redline_markdown(diff: DiffResult) -> str:
-    from redline.diffview import render_markdown
+    from redline.compare.views import render_markdown
 
     return render_markdown(diff, heading_level=4)
 

@@ -31,11 +31,11 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from redline.doccache import parse_cached
+from redline.document.cache import parse_cached
+from redline.document.model import Document
 from redline.errors import ConfigError, GitError, InputError, PolicyNotFoundError, RedlineError
 from redline.files import read_inside
 from redline.layout import SITE_MARKER, check_names
-from redline.model import Document
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -742,7 +742,7 @@ class PolicyRepo:
             found = None
         if found:
             return found
-        from redline.render import readable_title
+        from redline.publish.notice import readable_title
 
         return readable_title(policy.slug.rpartition("/")[2])
 

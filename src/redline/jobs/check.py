@@ -24,8 +24,8 @@ from redline.errors import DateError, GitError, InputError
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.dates import DateOptions
-    from redline.history import Policy, PolicyRepo
+    from redline.document.dates import DateOptions
+    from redline.history.repo import Policy, PolicyRepo
 
 ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"
 ENV_GITHUB_BASE_REF = "GITHUB_BASE_REF"
@@ -164,7 +164,7 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
     """
     import git
 
-    from redline.history import SHALLOW_HINT
+    from redline.history.repo import SHALLOW_HINT
 
     if base is not None:
         return base, repo.resolve_rev(base)
@@ -210,9 +210,9 @@ def _classify(
     old_text: str, new_text: str, settings: Settings, options: DateOptions, name: str
 ) -> str:
     """Classification of the change with every date statement removed from both texts."""
-    from redline.dates import strip_dates
-    from redline.diff import diff_documents
-    from redline.model import parse_document
+    from redline.compare.engine import diff_documents
+    from redline.document.dates import strip_dates
+    from redline.document.model import parse_document
 
     old, new = strip_dates(old_text, options), strip_dates(new_text, options)
     if not old.strip() or not new.strip():
@@ -224,7 +224,7 @@ def _classify(
 
 
 def _read_date(text: str, options: DateOptions, name: str, today: date) -> date | None:
-    from redline.dates import find_effective_date
+    from redline.document.dates import find_effective_date
 
     try:
         return find_effective_date(text, options, name=name, today=today).date
@@ -234,7 +234,7 @@ def _read_date(text: str, options: DateOptions, name: str, today: date) -> date 
 
 def _date_line(text: str, options: DateOptions) -> int | None:
     """The line of the managed date statement (or of the title, where one should be added)."""
-    from redline.dates import split_dates
+    from redline.document.dates import split_dates
 
     managed, _ = split_dates(text, options)
     if managed:
@@ -258,10 +258,10 @@ def check_change(
     """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None: removed).
 
     ``options`` are the policy's date options with the order its evidence gives
-    (:func:`redline.policy_dates.read_policy_date`); default: those of ``settings``.
+    (:func:`redline.history.policy_dates.read_policy_date`); default: those of ``settings``.
     A month-year date counts its notice from the 1st of the month (readers may take it so).
     """
-    from redline.dates import date_options, earliest_reading, find_effective_date
+    from redline.document.dates import date_options, earliest_reading, find_effective_date
 
     opts = options or date_options(settings)
     notice = opts.notice_days
@@ -348,7 +348,7 @@ def check_policies(
     A policy renamed or moved since ``base`` (git's rename detection, or its declared
     ``previous_paths``) is checked against its text at the old path and reported as a move.
     """
-    from redline.policy_dates import read_policy_date, repository_orders
+    from redline.history.policy_dates import read_policy_date, repository_orders
 
     base_ref, base_commit = resolve_base(repo, settings, base)
     report = CheckReport(base_ref, base_commit, today, settings.notice_days)

@@ -8,7 +8,7 @@ second entry for the same version is refused. Entries are rendered with the temp
 
 The summary of an entry comes, in this order, from ``--summary``, a ``Policy-Summary:``
 trailer or a ``## Summary`` section in the message of the (merge) commit that changed the
-policy, or is generated from the section changes (:func:`redline.render.generate_summary`).
+policy, or is generated from the section changes (:func:`redline.publish.notice.generate_summary`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from redline.console import LOG
 from redline.errors import ConfigError, DateError, InputError
 from redline.files import atomic_write, read_inside
-from redline.render import (
+from redline.publish.notice import (
     PolicyInfo,
     SectionChange,
     Templates,
@@ -34,9 +34,9 @@ from redline.render import (
 )
 
 if TYPE_CHECKING:
+    from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.diff import DiffResult
-    from redline.history import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo, Release
 
 MARKER = "<!-- redline:changelog -->"
 FIRST_VERSION_SUMMARY = "First published version."
@@ -260,7 +260,7 @@ def release_diff(repo: PolicyRepo, policy: Policy, release: Release) -> DiffResu
     """The diff of ``release`` against its previous version (None for a first release)."""
     if release.previous_version is None:
         return None
-    from redline.diff import diff_policy
+    from redline.compare.engine import diff_policy
 
     return diff_policy(repo, policy, repo.tag_of(policy, release.previous_version), release.tag)
 
@@ -328,7 +328,7 @@ def pending_change(repo: PolicyRepo, policy: Policy) -> PendingChange | None:
 
     None when the text is unchanged since the last release (after normalisation).
     """
-    from redline.diff import diff_policy
+    from redline.compare.engine import diff_policy
 
     releases = repo.releases(policy)
     if not releases:
@@ -344,7 +344,7 @@ def stated_effective_date(
     repo: PolicyRepo, policy: Policy, settings: Settings, today: dt.date
 ) -> dt.date | None:
     """The effective date the working-tree policy states, or None if it states none."""
-    from redline.dates import find_effective_date
+    from redline.document.dates import find_effective_date
 
     text = repo.read_text(policy, None).text
     try:
@@ -398,8 +398,8 @@ def pending_release(
     The release is not tagged: its ``commit`` is empty and ``published`` is ``today``.
     None when the policy is unchanged since its last release.
     """
-    from redline.dates import resolve_today
-    from redline.history import Release
+    from redline.document.dates import resolve_today
+    from redline.history.repo import Release
 
     change = pending_change(repo, policy)
     if change is None:

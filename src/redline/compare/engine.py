@@ -23,12 +23,12 @@ from functools import lru_cache
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from redline.model import Block, Document, Section, is_date_line
+from redline.document.model import Block, Document, Section, is_date_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from redline.history import Policy, PolicyRepo
+    from redline.history.repo import Policy, PolicyRepo
 
 # Numbers and dates ("1,000.50", "2024-03-01", "05/14/2020") are one token, so a changed
 # date reads as one replacement rather than a patch of digits.

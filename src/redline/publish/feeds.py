@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from redline.console import LOG
-from redline.render import Templates, site_base
+from redline.publish.notice import Templates, site_base
 
 if TYPE_CHECKING:
-    from redline.changelog import ChangelogEntry
     from redline.config import Settings
-    from redline.history import Policy, PolicyRepo
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.publish.changelog import ChangelogEntry
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

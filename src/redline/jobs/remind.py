@@ -7,7 +7,7 @@ Notices
     While the effective date is ahead, every run sends the notice to each active subscriber
     of the policy who has not had it: rows left ``pending`` or ``failed-temporary`` by the
     release or an earlier run, rows a crashed run left ``sending``, and subscribers who
-    joined since (:func:`redline.notify.send_notices`). From the effective day on, the
+    joined since (:func:`redline.mail.send.send_notices`). From the effective day on, the
     notice is no longer sent.
 
 Reminders (material releases)
@@ -43,12 +43,12 @@ from redline.errors import DeliveryError, RedlineError, StorageError
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.history import Policy, PolicyRepo, Release
-    from redline.mailer import Transport
-    from redline.notify import NotifyReport
-    from redline.store import Store
+    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.ledger.store import Store
+    from redline.mail.mailer import Transport
+    from redline.mail.send import NotifyReport
 
-LOG = logging.getLogger("redline.remind")
+LOG = logging.getLogger("redline.jobs.remind")
 
 #: Days after the effective date on which a missed or failed in-effect notice is still sent.
 IN_EFFECT_GRACE_DAYS = 3
@@ -263,8 +263,8 @@ def run_remind(
     A DeliveryError or StorageError while sending stops the run; it is kept in
     ``report.error`` (the caller prints the report, then exits non-zero).
     """
-    from redline.history import PolicyRepo
-    from redline.status import open_ledger
+    from redline.history.repo import PolicyRepo
+    from redline.jobs.status import open_ledger
 
     repo = PolicyRepo(settings)
     report = RemindReport(today=today, dry_run=dry_run)
@@ -280,7 +280,7 @@ def run_remind(
     try:
         report.jobs = due_jobs(repo, settings, store, today)
         if report.jobs and not dry_run and transport is None:
-            from redline.notify import open_transport
+            from redline.mail.send import open_transport
 
             transport = open_transport(settings, outbox)
         _send(repo, settings, store, transport, report)
@@ -298,8 +298,8 @@ def _send(
     transport: Transport | None,
     report: RemindReport,
 ) -> None:
-    from redline.notify import send_notices
-    from redline.release import render_release_notice
+    from redline.mail.send import send_notices
+    from redline.release.core import render_release_notice
 
     for job in report.jobs:
         result = JobResult(job)

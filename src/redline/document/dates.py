@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from redline.config import Settings
-    from redline.history import Policy, PolicyRepo
+    from redline.history.repo import Policy, PolicyRepo
 
 ENV_TODAY = "REDLINE_TODAY"
 DEFAULT_LABEL = "Effective date"
@@ -2059,7 +2059,7 @@ def read_policy_file(
     With ``root`` (the repository), a link that leads outside it is refused.
     """
     from redline.files import read_inside
-    from redline.history import decode_policy
+    from redline.history.repo import decode_policy
 
     where = name or str(path)
     try:

@@ -47,12 +47,12 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from redline import __version__
 from redline.errors import InputError, RunInProgressError, StorageError
-from redline.headers import header_text, mailbox
+from redline.mail.headers import header_text, mailbox
 
 if TYPE_CHECKING:
-    from redline.mailer import Attempt
+    from redline.mail.mailer import Attempt
 
-LOG = logging.getLogger("redline.store")
+LOG = logging.getLogger("redline.ledger.store")
 
 SCHEMA_VERSION = 2
 ALL_POLICIES = "*"
@@ -359,7 +359,7 @@ class NoticeRecord:
     history: tuple[NoticeEvent, ...] = ()
 
 
-# -- validation shared with redline.subscribers ------------------------------------------------
+# -- validation shared with redline.ledger.subscribers -----------------------------------
 
 
 def normalize_email(email: str) -> str:
@@ -380,7 +380,7 @@ def check_email(email: str) -> str:
     """:func:`normalize_email`, refusing also an address that can never be sent.
 
     The address must make a To header that parses back to itself (the same check as at
-    send, :func:`redline.headers.mailbox`); an encoded word in the local part, say, cannot.
+    send, :func:`redline.mail.headers.mailbox`); an encoded word in the local part, say, cannot.
     """
     normalized = normalize_email(email)
     mailbox(normalized)

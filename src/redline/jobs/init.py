@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, InputError, Problem
 from redline.files import atomic_write
-from redline.history import format_release_message
+from redline.history.repo import format_release_message
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
     from redline.config import Settings
-    from redline.dates import PolicyDate
-    from redline.history import Policy, PolicyRepo
+    from redline.document.dates import PolicyDate
+    from redline.history.repo import Policy, PolicyRepo
 
 WORKFLOWS_DIR = ".github/workflows"
 GITIGNORE_ENTRY = ".redline/"
@@ -164,7 +164,7 @@ def with_date_orders(settings: Settings, orders: dict[str, str]) -> Settings:
 
 
 def _plan_tags(repo: PolicyRepo, policies: list[Policy], plan: InitPlan) -> list[BaselineTag]:
-    from redline.policy_dates import read_policy_dates
+    from redline.history.policy_dates import read_policy_dates
 
     head = repo.resolve_rev("HEAD")
     at_head = repo.snapshots_at(head, policies)
@@ -443,7 +443,7 @@ def _plan_config(settings: Settings) -> FileAction:
 
 def workflow_templates() -> list[Path]:
     """The workflow files shipped with redline (the project's ``templates/workflows``)."""
-    from redline.render import packaged_templates_dir
+    from redline.publish.notice import packaged_templates_dir
 
     directory = packaged_templates_dir() / "workflows"
     files = sorted(directory.glob("*.yml")) if directory.is_dir() else []

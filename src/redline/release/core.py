@@ -11,9 +11,9 @@ Which policies are released
     difference is the effective-date line (redline manages that line; a warning says so).
 
 Classification
-    From :func:`redline.diff.diff_documents`, last release against HEAD. A first release is
-    ``material`` (version 1, ``Previous-Version: none``). Every released policy needs an
-    effective-date statement (:mod:`redline.dates`; a blank placeholder is filled in).
+    From :func:`redline.compare.engine.diff_documents`, last release against HEAD. A first
+    release is ``material`` (version 1, ``Previous-Version: none``). Every released policy needs an
+    effective-date statement (:mod:`redline.document.dates`; a blank placeholder is filled in).
 
 Effective date of a material change
     ``floor`` is the later of today + ``notice_days`` and the effective date of a release
@@ -40,13 +40,14 @@ Who is notified
     notice: both go out.
 
 What is written
-    The effective date into the policy, in the form it is written in (:mod:`redline.dates`),
-    and an entry into its changelog (:mod:`redline.changelog`), then ONE commit by the bot
-    identity (config ``bot_name``/``bot_email``) of exactly those files, and one annotated
-    tag per released policy on that commit. The tag message carries Policy, Version,
+    The effective date into the policy, in the form it is written in
+    (:mod:`redline.document.dates`), and an entry into its changelog
+    (:mod:`redline.publish.changelog`), then ONE commit by the bot identity (config
+    ``bot_name``/``bot_email``) of exactly those files, and one annotated tag per released
+    policy on that commit. The tag message carries Policy, Version,
     Effective-Date, Classification, Previous-Version, Commits (``<previous release
     commit>..<released commit>``, only the released commit for a first release), Notify,
-    Short-Notice and Summary (:func:`redline.history.format_release_message`).
+    Short-Notice and Summary (:func:`redline.history.repo.format_release_message`).
 
 Unreleasable policies
     A policy without an effective-date statement, with an ambiguous or invalid date, or
@@ -89,19 +90,19 @@ Idempotence and crashes
     Every run then finishes the notices of releases that are still pending (effective date
     today or later) and have ``Notify: yes``: it queues any subscriber without a ledger row,
     puts rows left ``sending`` by a crash back to ``pending``, and sends what is pending or
-    failed temporarily (:mod:`redline.notify`); when nothing is left it opens no connection
+    failed temporarily (:mod:`redline.mail.send`); when nothing is left it opens no connection
     and sends nothing. So a subscriber who joined after a release also gets the notice of
     a version that has not taken effect yet; nobody gets one twice.
 
 Dates from evidence
     Each policy's date is read with its own settings (``PolicyRepo.settings_for``) and the
-    numeric order its evidence gives (:mod:`redline.policy_dates`), and written in that
+    numeric order its evidence gives (:mod:`redline.history.policy_dates`), and written in that
     order. A month-year date can only announce the 1st of a month, so every date of such a
-    policy moves to the first 1st on or after it (:func:`redline.dates.earliest_writable`).
+    policy moves to the first 1st on or after it (:func:`redline.document.dates.earliest_writable`).
 
 Subscriptions after a move
     Before queueing notices, subscriptions under a policy's earlier names move to its
-    current name (:func:`redline.subscribers.policy_names`).
+    current name (:func:`redline.ledger.subscribers.policy_names`).
 
 ``--dry-run``
     Runs every read and check, writes nothing, and prints each git command that would
@@ -138,17 +139,17 @@ from redline.errors import (
 if TYPE_CHECKING:
     import git
 
-    from redline.changelog import ChangelogEntry
+    from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.dates import RepositoryOrders
-    from redline.diff import DiffResult
-    from redline.history import Policy, PolicyRepo, Release
-    from redline.mailer import Transport
-    from redline.notify import NotifyReport
-    from redline.render import RenderedNotice, Templates
-    from redline.store import Store
+    from redline.document.dates import RepositoryOrders
+    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.ledger.store import Store
+    from redline.mail.mailer import Transport
+    from redline.mail.send import NotifyReport
+    from redline.publish.changelog import ChangelogEntry
+    from redline.publish.notice import RenderedNotice, Templates
 
-LOG = logging.getLogger("redline.release")
+LOG = logging.getLogger("redline.release.core")
 
 REMOTE = "origin"
 NOTICE_KIND = "notice"
@@ -408,7 +409,7 @@ def effective_date_trailer(message: str, *, where: str = "HEAD") -> date | None:
 
     The last such line wins (as with git trailers); a malformed value is an InputError.
     """
-    from redline.dates import parse_iso_date
+    from redline.document.dates import parse_iso_date
 
     found = _TRAILER.findall(message)
     if not found:
@@ -440,9 +441,9 @@ def choose_effective_date(
     trailer, ``written`` the date in the policy at HEAD. A policy that writes its date as a
     month and year (``precision`` ``"month"``) can only announce the 1st of a month: every
     date is moved to the first one no reader can take as earlier
-    (:func:`redline.dates.earliest_writable`). See the module docstring.
+    (:func:`redline.document.dates.earliest_writable`). See the module docstring.
     """
-    from redline.dates import earliest_writable
+    from redline.document.dates import earliest_writable
 
     if classification != "material":
         if pending is not None:
@@ -505,8 +506,8 @@ def plan_release(
     ``only`` plans that one policy; ``worktree`` takes its text from the working tree
     instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
     """
-    from redline.policy_dates import repository_orders
-    from redline.render import Templates
+    from redline.history.policy_dates import repository_orders
+    from redline.publish.notice import Templates
 
     if not repo.has_commits():
         raise GitError("the repository has no commits yet", hint="commit the policies first")
@@ -559,7 +560,7 @@ def plan_release(
 def _policy_text(plan: ReleasePlan, policy: Policy) -> tuple[str, str, bytes] | None:
     """``(text, blob id, byte order mark)`` of ``policy`` at the plan's head (or in the
     working tree with ``plan.worktree``); None if it is not there."""
-    from redline.history import decode_policy
+    from redline.history.repo import decode_policy
 
     if plan.worktree:  # shown, never written (execute_release refuses such a plan)
         if not policy.abspath.is_file():
@@ -605,12 +606,12 @@ def _tag_problem(repo: PolicyRepo, policy: Policy) -> InputError | None:
 def _plan_policy(
     plan: ReleasePlan, policy: Policy, templates: Templates
 ) -> PolicyRelease | Skipped | Unreleasable | None:
-    from redline import changelog
-    from redline.dates import edit_effective_date
-    from redline.diff import RefInfo, diff_documents
-    from redline.history import notice_base
-    from redline.model import parse_document
-    from redline.policy_dates import read_policy_date
+    from redline.compare.engine import RefInfo, diff_documents
+    from redline.document.dates import edit_effective_date
+    from redline.document.model import parse_document
+    from redline.history.policy_dates import read_policy_date
+    from redline.history.repo import notice_base
+    from redline.publish import changelog
 
     repo, settings, head, today = plan.repo, plan.settings, plan.head, plan.today
     path = policy.path
@@ -773,7 +774,7 @@ def _plan_policy(
 
 def provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
     """The Release the tag of ``item`` will describe (commit: HEAD, as it is not made yet)."""
-    from redline.history import Release, parse_release_message
+    from redline.history.repo import Release, parse_release_message
 
     message = tag_message(plan, item)
     return Release(
@@ -796,7 +797,7 @@ def _with_notice(plan: ReleasePlan, item: PolicyRelease) -> PolicyRelease:
     """``item`` with its notice rendered (this also checks the templates before writing)."""
     from dataclasses import replace
 
-    from redline.render import render_notice
+    from redline.publish.notice import render_notice
 
     context = notice_context(plan, item)
     return replace(item, notice=render_notice(plan.settings, context, NOTICE_KIND))
@@ -804,7 +805,7 @@ def _with_notice(plan: ReleasePlan, item: PolicyRelease) -> PolicyRelease:
 
 def notice_context(plan: ReleasePlan, item: PolicyRelease) -> dict[str, Any]:
     """The template context of the emails of ``item``, as release sends them."""
-    from redline.render import build_notice_context
+    from redline.publish.notice import build_notice_context
 
     release = provisional_release(plan, item)
     diff = item.notice_diff if item.notify else item.diff
@@ -817,8 +818,8 @@ def notice_context(plan: ReleasePlan, item: PolicyRelease) -> dict[str, Any]:
 
 
 def tag_message(plan: ReleasePlan, item: PolicyRelease) -> str:
-    """The annotated tag message of ``item`` (format owned by redline.history)."""
-    from redline.history import format_release_message
+    """The annotated tag message of ``item`` (format owned by redline.history.repo)."""
+    from redline.history.repo import format_release_message
 
     commits = f"{item.previous.commit}..{plan.head}" if item.previous else plan.head
     return format_release_message(
@@ -1168,7 +1169,7 @@ def _blob_in_index(runner: GitRunner, path: str) -> str | None:
 
 
 def _blob_in_tree(target: Path) -> str | None:
-    from redline.history import blob_sha
+    from redline.history.repo import blob_sha
 
     try:
         return blob_sha(target.read_bytes()) if not target.is_symlink() else None
@@ -1371,7 +1372,7 @@ def execute_release(
                 f"a run without --dry-run would stop before writing anything: {problem}"
             )
         if not dry_run and transport is None:
-            from redline.notify import open_transport
+            from redline.mail.send import open_transport
 
             transport = open_transport(settings, outbox)  # connects only when sending
         store = _open_store(plan, dry_run)
@@ -1410,15 +1411,15 @@ def _check_delivery(settings: Settings) -> None:
     """Refuse a release whose notices could not go out: the sender (``REDLINE_FROM`` or
     ``from_address``), and ``unsubscribe_url`` with ``REDLINE_SECRET`` (the SMTP settings
     are checked when the transport is opened)."""
-    from redline.mailer import sender_address
-    from redline.subscribers import unsubscribe_link
+    from redline.ledger.subscribers import unsubscribe_link
+    from redline.mail.mailer import sender_address
 
     sender_address(settings)
     unsubscribe_link(settings, "check@example.com")
 
 
 def _open_store(plan: ReleasePlan, dry_run: bool) -> Store | None:
-    from redline.store import Store
+    from redline.ledger.store import Store
 
     settings = plan.settings
     if dry_run and settings.database_url is None:
@@ -1464,7 +1465,7 @@ def _write_commit_tag(
     removed.
     """
     from redline.files import atomic_write
-    from redline.history import blob_sha
+    from redline.history.repo import blob_sha
 
     settings, repo = plan.settings, plan.repo
     writes = [
@@ -1602,9 +1603,9 @@ def render_release_notice(
 
     It shows the changes since the last notified version, as the notice did.
     """
-    from redline.diff import diff_policy
-    from redline.history import notice_base
-    from redline.render import build_notice_context, render_notice
+    from redline.compare.engine import diff_policy
+    from redline.history.repo import notice_base
+    from redline.publish.notice import build_notice_context, render_notice
 
     base = notice_base(repo.releases(policy), release.version)
     diff = diff_policy(repo, policy, base.tag, release.tag) if base else None
@@ -1624,7 +1625,7 @@ def _send_all(
 
     The first DeliveryError or StorageError stops sending; it is kept in ``report.error``.
     """
-    from redline.notify import send_notices
+    from redline.mail.send import send_notices
 
     jobs: list[tuple[Policy, int, Release | None, RenderedNotice | None]] = [
         (policy, release.version, release, None) for policy, release in earlier
@@ -1670,7 +1671,7 @@ def _move_subscriptions(
 ) -> None:
     """Before any notice is queued: subscriptions under a policy's earlier names (before a
     rename or move, or before names were paths) go to its current name."""
-    from redline.subscribers import policy_names
+    from redline.ledger.subscribers import policy_names
 
     renames = {old: new for old, new in policy_names(plan.repo).items() if old != new}
     moved = store.move_subscriptions(renames, dry_run=dry_run) if renames else {}
@@ -1691,7 +1692,7 @@ def _count_all(
 ) -> None:
     """What a dry run without the delivery settings can say: how many subscribers are still
     waiting for each notice (no message can be built without a sender)."""
-    from redline.notify import NotifyReport
+    from redline.mail.send import NotifyReport
 
     jobs = [(policy.slug, release.version, False) for policy, release in earlier]
     jobs += [(item.policy.slug, item.version, True) for item in plan.releases if item.notify]
@@ -1877,7 +1878,7 @@ def run_release(
 ) -> ReleaseReport:
     """What ``redline release`` does, holding the repository's release lock throughout:
     finish or roll back an interrupted release, prepare the clone, plan, execute."""
-    from redline.history import PolicyRepo
+    from redline.history.repo import PolicyRepo
 
     environ = os.environ if environ is None else environ
     repo = PolicyRepo(settings)

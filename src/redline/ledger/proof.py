@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from redline import __version__
 from redline.errors import InputError
-from redline.store import STATES
+from redline.ledger.store import STATES
 
 if TYPE_CHECKING:
-    from redline.store import NoticeEvent, NoticeRecord, Store
+    from redline.ledger.store import NoticeEvent, NoticeRecord, Store
 
 FORMATS = ("text", "csv", "json")
 FIELDS = (

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import ConfigError, DeliveryError
-from redline.mailer import (
+from redline.ledger.store import FINISHED_STATES
+from redline.ledger.subscribers import unsubscribe_link
+from redline.mail.mailer import (
     DEFERRED,
     ENV_FROM,
     ENV_HOST,
@@ -41,15 +43,13 @@ from redline.mailer import (
     redact,
     sender_address,
 )
-from redline.store import FINISHED_STATES
-from redline.subscribers import unsubscribe_link
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.render import RenderedNotice
-    from redline.store import NoticeRecord, NoticeTask, Store
+    from redline.ledger.store import NoticeRecord, NoticeTask, Store
+    from redline.publish.notice import RenderedNotice
 
-LOG = logging.getLogger("redline.notify")
+LOG = logging.getLogger("redline.mail.send")
 
 #: Rows claimed at a time: the most messages that can go out twice after a crash.
 BATCH_SIZE = 20
