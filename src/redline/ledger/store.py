@@ -47,7 +47,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from redline import __version__
 from redline.errors import InputError, RunInProgressError, StorageError
-from redline.mail.headers import header_text, mailbox
+from redline.ledger.headers import header_text, mailbox
 
 if TYPE_CHECKING:
     from redline.mail.mailer import Attempt
@@ -380,7 +380,7 @@ def check_email(email: str) -> str:
     """:func:`normalize_email`, refusing also an address that can never be sent.
 
     The address must make a To header that parses back to itself (the same check as at
-    send, :func:`redline.mail.headers.mailbox`); an encoded word in the local part, say, cannot.
+    send, :func:`redline.ledger.headers.mailbox`); an encoded word in the local part, say, cannot.
     """
     normalized = normalize_email(email)
     mailbox(normalized)

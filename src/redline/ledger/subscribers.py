@@ -31,7 +31,7 @@ from redline.ledger.store import (
     check_policy_slug,
     normalize_email,
 )
-from redline.mail.headers import header_text
+from redline.ledger.headers import header_text
 
 if TYPE_CHECKING:
     from redline.config import Settings

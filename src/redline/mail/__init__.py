@@ -1,4 +1,4 @@
-"""Sending notices: the header guard, messages, SMTP and outbox transports, the ledgered run.
+"""Sending notices: messages, SMTP and outbox transports, the ledgered run.
 
-Imports ``ledger``, ``publish`` and the layers below.
+Imports ``ledger`` (and its header guard), ``publish`` and the layers below.
 """

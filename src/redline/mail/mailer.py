@@ -5,7 +5,7 @@ TLS certificates are verified, a timeout is always set, and the password is pass
 so yagmail never reaches for a keyring or a prompt. AUTH responses are UTF-8 (RFC 4616).
 
 Every header value made from policy text, config or subscriber data goes through
-:mod:`redline.mail.headers`. Addresses are written with an IDNA domain; a UTF-8 local part is
+:mod:`redline.ledger.headers`. Addresses are written with an IDNA domain; a UTF-8 local part is
 sent with SMTPUTF8 when the server offers it.
 
 Each SMTP try is recorded as an :class:`Attempt`, and the outcome of a message is one of:
@@ -51,7 +51,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from redline.errors import ConfigError, DeliveryError, InputError
 from redline.files import atomic_write
-from redline.mail.headers import header_text, mailbox
+from redline.ledger.headers import header_text, mailbox
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ class MessageFactory:
     recipient's link (HTML-escaped in the HTML part). Without a link (no ``unsubscribe_url``
     configured) the notice offers ``mailto:<sender>?subject=unsubscribe`` instead, and no
     one-click header. Everything that is the same for every recipient is prepared once; the
-    subject, names and the link go through :func:`~redline.mail.headers.header_text`.
+    subject, names and the link go through :func:`~redline.ledger.headers.header_text`.
     """
 
     def __init__(

@@ -1,5 +1,8 @@
 """The one guard for mail header values built from policy text, config or subscriber data.
 
+It lives in the ledger, the lowest layer that needs it: subscriber addresses and names are
+checked with it at import, and :mod:`redline.mail` checks every header again at send.
+
 Cleaning a value of control characters is not enough: when a header is set, the stdlib
 parser decodes RFC 2047 encoded words (``=?utf-8?b?...?=``), and an encoded word can carry
 CR/LF that then become new headers or a new body. :func:`header_text` therefore decodes
