@@ -23,18 +23,6 @@ if TYPE_CHECKING:
 ENV_DATABASE_URL = "REDLINE_DATABASE_URL"
 
 
-_NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
-    "notice_days": (0, 3650),
-    "smtp_port": (1, 65535),
-    "smtp_timeout": (0.1, 3600),
-    "max_send_errors": (1, 1_000_000),
-    "rate": (0.001, 100_000),
-    "remind_days": (0, 3650),
-    "max_template_bytes": (1_000, 1_000_000_000),
-    "max_subject_chars": (20, 998),
-}
-"""Inclusive bounds of numeric keys (``remind_days``: of each entry)."""
-
 DEFAULT_EXCLUDE = ("README.md", "CHANGELOG*.md")
 
 
@@ -54,50 +42,74 @@ class PolicyConfig:
 _POLICY_OVERRIDES = ("date_label", "date_order", "locale", "notice_days")
 
 
+def _meta(describe: str, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Field metadata of a configuration key: how errors describe its type, and (for numbers)
+    its inclusive bounds."""
+    return {"describe": describe, "bounds": bounds}
+
+
+def _key(
+    default: Any = None, describe: str = "a string", *, bounds: tuple[float, float] | None = None
+) -> Any:
+    """A configuration key of :class:`Settings` with an immutable default."""
+    return field(default=default, metadata=_meta(describe, bounds))
+
+
+_STRINGS = "a string or a list of strings"
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Validated configuration of one policy repository."""
+    """Validated configuration of one policy repository.
+
+    Every field made with :func:`_key` is a configuration key; its type, description and
+    bounds are the schema the config file is checked against.
+    """
 
     repo_root: Path = Path(".")
     config_file: Path | None = None
-    policies_dir: tuple[str, ...] = ("policies",)
-    include: tuple[str, ...] = ("*.md",)
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
-    extend_exclude: tuple[str, ...] = ()
-    locales: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    policies: dict[str, PolicyConfig] = field(default_factory=dict)
-    fold_typography: bool = False
-    date_order: str | None = None
-    locale: str | None = None
-    date_label: str | None = None
-    notice_days: int = 30
-    templates_dir: str = "templates"
-    changelog_path: str = "{dir}/{stem}.changelog.md"
-    site_url: str | None = None
-    unsubscribe_url: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int | None = None
-    smtp_tls: str = "starttls"
-    smtp_user: str | None = None
-    smtp_timeout: float = 30.0
-    from_address: str | None = None
-    max_send_errors: int = 20
-    rate: float | None = None
-    remind_days: tuple[int, ...] = (7,)
-    send_in_effect: bool = False
-    notify_editorial: bool = False
-    bot_name: str = "redline-bot"
-    bot_email: str = "redline-bot@users.noreply.github.com"
-    tag_prefix: str = ""
-    default_branch: str | None = None
-    max_template_bytes: int = 1_000_000
-    max_subject_chars: int = 998
+    policies_dir: tuple[str, ...] = _key(("policies",), "a folder or a list of folders")
+    include: tuple[str, ...] = _key(("*.md",), _STRINGS)
+    exclude: tuple[str, ...] = _key(DEFAULT_EXCLUDE, _STRINGS)
+    extend_exclude: tuple[str, ...] = _key((), _STRINGS)
+    locales: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, metadata=_meta('a table of locale = pattern(s), e.g. {de = "de/**"}')
+    )
+    policies: dict[str, PolicyConfig] = field(
+        default_factory=dict,
+        metadata=_meta('a table of per-policy tables, e.g. [tool.redline.policies."a.md"]'),
+    )
+    fold_typography: bool = _key(False, "true or false")
+    date_order: str | None = _key(None, '"MDY" or "DMY"')
+    locale: str | None = _key(None, 'a locale such as "de"')
+    date_label: str | None = _key(None)
+    notice_days: int = _key(30, "a whole number of days", bounds=(0, 3650))
+    templates_dir: str = _key("templates")
+    changelog_path: str = _key("{dir}/{stem}.changelog.md")
+    site_url: str | None = _key(None, "a URL")
+    unsubscribe_url: str | None = _key(None, "a URL containing {token}")
+    smtp_host: str | None = _key(None, "a host name")
+    smtp_port: int | None = _key(None, "a port number", bounds=(1, 65535))
+    smtp_tls: str = _key("starttls", '"starttls", "ssl" or "none"')
+    smtp_user: str | None = _key(None, "a user name")
+    smtp_timeout: float = _key(30.0, "a number of seconds", bounds=(0.1, 3600))
+    from_address: str | None = _key(None, "an email address")
+    max_send_errors: int = _key(20, "a whole number", bounds=(1, 1_000_000))
+    rate: float | None = _key(None, "messages per second", bounds=(0.001, 100_000))
+    remind_days: tuple[int, ...] = _key(
+        (7,), "a number of days or a list of them", bounds=(0, 3650)
+    )
+    send_in_effect: bool = _key(False, "true or false")
+    notify_editorial: bool = _key(False, "true or false")
+    bot_name: str = _key("redline-bot")
+    bot_email: str = _key("redline-bot@users.noreply.github.com", "an email address")
+    tag_prefix: str = _key("")
+    default_branch: str | None = _key(None, "a branch name")
+    max_template_bytes: int = _key(
+        1_000_000, "a whole number of bytes", bounds=(1_000, 1_000_000_000)
+    )
+    max_subject_chars: int = _key(998, "a whole number of characters", bounds=(20, 998))
     database_url: str | None = field(default=None, repr=False)
-
-    @property
-    def policies_path(self) -> Path:
-        """Absolute directory of the first (usually the only) policies root."""
-        return self.repo_root / self.policies_dir[0]
 
     @cached_property
     def layout(self) -> Layout:
@@ -130,43 +142,36 @@ class Settings:
         return f"sqlite:///{(self.repo_root / '.redline' / 'redline.db').as_posix()}"
 
 
-_STRINGS = "a string or a list of strings"
-
-# key -> (accepted Python types, human description of the type)
-_SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
-    "policies_dir": ((str, list), "a folder or a list of folders"),
-    "include": ((str, list), _STRINGS),
-    "exclude": ((str, list), _STRINGS),
-    "extend_exclude": ((str, list), _STRINGS),
-    "locales": ((dict,), 'a table of locale = pattern(s), e.g. {de = "de/**"}'),
-    "policies": ((dict,), 'a table of per-policy tables, e.g. [tool.redline.policies."a.md"]'),
-    "fold_typography": ((bool,), "true or false"),
-    "date_order": ((str,), '"MDY" or "DMY"'),
-    "locale": ((str,), 'a locale such as "de"'),
-    "date_label": ((str,), "a string"),
-    "notice_days": ((int,), "a whole number of days"),
-    "templates_dir": ((str,), "a string"),
-    "changelog_path": ((str,), "a string"),
-    "site_url": ((str,), "a URL"),
-    "unsubscribe_url": ((str,), "a URL containing {token}"),
-    "smtp_host": ((str,), "a host name"),
-    "smtp_port": ((int,), "a port number"),
-    "smtp_tls": ((str,), '"starttls", "ssl" or "none"'),
-    "smtp_user": ((str,), "a user name"),
-    "smtp_timeout": ((int, float), "a number of seconds"),
-    "from_address": ((str,), "an email address"),
-    "max_send_errors": ((int,), "a whole number"),
-    "rate": ((int, float), "messages per second"),
-    "remind_days": ((int, list), "a number of days or a list of them"),
-    "send_in_effect": ((bool,), "true or false"),
-    "notify_editorial": ((bool,), "true or false"),
-    "bot_name": ((str,), "a string"),
-    "bot_email": ((str,), "an email address"),
-    "tag_prefix": ((str,), "a string"),
-    "default_branch": ((str,), "a branch name"),
-    "max_template_bytes": ((int,), "a whole number of bytes"),
-    "max_subject_chars": ((int,), "a whole number of characters"),
+# Python types a config value of each annotated type may have in TOML.
+_TOML_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "tuple[str, ...]": (str, list),
+    "tuple[int, ...]": (int, list),
 }
+
+
+def _schema() -> dict[str, tuple[tuple[type, ...], str]]:
+    """key -> (accepted Python types, description), derived from :class:`Settings`."""
+    schema = {}
+    for item in dataclasses.fields(Settings):
+        if "describe" not in item.metadata:
+            continue
+        annotation = str(item.type).removesuffix(" | None")
+        types = (dict,) if annotation.startswith("dict[") else _TOML_TYPES[annotation]
+        schema[item.name] = (types, item.metadata["describe"])
+    return schema
+
+
+_SCHEMA = _schema()
+_NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    item.name: item.metadata["bounds"]
+    for item in dataclasses.fields(Settings)
+    if item.metadata.get("bounds")
+}
+"""Inclusive bounds of numeric keys (``remind_days``: of each entry)."""
 
 _POLICY_SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "name": ((str,), 'a policy name such as "privacy"'),
@@ -390,17 +395,3 @@ def _policies(value: dict[str, Any], where: str) -> dict[str, PolicyConfig]:
                 values[name] = _validate(name, item, where)
         tables[_relative_path(key, path, where)] = PolicyConfig(**values)
     return tables
-
-
-def known_keys() -> list[str]:
-    """Names of every configuration key, for documentation and errors."""
-    return sorted(_SCHEMA)
-
-
-def as_dict(settings: Settings) -> dict[str, Any]:
-    """Settings as plain data, without secrets, for ``--json`` and debugging."""
-    data = dataclasses.asdict(settings)
-    data.pop("database_url", None)
-    data["repo_root"] = str(settings.repo_root)
-    data["config_file"] = str(settings.config_file) if settings.config_file else None
-    return data
