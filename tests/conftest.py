@@ -131,7 +131,7 @@ def tag_release() -> Callable[..., str]:
     ``tag_release(repo, "privacy-policy", 2, "2024-03-01", summary=..., when=...)`` returns
     the tag name; Previous-Version is ``version - 1`` (``none`` for version 1).
     """
-    from redline.history.repo import format_release_message
+    from redline.history.tags import format_release_message
 
     def make(
         repo: GitPolicyRepo,

@@ -384,7 +384,8 @@ def test_json_shape():
 
 
 def test_diff_policy_between_revisions(policy_repo):
-    from redline.history.repo import PolicyRepo, format_release_message
+    from redline.history.repo import PolicyRepo
+    from redline.history.tags import format_release_message
 
     repo = policy_repo()
     repo.write("policies/terms.md", "# Terms\n\n## 1. Use\n\nBe nice.\n")

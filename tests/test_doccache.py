@@ -10,7 +10,8 @@ import pytest
 from redline.document import cache as doccache
 from redline.document.cache import parse_cached
 from redline.document.model import Document, parse_document
-from redline.history.repo import PolicyRepo, blob_sha
+from redline.history.repo import PolicyRepo
+from redline.history.texts import blob_sha
 
 TEXT = (
     "---\ntitle: Privacy\nupdated: 2024-03-01\n---\n# Privacy\n\nEffective date: 2024-01-01\n\n"

@@ -11,14 +11,10 @@ import pytest
 
 from redline.config import Settings
 from redline.errors import GitError, InputError, PolicyNotFoundError
-from redline.history.repo import (
-    SHALLOW_HINT,
-    PolicyRepo,
-    blob_sha,
-    find_repo_root,
-    format_release_message,
-    parse_release_message,
-)
+from redline.history.git import SHALLOW_HINT, find_repo_root
+from redline.history.repo import PolicyRepo
+from redline.history.tags import format_release_message, parse_release_message
+from redline.history.texts import blob_sha
 
 V1 = """\
 # Privacy Policy
@@ -94,13 +90,14 @@ def test_gitpython_is_loaded_only_on_demand(history):
         "import sys\n"
         "from redline.config import load_settings\n"
         "from redline.compare.engine import diff_policy\n"
-        "from redline.history.repo import PolicyRepo, find_repo_root\n"
+        "from redline.history.git import find_repo_root\n"
+        "from redline.history.repo import PolicyRepo\n"
         "repo = PolicyRepo(load_settings(find_repo_root(__import__('pathlib').Path('.'))))\n"
         "policy = repo.resolve('privacy-policy')\n"
         "assert repo.revisions(policy) and repo.releases(policy) == []\n"
         "assert diff_policy(repo, policy, 'HEAD~1', None).classification == 'material'\n"
         "assert 'git' not in sys.modules, 'GitPython was imported'\n"
-        "assert repo.repo.head.commit.hexsha == repo.resolve_rev('HEAD')\n"
+        "assert repo.git.commit_time('HEAD') and 'git' in sys.modules\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=history.root, capture_output=True, text=True

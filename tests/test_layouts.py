@@ -17,7 +17,8 @@ import pytest
 from conftest import redline_in_process, redline_process
 from redline.config import Settings
 from redline.errors import ConfigError, InputError, PolicyNotFoundError
-from redline.history.repo import PolicyRepo, format_release_message
+from redline.history.repo import PolicyRepo
+from redline.history.tags import format_release_message
 from redline.jobs.init import apply_init, plan_init
 from redline.layout import ref_name_problem, safe_name, tag_conflict
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from redline.history.repo import parse_release_message
+from redline.history.tags import parse_release_message
 from redline.ledger.store import Store
 from smtp_servers import RecordingHandler, Server, running_server
 

@@ -26,7 +26,7 @@ class AppContext:
         key = tuple(sorted(overrides.items()))
         if key not in self._settings:
             from redline.config import load_settings
-            from redline.history.repo import find_repo_root
+            from redline.history.git import find_repo_root
 
             root = find_repo_root(self.repo or Path.cwd())
             self._settings[key] = load_settings(root, self.config_file, overrides)

@@ -59,6 +59,6 @@ def command(app: AppContext, policy: str, as_json: bool) -> None:
     out().print(table)
     if repo.is_shallow():
         from redline.console import LOG
-        from redline.history.repo import SHALLOW_HINT
+        from redline.history.git import SHALLOW_HINT
 
         LOG.warning("history may be incomplete: %s", SHALLOW_HINT)

@@ -164,7 +164,7 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
     """
     import git
 
-    from redline.history.repo import SHALLOW_HINT
+    from redline.history.git import SHALLOW_HINT
 
     if base is not None:
         return base, repo.resolve_rev(base)

@@ -33,7 +33,8 @@ from redline.errors import InputError, Problem, RedlineError
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.document.dates import PolicyDate, RepositoryOrders
-    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
     from redline.ledger.store import Store
     from redline.release.core import ReleasePlan
 
@@ -217,7 +218,7 @@ def collect_status(
     """The status of every policy (or of ``policy``) on ``today``; reads ``store`` if given."""
     from redline.document.dates import RepositoryOrders
     from redline.history.policy_dates import repository_orders
-    from redline.history.repo import SHALLOW_HINT
+    from redline.history.git import SHALLOW_HINT
 
     policies = [repo.resolve(policy)] if policy else repo.policies()
     report = StatusReport(
