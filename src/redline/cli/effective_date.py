@@ -55,7 +55,7 @@ def command(
     from redline.console import LOG, emit_json, err, out
     from redline.document import dates
     from redline.errors import InputError
-    from redline.history.policy_dates import repository_orders
+    from redline.history.policy_dates import repository_orders, revision_texts
     from redline.history.repo import PolicyRepo
 
     if set_date and in_period:
@@ -78,7 +78,7 @@ def command(
     evidence = dates.resolve_date_order(
         snapshot.text,
         settings,
-        history=dates.revision_texts(repo, target),
+        history=revision_texts(repo, target),
         repository=repository_orders(repo),
         path=target.path,
     )

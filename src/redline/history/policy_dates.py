@@ -12,7 +12,11 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from redline.errors import InputError
+
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from redline.document.dates import DateOptions, PolicyDate, RepositoryOrders
     from redline.history.repo import Policy, PolicyRepo
 
@@ -29,7 +33,24 @@ def repository_orders(repo: PolicyRepo) -> RepositoryOrders:
     (read only when a policy's own evidence does not decide)."""
     from redline.document.dates import RepositoryOrders
 
-    return RepositoryOrders.from_repo(repo, options_for=lambda other: policy_options(repo, other))
+    def policies() -> Iterator[tuple[str, str, DateOptions]]:
+        for policy in repo.policies():
+            try:
+                text = repo.read_text(policy, None).text
+            except InputError:
+                continue
+            yield policy.path, text, policy_options(repo, policy)
+
+    return RepositoryOrders(policies())
+
+
+def revision_texts(repo: PolicyRepo, policy: Policy) -> Iterator[tuple[str, str]]:
+    """``(commit, text)`` of each revision of ``policy``, newest first, read one at a time."""
+    for revision in repo.revisions(policy):
+        try:
+            yield revision.short, repo.read_text(policy, revision.commit).text
+        except InputError:
+            continue
 
 
 def read_policy_date(
@@ -43,7 +64,7 @@ def read_policy_date(
 ) -> PolicyDate:
     """The managed date of ``policy`` in ``text``, with the evidence that decides its order
     (its settings, its history unless ``history`` is False, then ``orders``), or its problem."""
-    from redline.document.dates import inspect_policy_date, revision_texts
+    from redline.document.dates import inspect_policy_date
 
     return inspect_policy_date(
         text,

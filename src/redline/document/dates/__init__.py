@@ -3,23 +3,27 @@
 The public API is re-exported here; the modules of this package are its parts.
 """
 
-from redline.document.dates.scan import (
-    DATE_ORDER_HINT,
-    DEFAULT_LABEL,
+from redline.document.dates.command_line import (
     ENV_TODAY,
-    ORDER_SOURCES,
+    parse_iso_date,
+    parse_offset,
+    resolve_today,
+)
+from redline.document.dates.labels import DEFAULT_LABEL, date_line
+from redline.document.dates.options import DateOptions, date_options
+from redline.document.dates.results import (
     DateEdit,
     DateMatch,
-    DateOptions,
     DatetimeAttribute,
     EffectiveDate,
     LineChange,
+)
+from redline.document.dates.scan import (
+    ORDER_SOURCES,
     OrderEvidence,
     PolicyDate,
     PolicyFile,
     RepositoryOrders,
-    date_line,
-    date_options,
     earliest_reading,
     earliest_writable,
     edit_effective_date,
@@ -29,17 +33,14 @@ from redline.document.dates.scan import (
     inspect_policy_date,
     locale_order,
     order_proof,
-    parse_iso_date,
-    parse_offset,
     read_policy_file,
     resolve_date_order,
-    resolve_today,
-    revision_texts,
     set_effective_date,
     split_dates,
     strip_dates,
     write_policy_date,
 )
+from redline.document.dates.tokens import DATE_ORDER_HINT
 
 __all__ = [
     "DATE_ORDER_HINT",
@@ -72,7 +73,6 @@ __all__ = [
     "read_policy_file",
     "resolve_date_order",
     "resolve_today",
-    "revision_texts",
     "set_effective_date",
     "split_dates",
     "strip_dates",

@@ -1,0 +1,162 @@
+"""What reading and editing dates returns: date statements, the managed date, edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from redline.document.dates.tokens import _num, _Reading, _Token
+
+
+@dataclass(frozen=True)
+class DatetimeAttribute:
+    """A kramdown (``{: datetime="..." }``) or HTML ``datetime`` attribute next to a date."""
+
+    line: int
+    value: str
+    date: date | None
+    start: int  # offsets in the text of the YYYY-MM-DD part, rewritten on --set
+    end: int
+    pad_month: bool
+    pad_day: bool
+
+    def render(self, value: date) -> str:
+        """``value`` written with this attribute's zero padding."""
+        return (
+            f"{value.year:04d}-{_num(value.month, self.pad_month)}-{_num(value.day, self.pad_day)}"
+        )
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    """One date statement found in a policy.
+
+    ``date`` is None for a blank placeholder or when ``error`` says why it cannot be read.
+    ``start``/``end`` are offsets of the date text in the policy text (equal for a blank).
+    """
+
+    date: date | None
+    line: int
+    text: str
+    label: str | None
+    kind: str  # "effective", "updated" or "other"
+    source: str  # "label", "front_matter", "bare" or "attribute"
+    form: str
+    wrapping: tuple[str, ...]
+    start: int
+    end: int
+    blank: bool = False
+    error: str | None = None
+    hint: str | None = None
+    attribute: DatetimeAttribute | None = None
+    warnings: tuple[str, ...] = ()
+    line_start: int = 0
+    line_end: int = 0  # offset after the line's line ending
+    precision: str = "day"  # "month" for a month-year date such as "December 2025"
+    _token: _Token | None = field(default=None, repr=False, compare=False)
+    _reading: _Reading | None = field(default=None, repr=False, compare=False)
+    _insert_space: bool = field(default=False, repr=False, compare=False)
+
+    @property
+    def managed_text(self) -> str:
+        """The date as written (empty for a blank)."""
+        return self.text[self.start - self.line_start : self.end - self.line_start]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "line": self.line,
+            "text": self.text,
+            "date_text": self.managed_text,
+            "label": self.label,
+            "kind": self.kind,
+            "source": self.source,
+            "form": self.form,
+            "wrapping": list(self.wrapping),
+            "blank": self.blank,
+            "precision": self.precision,
+            "datetime_attribute": (
+                {
+                    "line": self.attribute.line,
+                    "value": self.attribute.value,
+                    "date": self.attribute.date.isoformat() if self.attribute.date else None,
+                }
+                if self.attribute
+                else None
+            ),
+            "error": self.error,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class EffectiveDate:
+    """The date redline manages in a policy, and every other date found there.
+
+    ``matches`` are the occurrences of the managed date (front matter and body are kept in
+    sync); ``date`` is None only when they are all blank placeholders.
+    """
+
+    date: date | None
+    matches: tuple[DateMatch, ...]
+    others: tuple[DateMatch, ...]
+
+    @property
+    def primary(self) -> DateMatch:
+        """The first filled-in occurrence (or the first one, if all are blank)."""
+        return next((m for m in self.matches if m.date is not None), self.matches[0])
+
+    @property
+    def precision(self) -> str:
+        """``"month"`` when the date is written as a month and year only, else ``"day"``."""
+        return self.primary.precision
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings of the managed occurrences, prefixed with their line numbers."""
+        return [f"line {m.line}: {w}" for m in self.matches for w in m.warnings]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``: the managed date, its primary line and all dates."""
+        primary = self.primary
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "text": primary.text,
+            "line": primary.line,
+            "label": primary.label,
+            "form": primary.form,
+            "source": primary.source,
+            "precision": primary.precision,
+            "wrapping": list(primary.wrapping),
+            "occurrences": [m.to_json() for m in self.matches],
+            "others": [m.to_json() for m in self.others],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """One line that a date edit changed (``old`` is None for an inserted line)."""
+
+    line: int
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True)
+class DateEdit:
+    """The result of setting a policy's effective date."""
+
+    text: str
+    date: date
+    previous: date | None
+    changes: tuple[LineChange, ...]
+    inserted: bool
+    effective: EffectiveDate
+
+    @property
+    def changed(self) -> bool:
+        """True when the text changed."""
+        return bool(self.changes)
