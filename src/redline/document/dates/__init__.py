@@ -9,8 +9,27 @@ from redline.document.dates.command_line import (
     parse_offset,
     resolve_today,
 )
+from redline.document.dates.edit import edit_effective_date, set_effective_date
+from redline.document.dates.evidence import (
+    ORDER_SOURCES,
+    OrderEvidence,
+    RepositoryOrders,
+    locale_order,
+    order_proof,
+    resolve_date_order,
+)
 from redline.document.dates.labels import DEFAULT_LABEL, date_line
 from redline.document.dates.options import DateOptions, date_options
+from redline.document.dates.policy import PolicyDate, inspect_policy_date
+from redline.document.dates.policy_file import PolicyFile, read_policy_file, write_policy_date
+from redline.document.dates.read import (
+    earliest_reading,
+    earliest_writable,
+    find_effective_date,
+    first_managed,
+    split_dates,
+    strip_dates,
+)
 from redline.document.dates.results import (
     DateEdit,
     DateMatch,
@@ -18,28 +37,7 @@ from redline.document.dates.results import (
     EffectiveDate,
     LineChange,
 )
-from redline.document.dates.scan import (
-    ORDER_SOURCES,
-    OrderEvidence,
-    PolicyDate,
-    PolicyFile,
-    RepositoryOrders,
-    earliest_reading,
-    earliest_writable,
-    edit_effective_date,
-    find_dates,
-    find_effective_date,
-    first_managed,
-    inspect_policy_date,
-    locale_order,
-    order_proof,
-    read_policy_file,
-    resolve_date_order,
-    set_effective_date,
-    split_dates,
-    strip_dates,
-    write_policy_date,
-)
+from redline.document.dates.scan import find_dates
 from redline.document.dates.tokens import DATE_ORDER_HINT
 
 __all__ = [
