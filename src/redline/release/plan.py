@@ -135,6 +135,7 @@ from redline.errors import (
     RedlineError,
     ReleaseInProgressError,
 )
+from redline.md import md_escape
 
 if TYPE_CHECKING:
     import git
@@ -147,7 +148,8 @@ if TYPE_CHECKING:
     from redline.mail.mailer import Transport
     from redline.mail.send import NotifyReport
     from redline.publish.changelog import ChangelogEntry
-    from redline.publish.notice import RenderedNotice, Templates
+    from redline.publish.notice import RenderedNotice
+    from redline.publish.templates import Templates
 
 LOG = logging.getLogger("redline.release.core")
 
@@ -507,7 +509,7 @@ def plan_release(
     instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
     """
     from redline.history.policy_dates import repository_orders
-    from redline.publish.notice import Templates
+    from redline.publish.templates import Templates
 
     if not repo.has_commits():
         raise GitError("the repository has no commits yet", hint="commit the policies first")
@@ -800,7 +802,7 @@ def _with_notice(plan: ReleasePlan, item: PolicyRelease) -> PolicyRelease:
     from redline.publish.notice import render_notice
 
     context = notice_context(plan, item)
-    return replace(item, notice=render_notice(plan.settings, context, NOTICE_KIND))
+    return replace(item, notice=render_notice(plan.templates, context, NOTICE_KIND))
 
 
 def notice_context(plan: ReleasePlan, item: PolicyRelease) -> dict[str, Any]:
@@ -1597,11 +1599,13 @@ def render_release_notice(
     settings: Settings,
     today: date,
     *,
+    templates: Templates,
     kind: str = NOTICE_KIND,
 ) -> RenderedNotice:
     """The email of ``kind`` (notice, reminder or in-effect) of an existing release.
 
-    It shows the changes since the last notified version, as the notice did.
+    It shows the changes since the last notified version, as the notice did; ``templates``
+    is the run's template environment.
     """
     from redline.compare.engine import diff_policy
     from redline.history.repo import notice_base
@@ -1610,7 +1614,7 @@ def render_release_notice(
     base = notice_base(repo.releases(policy), release.version)
     diff = diff_policy(repo, policy, base.tag, release.tag) if base else None
     context = build_notice_context(repo, policy, release, diff, settings, today=today)
-    return render_notice(settings, context, kind)
+    return render_notice(templates, context, kind)
 
 
 def _send_all(
@@ -1639,7 +1643,7 @@ def _send_all(
             report.notices.append(result)
             if notice is None and release is not None:
                 notice = render_release_notice(
-                    plan.repo, policy, release, plan.settings, plan.today
+                    plan.repo, policy, release, plan.settings, plan.today, templates=plan.templates
                 )
             if notice is None:  # pragma: no cover - plan_release renders every notice
                 raise InputError(f"{policy.path}: v{version} has no rendered notice")
@@ -1803,7 +1807,7 @@ def nothing_released(plan: ReleasePlan) -> str:
 
 def _md(text: str) -> str:
     """``text`` on one line, safe in Markdown (also inside a table cell)."""
-    return " ".join(re.sub(r"([\\`*_\[\]<>|])", r"\\\1", text).split())
+    return md_escape(text, one_line=True)
 
 
 def _code(text: str) -> str:
