@@ -1,6 +1,27 @@
 """Effective dates: find them in every form policies write them, and rewrite them in place.
 
-The public API is re-exported here; the modules of this package are its parts.
+redline works on the raw text here, never on the parsed model, so that a rewrite changes the
+date and nothing else: label, punctuation, emphasis, links, line endings, trailing newline and
+encoding stay byte for byte as they were.
+
+Where a date is found:
+
+* a labelled line (``Effective date:``, ``Last updated``, ``Effective as of`` ...), the date or
+  the whole line optionally wrapped in bold, italic, a link, a heading or a list item;
+* a bare date alone on an emphasised line near the top (under the title);
+* a front matter key (``effective_date``, ``effective``, ``last_updated`` ...);
+* any line followed by (or carrying) a kramdown/HTML ``datetime="YYYY-MM-DD"`` attribute,
+  which is kept in sync with the human-readable date;
+* a labelled line with nothing after the colon, or a placeholder (``____``, ``TBD``,
+  ``MM/DD/YYYY``), is a blank date waiting to be filled in.
+
+Forms: ``2020-05-14``, ``05/14/2020`` and ``14/05/2020`` (config ``date_order`` decides when
+both readings are valid), ``14.05.2020`` (the same rule),
+``May 14, 2020``, ``14 May 2020``, ``May 14th, 2020``, abbreviated months with or without a dot
+(``Sept``), optional weekdays, and month names of the config ``locale`` via babel.
+
+The public API is re-exported here (``__all__``); the modules of this package are its parts,
+and their underscored names are private to the package.
 """
 
 from redline.document.dates.command_line import (

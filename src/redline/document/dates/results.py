@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from redline.document.dates.labels import _kind_of
 from redline.document.dates.tokens import _num, _Reading, _Token
+
+if TYPE_CHECKING:
+    from redline.document.dates.lines import _Line
 
 
 @dataclass(frozen=True)
@@ -160,3 +164,82 @@ class DateEdit:
     def changed(self) -> bool:
         """True when the text changed."""
         return bool(self.changes)
+
+
+def _make_match(
+    line: _Line,
+    *,
+    label: str | None,
+    source: str,
+    token: _Token | None,
+    reading: _Reading | None,
+    start: int,
+    end: int,
+    wrapping: tuple[str, ...],
+    kind: str | None = None,
+    attribute: DatetimeAttribute | None = None,
+    blank: bool = False,
+    insert_space: bool = False,
+    error: tuple[str, str | None] | None = None,
+    warnings: tuple[str, ...] = (),
+) -> DateMatch:
+    """The date statement of ``line`` whose date is at ``start:end`` (offsets in the line)."""
+    value = None if blank or reading is None else reading.date
+    message = hint = None
+    if error:
+        message, hint = error
+    elif reading is not None and reading.error and not blank:
+        message, hint = reading.error, reading.hint
+    notes = (*warnings, *(reading.warnings if reading else ()))
+    if attribute is not None:
+        value, vouched = _vouched(attribute, value, only=reading is None and not blank)
+        notes += vouched
+    return DateMatch(
+        date=value,
+        line=line.index + 1,
+        text=line.content,
+        label=label,
+        kind=kind or (_kind_of(label) if source != "bare" else "other"),
+        source=source,
+        form=_form(token, reading, blank),
+        wrapping=wrapping,
+        start=line.start + start,
+        end=line.start + end,
+        blank=blank,
+        error=message,
+        hint=hint,
+        attribute=attribute,
+        warnings=notes,
+        line_start=line.start,
+        line_end=line.end,
+        precision=reading.precision if reading is not None and not blank else "day",
+        _token=token,
+        _reading=reading,
+        _insert_space=insert_space,
+    )
+
+
+def _vouched(
+    attribute: DatetimeAttribute, value: date | None, *, only: bool
+) -> tuple[date | None, tuple[str, ...]]:
+    """The date a statement with ``attribute`` states (the attribute's when it is ``only``
+    source), and the warnings when the two disagree or the attribute is no date."""
+    if attribute.date is None:
+        return value, (f"datetime attribute {attribute.value!r} is not a valid date",)
+    if value is None and only:
+        return attribute.date, ()
+    if value is not None and attribute.date != value:
+        return value, (
+            f"datetime attribute says {attribute.date.isoformat()} but the text says "
+            f"{value.isoformat()}; setting the date rewrites both",
+        )
+    return value, ()
+
+
+def _form(token: _Token | None, reading: _Reading | None, blank: bool) -> str:
+    """How the date is written: its pattern, a placeholder's, or what stands for it."""
+    if blank:
+        return "blank" if token is None else f"placeholder {reading.pattern}"  # type: ignore[union-attr]
+    if reading is not None:
+        return reading.pattern
+    return "datetime attribute only"
