@@ -12,7 +12,7 @@ from redline.document.dates.labels import date_line
 from redline.document.dates.lines import _layout, _Line, _split_lines
 from redline.document.dates.options import DateOptions, date_options
 from redline.document.dates.read import _choose, _missing, earliest_reading, find_effective_date
-from redline.document.dates.results import DateEdit, DateMatch, LineChange
+from redline.document.dates.results import DateEdit, DateMatch, EffectiveDate, LineChange
 from redline.document.dates.scan import find_dates
 from redline.document.dates.tokens import _Unwritable
 from redline.errors import DateError
@@ -121,31 +121,50 @@ def edit_effective_date(
         # the date as written proves its order ("05/14/2020"): the new one reads back in it
         proved = next(filter(None, map(_proved_by, current.matches)), None)
         readback = readback.with_order(proved)
-        edits = [e for m in current.matches for e in _edits_for(m, value, name)]
-        new_text = _apply(text, edits)
-        old_lines, new_lines = _split_lines(text), _split_lines(new_text)
-        changes = tuple(
-            LineChange(old.index + 1, old.content, new.content)
-            for old, new in zip(old_lines, new_lines, strict=True)
-            if old.content != new.content
-        )
+        new_text, changes = _rewrite(text, current, value, name)
+    after = _read_back(new_text, value, readback, name, changes)
+    return DateEdit(new_text, value, previous, changes, inserted, after)
+
+
+def _rewrite(
+    text: str, current: EffectiveDate, value: date, name: str
+) -> tuple[str, tuple[LineChange, ...]]:
+    """``text`` with every occurrence of ``current`` set to ``value``, and the lines changed."""
+    edits = [e for m in current.matches for e in _edits_for(m, value, name)]
+    new_text = _apply(text, edits)
+    old_lines, new_lines = _split_lines(text), _split_lines(new_text)
+    changes = tuple(
+        LineChange(old.index + 1, old.content, new.content)
+        for old, new in zip(old_lines, new_lines, strict=True)
+        if old.content != new.content
+    )
+    return new_text, changes
+
+
+def _read_back(
+    new_text: str,
+    value: date,
+    readback: DateOptions,
+    name: str,
+    changes: tuple[LineChange, ...],
+) -> EffectiveDate:
+    """The managed date of ``new_text``; DateError when it does not state ``value``."""
+    written = "; ".join(repr(change.new.strip()) for change in changes)
     try:
         after = find_effective_date(new_text, readback, name=name)
     except DateError as problem:
-        written = "; ".join(repr(change.new.strip()) for change in changes)
         reason = problem.message.removeprefix(f"{name}:").lstrip("0123456789:").strip()
         raise DateError(
             f"{name}: writing {value.isoformat()} as {written} would not read back: {reason}",
             hint=problem.hint,
         ) from None
     if after.date != earliest_reading(value, after.precision):
-        written = "; ".join(repr(change.new.strip()) for change in changes)
         raise DateError(
             f"{name}: writing {value.isoformat()} as {written} would read back as "
             f"{after.date.isoformat() if after.date else 'no date'}",
             hint="check date_order in [tool.redline], or write the date as YYYY-MM-DD",
         )
-    return DateEdit(new_text, value, previous, changes, inserted, after)
+    return after
 
 
 def set_effective_date(
