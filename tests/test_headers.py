@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from redline.config import Settings
 from redline.errors import ConfigError, InputError
-from redline.ledger.store import check_email, check_name
+from redline.ledger.checks import check_email, check_name
 from redline.ledger.headers import WORD_JOINER, header_text, mailbox
 from redline.mail.mailer import MessageFactory, sender_address
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice

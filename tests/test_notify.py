@@ -30,7 +30,8 @@ from redline.errors import (
     RunInProgressError,
     exit_code_for,
 )
-from redline.ledger.store import Store, SubscriberInput
+from redline.ledger.checks import SubscriberInput
+from redline.ledger.store import Store
 from redline.mail.mailer import OutboxTransport, SmtpConfig, SmtpTransport
 from redline.mail.send import NotifyPaused, Requeue, open_transport, send_notices
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice

@@ -168,7 +168,7 @@ def test_command_line_text_and_json(sqlite_world):
 def test_unknown_notices_and_a_policy_release_would_leave_out(sqlite_world):
     import sqlalchemy as sa
 
-    from redline.ledger.store import notices_table
+    from redline.ledger.schema import notices_table
 
     world = sqlite_world
     world.merge("Share data with advertisers", "payment processor only", "advertising partners")

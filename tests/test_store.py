@@ -12,13 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from redline.errors import InputError, StorageError, exit_code_for
-from redline.ledger.store import (
-    KINDS,
-    SCHEMA_VERSION,
-    STATES,
-    Store,
-    SubscriberInput,
-)
+from redline.ledger.checks import SubscriberInput
+from redline.ledger.schema import KINDS, SCHEMA_VERSION, STATES
+from redline.ledger.store import Store
 
 POLICY = "privacy-policy"
 
@@ -625,7 +621,7 @@ def test_a_version_1_database_is_upgraded_with_its_data(database_url):
 
 
 def test_a_password_with_a_slash_and_an_at_is_parsed_whole():
-    from redline.ledger.store import _parse_url
+    from redline.ledger.db import parse_url
 
-    parsed = _parse_url("postgresql://u:pa/s@s@db.example:5432/name")
+    parsed = parse_url("postgresql://u:pa/s@s@db.example:5432/name")
     assert (parsed.password, parsed.host, parsed.database) == ("pa/s@s", "db.example", "name")

@@ -87,7 +87,7 @@ def _slug(settings: Settings, store: Store, name: str) -> str:
     """The policy's slug; a policy no longer in the repository still has its ledger."""
     from redline.errors import PolicyNotFoundError
     from redline.history.repo import PolicyRepo
-    from redline.ledger.store import check_policy_slug
+    from redline.ledger.checks import check_policy_slug
 
     try:
         return PolicyRepo(settings).resolve(name).slug

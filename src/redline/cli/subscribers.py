@@ -205,7 +205,7 @@ def list_(app: AppContext, policy: str | None, include_unsubscribed: bool, as_js
     """Print the subscribers to stdout (tab-separated, with a header line, or --json)."""
     import sys
 
-    from redline.ledger.store import check_policy_slug
+    from redline.ledger.checks import check_policy_slug
     from redline.ledger.subscribers import write_subscribers
 
     if policy is not None:
@@ -228,7 +228,7 @@ def list_(app: AppContext, policy: str | None, include_unsubscribed: bool, as_js
 def count(app: AppContext, policy: str | None, as_json: bool) -> None:
     """Print the number of subscribers (who have not unsubscribed)."""
     from redline.console import emit_json
-    from redline.ledger.store import check_policy_slug
+    from redline.ledger.checks import check_policy_slug
 
     if policy is not None:
         check_policy_slug(policy)

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from redline import __version__
 from redline.errors import InputError
-from redline.ledger.store import STATES
+from redline.ledger.schema import STATES
 
 if TYPE_CHECKING:
-    from redline.ledger.store import NoticeEvent, NoticeRecord, Store
+    from redline.ledger.evidence import NoticeEvent, NoticeRecord
+    from redline.ledger.store import Store
 
 FORMATS = ("text", "csv", "json")
 FIELDS = (

@@ -24,19 +24,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from redline.errors import ConfigError, InputError
-from redline.ledger.store import (
+from redline.ledger.headers import header_text
+from redline.ledger.checks import (
     SubscriberInput,
     check_email,
     check_name,
     check_policy_slug,
     normalize_email,
 )
-from redline.ledger.headers import header_text
 
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.history.repo import PolicyRepo
-    from redline.ledger.store import Store, Subscriber
+    from redline.ledger.store import Store
+    from redline.ledger.subscriptions import Subscriber
 
 LOG = logging.getLogger("redline.ledger.subscribers")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import ConfigError, DeliveryError
-from redline.ledger.store import FINISHED_STATES
+from redline.ledger.schema import FINISHED_STATES
 from redline.ledger.subscribers import unsubscribe_link
 from redline.mail.mailer import (
     DEFERRED,
@@ -46,7 +46,9 @@ from redline.mail.mailer import (
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.ledger.store import NoticeRecord, NoticeTask, Store
+    from redline.ledger.evidence import NoticeRecord
+    from redline.ledger.notices import NoticeTask
+    from redline.ledger.store import Store
     from redline.publish.notice import RenderedNotice
 
 LOG = logging.getLogger("redline.mail.send")

@@ -1,0 +1,115 @@
+"""Checks of what the subscriber list and the ledger store: addresses, names, slugs, kinds.
+
+Shared by the store and :mod:`redline.ledger.subscribers`; each raises InputError naming the
+problem (never another address than the one given).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from redline.errors import InputError
+from redline.ledger.headers import header_text, mailbox
+from redline.ledger.schema import KINDS
+
+_SLUG = re.compile(r"(?!/)[^\s\\*,;]{1,200}(?<!/)")  # names are paths: de/privacy
+
+
+@dataclass(frozen=True)
+class SubscriberInput:
+    """What to store for one subscriber (``policies`` None or empty: every policy)."""
+
+    email: str
+    name: str | None = None
+    locale: str | None = None
+    policies: tuple[str, ...] | None = None
+
+
+def normalize_email(email: str) -> str:
+    """Validate ``email`` (syntax only, no DNS) and return it with the domain lower-cased.
+
+    Two addresses that differ only in the case of their domain are the same subscriber;
+    the local part keeps its case. Raises InputError with the validator's reason.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InputError(f"not a valid email address: {exc}") from None
+
+
+def check_email(email: str) -> str:
+    """:func:`normalize_email`, refusing also an address that can never be sent.
+
+    The address must make a To header that parses back to itself (the same check as at
+    send, :func:`redline.ledger.headers.mailbox`); an encoded word in the local part, say, cannot.
+    """
+    normalized = normalize_email(email)
+    mailbox(normalized)
+    return normalized
+
+
+def check_name(name: str | None) -> str | None:
+    """Return the stripped name (None if empty), refused unless it is safe header text.
+
+    The header guard (strict) runs here at import and again at send: a line break, a
+    control character or an RFC 2047 encoded word in a display name could inject headers.
+    """
+    if name is None:
+        return None
+    name = name.strip()
+    if len(name) > 200:
+        raise InputError("name is longer than 200 characters")
+    try:
+        header_text(name, strict=True)
+    except InputError as exc:
+        raise InputError(f"name {exc.message}", hint=exc.hint) from None
+    return name or None
+
+
+def check_policy_slug(slug: str) -> str:
+    """Return ``slug`` if it can name a policy in the subscriptions and the ledger."""
+    if not _SLUG.fullmatch(slug):
+        raise InputError(
+            f"policy slug {slug!r} is not valid",
+            hint="use the policy's name (its path without .md); separate several with spaces",
+        )
+    return slug
+
+
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is a notice kind."""
+    if kind not in KINDS:
+        raise InputError(f"unknown notice kind {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
+    return kind
+
+
+def check_version(version: int) -> int:
+    """Return ``version`` if it is a whole number of at least 1."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InputError(f"policy version must be a whole number >= 1, not {version!r}")
+    return version
+
+
+def lookup_key(email: str) -> str | None:
+    """The stored form of ``email``, or None when it is not an address (so matches nobody)."""
+    try:
+        return normalize_email(email)
+    except InputError:
+        return None
+
+
+def prepare_subscriber(item: SubscriberInput) -> SubscriberInput:
+    """``item`` checked and normalised as it is stored; InputError names the problem."""
+    locale = item.locale.strip() if item.locale else None
+    if locale and (len(locale) > 35 or not re.fullmatch(r"[A-Za-z0-9_-]+", locale)):
+        raise InputError(f"locale {locale!r} is not valid", hint="use a code such as de or pt_BR")
+    policies = tuple(check_policy_slug(p) for p in item.policies) if item.policies else None
+    return SubscriberInput(
+        email=check_email(item.email),
+        name=check_name(item.name),
+        locale=locale or None,
+        policies=tuple(sorted(set(policies))) if policies else None,
+    )

@@ -1,0 +1,274 @@
+"""The tables of the subscriber list and the notice ledger, and their migrations.
+
+The schema is created and upgraded when a store opens, and its version is recorded in the
+``redline_meta`` table; a database of a newer redline, or with tables redline did not
+create, is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+
+from redline import __version__
+from redline.errors import StorageError
+from redline.ledger.db import Database
+
+LOG = logging.getLogger("redline.ledger.store")
+
+SCHEMA_VERSION = 2
+ALL_POLICIES = "*"
+KINDS = ("notice", "reminder", "in-effect")
+STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "failed-temporary",
+    "failed-permanent",
+    "unknown",
+    "cancelled",
+)
+#: States a run never sends again by itself: done, or waiting for a person's decision.
+FINISHED_STATES = ("sent", "failed-permanent", "unknown")
+
+
+def utc_now() -> datetime:
+    """The current time, aware and in UTC (what every timestamp column holds)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert an aware datetime to UTC; refuse naive ones."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_STATE_CHECK = "state IN ({})".format(", ".join(f"'{state}'" for state in STATES))
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "redline_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+subscribers_table = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("locale", sa.String(35)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("unsubscribed_at", UTCDateTime),
+    sa.UniqueConstraint("email", name="uq_subscribers_email"),
+)
+
+subscriptions_table = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # A policy slug, or ALL_POLICIES for every policy.
+    sa.Column("policy", sa.String(200), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+notices_table = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("policy", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_code", sa.Integer),
+    sa.Column("last_message", sa.Text),
+    sa.Column("message_id", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("policy", "version", "kind", "email", name="uq_notices_recipient"),
+    sa.CheckConstraint(_STATE_CHECK, name="ck_notices_state"),
+    sa.CheckConstraint(
+        "kind IN ({})".format(", ".join(f"'{kind}'" for kind in KINDS)), name="ck_notices_kind"
+    ),
+    sa.Index("ix_notices_claim", "policy", "version", "kind", "state", "id"),
+    sa.Index("ix_notices_subscriber", "subscriber_id"),
+    sa.Index("ix_notices_email", "email"),
+)
+
+events_table = sa.Table(
+    "notice_events",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column(
+        "notice_id", ID_TYPE, sa.ForeignKey("notices.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    # An SMTP try's outcome (sent, failed-temporary, failed-permanent, unknown, deferred),
+    # or requeued / recovered.
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("code", sa.Integer),
+    sa.Column("message", sa.Text),
+    sa.Index("ix_notice_events_notice", "notice_id", "id"),
+)
+
+_OUR_TABLES = ("subscribers", "subscriptions", "notices", "notice_events")
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    updated = conn.execute(
+        sa.update(meta_table).where(meta_table.c.key == key).values(value=value)
+    ).rowcount
+    if not updated:
+        conn.execute(sa.insert(meta_table).values(key=key, value=value))
+
+
+def _create(conn: Connection) -> None:
+    """A new database: the current schema at once."""
+    metadata.create_all(conn)
+    _set_meta(conn, "created_at", utc_now().isoformat(timespec="seconds"))
+    _set_meta(conn, "created_by", f"redline {__version__}")
+
+
+def _migrate_v2(conn: Connection) -> None:
+    """Version 2: the 'unknown' state, and the notice_events table (the attempts history).
+
+    SQLite cannot change a CHECK constraint, so the notices table is rebuilt (with the
+    table definition of version 2; a later change of it needs a frozen copy here).
+    """
+    n = notices_table
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.text("ALTER TABLE notices RENAME TO notices_v1"))
+        for index in n.indexes:
+            conn.execute(sa.text(f"DROP INDEX {index.name}"))
+        n.create(conn)
+        columns = ", ".join(column.name for column in n.columns)
+        conn.execute(sa.text(f"INSERT INTO notices ({columns}) SELECT {columns} FROM notices_v1"))
+        conn.execute(sa.text("DROP TABLE notices_v1"))
+    else:
+        conn.execute(
+            sa.text(
+                "ALTER TABLE notices DROP CONSTRAINT ck_notices_state, "
+                f"ADD CONSTRAINT ck_notices_state CHECK ({_STATE_CHECK})"
+            )
+        )
+    events_table.create(conn)
+
+
+_MIGRATIONS = {2: _migrate_v2}
+
+
+class Schema(Database):
+    """Creating, upgrading and reading the version of the schema of a Database."""
+
+    def _prepare_schema(self) -> None:
+        with self._write() as conn:
+            if self._pg:
+                # Serialise concurrent first runs; DDL is transactional on PostgreSQL.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7264601)"))
+            current = self._read_version(conn)
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"database {self.label} has schema version {current}, newer than this "
+                    f"redline supports ({SCHEMA_VERSION})",
+                    hint="upgrade redline",
+                )
+            if current == 0:
+                _create(conn)
+                _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+                return
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS[version](conn)
+                _set_meta(conn, "schema_version", str(version))
+                LOG.info("database schema upgraded to version %d", version)
+
+    def _read_version(self, conn: Connection) -> int:
+        inspector = sa.inspect(conn)
+        if not inspector.has_table(meta_table.name):
+            foreign = [name for name in _OUR_TABLES if inspector.has_table(name)]
+            if foreign:
+                raise StorageError(
+                    f"database {self.label} has tables redline did not create: "
+                    + ", ".join(foreign),
+                    hint="give redline its own database or PostgreSQL schema",
+                )
+            return 0
+        value = conn.execute(
+            sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+        ).scalar()
+        if value is None or not value.isdigit():
+            raise StorageError(
+                f"database {self.label} has no valid schema version in redline_meta",
+                hint="restore the database from a backup or start a new one",
+            )
+        return int(value)
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self._read() as conn:
+            return self._read_version(conn)
+
+
+#: The current time as a statement parameter (prebuilt statements take it as ``p_now``).
+NOW = sa.bindparam("p_now", type_=UTCDateTime())
+
+
+def subscribed_to(subscriber_id: Any, policy: str) -> sa.Exists:
+    """Whether the subscriber ``subscriber_id`` (a column) is subscribed to ``policy``."""
+    x = subscriptions_table.alias("x")
+    return (
+        sa.select(sa.literal(1))
+        .where(x.c.subscriber_id == subscriber_id, x.c.policy.in_([ALL_POLICIES, policy]))
+        .exists()
+    )
+
+
+def ledger_key(policy: str, version: int | None, kind: str | None) -> list[Any]:
+    """Conditions on the notices of ``policy`` (and ``version`` and ``kind`` when given)."""
+    n = notices_table
+    conditions: list[Any] = [n.c.policy == policy]
+    if version is not None:
+        conditions.append(n.c.version == version)
+    if kind is not None:
+        conditions.append(n.c.kind == kind)
+    return conditions

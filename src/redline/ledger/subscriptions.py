@@ -1,0 +1,389 @@
+"""The subscriber repository: who subscribed to which policies, added and changed in bulk.
+
+A subscription names a policy, or :data:`~redline.ledger.schema.ALL_POLICIES` for every
+policy. Removing a subscriber keeps their ledger rows (with the address snapshot) as proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from redline.errors import StorageError
+from redline.ledger.checks import SubscriberInput, lookup_key, prepare_subscriber
+from redline.ledger.db import Database
+from redline.ledger.schema import (
+    ALL_POLICIES,
+    NOW,
+    UTCDateTime,
+    notices_table,
+    subscribed_to,
+    subscribers_table,
+    subscriptions_table,
+    utc_now,
+)
+
+_S = subscribers_table
+_SUBSCRIBER_VALUES = {
+    "email": sa.bindparam("p_email", type_=sa.String()),
+    "name": sa.bindparam("p_name", type_=sa.Text()),
+    "locale": sa.bindparam("p_locale", type_=sa.String()),
+    "created_at": NOW,
+    "updated_at": NOW,
+}
+_INSERT_SUBSCRIBER = {
+    name: insert(_S)
+    .values(**_SUBSCRIBER_VALUES)
+    .on_conflict_do_nothing(index_elements=["email"])
+    .returning(_S.c.id, _S.c.email)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_UPDATE_SUBSCRIBER = (
+    sa.update(_S)
+    .where(_S.c.id == sa.bindparam("p_id", type_=sa.Integer()))
+    .values(
+        name=sa.bindparam("p_name", type_=sa.Text()),
+        locale=sa.bindparam("p_locale", type_=sa.String()),
+        unsubscribed_at=sa.bindparam("p_unsubscribed", type_=UTCDateTime()),
+        updated_at=NOW,
+    )
+)
+_CLEAR_SUBSCRIPTIONS = sa.delete(subscriptions_table).where(
+    subscriptions_table.c.subscriber_id == sa.bindparam("p_id", type_=sa.Integer())
+)
+_RELINK = (
+    sa.update(notices_table)
+    .where(
+        notices_table.c.email.in_(sa.bindparam("p_emails", expanding=True)),
+        notices_table.c.subscriber_id.is_(None),
+    )
+    .values(
+        subscriber_id=sa.select(_S.c.id)
+        .where(_S.c.email == notices_table.c.email)
+        .scalar_subquery()
+    )
+)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One subscriber; ``policies`` is None when subscribed to every policy."""
+
+    id: int
+    email: str
+    name: str | None
+    locale: str | None
+    policies: tuple[str, ...] | None
+    created: datetime
+    updated: datetime
+    unsubscribed: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """True while the subscriber has not unsubscribed."""
+        return self.unsubscribed is None
+
+    def wants(self, policy: str) -> bool:
+        """True when active and subscribed to ``policy``."""
+        return self.active and (self.policies is None or policy in self.policies)
+
+
+@dataclass
+class _Stored:
+    id: int
+    name: str | None
+    locale: str | None
+    unsubscribed_at: datetime | None
+    policies: set[str]
+
+
+class Subscriptions(Database):
+    """The subscriber list of a Database."""
+
+    def upsert_subscriber(
+        self,
+        email: str,
+        name: str | None = None,
+        locale: str | None = None,
+        policies: Sequence[str] | None = None,
+        *,
+        resubscribe: bool = False,
+    ) -> str:
+        """Add or update one subscriber; return 'added', 'updated' or 'unchanged'.
+
+        The given values replace the stored ones (``name``/``locale`` None: none;
+        ``policies`` None or empty: every policy). Someone who unsubscribed stays
+        unsubscribed unless ``resubscribe`` is true. Raises InputError for an invalid
+        address, name or policy slug.
+        """
+        item = SubscriberInput(email, name, locale, tuple(policies) if policies else None)
+        return self.upsert_subscribers([item], resubscribe=resubscribe)[0]
+
+    def upsert_subscribers(
+        self, items: Sequence[SubscriberInput], *, resubscribe: bool = False
+    ) -> list[str]:
+        """:meth:`upsert_subscriber` for many subscribers in one transaction, in order.
+
+        Raises InputError (and stores nothing) if any item is invalid.
+        """
+        prepared = [prepare_subscriber(item) for item in items]
+        results: list[str | None] = [None] * len(prepared)
+        if not prepared:
+            return []
+        with self._write() as conn:
+            known = self._fetch_subscribers(conn, {item.email for item in prepared})
+            fresh: dict[str, tuple[int, SubscriberInput]] = {}
+            for index, item in enumerate(prepared):
+                if item.email not in known and item.email not in fresh:
+                    fresh[item.email] = (index, item)
+            if fresh:
+                for index in self._add_subscribers(conn, fresh, known):
+                    results[index] = "added"
+            for index, item in enumerate(prepared):
+                if results[index] is None:
+                    results[index] = self._update_subscriber(conn, item, known, resubscribe)
+        return [result or "unchanged" for result in results]
+
+    def _add_subscribers(
+        self,
+        conn: Connection,
+        fresh: dict[str, tuple[int, SubscriberInput]],
+        known: dict[str, _Stored],
+    ) -> list[int]:
+        """Insert new subscribers in bulk; return the input indexes of those inserted."""
+        now = utc_now()
+        rows = conn.execute(
+            _INSERT_SUBSCRIBER[conn.dialect.name],
+            [
+                {"p_email": email, "p_name": item.name, "p_locale": item.locale, "p_now": now}
+                for email, (_, item) in fresh.items()
+            ],
+        ).all()
+        inserted = {email: new_id for new_id, email in rows}
+        subscriptions: list[dict[str, Any]] = []
+        for email, new_id in inserted.items():
+            item = fresh[email][1]
+            wanted = set(item.policies) if item.policies else {ALL_POLICIES}
+            subscriptions += _subscription_rows(new_id, wanted, now)
+            known[email] = _Stored(new_id, item.name, item.locale, None, wanted)
+        if subscriptions:
+            conn.execute(sa.insert(subscriptions_table), subscriptions)
+            # An address may have ledger rows from before it was removed: relink them.
+            conn.execute(_RELINK, {"p_emails": sorted(inserted)})
+        raced = set(fresh) - set(inserted)
+        if raced:  # added by a concurrent run since we looked: update those instead
+            known.update(self._fetch_subscribers(conn, raced))
+        return [fresh[email][0] for email in inserted]
+
+    def _fetch_subscribers(self, conn: Connection, emails: set[str]) -> dict[str, _Stored]:
+        s, x = subscribers_table, subscriptions_table
+        found: dict[str, _Stored] = {}
+        rows = conn.execute(
+            sa.select(s.c.id, s.c.email, s.c.name, s.c.locale, s.c.unsubscribed_at, x.c.policy)
+            .select_from(s.outerjoin(x, x.c.subscriber_id == s.c.id))
+            .where(s.c.email.in_(sorted(emails)))
+        )
+        for row in rows:
+            stored = found.setdefault(
+                row.email, _Stored(row.id, row.name, row.locale, row.unsubscribed_at, set())
+            )
+            if row.policy is not None:
+                stored.policies.add(row.policy)
+        return found
+
+    def _update_subscriber(
+        self, conn: Connection, item: SubscriberInput, known: dict[str, _Stored], resub: bool
+    ) -> str:
+        now = utc_now()
+        wanted = set(item.policies) if item.policies else {ALL_POLICIES}
+        stored = known.get(item.email)
+        if stored is None:
+            raise StorageError(
+                f"database {self.label}: a subscriber was removed during the update",
+                hint="try again",
+            )
+        unsubscribed_at = None if resub else stored.unsubscribed_at
+        if stored.policies != wanted:
+            conn.execute(_CLEAR_SUBSCRIPTIONS, {"p_id": stored.id})
+            conn.execute(sa.insert(subscriptions_table), _subscription_rows(stored.id, wanted, now))
+        elif (stored.name, stored.locale, stored.unsubscribed_at) == (
+            item.name,
+            item.locale,
+            unsubscribed_at,
+        ):
+            return "unchanged"
+        conn.execute(
+            _UPDATE_SUBSCRIBER,
+            {
+                "p_id": stored.id,
+                "p_name": item.name,
+                "p_locale": item.locale,
+                "p_unsubscribed": unsubscribed_at,
+                "p_now": now,
+            },
+        )
+        known[item.email] = _Stored(stored.id, item.name, item.locale, unsubscribed_at, wanted)
+        return "updated"
+
+    def remove_subscriber(self, email: str) -> bool:
+        """Delete a subscriber and their subscriptions; their ledger rows stay as proof."""
+        key = lookup_key(email)
+        if key is None:
+            return False
+        s = subscribers_table
+        with self._write() as conn:
+            found = conn.execute(sa.select(s.c.id).where(s.c.email == key)).scalar()
+            if found is None:
+                return False
+            # Explicit, so the proof keeps its rows even where foreign keys are not enforced.
+            conn.execute(
+                sa.update(notices_table)
+                .where(notices_table.c.subscriber_id == found)
+                .values(subscriber_id=None)
+            )
+            conn.execute(
+                sa.delete(subscriptions_table).where(subscriptions_table.c.subscriber_id == found)
+            )
+            conn.execute(sa.delete(s).where(s.c.id == found))
+            return True
+
+    def move_subscriptions(
+        self, renames: Mapping[str, str], *, dry_run: bool = False
+    ) -> dict[str, int]:
+        """Move subscriptions to an earlier name of a policy (``old -> current``) to its
+        current name; a subscriber of both keeps one. Returns how many subscriptions each
+        earlier name had that moved (with ``dry_run``: would move)."""
+        x, other = subscriptions_table, subscriptions_table.alias("other")
+        moved: dict[str, int] = {}
+        with self._write() as conn:
+            for old, new in renames.items():
+                count = sa.select(sa.func.count()).select_from(x).where(x.c.policy == old)
+                found = int(conn.execute(count).scalar_one()) if old != new else 0
+                if not found:
+                    continue
+                moved[old] = found
+                if dry_run:
+                    continue
+                both = (
+                    sa.select(sa.literal(1))
+                    .where(other.c.subscriber_id == x.c.subscriber_id, other.c.policy == new)
+                    .exists()
+                )
+                conn.execute(sa.update(x).where(x.c.policy == old, ~both).values(policy=new))
+                conn.execute(sa.delete(x).where(x.c.policy == old))
+        return moved
+
+    def unsubscribe(self, email: str) -> bool:
+        """Mark a subscriber unsubscribed; False if unknown or already unsubscribed."""
+        key = lookup_key(email)
+        if key is None:
+            return False
+        s = subscribers_table
+        now = utc_now()
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(s)
+                .where(s.c.email == key, s.c.unsubscribed_at.is_(None))
+                .values(unsubscribed_at=now, updated_at=now)
+            )
+            return result.rowcount == 1
+
+    def get_subscriber(self, email: str) -> Subscriber | None:
+        """The subscriber with this address (domain case ignored), or None."""
+        key = lookup_key(email)
+        if key is None:
+            return None
+        statement = self._subscriber_query().where(subscribers_table.c.email == key)
+        with self._read() as conn:
+            return next(_group_subscribers(conn.execute(statement)), None)
+
+    def subscriber_email(self, subscriber_id: int) -> str | None:
+        """The address of the subscriber with this id, or None."""
+        s = subscribers_table
+        with self._read() as conn:
+            return conn.execute(sa.select(s.c.email).where(s.c.id == subscriber_id)).scalar()
+
+    def iter_subscribers(
+        self, policy: str | None = None, *, include_unsubscribed: bool = False
+    ) -> Iterator[Subscriber]:
+        """Subscribers ordered by address, streamed (never the whole list in memory).
+
+        ``policy``: only those subscribed to it (directly or to every policy).
+        """
+        statement = self._subscriber_query()
+        for condition in self._subscriber_filter(policy, include_unsubscribed):
+            statement = statement.where(condition)
+        yield from _group_subscribers(self._stream(statement))
+
+    def count_subscribers(
+        self, policy: str | None = None, *, include_unsubscribed: bool = False
+    ) -> int:
+        """Number of active subscribers (of ``policy`` if given)."""
+        statement = sa.select(sa.func.count()).select_from(subscribers_table)
+        for condition in self._subscriber_filter(policy, include_unsubscribed):
+            statement = statement.where(condition)
+        with self._read() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    @staticmethod
+    def _subscriber_query() -> sa.Select[Any]:
+        s, x = subscribers_table, subscriptions_table
+        return (
+            sa.select(
+                s.c.id,
+                s.c.email,
+                s.c.name,
+                s.c.locale,
+                s.c.created_at,
+                s.c.updated_at,
+                s.c.unsubscribed_at,
+                x.c.policy,
+            )
+            .select_from(s.outerjoin(x, x.c.subscriber_id == s.c.id))
+            .order_by(s.c.email, x.c.policy)
+        )
+
+    @staticmethod
+    def _subscriber_filter(
+        policy: str | None, include_unsubscribed: bool
+    ) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if not include_unsubscribed:
+            conditions.append(subscribers_table.c.unsubscribed_at.is_(None))
+        if policy is not None:
+            conditions.append(subscribed_to(subscribers_table.c.id, policy))
+        return conditions
+
+
+def _subscription_rows(
+    subscriber_id: int, policies: set[str], now: datetime
+) -> list[dict[str, Any]]:
+    """The subscriptions table rows of one subscriber to ``policies``."""
+    return [
+        {"subscriber_id": subscriber_id, "policy": policy, "created_at": now}
+        for policy in sorted(policies)
+    ]
+
+
+def _group_subscribers(rows: Iterable[sa.Row[Any]]) -> Iterator[Subscriber]:
+    for _, group in groupby(rows, key=lambda row: row.id):
+        members = list(group)
+        first = members[0]
+        policies = {row.policy for row in members if row.policy is not None}
+        yield Subscriber(
+            id=first.id,
+            email=first.email,
+            name=first.name,
+            locale=first.locale,
+            policies=None if ALL_POLICIES in policies else tuple(sorted(policies)),
+            created=first.created_at,
+            updated=first.updated_at,
+            unsubscribed=first.unsubscribed_at,
+        )
