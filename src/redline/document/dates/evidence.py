@@ -10,11 +10,11 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from redline.document.dates.grammar import _check_locale
 from redline.document.dates.options import DateOptions, date_options
 from redline.document.dates.read import split_dates
 from redline.document.dates.results import DateMatch
 from redline.document.dates.tokens import _valid
+from redline.locales import parse_locale
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -90,7 +90,7 @@ def locale_order(locale: str | None) -> str | None:
 
     None without a locale, or for a locale that writes the year first (ja, zh).
     """
-    parsed = _check_locale(locale)
+    parsed = parse_locale(locale, config_key="locale")
     if parsed is None:
         return None
     from babel import Locale

@@ -8,14 +8,14 @@ from functools import cache
 from redline.document.dates.markup import _DWS
 from redline.document.dates.names import _Names
 from redline.document.dates.tokens import _Reading, _Style, _Token
-from redline.errors import ConfigError
+from redline.locales import parse_locale
 
 
 class _Grammar:
     """Compiled date patterns for English plus an optional locale."""
 
     def __init__(self, locale: str | None) -> None:
-        self.locale = _check_locale(locale)
+        self.locale = parse_locale(locale, config_key="locale")
         sources = ("en",) if self.locale in (None, "en") else ("en", self.locale)
         self.preferred = sources[-1]
         self.months = _Names("month", sources)
@@ -66,21 +66,6 @@ class _Grammar:
             if not chosen or token.match.start() >= chosen[-1].match.end():
                 chosen.append(token)
         return chosen
-
-
-def _check_locale(locale: str | None) -> str | None:
-    if not locale:
-        return None
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        parsed = Locale.parse(locale.replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        raise ConfigError(
-            f"config key 'locale': unknown locale {locale!r}",
-            hint='use a language code such as "de", "fr" or "pt_BR"',
-        ) from None
-    return str(parsed)
 
 
 @cache
