@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redline.errors import InputError
 from redline.ledger.headers import header_text, mailbox
 from redline.ledger.schema import KINDS
+from redline.locales import parse_locale
 
 _SLUG = re.compile(r"(?!/)[^\s\\*,;]{1,200}(?<!/)")  # names are paths: de/privacy
 
@@ -103,13 +104,10 @@ def lookup_key(email: str) -> str | None:
 
 def prepare_subscriber(item: SubscriberInput) -> SubscriberInput:
     """``item`` checked and normalised as it is stored; InputError names the problem."""
-    locale = item.locale.strip() if item.locale else None
-    if locale and (len(locale) > 35 or not re.fullmatch(r"[A-Za-z0-9_-]+", locale)):
-        raise InputError(f"locale {locale!r} is not valid", hint="use a code such as de or pt_BR")
     policies = tuple(check_policy_slug(p) for p in item.policies) if item.policies else None
     return SubscriberInput(
         email=check_email(item.email),
         name=check_name(item.name),
-        locale=locale or None,
+        locale=parse_locale(item.locale),
         policies=tuple(sorted(set(policies))) if policies else None,
     )

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from redline.errors import ConfigError, InputError
-from redline.ledger.headers import header_text
 from redline.ledger.checks import (
     SubscriberInput,
     check_email,
@@ -32,6 +31,8 @@ from redline.ledger.checks import (
     check_policy_slug,
     normalize_email,
 )
+from redline.ledger.headers import header_text
+from redline.locales import parse_locale
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -50,21 +51,6 @@ _IMPORT_BATCH = 500
 
 
 # -- validation -------------------------------------------------------------------------------
-
-
-def parse_locale(value: str | None) -> str | None:
-    """Return a canonical locale such as 'de' or 'pt_BR' (None if empty); InputError if unknown."""
-    from babel import Locale, UnknownLocaleError
-
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        return str(Locale.parse(text.replace("-", "_")))
-    except (UnknownLocaleError, ValueError, TypeError):
-        raise InputError(
-            f"unknown locale {text!r}", hint="use a code such as en, de or pt_BR"
-        ) from None
 
 
 def policy_names(repo: PolicyRepo) -> dict[str, str]:
