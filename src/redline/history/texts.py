@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redline.document.cache import parse_cached
+from redline.document.source import decode_policy
 from redline.errors import GitError, InputError, RedlineError
 from redline.files import read_inside
 from redline.history.renames import RenameHistory
@@ -39,20 +40,6 @@ def blob_sha(data: bytes) -> str:
     import hashlib  # only for the working tree; OpenSSL's binding is slow to load
 
     return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
-def decode_policy(data: bytes, where: str) -> str:
-    """Decode policy bytes as UTF-8, with one-line errors for binary or other encodings."""
-    if b"\x00" in data:
-        raise InputError(f"{where}: is a binary file, not Markdown", hint="policies are UTF-8 text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{where}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            hint="save the file as UTF-8",
-        ) from None
 
 
 class PolicyTexts(RenameHistory):

@@ -37,8 +37,8 @@ def read_policy_file(
 
     With ``root`` (the repository), a link that leads outside it is refused.
     """
+    from redline.document.source import decode_policy
     from redline.files import read_inside
-    from redline.history.texts import decode_policy
 
     where = name or str(path)
     try:
