@@ -3,7 +3,7 @@
 :class:`World` is a real git repository ``work`` with a bare ``origin``, set up with
 ``redline init`` (baseline v1 of each policy, nobody emailed), subscribers in a real
 database (``database_url``: SQLite or PostgreSQL), and a real aiosmtpd server. Releases run
-through :mod:`redline.release.core` with a fast-retrying SMTP transport.
+through :mod:`redline.release` with a fast-retrying SMTP transport.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from redline.config import Settings
 from redline.history.repo import PolicyRepo
 from redline.jobs.init import apply_init, plan_init
 from redline.ledger.store import Store
-from redline.mail.mailer import SmtpConfig, SmtpTransport
+from redline.mail.settings import SmtpConfig
+from redline.mail.transport import SmtpTransport
 from smtp_servers import Server
 
 _DATES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
@@ -121,7 +122,7 @@ class World:
 
         The release commit and tags are dated ``today``, as if the run happened then.
         """
-        from redline.release.core import execute_release, plan_release
+        from redline.release import execute_release, plan_release
 
         settings = self.settings()
         when = f"{today.isoformat()}T09:00:00+00:00"

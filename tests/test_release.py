@@ -432,7 +432,7 @@ def test_material_change_is_dated_logged_committed_tagged_pushed_and_notified(wo
 
 
 def test_heredoc_delimiters_are_random():
-    from redline.release.core import format_github_outputs
+    from redline.github import format_github_outputs
 
     outputs = {"released": "true", "policies": "[\n  1\n]"}
     first, second = format_github_outputs(outputs), format_github_outputs(outputs)
@@ -986,7 +986,7 @@ def test_uncommitted_policy_edits_are_refused(sqlite_world):
     ],
 )
 def test_choose_effective_date(classification, pending, requested, written, allow, expected):
-    from redline.release.core import choose_effective_date
+    from redline.release import choose_effective_date
 
     def day(offset: int | None) -> date | None:
         return None if offset is None else TODAY + timedelta(days=offset)
@@ -1006,7 +1006,7 @@ def test_choose_effective_date(classification, pending, requested, written, allo
 
 def test_trailer_in_the_past_is_refused_even_with_short_notice():
     from redline.errors import DateError
-    from redline.release.core import choose_effective_date, effective_date_trailer
+    from redline.release import choose_effective_date, effective_date_trailer
 
     requested = effective_date_trailer("Merge\n\nEffective-Date: 2026-03-01\n")
     assert requested == date(2026, 3, 1)

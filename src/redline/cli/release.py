@@ -10,7 +10,7 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.release.core import ReleaseReport
+    from redline.release import ReleaseReport
 
 
 @click.command()
@@ -78,7 +78,7 @@ def command(
     from redline.console import emit_json
     from redline.document.dates import resolve_today
     from redline.errors import PoliciesSkipped, RedlineError
-    from redline.release.core import run_release, write_github_failure, write_github_files
+    from redline.release import run_release, write_github_failure, write_github_files
 
     settings = app.settings()
     day = resolve_today(today)
@@ -122,7 +122,7 @@ def _echo(line: str) -> None:
 def _show(report: ReleaseReport) -> None:
     """The human-readable report on stdout; warnings on stderr."""
     from redline.console import err, out
-    from redline.release.core import nothing_released
+    from redline.release import nothing_released
 
     plan = report.plan
     console = out()

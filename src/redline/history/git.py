@@ -127,6 +127,8 @@ class Git:
         A commit this clone does not have is not an ancestor (``git merge-base
         --is-ancestor`` exits 1 for "no", 128 for an unknown commit).
         """
+        if ancestor == descendant:
+            return True
         try:
             self.read("merge-base", "--is-ancestor", ancestor, descendant)
         except GitCommandFailed as failure:

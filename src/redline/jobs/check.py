@@ -143,11 +143,11 @@ def _default_branch_candidates(repo: PolicyRepo, settings: Settings) -> list[str
     base_ref = os.environ.get(ENV_GITHUB_BASE_REF, "").strip()
     if base_ref:
         candidates += [f"origin/{base_ref}", base_ref]
-    import git
+    from redline.history.git import GitCommandFailed
 
     try:
-        origin_head = repo.repo.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")
-    except git.GitCommandError:
+        origin_head = repo.git.read("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+    except GitCommandFailed:
         origin_head = ""
     if origin_head:
         candidates.append(origin_head.removeprefix("refs/remotes/"))
@@ -162,9 +162,7 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
     ``default_branch``, else ``origin/$GITHUB_BASE_REF`` in a pull request, else
     ``origin/HEAD``, else ``main`` or ``master`` (local or on origin).
     """
-    import git
-
-    from redline.history.git import SHALLOW_HINT
+    from redline.history.git import SHALLOW_HINT, GitCommandFailed
 
     if base is not None:
         return base, repo.resolve_rev(base)
@@ -191,8 +189,8 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
         if _commit_or_none(repo, candidate) is None:
             continue
         try:
-            merge_base = repo.repo.git.merge_base(candidate, "HEAD").strip()
-        except git.GitCommandError:
+            merge_base = repo.git.read("merge-base", candidate, "HEAD").strip()
+        except GitCommandFailed:
             hint = SHALLOW_HINT if repo.is_shallow() else "pass --base REV"
             raise GitError(f"'{candidate}' and HEAD have no common ancestor", hint=hint) from None
         return f"merge-base({candidate}, HEAD)", merge_base
@@ -400,8 +398,8 @@ def check_policies(
 def _deleted_since(repo: PolicyRepo, base_commit: str) -> list[str]:
     """Policy files that existed at ``base_commit`` and are gone from the working tree."""
     roots = repo.settings.policies_dir
-    output = repo.repo.git.diff(
-        "--name-only", "--no-renames", "-z", "--diff-filter=D", base_commit, "--", *roots
+    output = repo.git.read(
+        "diff", "--name-only", "--no-renames", "-z", "--diff-filter=D", base_commit, "--", *roots
     )
     layout = repo.settings.layout
     return [path for path in output.split("\0") if path and layout.judge(path).reason is None]

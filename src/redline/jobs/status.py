@@ -8,7 +8,7 @@ For every policy (or one):
   in-effect): sent, failed (temporarily, to be retried, or permanently) and pending, from
   the ledger;
 * whether the text at HEAD differs from the last release, as ``redline release`` would see
-  it (:func:`redline.release.core.plan_release`);
+  it (:func:`redline.release.plan_release`);
 * the effective date in the working tree, how its numeric order was decided, and the
   problem when it cannot be read or a new one cannot be written
   (:func:`redline.document.dates.inspect_policy_date`);
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
     from redline.ledger.store import Store
-    from redline.release.core import ReleasePlan
+    from redline.release import ReleasePlan
 
 KINDS = ("notice", "reminder", "in-effect")
 
@@ -217,8 +217,8 @@ def collect_status(
 ) -> StatusReport:
     """The status of every policy (or of ``policy``) on ``today``; reads ``store`` if given."""
     from redline.document.dates import RepositoryOrders
-    from redline.history.policy_dates import repository_orders
     from redline.history.git import SHALLOW_HINT
+    from redline.history.policy_dates import repository_orders
 
     policies = [repo.resolve(policy)] if policy else repo.policies()
     report = StatusReport(
@@ -285,7 +285,7 @@ class _Context:
 
     def plan(self) -> ReleasePlan | None:
         """The release a run would make now (None, with a warning, when it would stop)."""
-        from redline.release.core import plan_release
+        from redline.release import plan_release
 
         if not self._planned:
             self._planned = True
