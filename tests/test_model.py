@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redline.document.model import _blocks_from_tokens, normalize, parse_document, split_label
+from redline.document.headings import split_label
+from redline.document.model import _blocks_from_tokens, parse_document
+from redline.document.normalize import normalize
 from redline.errors import InputError
 
 # -- normalisation ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from redline import __version__
 from redline.console import LOG
-from redline.document import model
+from redline.document import chunks, headings, model, normalize
 from redline.document.model import (
     Block,
     Document,
@@ -46,12 +46,14 @@ def parse_cached(
 
 
 def _fingerprint() -> bytes:
-    """What a cache file must have been written by: this format, redline and its model code."""
+    """What a cache file must have been written by: this format, redline and the code that
+    parses a document (the model and the modules it parses with)."""
     try:
-        info = os.stat(model.__file__)
+        stats = [os.stat(part.__file__) for part in (model, chunks, headings, normalize)]
     except OSError:
         return f"redline-doc-{FORMAT} {__version__}".encode()
-    return f"redline-doc-{FORMAT} {__version__} {info.st_mtime_ns} {info.st_size}".encode()
+    code = " ".join(f"{info.st_mtime_ns} {info.st_size}" for info in stats)
+    return f"redline-doc-{FORMAT} {__version__} {code}".encode()
 
 
 def _load(path: Path, fingerprint: bytes, text: str, name: str) -> Document | None:

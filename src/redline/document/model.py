@@ -1,80 +1,32 @@
 """The policy document model: Markdown parsed into blocks and sections, with normalised text.
 
 Blocks come from markdown-it-py's block parser. Inline Markdown is not parsed into tokens;
-instead :func:`normalize` strips formatting-only noise from each block's inline source, which
-is both faster and more robust against the artifacts of exported policies
-(``**6.&#x20;*****Retention of Data***``).
+instead :func:`redline.document.normalize.normalize` strips formatting-only noise from each
+block's inline source, which is both faster and more robust against the artifacts of
+exported policies (``**6.&#x20;*****Retention of Data***``). Headings give sections their
+label, title and key (:mod:`redline.document.headings`).
 
-A document is parsed in content-defined chunks split at safe blank lines, and each chunk's
-blocks are cached by the chunk's text, so two revisions of a large policy share the work
-for every unchanged chunk.
+A document is parsed in content-defined chunks split at safe blank lines
+(:mod:`redline.document.chunks`), and each chunk's blocks are cached by the chunk's text, so
+two revisions of a large policy share the work for every unchanged chunk.
 """
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from redline.document.chunks import _chunks
+from redline.document.headings import section_key, split_label
+from redline.document.normalize import normalize
 from redline.errors import InputError
 
-_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
-_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_ESCAPED_MARKUP = re.compile(r"\\([*_`])")
-_GITBOOK_TAG = re.compile(r"\{%-?.*?-?%\}", re.S)
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^>\s]+|[^@>\s]+@[^@>\s]+\.[^>\s]+)>")
-# Formatting tags only: anything else in angle brackets ("<Company Name>", "<script>") is text.
-_HTML_TAG = re.compile(
-    r"</?(?:a|abbr|b|big|br|center|cite|code|del|details|div|em|figure|figcaption|font|h[1-6]|"
-    r"hr|i|img|ins|kbd|mark|p|s|small|span|strike|strong|sub|summary|sup|table|tbody|td|th|"
-    r"thead|tr|u|ul|ol|li|blockquote|section|article|header|footer|nav|main)"
-    r"(?:\s[^<>]*)?/?>",
-    re.I,
-)
-_WORDS = re.compile(r"\w+")
-# An emphasis run touches a word on at least one side; a lone "*" as in "2 * 3" is text.
-_STARS = re.compile(r"(?<!\s)\*+|\*+(?!\s)")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BARE_LABEL = re.compile(r"(?:\d+(?:\.\d+)*|\(?[0-9A-Za-z]{1,6}\))[.):]?|[A-Za-z][.)]")
-_UNDERSCORES = re.compile(r"(?<![\w])_+|_+(?![\w])")
-_CODE_TICKS = re.compile(r"`+")
-_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-# After whitespace is collapsed, the only whitespace left is single spaces.
-_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?)\]])")
-_SPACE_AFTER_OPEN = re.compile(r"([(\[]) ")
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-    }
-)
 
-# A section label at the start of a heading: "6", "6.2", "6.2.1", "a)", "(iii)", "IV.", "§ 3".
-_LABEL = re.compile(
-    r"^(?:(?:section|article|clause|part|§)\s*)?"
-    r"(?P<label>\d+(?:\.\d+)*(?=[.):\s]|$)|\([0-9A-Za-z]{1,6}\)|[A-Za-z](?=[.)])|"
-    r"[IVXLCivxlc]{1,6}(?=[.)]))"
-    r"[.):]?(?:\s+|$)(?P<title>.*)$",
-    re.I,
-)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _DATE_LABEL = re.compile(
     r"^(?:effective(?:\s+date|\s+as\s+of)?|last\s+(?:updated|modified|revised)|updated|"
     r"date\s+of\s+last\s+revision)\b",
@@ -86,99 +38,6 @@ _PLAIN_PUNCTUATION = "(\"'\u201c\u2018"
 # marker followed by a plain line.
 _SIMPLE_HEADING = re.compile(r"(#{1,6}) ([^#\s](?:[^#\n]*[^#\s])?)[ \t]*(?:\n|$)")
 _SIMPLE_ITEM = re.compile(r"(?:[-+*]|\d{1,9}[.)]) (?=[^\W\d_]|[(\"'\u201c\u2018])")
-# A blank (or whitespace-only) line followed by a line that cannot continue a block; and a
-# line that may open a fence or raw HTML block (which may hold blank lines).
-_SAFE_FIRST_CUT = re.compile(r"[^\S\n]*\n(?=[^ \t\n<])")
-_SAFE_CUT = re.compile(r"\n(?=([^\S\n]*\n)[^ \t\n<])")  # cut at end(1); "\n" first is fast
-_FENCE_OR_HTML_LINE = re.compile(r"^ {0,3}(?:```|~~~|<)", re.M)
-# Raw HTML blocks (CommonMark types 1-5) may contain blank lines; they end at these markers.
-_RAW_HTML = re.compile(
-    r" {0,3}<((?:script|pre|style|textarea)(?=[\s>]|$)|!--|\?|!\[CDATA\[|![A-Za-z])", re.I
-)
-_RAW_HTML_END = {
-    "script": "</script>",
-    "pre": "</pre>",
-    "style": "</style>",
-    "textarea": "</textarea>",
-    "!--": "-->",
-    "?": "?>",
-    "![cdata[": "]]>",
-}
-
-
-def decode_entities(text: str) -> str:
-    """Decode HTML entities, also double-encoded ones (``&amp;#x20;``)."""
-    for _ in range(3):
-        if "&" not in text or not _ENTITY.search(text):
-            break
-        text = html.unescape(text)
-    return text
-
-
-def normalize(text: str, *, fold_typography: bool = False) -> str:
-    """Return ``text`` without formatting-only differences, for comparison.
-
-    Each step runs only when its trigger character is present: most paragraphs of a
-    policy are plain text, and this is the hottest function of a parse.
-    """
-    if "{" in text:  # a one-character test is several times faster than one for "{%"
-        text = _GITBOOK_TAG.sub(" ", text)
-    text = decode_entities(text)
-    if not text.isascii():  # ASCII is already NFKC and has no invisible characters
-        text = unicodedata.normalize("NFKC", text)
-        text = _INVISIBLE.sub("", text)
-    if "[" in text:
-        text = _IMAGE.sub(" ", text)
-        text = _LINK.sub(_link_text, text)
-        text = _REF_LINK.sub(r"\1", text)
-    if "<" in text:
-        text = _HTML_COMMENT.sub(" ", text)
-        text = _AUTOLINK.sub(r"\1", text)
-        text = _HTML_TAG.sub(" ", text)
-    if "\\" in text:
-        text = _ESCAPED_MARKUP.sub(r"\1", text)  # before the runs, so no backslash is left behind
-    if "*" in text:
-        text = _STARS.sub("", text)
-    if "_" in text:
-        text = _UNDERSCORES.sub("", text)
-    if "`" in text:
-        text = _CODE_TICKS.sub("", text)
-    if "\\" in text:
-        text = _BACKSLASH_ESCAPE.sub(r"\1", text)
-    if fold_typography:
-        text = text.translate(_TYPOGRAPHY)
-    # Every whitespace character but " " is unprintable, so a printable text without
-    # doubled or outer spaces is already collapsed (and this test is faster than the split).
-    if not text.isprintable() or "  " in text or text.startswith(" ") or text.endswith(" "):
-        text = " ".join(text.split())
-    if _SPACE_BEFORE_PUNCT.search(text):
-        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    if ("(" in text and "( " in text) or ("[" in text and "[ " in text):
-        text = _SPACE_AFTER_OPEN.sub(r"\1", text)
-    return text
-
-
-def _link_text(match: re.Match[str]) -> str:
-    label, target = match.group(1), match.group(2)
-    if not target or not label.strip() or label.strip() == target:
-        return label or target
-    return f"{label} ({target})"
-
-
-def section_key(title: str) -> str:
-    """A section's identity without its number: case-folded words of the title."""
-    return " ".join(_WORDS.findall(title.casefold()))
-
-
-def split_label(heading: str) -> tuple[str | None, str]:
-    """Split a normalised heading into label and title: "6.2 Cookies" -> ("6.2", "Cookies")."""
-    match = _LABEL.match(heading)
-    if not match or (not match.group("title").strip() and not match.group("label")[0].isdigit()):
-        return None, heading
-    label = match.group("label").rstrip(".")
-    if label.isdigit() and len(label) >= 4:  # "## 2020 Update" names a year, not a section
-        return None, heading
-    return label, match.group("title").strip(" .:-\u2013\u2014")
 
 
 def is_date_line(norm: str) -> bool:
@@ -304,68 +163,6 @@ def split_front_matter(text: str, name: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(data, dict):
         raise InputError(f"{name}: front matter must be a mapping of keys to values")
     return match.group(0), data
-
-
-def _chunks(body: str) -> list[tuple[int, str]]:
-    """Split ``body`` at blank lines where Markdown context cannot continue across the cut.
-
-    Chunks are mostly single blocks, so that an edit (or a renumbered heading) leaves the
-    chunks around it, and their cached blocks, unchanged.
-    """
-    chunks: list[tuple[int, str]] = []
-    may_span = "```" in body or "~~~" in body or ("<" in body and _FENCE_OR_HTML_LINE.search(body))
-    if not may_span:  # nothing can hold a blank line: find the cuts with a regex
-        first = _SAFE_FIRST_CUT.match(body)
-        cuts = [first.end()] if first else []
-        cuts.extend(match.end(1) for match in _SAFE_CUT.finditer(body))
-        start = line = 0
-        for cut in cuts:
-            chunks.append((line, body[start:cut]))
-            line += chunks[-1][1].count("\n")
-            start = cut
-        if start < len(body):
-            chunks.append((line, body[start:] if body.endswith("\n") else body[start:] + "\n"))
-        return chunks
-    lines = body.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    start = 0
-    fence: str | None = None
-    raw_html_end: str | None = None
-    for index, line in enumerate(lines):
-        if raw_html_end is not None:
-            if raw_html_end in line.lower():
-                raw_html_end = None
-            continue
-        first = line.lstrip(" ")[:1]
-        if first in {"`", "~"} and (fence_match := _FENCE.match(line)):
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * len(marker)
-            elif marker.startswith(fence):
-                fence = None
-        elif first == "<" and fence is None:
-            raw_html_end = _raw_html_end(line)
-        if fence is not None or raw_html_end is not None or line.strip():
-            continue
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        if not following or following[0] in " \t" or following.startswith("<"):
-            continue
-        chunks.append((start, "\n".join(lines[start : index + 1]) + "\n"))
-        start = index + 1
-    if start < len(lines):
-        chunks.append((start, "\n".join(lines[start:]) + "\n"))
-    return chunks
-
-
-def _raw_html_end(line: str) -> str | None:
-    """The end marker of a raw HTML block (which may hold blank lines) that ``line`` opens."""
-    match = _RAW_HTML.match(line)
-    if not match:
-        return None
-    opener = match.group(1).lower()
-    end = _RAW_HTML_END.get(opener, ">")
-    return None if end in line[match.end() :].lower() else end
 
 
 def _shift(blocks: Sequence[Block], offset: int) -> list[Block]:
