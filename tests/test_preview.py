@@ -12,7 +12,8 @@ import pytest
 
 from redline.history.repo import PolicyRepo
 from redline.jobs.init import apply_init, plan_init
-from redline.jobs.preview import COMMENT_LIMIT, MARKER, RESERVE, SAMPLE_RECIPIENT, build_preview
+from redline.jobs.preview import COMMENT_LIMIT, MARKER, RESERVE, build_preview
+from redline.jobs.sample_email import SAMPLE_RECIPIENT
 
 TODAY = date(2025, 6, 2)
 PRIVACY = """\

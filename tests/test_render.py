@@ -11,19 +11,17 @@ import pytest
 
 from conftest import redline_process as run_cli
 from redline.errors import ConfigError, TemplateError
+from redline.md import md_escape
+from redline.publish.filters import reflow, rfc3339
 from redline.publish.notice import (
     UNSUBSCRIBE_PLACEHOLDER,
     NoticeContext,
     RenderedNotice,
-    Templates,
     build_notice_context,
-    generate_summary,
-    md_escape,
-    packaged_templates_dir,
-    reflow,
     render_notice,
-    rfc3339,
 )
+from redline.publish.prose import generate_summary
+from redline.publish.templates import Templates, packaged_templates_dir
 
 TODAY = dt.date(2024, 2, 1)
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
@@ -47,7 +45,7 @@ def notice_context(repo, version: int = 2, **settings) -> tuple[NoticeContext, o
 
 def test_default_notice_has_subject_text_and_inlined_html(released_repo):
     context, settings = notice_context(released_repo, site_url="https://policies.example.com")
-    notice = render_notice(settings, context, "notice")
+    notice = render_notice(Templates(settings), context, "notice")
 
     assert isinstance(notice, RenderedNotice)
     assert notice.subject == "Changes to our Privacy Policy, effective March 1, 2024"
@@ -82,7 +80,7 @@ def test_default_notice_has_subject_text_and_inlined_html(released_repo):
 )
 def test_reminder_and_in_effect_variants(released_repo, kind, subject, phrase):
     context, settings = notice_context(released_repo)
-    notice = render_notice(settings, context, kind)
+    notice = render_notice(Templates(settings), context, kind)
     assert notice.subject == subject
     assert phrase in notice.text
     assert phrase in notice.html
@@ -92,14 +90,14 @@ def test_reminder_and_in_effect_variants(released_repo, kind, subject, phrase):
 def test_unknown_kind_is_refused(released_repo):
     context, settings = notice_context(released_repo)
     with pytest.raises(Exception, match="unknown notice kind 'digest'"):
-        render_notice(settings, context, "digest")
+        render_notice(Templates(settings), context, "digest")
 
 
 def test_first_release_without_diff(released_repo):
     context, settings = notice_context(released_repo, version=1)
     assert context.summary == "First published version."
     assert context.sections == ()
-    notice = render_notice(settings, context)
+    notice = render_notice(Templates(settings), context)
     assert "Changed sections" not in notice.text
 
 
@@ -133,7 +131,7 @@ def test_script_in_policy_text_is_escaped_in_the_email(released_repo, tag_releas
         summary="We no longer run <script>alert('x')</script> & tracking.",
     )
     context, settings = notice_context(released_repo, version=3)
-    notice = render_notice(settings, context)
+    notice = render_notice(Templates(settings), context)
     assert "<script" not in notice.html
     assert "&lt;script&gt;alert(" in notice.html
     assert "Privacy Policy &amp; Cookies" in notice.html
@@ -151,7 +149,7 @@ def test_override_one_template_keeps_the_others(released_repo):
         "templates/notice.subject.j2", "[{{ policy.slug }} v{{ version }}] {{ summary[:20] }}\n"
     )
     context, settings = notice_context(released_repo)
-    notice = render_notice(settings, context)
+    notice = render_notice(Templates(settings), context)
     assert notice.subject == "[privacy-policy v2] Section 7 (Transfer"
     assert "What changes" in notice.text  # the built-in text template is still used
 
@@ -162,7 +160,7 @@ def test_override_can_extend_the_builtin_template(released_repo):
         '{% extends "default/notice.txt.j2" %}\n{% block greeting %}Dear customer,{% endblock %}\n',
     )
     context, settings = notice_context(released_repo)
-    notice = render_notice(settings, context)
+    notice = render_notice(Templates(settings), context)
     assert notice.text.startswith("Dear customer,\n")
     assert UNSUBSCRIBE_PLACEHOLDER in notice.text
 
@@ -170,7 +168,7 @@ def test_override_can_extend_the_builtin_template(released_repo):
 def test_configured_templates_dir(released_repo):
     released_repo.write("mail/notice.subject.j2", "Policy news: {{ policy.title }}")
     context, settings = notice_context(released_repo, templates_dir="mail")
-    assert render_notice(settings, context).subject == "Policy news: Privacy Policy"
+    assert render_notice(Templates(settings), context).subject == "Policy news: Privacy Policy"
     with pytest.raises(ConfigError, match="templates_dir 'nowhere' is not a directory"):
         Templates(released_repo.settings(templates_dir="nowhere"))
 
@@ -188,7 +186,7 @@ def test_sandbox_escape_is_refused(released_repo, source):
     released_repo.write("templates/notice.subject.j2", "Subject\n" + source + "\n")
     context, settings = notice_context(released_repo)
     with pytest.raises(TemplateError) as caught:
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
     message = str(caught.value)
     assert message.startswith("templates/notice.subject.j2:2: unsafe template operation refused")
 
@@ -216,7 +214,7 @@ def test_template_errors_name_file_and_line(released_repo, source, expected):
     released_repo.write("templates/notice.subject.j2", source)
     context, settings = notice_context(released_repo)
     with pytest.raises(TemplateError) as caught:
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
     assert str(caught.value).startswith(expected)
 
 
@@ -226,7 +224,7 @@ def test_error_in_builtin_template_reached_from_override(released_repo):
     )
     context, settings = notice_context(released_repo)
     with pytest.raises(TemplateError, match=r"^templates/_email\.txt\.j2:2: template error"):
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
 
 
 def test_template_linking_outside_its_directory_is_refused(released_repo, tmp_path):
@@ -236,7 +234,7 @@ def test_template_linking_outside_its_directory_is_refused(released_repo, tmp_pa
     (released_repo.root / "templates/notice.subject.j2").symlink_to(secret)
     context, settings = notice_context(released_repo)
     with pytest.raises(TemplateError) as caught:
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
     assert str(caught.value).startswith(
         "templates/notice.subject.j2: links to a file outside templates/"
     )
@@ -247,7 +245,7 @@ def test_notice_without_unsubscribe_link_is_refused(released_repo):
     released_repo.write("templates/notice.txt.j2", "Version {{ version }} is coming.\n")
     context, settings = notice_context(released_repo)
     with pytest.raises(TemplateError, match=r"notice\.txt\.j2: the notice has no unsubscribe link"):
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
 
 
 def test_autoescape_follows_the_name_before_j2(released_repo):
@@ -290,7 +288,7 @@ def test_filters():
 
 def test_format_date_follows_locale(released_repo):
     context, settings = notice_context(released_repo, locale="de")
-    notice = render_notice(settings, context)
+    notice = render_notice(Templates(settings), context)
     assert "1. März 2024" in notice.subject
     assert 'lang="de"' in notice.html
 
@@ -447,7 +445,7 @@ def test_diff_filters_in_templates(released_repo):
         "<div>{{ diff | diff_html }}</div><a href='{{ unsubscribe_url }}'>x</a>",
     )
     context, settings = notice_context(released_repo)
-    notice = render_notice(settings, context)
+    notice = render_notice(Templates(settings), context)
     assert "European Union{+ and in Switzerland+}." in notice.text  # diff_text
     assert "Section 7 (Transfer of Data)" in notice.text.split("--")[1]  # diff_markdown
     assert "<ins>" in notice.html  # the redline's own markup, not escaped twice

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import redline_process as run_cli
 from redline.errors import TemplateError
-from redline.publish.notice import Templates, render_notice
+from redline.publish.notice import render_notice
+from redline.publish.templates import Templates
 from test_render import notice_context
 
 HUGE = [
@@ -31,7 +32,7 @@ def test_huge_output_is_refused_quickly_in_every_part(released_repo, source, exp
         context, settings = notice_context(released_repo)
         started = time.monotonic()
         with pytest.raises(TemplateError) as caught:
-            render_notice(settings, context)
+            render_notice(Templates(settings), context)
         assert time.monotonic() - started < 5
         assert str(caught.value).startswith(f"templates/notice.{part}.j2")
         assert expected in str(caught.value)
@@ -54,16 +55,16 @@ def test_the_limit_is_configurable(released_repo):
     released_repo.write("templates/notice.txt.j2", "{{ 'x' * 5000 }} {{ unsubscribe_url }}\n")
     context, settings = notice_context(released_repo, max_template_bytes=4000)
     with pytest.raises(TemplateError, match="limit of 4,000 bytes"):
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
     context, settings = notice_context(released_repo, max_template_bytes=20_000)
-    assert render_notice(settings, context).text.startswith("x" * 5000)
+    assert render_notice(Templates(settings), context).text.startswith("x" * 5000)
 
 
 def test_a_subject_over_998_characters_is_refused(released_repo):
     released_repo.write("templates/notice.subject.j2", "{{ 'word ' * 300 }}")
     context, settings = notice_context(released_repo)
     with pytest.raises(TemplateError, match="1,499 characters, over the limit of 998"):
-        render_notice(settings, context)
+        render_notice(Templates(settings), context)
 
 
 def test_format_date_of_a_string(released_repo):

@@ -10,8 +10,9 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.history.repo import Policy, PolicyRepo, Release
-    from redline.mail.send import NotifyReport
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
+    from redline.mail.report import NotifyReport
 
 KINDS = ("notice", "reminder", "in-effect")
 
@@ -92,8 +93,10 @@ def command(
     from redline.errors import CheckFailed, InputError
     from redline.history.repo import PolicyRepo
     from redline.ledger.store import Store
-    from redline.mail.send import NotifyPaused, Requeue, open_transport, send_notices
-    from redline.release.core import render_release_notice
+    from redline.mail.report import NotifyPaused, Requeue
+    from redline.mail.send import open_transport, send_notices
+    from redline.publish.templates import Templates
+    from redline.release import render_release_notice
 
     if codes and not retry_failed:
         raise InputError("--code needs --retry-failed", hint="e.g. --retry-failed --code 530")
@@ -118,7 +121,9 @@ def command(
             f"({release.classification} change); notifying because you asked",
             markup=False,
         )
-    notice = render_release_notice(repo, target, release, settings, resolve_today(), kind=kind)
+    notice = render_release_notice(
+        repo, target, release, settings, resolve_today(), templates=Templates(settings), kind=kind
+    )
     transport = None if dry_run else open_transport(settings, outbox)
     with Store.open(settings.database) as store, _progress(app, as_json) as progress:
         try:

@@ -7,10 +7,7 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
-
-KINDS = ("notice", "reminder", "in-effect")
-SAMPLE_RECIPIENT = ("Sample Subscriber", "subscriber@example.com")
-SAMPLE_TOKEN = "PREVIEW-TOKEN"
+from redline.publish.notice import NOTICE_KINDS
 
 
 @click.command()
@@ -31,7 +28,7 @@ SAMPLE_TOKEN = "PREVIEW-TOKEN"
 )
 @click.option(
     "--kind",
-    type=click.Choice([*KINDS, "all"]),
+    type=click.Choice([*NOTICE_KINDS, "all"]),
     default="notice",
     show_default=True,
     help="Which email.",
@@ -59,101 +56,28 @@ def command(
     a sample unsubscribe link (config unsubscribe_url with token PREVIEW-TOKEN). Nothing is
     sent and no subscriber data is read.
     """
-    from email.headerregistry import Address
-
     from redline.console import emit_json, err
     from redline.document.dates import resolve_today
-    from redline.errors import ConfigError, InputError
-    from redline.files import atomic_write
-    from redline.history.repo import PolicyRepo
-    from redline.mail.mailer import MESSAGE_POLICY, MessageFactory, sender_address
-    from redline.publish import changelog
-    from redline.publish.notice import build_notice_context, render_notice
-    from redline.release.core import notice_context, plan_release, provisional_release
+    from redline.jobs.preview_email import preview_email
 
-    settings = app.settings()
-    repo = PolicyRepo(settings)
-    target = repo.resolve(policy)
-    day = resolve_today(today)
-    context = None
-    source = None  # why the pending version gets its date
-    if version is not None:
-        release = next((r for r in repo.releases(target) if r.version == version), None)
-        if release is None:
-            known = ", ".join(str(r.version) for r in repo.releases(target)) or "none"
-            raise InputError(
-                f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
-            )
-        what = f"release v{version}"
-    else:
-        # What `redline release` would make of the working tree: the same planner.
-        plan = plan_release(repo, settings, day, only=target, worktree=True)
-        if plan.unreleasable:
-            raise plan.unreleasable[0].error
-        if plan.releases:
-            item = plan.releases[0]
-            release = provisional_release(plan, item)
-            context = notice_context(plan, item)
-            what, source = f"pending version {release.version}", item.date_source
-        else:
-            latest = repo.latest_release(target)
-            if latest is None:  # the planner releases every policy never released
-                raise InputError(f"{target.slug}: has no release and no pending change")
-            release = latest
-            what = f"release v{release.version} (no pending change)"
-    if context is None:
-        diff = changelog.release_diff(repo, target, release)
-        context = build_notice_context(repo, target, release, diff, settings, today=day)
-    try:
-        sender = sender_address(settings)
-    except ConfigError:
-        sender = Address("Policy updates (preview)", addr_spec="policy-updates@example.com")
-    unsubscribe_url = (
-        settings.unsubscribe_url.replace("{token}", SAMPLE_TOKEN)
-        if settings.unsubscribe_url
-        else None
+    preview = preview_email(
+        app.settings(),
+        policy,
+        kinds=NOTICE_KINDS if kind == "all" else (kind,),
+        version=version,
+        today=resolve_today(today),
+        outdir=outdir,
     )
-    directory = outdir or settings.repo_root / ".redline" / "preview"
-    written: list[dict[str, str]] = []
-    for name in KINDS if kind == "all" else (kind,):
-        notice = render_notice(settings, context, name)
-        factory = MessageFactory(
-            notice,
-            sender=sender,
-            policy=target.slug,
-            version=release.version,
-            kind=name,
-            unsubscribe=lambda _email: unsubscribe_url,
-        )
-        message = factory.build(SAMPLE_RECIPIENT[1], SAMPLE_RECIPIENT[0])
-        stem = f"{target.slug}-v{release.version}-{name}"
-        text_part = message.get_body(("plain",))
-        html_part = message.get_body(("html",))
-        files = {suffix: directory / f"{stem}.{suffix}" for suffix in ("eml", "txt", "html")}
-        atomic_write(files["eml"], message.as_bytes(policy=MESSAGE_POLICY))
-        atomic_write(files["txt"], text_part.get_content() if text_part else notice.text)
-        atomic_write(files["html"], html_part.get_content() if html_part else notice.html)
-        written.append(
-            {"kind": name, "subject": notice.subject, **{k: str(v) for k, v in files.items()}}
-        )
     if as_json:
-        emit_json(
-            {
-                "policy": target.slug,
-                "version": release.version,
-                "effective_date": release.effective_date.isoformat(),
-                "date_source": source,
-                "what": what,
-                "files": written,
-            }
-        )
+        emit_json(preview.to_json())
         return
+    source = preview.date_source
     err().print(
-        f"{target.slug}: {what}, effective {release.effective_date.isoformat()}"
+        f"{preview.policy}: {preview.what}, effective {preview.effective_date.isoformat()}"
         + (f" ({source})" if source else ""),
         markup=False,
     )
-    for item in written:
+    for item in preview.files:
         err().print(f"{item['kind']}: {item['subject']}", markup=False)
         for key in ("eml", "txt", "html"):
             click.echo(item[key])

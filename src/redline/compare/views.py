@@ -7,15 +7,14 @@ All policy text is escaped for the target format.
 from __future__ import annotations
 
 import html
-import re
 from typing import TYPE_CHECKING
 
 from redline.compare.engine import BlockDiff, DiffResult, SectionDiff
+from redline.md import md_escape
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~>])")
 _CLASS_LABEL = {
     "none": "No change",
     "editorial": "Editorial change",
@@ -87,7 +86,7 @@ def _origin(block: BlockDiff) -> str:
 
 
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return md_escape(text, entities=True)
 
 
 def _md_block(block: BlockDiff) -> str:

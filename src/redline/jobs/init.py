@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, InputError, Problem
 from redline.files import atomic_write
-from redline.history.repo import format_release_message
+from redline.history.tags import format_release_message
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -443,7 +443,7 @@ def _plan_config(settings: Settings) -> FileAction:
 
 def workflow_templates() -> list[Path]:
     """The workflow files shipped with redline (the project's ``templates/workflows``)."""
-    from redline.publish.notice import packaged_templates_dir
+    from redline.publish.templates import packaged_templates_dir
 
     directory = packaged_templates_dir() / "workflows"
     files = sorted(directory.glob("*.yml")) if directory.is_dir() else []
@@ -570,30 +570,26 @@ def apply_init(repo: PolicyRepo, plan: InitPlan, settings: Settings) -> None:
         "GIT_COMMITTER_NAME": settings.bot_name,
         "GIT_COMMITTER_EMAIL": settings.bot_email,
     }
-    import git
+    from redline.history.git import GitCommandFailed
 
     for tag in plan.tags:
         if tag.exists:
             continue
         try:
-            repo.repo.git.execute(
-                [
-                    "git",
-                    "-c",
-                    "tag.gpgSign=false",
-                    "tag",
-                    "--annotate",
-                    "--cleanup=verbatim",
-                    "-m",
-                    tag.message,
-                    tag.tag,
-                    tag.commit,
-                ],
-                env={**os.environ, **env},
+            repo.git.change(
+                "-c",
+                "tag.gpgSign=false",
+                "tag",
+                "--annotate",
+                "--cleanup=verbatim",
+                "-m",
+                tag.message,
+                tag.tag,
+                tag.commit,
+                env=env,
             )
-        except git.GitCommandError as exc:
-            detail = (exc.stderr or "").strip().splitlines()
+        except GitCommandFailed as exc:
             raise GitError(
-                f"cannot create tag {tag.tag}: {detail[-1] if detail else exc}",
+                f"cannot create tag {tag.tag}: {exc.detail or exc.message}",
                 hint="fix the repository, then run init again (it finishes what is left)",
             ) from None

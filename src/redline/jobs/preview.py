@@ -1,7 +1,7 @@
 """``redline preview``: the pull-request comment that shows what merging would release.
 
 For every policy the release would publish if the pull request were merged now
-(:func:`redline.release.core.plan_release` on HEAD), and every policy the pull request changes
+(:func:`redline.release.plan_release` on HEAD), and every policy the pull request changes
 (:func:`redline.jobs.check.check_policies` against the base), the comment shows:
 
 * the classification and the version the release would create;
@@ -15,7 +15,7 @@ email texts are cut at line boundaries, fairly, each with a pointer to the full 
 
 Preview needs no secrets and reads no subscriber data: it opens no database and no SMTP
 connection, and the unsubscribe link is a sample (``unsubscribe_url`` with token
-:data:`SAMPLE_TOKEN`).
+:data:`~redline.jobs.sample_email.SAMPLE_TOKEN`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from email.headerregistry import Address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redline.errors import ConfigError, RedlineError
+from redline.errors import RedlineError
+from redline.jobs.sample_email import SampleAddressing
+from redline.md import md_escape
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
     from redline.jobs.check import CheckReport, PolicyCheck
-    from redline.release.core import PolicyRelease, ReleasePlan
+    from redline.release import PolicyRelease, ReleasePlan
 
 LOG = logging.getLogger("redline.jobs.preview")
 
@@ -46,9 +47,6 @@ MARKER = "<!-- redline-preview -->"
 COMMENT_LIMIT = 65_536
 #: Room left for what a workflow adds around the body (a footer with the run link).
 RESERVE = 1_536
-SAMPLE_RECIPIENT = ("Sample Subscriber", "subscriber@example.com")
-SAMPLE_SENDER = Address("Policy updates (preview)", addr_spec="policy-updates@example.com")
-SAMPLE_TOKEN = "PREVIEW-TOKEN"
 
 _STATUS_ICON = {"pass": "✅ pass", "warn": "⚠️ warning", "fail": "❌ fail"}
 _CLASS_TEXT = {
@@ -56,7 +54,6 @@ _CLASS_TEXT = {
     "editorial": "Editorial change",
     "none": "No change in wording",
 }
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 @dataclass
@@ -143,15 +140,11 @@ def build_preview(
     ``output_dir``, else how to produce it).
     """
     from redline.jobs.check import check_policies
-    from redline.release.core import plan_release
+    from redline.release import plan_release
 
     check = check_policies(repo, settings, base=base, today=today)
     warnings: list[str] = []
-    dirty = [
-        root
-        for root in settings.policies_dir
-        if repo.repo.is_dirty(untracked_files=True, path=root)
-    ]
+    dirty = [root for root in settings.policies_dir if repo.uncommitted([root])]
     if dirty:
         warnings.append(
             f"uncommitted changes under {', '.join(f'{root}/' for root in dirty)}: the "
@@ -164,15 +157,13 @@ def build_preview(
     except RedlineError as error:
         plan_error = str(error)
     previews = _collect(repo, settings, check, plan)
-    sender = _sender(settings)
-    unsubscribe = (
-        settings.unsubscribe_url.replace("{token}", SAMPLE_TOKEN)
-        if settings.unsubscribe_url
-        else None
-    )
+    sample = SampleAddressing.of(settings)
     for preview in previews:
-        if preview.release is not None and preview.release.notice is not None:
-            preview.message = _message(preview.release, sender, unsubscribe)
+        item = preview.release
+        if item is not None and item.notice is not None:
+            preview.message = sample.message(
+                item.notice, policy=item.policy.slug, version=item.version, kind="notice"
+            )
     left_out = [item.warning for item in plan.unreleasable] if plan is not None else []
     if plan is not None:
         warnings.extend(w for w in plan.warnings if w not in left_out)
@@ -227,35 +218,11 @@ def _collect(
     return [previews[path] for path in sorted(previews)]
 
 
-def _sender(settings: Settings) -> Address:
-    from redline.mail.mailer import sender_address
-
-    try:
-        return sender_address(settings)
-    except ConfigError:
-        return SAMPLE_SENDER
-
-
-def _message(item: PolicyRelease, sender: Address, unsubscribe: str | None) -> EmailMessage:
-    from redline.mail.mailer import MessageFactory
-
-    assert item.notice is not None
-    factory = MessageFactory(
-        item.notice,
-        sender=sender,
-        policy=item.policy.slug,
-        version=item.version,
-        kind="notice",
-        unsubscribe=lambda _email: unsubscribe,
-    )
-    return factory.build(SAMPLE_RECIPIENT[1], SAMPLE_RECIPIENT[0])
-
-
 def write_files(preview: Preview, directory: Path) -> list[Path]:
     """Write each policy's HTML redline, notice ``.eml`` and the full comment into ``directory``."""
     from redline.compare.views import render_html
     from redline.files import atomic_write
-    from redline.mail.mailer import MESSAGE_POLICY
+    from redline.mail.message import MESSAGE_POLICY
 
     written: list[Path] = []
     for item in preview.policies:
@@ -285,7 +252,7 @@ class _Part:
 
 
 def _md(text: object) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return md_escape(text, one_line=True)
 
 
 def _fence(text: str) -> str:

@@ -43,10 +43,11 @@ from redline.errors import DeliveryError, RedlineError, StorageError
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
     from redline.ledger.store import Store
-    from redline.mail.mailer import Transport
-    from redline.mail.send import NotifyReport
+    from redline.mail.report import NotifyReport
+    from redline.mail.transport import Transport
 
 LOG = logging.getLogger("redline.jobs.remind")
 
@@ -299,14 +300,24 @@ def _send(
     report: RemindReport,
 ) -> None:
     from redline.mail.send import send_notices
-    from redline.release.core import render_release_notice
+    from redline.publish.templates import Templates
+    from redline.release import render_release_notice
 
+    if not report.jobs:
+        return
+    templates = Templates(settings)
     for job in report.jobs:
         result = JobResult(job)
         report.results.append(result)
         try:
             notice = render_release_notice(
-                repo, job.policy, job.release, settings, report.today, kind=job.kind
+                repo,
+                job.policy,
+                job.release,
+                settings,
+                report.today,
+                templates=templates,
+                kind=job.kind,
             )
             result.report = send_notices(
                 settings,

@@ -8,7 +8,7 @@ second entry for the same version is refused. Entries are rendered with the temp
 
 The summary of an entry comes, in this order, from ``--summary``, a ``Policy-Summary:``
 trailer or a ``## Summary`` section in the message of the (merge) commit that changed the
-policy, or is generated from the section changes (:func:`redline.publish.notice.generate_summary`).
+policy, or is generated from the section changes (:func:`redline.publish.prose.generate_summary`).
 """
 
 from __future__ import annotations
@@ -23,20 +23,16 @@ from typing import TYPE_CHECKING, Any
 from redline.console import LOG
 from redline.errors import ConfigError, DateError, InputError
 from redline.files import atomic_write, read_inside
-from redline.publish.notice import (
-    PolicyInfo,
-    SectionChange,
-    Templates,
-    describe_changes,
-    generate_summary,
-    policy_links,
-    stats_dict,
-)
+from redline.publish.links import policy_links
+from redline.publish.notice import PolicyInfo
+from redline.publish.prose import SectionChange, describe_changes, generate_summary, stats_dict
+from redline.publish.templates import Templates
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
 
 MARKER = "<!-- redline:changelog -->"
 FIRST_VERSION_SUMMARY = "First published version."
@@ -184,11 +180,11 @@ def commit_summary(repo: PolicyRepo, policy: Policy, since: str | None, until: s
     if not repo.has_commits():
         return None
     span = f"{since}..{until}" if since else until
-    import git
+    from redline.history.git import GitCommandFailed
 
     try:
-        log = repo.repo.git.log("--first-parent", "--format=%B%x00", span, "--", policy.path)
-    except git.GitCommandError:
+        log = repo.git.read("log", "--first-parent", "--format=%B%x00", span, "--", policy.path)
+    except GitCommandFailed:
         return None
     for message in log.split("\x00"):
         found = summary_from_message(message.strip("\n"))
@@ -399,7 +395,7 @@ def pending_release(
     None when the policy is unchanged since its last release.
     """
     from redline.document.dates import resolve_today
-    from redline.history.repo import Release
+    from redline.history.tags import Release
 
     change = pending_change(repo, policy)
     if change is None:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from redline.console import LOG
-from redline.publish.notice import Templates, site_base
+from redline.publish.links import site_base
+from redline.publish.templates import Templates
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -67,7 +68,7 @@ def identity(repo: PolicyRepo, settings: Settings) -> str:
             "shallow clone and no site_url: feed ids are derived from the oldest commit "
             "present and will change once the full history is fetched; set site_url"
         )
-    roots = repo.repo.git.rev_list("--max-parents=0", "HEAD").split()
+    roots = repo.git.read("rev-list", "--max-parents=0", "HEAD").split()
     return f"redline:git:{min(roots)}"
 
 
@@ -78,9 +79,8 @@ def urn(name: str, ident: str) -> str:
 
 def author_name(repo: PolicyRepo) -> str:
     """Who publishes the policies: the origin repository's name, else the directory's."""
-    try:
-        url = repo.repo.remote("origin").url
-    except ValueError:
+    url = repo.git.remote_url("origin")
+    if url is None:
         return repo.root.name
     name = re.sub(r"\.git$", "", url.rstrip("/")).rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     return name or repo.root.name

@@ -43,12 +43,15 @@ from redline.publish.feeds import (
     policy_feed,
     render_feed,
 )
-from redline.publish.notice import Templates, markdown_to_html, site_base
+from redline.publish.filters import markdown_to_html
+from redline.publish.links import site_base
+from redline.publish.templates import Templates
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.history.repo import Policy, PolicyRepo, Release
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
 
 _MARKER_TEXT = "Built by `redline site`. The whole directory is replaced on every build.\n"
 
@@ -265,7 +268,7 @@ def _changelog_markdown(settings: Settings, templates: Templates, pol: PolicyPag
 def _head_time(repo: PolicyRepo) -> dt.datetime:
     if not repo.has_commits():
         return EPOCH
-    return repo.repo.head.commit.committed_datetime
+    return repo.git.commit_time("HEAD")
 
 
 def _check_outdir(outdir: Path) -> None:

@@ -1,0 +1,131 @@
+"""Preview a notice email: the exact message subscribers would get, as .eml, .txt and .html.
+
+The message is the sample of :mod:`redline.jobs.sample_email`: nothing is sent and no
+subscriber data is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redline.errors import InputError
+from redline.jobs.sample_email import SampleAddressing
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
+    from redline.publish.notice import NoticeContext, RenderedNotice
+
+
+@dataclass
+class EmailPreview:
+    """What was previewed, and the files written for each kind of email."""
+
+    policy: str
+    version: int
+    effective_date: dt.date
+    date_source: str | None  # why a pending version gets its date
+    what: str
+    files: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of ``preview-email --json``."""
+        return {
+            "policy": self.policy,
+            "version": self.version,
+            "effective_date": self.effective_date.isoformat(),
+            "date_source": self.date_source,
+            "what": self.what,
+            "files": self.files,
+        }
+
+
+def preview_email(
+    settings: Settings,
+    policy: str,
+    *,
+    kinds: Iterable[str],
+    version: int | None = None,
+    today: dt.date,
+    outdir: Path | None = None,
+) -> EmailPreview:
+    """Write the emails of ``kinds`` for ``policy`` (default: its pending change, else its
+    latest release; with ``version``, that release) into ``outdir``."""
+    from redline.history.repo import PolicyRepo
+    from redline.publish.notice import render_notice
+    from redline.publish.templates import Templates
+
+    repo = PolicyRepo(settings)
+    target = repo.resolve(policy)
+    release, context, what, source = _subject_of_preview(repo, settings, target, version, today)
+    preview = EmailPreview(target.slug, release.version, release.effective_date, source, what)
+    directory = outdir or settings.repo_root / ".redline" / "preview"
+    templates = Templates(settings)
+    sample = SampleAddressing.of(settings)
+    for kind in kinds:
+        notice = render_notice(templates, context, kind)
+        preview.files.append(_write_files(notice, sample, preview, kind, directory))
+    return preview
+
+
+def _subject_of_preview(
+    repo: PolicyRepo, settings: Settings, target: Policy, version: int | None, today: dt.date
+) -> tuple[Release, NoticeContext, str, str | None]:
+    """The release to preview, its notice context, what it is, and why it gets its date."""
+    from redline.publish import changelog
+    from redline.publish.notice import build_notice_context
+    from redline.release import notice_context, plan_release, provisional_release
+
+    if version is not None:
+        release = next((r for r in repo.releases(target) if r.version == version), None)
+        if release is None:
+            known = ", ".join(str(r.version) for r in repo.releases(target)) or "none"
+            raise InputError(
+                f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
+            )
+        what, source = f"release v{version}", None
+    else:
+        # What `redline release` would make of the working tree: the same planner.
+        plan = plan_release(repo, settings, today, only=target, worktree=True)
+        if plan.unreleasable:
+            raise plan.unreleasable[0].error
+        if plan.releases:
+            item = plan.releases[0]
+            release = provisional_release(plan, item)
+            what = f"pending version {release.version}"
+            return release, notice_context(plan, item), what, item.date_source
+        latest = repo.latest_release(target)
+        if latest is None:  # the planner releases every policy never released
+            raise InputError(f"{target.slug}: has no release and no pending change")
+        release, source = latest, None
+        what = f"release v{release.version} (no pending change)"
+    diff = changelog.release_diff(repo, target, release)
+    context = build_notice_context(repo, target, release, diff, settings, today=today)
+    return release, context, what, source
+
+
+def _write_files(
+    notice: RenderedNotice,
+    sample: SampleAddressing,
+    preview: EmailPreview,
+    kind: str,
+    directory: Path,
+) -> dict[str, str]:
+    """Write one kind's message as .eml, .txt and .html; its subject and file names."""
+    from redline.files import atomic_write
+    from redline.mail.message import MESSAGE_POLICY
+
+    message = sample.message(notice, policy=preview.policy, version=preview.version, kind=kind)
+    stem = f"{preview.policy}-v{preview.version}-{kind}"
+    text_part = message.get_body(("plain",))
+    html_part = message.get_body(("html",))
+    files = {suffix: directory / f"{stem}.{suffix}" for suffix in ("eml", "txt", "html")}
+    atomic_write(files["eml"], message.as_bytes(policy=MESSAGE_POLICY))
+    atomic_write(files["txt"], text_part.get_content() if text_part else notice.text)
+    atomic_write(files["html"], html_part.get_content() if html_part else notice.html)
+    return {"kind": kind, "subject": notice.subject, **{k: str(v) for k, v in files.items()}}

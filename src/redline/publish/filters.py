@@ -1,0 +1,100 @@
+"""The template filters that need no template environment: dates, Markdown, prose, diffs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import textwrap
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from redline.compare.engine import DiffResult
+
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_LIST_MARKER = re.compile(r"\s*((?:[-*+]|\d+[.)])\s+)")
+_LIST_ITEM_START = re.compile(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)")
+
+
+@cache
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def markdown_to_html(text: str) -> Markup:
+    """Policy Markdown as HTML; raw HTML in the source is escaped, never passed through."""
+    return Markup(_markdown_parser().render(str(text)))
+
+
+def isodate(value: dt.date | dt.datetime | None) -> str:
+    """``YYYY-MM-DD`` (the date part of a datetime), or '' for None."""
+    if value is None:
+        return ""
+    return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+
+
+def rfc3339(value: dt.date | dt.datetime) -> str:
+    """An RFC 3339 timestamp in UTC, as Atom requires; a date means its midnight UTC."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reflow(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
+    """Plain text refilled to ``width``: paragraphs and list items kept, long URLs unbroken.
+
+    ``first`` and ``rest`` indent the first and the following lines (``"  - "``, ``"    "``).
+    """
+    out = []
+    for paragraph in re.split(r"\n\s*\n", str(text).strip()):
+        items = _LIST_ITEM_START.split(paragraph)
+        lines = []
+        for item in items:
+            match = _LIST_MARKER.match(item)
+            hang = rest + " " * (len(match.group(1).strip()) + 1) if match else rest
+            filled = textwrap.fill(
+                " ".join(item.split()),
+                width=width,
+                initial_indent=first if not lines else rest,
+                subsequent_indent=hang,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            lines.append(filled)
+        out.append("\n".join(lines))
+        first = rest
+    return "\n\n".join(out)
+
+
+def number_word(count: int) -> str:
+    """``1`` -> ``"one"`` up to nine, digits from ten on (house style for prose)."""
+    return _NUMBER_WORDS[count] if 0 <= count < len(_NUMBER_WORDS) else str(count)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``singular`` when ``count`` is 1, else ``plural_form`` (default ``singular + "s"``)."""
+    return singular if count == 1 else (plural_form or singular + "s")
+
+
+def diff_markdown(diff: DiffResult) -> str:
+    from redline.compare.views import render_markdown
+
+    return render_markdown(diff)
+
+
+def diff_html(diff: DiffResult) -> Markup:
+    from redline.compare.views import render_html
+
+    return Markup(render_html(diff, standalone=False))
+
+
+def diff_text(diff: DiffResult) -> str:
+    from redline.compare.views import render_text
+
+    return render_text(diff)
