@@ -18,7 +18,8 @@ from redline.config import Settings
 from redline.errors import ConfigError, InputError
 from redline.ledger.checks import check_email, check_name
 from redline.ledger.headers import WORD_JOINER, header_text, mailbox
-from redline.mail.mailer import MessageFactory, sender_address
+from redline.mail.message import MessageFactory
+from redline.mail.settings import sender_address
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 
 INJECTION = b"Update\r\nReply-To: attacker@evil.example\r\n\r\nConfirm at https://evil.example"

@@ -14,15 +14,10 @@ import pytest
 
 from redline.config import Settings
 from redline.errors import ConfigError, DeliveryError
-from redline.mail.mailer import (
-    MessageFactory,
-    OutboxTransport,
-    SendFailure,
-    SmtpConfig,
-    SmtpTransport,
-    message_id,
-    sender_address,
-)
+from redline.mail.message import MessageFactory, message_id
+from redline.mail.outcome import SendFailure
+from redline.mail.settings import SmtpConfig, sender_address
+from redline.mail.transport import OutboxTransport, SmtpTransport
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 from smtp_servers import Authenticator, FaultHandler, free_port, running_server
 

@@ -32,8 +32,10 @@ from redline.errors import (
 )
 from redline.ledger.checks import SubscriberInput
 from redline.ledger.store import Store
-from redline.mail.mailer import OutboxTransport, SmtpConfig, SmtpTransport
-from redline.mail.send import NotifyPaused, Requeue, open_transport, send_notices
+from redline.mail.report import NotifyPaused, Requeue
+from redline.mail.send import open_transport, send_notices
+from redline.mail.settings import SmtpConfig
+from redline.mail.transport import OutboxTransport, SmtpTransport
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 from smtp_servers import Authenticator, FaultHandler, RecordingHandler, running_server
 
@@ -348,7 +350,8 @@ WORKER = """
 import json, sys
 from pathlib import Path
 from redline.config import Settings
-from redline.mail.mailer import SmtpConfig, SmtpTransport
+from redline.mail.settings import SmtpConfig
+from redline.mail.transport import SmtpTransport
 from redline.mail.send import send_notices
 from redline.publish.notice import RenderedNotice
 from redline.ledger.store import Store

@@ -1,0 +1,385 @@
+"""Where notices go: an SMTP server (through yagmail) or an outbox directory.
+
+SMTP goes through one yagmail connection that logs in once and is reused for every message;
+TLS certificates are verified, a timeout is always set, and the password is passed explicitly
+so yagmail never reaches for a keyring or a prompt. AUTH responses are UTF-8 (RFC 4616).
+Every yagmail workaround is in this module; messages are built as ``EmailMessage`` objects
+(:mod:`redline.mail.message`) and handed to smtplib, never to yagmail's own builder.
+
+Each SMTP try is recorded as an :class:`~redline.mail.outcome.Attempt`, and a message ends
+in one of the outcomes of :mod:`redline.mail.outcome`. An authentication or TLS failure when
+opening is a :class:`~redline.errors.DeliveryError` that stops the run before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+
+import yagmail
+
+from redline.errors import DeliveryError, InputError
+from redline.files import atomic_write
+from redline.ledger.headers import header_text
+from redline.mail.message import UNSAFE_ID
+from redline.mail.outcome import (
+    DEFERRED,
+    PERMANENT,
+    SENT,
+    SESSION_CODES,
+    UNKNOWN,
+    Attempt,
+    Delivery,
+    SendFailure,
+    about_recipient,
+    recipient_outcome,
+)
+from redline.mail.settings import (
+    ENV_CA_FILE,
+    ENV_HOST,
+    ENV_PASSWORD,
+    ENV_PORT,
+    ENV_TLS,
+    ENV_USER,
+    SmtpConfig,
+)
+
+
+class Transport(Protocol):
+    """Where notices go: an SMTP server or an outbox directory."""
+
+    description: str
+
+    def open(self) -> None:
+        """Connect (and log in) before anything is sent; raise DeliveryError if impossible."""
+
+    def send(self, message: EmailMessage) -> Delivery:
+        """Deliver one message; raise SendFailure for this recipient, DeliveryError to stop."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+class _Utf8(str):
+    """An AUTH response that smtplib encodes as UTF-8 (RFC 4616) where it would use ASCII."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        """The UTF-8 bytes, whatever encoding is asked for."""
+        return str.encode(self, "utf-8", errors)
+
+
+class _Session:
+    """smtplib additions: keep the reply to DATA (sendmail discards it), tell whether the
+    message itself went out (``message_sent``), and send AUTH credentials as UTF-8."""
+
+    last_reply: tuple[int, bytes] = (0, b"")
+    message_sent = False
+    _in_data = False
+    user: str
+    password: str
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        """Send the message body and remember the reply."""
+        self._in_data = True
+        try:
+            reply = super().data(msg)  # type: ignore[misc]
+        finally:
+            self._in_data = False
+        self.last_reply = reply
+        return reply
+
+    def send(self, s: str | bytes) -> None:
+        """Send ``s``; during DATA the message is the only bytes object sent."""
+        super().send(s)  # type: ignore[misc]
+        if self._in_data and isinstance(s, bytes):
+            self.message_sent = True
+
+    def auth(
+        self, mechanism: str, authobject: Callable[..., str], *, initial_response_ok: bool = True
+    ) -> tuple[int, bytes]:
+        """smtplib's AUTH with the responses encoded as UTF-8."""
+
+        def utf8(challenge: bytes | None = None) -> _Utf8 | None:
+            response = authobject(challenge)
+            return None if response is None else _Utf8(response)
+
+        return super().auth(  # type: ignore[misc,no-any-return]
+            mechanism, utf8, initial_response_ok=initial_response_ok
+        )
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str | None:
+        """CRAM-MD5 keyed with the UTF-8 password (smtplib's would need ASCII)."""
+        if challenge is None:
+            return None
+        digest = hmac.HMAC(self.password.encode("utf-8"), challenge, "md5").hexdigest()
+        return f"{self.user} {digest}"
+
+
+class _SMTP(_Session, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_Session, smtplib.SMTP_SSL):
+    pass
+
+
+class _Yagmail(yagmail.SMTP):
+    """yagmail's client on top of the reply-recording connection classes."""
+
+    @property
+    def connection(self) -> type[smtplib.SMTP]:
+        """The smtplib class to connect with."""
+        return _SMTPSSL if self.ssl else _SMTP
+
+
+def _yagmail_client(config: SmtpConfig, context: ssl.SSLContext) -> _Yagmail:
+    """A yagmail client that connects with a verifying context and never asks for a password."""
+    kwargs: dict[str, Any] = {"timeout": config.timeout}
+    if config.tls == "ssl":
+        kwargs["context"] = context
+    client = _Yagmail(
+        # A one-entry dict keeps yagmail from appending "@gmail.com" to a bare user name.
+        user={config.user or "": config.user or ""},
+        password=config.password,
+        host=config.host,
+        port=config.port,
+        smtp_ssl=config.tls == "ssl",
+        smtp_starttls={"context": context} if config.tls == "starttls" else False,
+        smtp_skip_login=config.user is None,
+        soft_email_validation=False,
+        **kwargs,
+    )
+    client.set_logging(None)
+    return client
+
+
+class _Unreachable(Exception):
+    """The server could not be reached or dropped the connection while logging in."""
+
+
+class SmtpTransport:
+    """One logged-in SMTP connection, reused for every message and re-opened after a fault."""
+
+    def __init__(self, config: SmtpConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        if config.user and not config.password:
+            raise DeliveryError(
+                f"SMTP user '{config.user}' is set but {ENV_PASSWORD} is not",
+                hint=f"export {ENV_PASSWORD}, or unset {ENV_USER} for a server without AUTH",
+            )
+        self.config = config
+        self.description = f"smtp://{config.address} ({config.tls})"
+        self._context = config.tls_context()
+        self._sleep = sleep
+        self._client: _Yagmail | None = None
+
+    def open(self) -> None:
+        """Connect and log in; any failure here is a DeliveryError (nothing was sent)."""
+        try:
+            self._connect()
+        except _Unreachable as exc:
+            raise DeliveryError(
+                f"cannot reach the SMTP server {self.config.address}: {exc}",
+                hint=f"check {ENV_HOST}, {ENV_PORT} and {ENV_TLS}, and that the server is up",
+            ) from None
+
+    def _connect(self) -> None:
+        self._drop()
+        config = self.config
+        client = _yagmail_client(config, self._context)
+        try:
+            client.login()
+        except smtplib.SMTPAuthenticationError as exc:
+            self._close_quietly(client)
+            raise DeliveryError(
+                f"SMTP authentication as '{config.user}' failed at {config.address}: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                hint=f"check {ENV_USER} and {ENV_PASSWORD}",
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            self._close_quietly(client)
+            raise DeliveryError(
+                f"the TLS certificate of {config.address} is not trusted: {exc.verify_message}",
+                hint=f"use a certificate from a trusted CA, or point {ENV_CA_FILE} at the CA "
+                "that signed it",
+            ) from None
+        except ssl.SSLError as exc:
+            self._close_quietly(client)
+            raise DeliveryError(
+                f"TLS with {config.address} failed: {exc.reason or exc}",
+                hint=f"check {ENV_TLS} (starttls on 587, ssl on 465)",
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            self._close_quietly(client)
+            what = "STARTTLS" if "STARTTLS" in str(exc) else "AUTH"
+            raise DeliveryError(
+                f"the SMTP server {config.address} does not offer {what}",
+                hint=f"check {ENV_TLS}" if what == "STARTTLS" else f"check {ENV_USER}",
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            self._close_quietly(client)
+            if 400 <= exc.smtp_code < 500:
+                raise _Unreachable(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+            raise DeliveryError(
+                f"the SMTP server {config.address} refused the session: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._close_quietly(client)
+            raise _Unreachable(_describe_os_error(exc)) from None
+        self._client = client
+
+    def send(self, message: EmailMessage) -> Delivery:
+        """Send ``message``: 4xx replies and lost connections are retried (reconnecting,
+        with exponential backoff); see :mod:`redline.mail.outcome` for the outcomes."""
+        attempts: list[Attempt] = []
+        outcome, code, reply = DEFERRED, None, ""
+        # The factory gives a UTF-8 policy to exactly the messages that need SMTPUTF8;
+        # smtplib then asks for it (and for 8BITMIME) itself.
+        international = message.policy.utf8
+        eight_bit = not international and any(
+            part["Content-Transfer-Encoding"] == "8bit" for part in message.walk()
+        )
+        for attempt in range(self.config.retries + 1):
+            if attempt:
+                self._sleep(self.config.backoff * 2 ** (attempt - 1))
+            smtp: _Session | None = None
+            try:
+                if self._client is None:
+                    self._connect()
+                smtp = self._client.smtp
+                return self._send_once(smtp, message, eight_bit, attempts)
+            except (_Unreachable, DeliveryError, OSError) as exc:
+                outcome, code, reply = self._failed_try(exc, smtp, attempts)
+            attempts.append(Attempt(_now(), outcome, code, reply))
+            if code is not None and 500 <= code < 600:
+                raise SendFailure(outcome, code, reply, tuple(attempts))
+            self._drop()
+        raise SendFailure(outcome, code, reply, tuple(attempts))
+
+    @staticmethod
+    def _send_once(
+        smtp: _Session, message: EmailMessage, eight_bit: bool, attempts: list[Attempt]
+    ) -> Delivery:
+        """One try over the open connection ``smtp``; the reply to DATA is the proof."""
+        smtp.message_sent = False
+        smtp.ehlo_or_helo_if_needed()
+        options = ("BODY=8BITMIME",) if eight_bit and smtp.has_extn("8bitmime") else ()
+        smtp.send_message(message, mail_options=options)
+        got_code, got_text = smtp.last_reply
+        attempts.append(Attempt(_now(), SENT, got_code, _text(got_text)))
+        return Delivery(got_code, _text(got_text), tuple(attempts))
+
+    def _failed_try(
+        self, exc: Exception, smtp: _Session | None, attempts: list[Attempt]
+    ) -> tuple[str, int | None, str]:
+        """(outcome, code, reply) of a try that raised ``exc``; SendFailure at once when
+        trying again cannot help (logging in again failed, no SMTPUTF8, or no reply after
+        the message went out)."""
+        if isinstance(exc, _Unreachable):
+            return DEFERRED, None, f"connection failed: {exc}"
+        if isinstance(exc, DeliveryError):  # logging in again failed (authentication, TLS)
+            attempts.append(Attempt(_now(), DEFERRED, None, exc.message))
+            raise SendFailure(DEFERRED, None, exc.message, tuple(attempts)) from None
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            code, raw = next(iter(exc.recipients.values()))
+            outcome = DEFERRED if code in SESSION_CODES else recipient_outcome(code)
+            return outcome, code, _text(raw)
+        if isinstance(exc, smtplib.SMTPDataError):
+            code, reply = exc.smtp_code, _text(exc.smtp_error)
+            about = about_recipient(code, reply)
+            return (recipient_outcome(code) if about else DEFERRED), code, reply
+        if isinstance(exc, smtplib.SMTPResponseException):  # MAIL FROM, HELO, RSET
+            return DEFERRED, exc.smtp_code, _text(exc.smtp_error)
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            reply = f"the address needs SMTPUTF8, which {self.config.address} does not offer"
+            attempts.append(Attempt(_now(), PERMANENT, None, reply))
+            raise SendFailure(PERMANENT, None, reply, tuple(attempts)) from None
+        if smtp is not None and smtp.message_sent:
+            # The server may have queued it: never retried automatically.
+            self._drop()
+            reply = (
+                f"no reply after the message was sent ({_describe_os_error(exc)}); "
+                "it may have been delivered"
+            )
+            attempts.append(Attempt(_now(), UNKNOWN, None, reply))
+            raise SendFailure(UNKNOWN, None, reply, tuple(attempts)) from None
+        return DEFERRED, None, f"connection lost: {_describe_os_error(exc)}"
+
+    def close(self) -> None:
+        """Say QUIT and close the connection."""
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._close_quietly(self._client)
+            self._client = None
+
+    @staticmethod
+    def _close_quietly(client: _Yagmail) -> None:
+        client.is_closed = True
+        smtp = client.smtp
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+class OutboxTransport:
+    """Writes each message atomically as ``<Message-ID local part>.eml`` into a directory.
+
+    The file name is deterministic, so a message re-sent after a crash replaces its own file.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.description = f"outbox {directory}"
+
+    def open(self) -> None:
+        """Create the directory and check that it is writable."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeliveryError(f"cannot create outbox {self.directory}: {exc.strerror}") from None
+        if not os.access(self.directory, os.W_OK):
+            raise DeliveryError(f"outbox {self.directory} is not writable")
+
+    def send(self, message: EmailMessage) -> Delivery:
+        """Write ``message`` to its file (with its own policy: UTF-8 headers when needed)."""
+        mid = str(message["Message-ID"]).strip("<>")
+        name = UNSAFE_ID.sub("_", mid.split("@", 1)[0].replace(".", "-")) + ".eml"
+        try:
+            atomic_write(self.directory / name, message.as_bytes())
+        except InputError as exc:
+            raise DeliveryError(f"outbox: {exc.message}", hint=exc.hint) from None
+        reply = f"written to {name}"
+        return Delivery(250, reply, (Attempt(_now(), SENT, 250, reply),))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _text(value: bytes | str) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return header_text(text)
+
+
+def _describe_os_error(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
