@@ -14,11 +14,11 @@ import pytest
 
 from redline.config import Settings
 from redline.errors import ConfigError, InputError
+from redline.ledger.csv_import import import_csv
 from redline.ledger.proof import FIELDS, export_notices
 from redline.ledger.store import Store
 from redline.ledger.subscribers import (
     ENV_SECRET,
-    import_csv,
     make_subscriber,
     make_token,
     read_token,

@@ -89,7 +89,7 @@ def import_(app: AppContext, file: Path, resubscribe: bool, as_json: bool) -> No
     """
     from redline.console import emit_json
     from redline.errors import CheckFailed
-    from redline.ledger.subscribers import import_csv
+    from redline.ledger.csv_import import import_csv
 
     settings = app.settings()
     known = _known_policies(settings)
