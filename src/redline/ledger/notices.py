@@ -56,6 +56,18 @@ _CODE_PREFIX = re.compile(r"[2-5][0-9]{0,2}")
 _ANALYZE_SUBSCRIBERS = sa.text("ANALYZE subscribers, subscriptions")
 _ANALYZE_NOTICES = sa.text("ANALYZE notices")
 
+_QUEUE_COLUMNS = [
+    "policy",
+    "version",
+    "kind",
+    "subscriber_id",
+    "email",
+    "state",
+    "attempts",
+    "created_at",
+    "updated_at",
+]
+
 
 @dataclass(frozen=True)
 class NoticeTask:
@@ -87,43 +99,6 @@ class Notices(Database):
         check_kind(kind)
         s, n = subscribers_table, notices_table
         now = utc_now()
-        existing = (
-            sa.select(sa.literal(1))
-            .where(
-                n.c.policy == policy,
-                n.c.version == version,
-                n.c.kind == kind,
-                n.c.email == s.c.email,
-            )
-            .exists()
-        )
-        # Rows are claimed in id order; ordering the insert makes that the subscribers' order.
-        source = (
-            sa.select(
-                sa.literal(policy, sa.String),
-                sa.literal(version, sa.Integer),
-                sa.literal(kind, sa.String),
-                s.c.id,
-                s.c.email,
-                sa.literal("pending", sa.String),
-                sa.literal(0, sa.Integer),
-                sa.literal(now, UTCDateTime()),
-                sa.literal(now, UTCDateTime()),
-            )
-            .where(s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy), ~existing)
-            .order_by(s.c.id)
-        )
-        columns = [
-            "policy",
-            "version",
-            "kind",
-            "subscriber_id",
-            "email",
-            "state",
-            "attempts",
-            "created_at",
-            "updated_at",
-        ]
         active = sa.select(s.c.id).where(
             s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy)
         )
@@ -134,7 +109,7 @@ class Notices(Database):
                 conn.execute(_ANALYZE_SUBSCRIBERS)
             insert = (
                 _insert(conn, n)
-                .from_select(columns, source)
+                .from_select(_QUEUE_COLUMNS, _unqueued(policy, version, kind, now))
                 .on_conflict_do_nothing()
                 .execution_options(preserve_rowcount=True)
             )
@@ -243,43 +218,18 @@ class Notices(Database):
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        n, s = notices_table, subscribers_table
+        n = notices_table
         states = ("pending", "failed-temporary") if retry_failed else ("pending",)
         tasks: list[NoticeTask] = []
         with self._write() as conn:
             while len(tasks) < limit:
-                candidates = (
-                    sa.select(
-                        n.c.id,
-                        n.c.subscriber_id,
-                        n.c.email,
-                        s.c.id.label("live_id"),
-                        s.c.name,
-                        s.c.locale,
-                        s.c.unsubscribed_at,
-                        subscribed_to(n.c.subscriber_id, policy).label("subscribed"),
-                    )
-                    .select_from(n.outerjoin(s, s.c.id == n.c.subscriber_id))
-                    .where(*ledger_key(policy, version, kind), n.c.state.in_(states))
-                    .order_by(n.c.id)
-                    .limit(limit - len(tasks))
-                )
+                candidates = _candidates(policy, version, kind, states, limit - len(tasks))
                 if self._pg:
                     candidates = candidates.with_for_update(skip_locked=True, of=n)
                 rows = conn.execute(candidates).all()
                 if not rows:
                     break
-                cancel: dict[str, list[int]] = {}
-                claim: dict[int, sa.Row[Any]] = {}
-                for row in rows:
-                    if row.live_id is None:
-                        cancel.setdefault("subscriber removed", []).append(row.id)
-                    elif row.unsubscribed_at is not None:
-                        cancel.setdefault("unsubscribed", []).append(row.id)
-                    elif not row.subscribed:
-                        cancel.setdefault("no longer subscribed to this policy", []).append(row.id)
-                    else:
-                        claim[row.id] = row
+                cancel, claim = _sort_candidates(rows)
                 now = utc_now()
                 for reason, ids in cancel.items():
                     conn.execute(
@@ -299,21 +249,10 @@ class Notices(Database):
                         )
                         .returning(n.c.id, n.c.attempts)
                     ).all()
-                    for notice_id, attempts in sorted(claimed):
-                        row = claim[notice_id]
-                        tasks.append(
-                            NoticeTask(
-                                id=notice_id,
-                                policy=policy,
-                                version=version,
-                                kind=kind,
-                                email=row.email,
-                                name=row.name,
-                                locale=row.locale,
-                                attempts=attempts,
-                                subscriber_id=row.live_id,
-                            )
-                        )
+                    tasks += (
+                        _task(claim[notice_id], attempts, policy, version, kind)
+                        for notice_id, attempts in sorted(claimed)
+                    )
         return tasks
 
 
@@ -344,3 +283,92 @@ def _add_events(
 def _insert(conn: Connection, table: sa.Table) -> Any:
     """An INSERT supporting ON CONFLICT on both backends."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _unqueued(policy: str, version: int, kind: str, now: datetime) -> sa.Select[Any]:
+    """New pending rows (``_QUEUE_COLUMNS``) for the active subscribers of ``policy`` who
+    have no row for (policy, version, kind) yet."""
+    s, n = subscribers_table, notices_table
+    existing = (
+        sa.select(sa.literal(1))
+        .where(
+            n.c.policy == policy,
+            n.c.version == version,
+            n.c.kind == kind,
+            n.c.email == s.c.email,
+        )
+        .exists()
+    )
+    # Rows are claimed in id order; ordering the insert makes that the subscribers' order.
+    source = (
+        sa.select(
+            sa.literal(policy, sa.String),
+            sa.literal(version, sa.Integer),
+            sa.literal(kind, sa.String),
+            s.c.id,
+            s.c.email,
+            sa.literal("pending", sa.String),
+            sa.literal(0, sa.Integer),
+            sa.literal(now, UTCDateTime()),
+            sa.literal(now, UTCDateTime()),
+        )
+        .where(s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy), ~existing)
+        .order_by(s.c.id)
+    )
+    return source
+
+
+def _candidates(
+    policy: str, version: int, kind: str, states: Sequence[str], limit: int
+) -> sa.Select[Any]:
+    """Up to ``limit`` rows in ``states``, in id order, with what their subscriber is now."""
+    n, s = notices_table, subscribers_table
+    return (
+        sa.select(
+            n.c.id,
+            n.c.subscriber_id,
+            n.c.email,
+            s.c.id.label("live_id"),
+            s.c.name,
+            s.c.locale,
+            s.c.unsubscribed_at,
+            subscribed_to(n.c.subscriber_id, policy).label("subscribed"),
+        )
+        .select_from(n.outerjoin(s, s.c.id == n.c.subscriber_id))
+        .where(*ledger_key(policy, version, kind), n.c.state.in_(states))
+        .order_by(n.c.id)
+        .limit(limit)
+    )
+
+
+def _sort_candidates(
+    rows: Sequence[sa.Row[Any]],
+) -> tuple[dict[str, list[int]], dict[int, sa.Row[Any]]]:
+    """(ids to cancel by reason, rows to claim by id) of :func:`_candidates` rows."""
+    cancel: dict[str, list[int]] = {}
+    claim: dict[int, sa.Row[Any]] = {}
+    for row in rows:
+        if row.live_id is None:
+            cancel.setdefault("subscriber removed", []).append(row.id)
+        elif row.unsubscribed_at is not None:
+            cancel.setdefault("unsubscribed", []).append(row.id)
+        elif not row.subscribed:
+            cancel.setdefault("no longer subscribed to this policy", []).append(row.id)
+        else:
+            claim[row.id] = row
+    return cancel, claim
+
+
+def _task(row: sa.Row[Any], attempts: int, policy: str, version: int, kind: str) -> NoticeTask:
+    """The task of a claimed :func:`_candidates` row."""
+    return NoticeTask(
+        id=row.id,
+        policy=policy,
+        version=version,
+        kind=kind,
+        email=row.email,
+        name=row.name,
+        locale=row.locale,
+        attempts=attempts,
+        subscriber_id=row.live_id,
+    )

@@ -102,16 +102,7 @@ def send_notices(
     after each message.
     """
     started = time.monotonic()
-    # A missing REDLINE_SECRET or a bad unsubscribe_url fails here, before anything happens.
-    unsubscribe_link(settings, "probe@example.com")
-    factory = MessageFactory(
-        notice,
-        sender=sender_address(settings),
-        policy=policy,
-        version=version,
-        kind=kind,
-        unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
-    )
+    factory = _factory(settings, notice, policy, version, kind)
     report = NotifyReport(
         policy, version, kind, transport.description if transport else None, dry_run=dry_run
     )
@@ -139,6 +130,22 @@ def send_notices(
             transport.close()
             report.elapsed = time.monotonic() - started
     return report
+
+
+def _factory(
+    settings: Settings, notice: RenderedNotice, policy: str, version: int, kind: str
+) -> MessageFactory:
+    """The run's message factory, with each recipient's unsubscribe link."""
+    # A missing REDLINE_SECRET or a bad unsubscribe_url fails here, before anything happens.
+    unsubscribe_link(settings, "probe@example.com")
+    return MessageFactory(
+        notice,
+        sender=sender_address(settings),
+        policy=policy,
+        version=version,
+        kind=kind,
+        unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
+    )
 
 
 def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport, requeue: Requeue) -> None:
