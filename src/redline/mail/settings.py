@@ -151,4 +151,5 @@ def sender_address(settings: Settings, environ: Mapping[str, str] | None = None)
         raise ConfigError(f"{source}: the sender {exc.message}", hint=exc.hint or hint) from None
     except EmailNotValidError as exc:
         raise ConfigError(f"sender address {raw!r} is not valid: {exc}", hint=hint) from None
-    return Address(display_name=name, addr_spec=checked.ascii_email)
+    # A name of only white space is no name: a reader parses `" " <addr>` as the bare address.
+    return Address(display_name=name if name.strip() else "", addr_spec=checked.ascii_email)
