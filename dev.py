@@ -41,9 +41,10 @@ def ensure_venv() -> None:
 
 
 def test(extra: list[str]) -> None:
-    """Lint (ruff, workflow linters) and run pytest."""
+    """Lint (ruff, import layers, workflow linters) and run pytest."""
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "ruff", "format", "--check", ".")
+    _run(BIN / "lint-imports", "--no-cache")  # the layer contracts in pyproject.toml
     lint_workflows = ROOT / ".ci" / "lint-workflows"
     if lint_workflows.exists():
         _run("bash", lint_workflows, VENV=str(VENV))

@@ -231,3 +231,8 @@ def check_names(named: dict[str, list[str]], *, tag_prefix: str, where: str) -> 
                     hint=f'set another name: [tool.redline.policies."{named[other][0]}"] '
                     'name = "..."',
                 )
+
+
+def readable_title(name: str) -> str:
+    """A title made from a name: ``privacy-policy`` -> ``Privacy Policy``."""
+    return " ".join(part.capitalize() for part in re.split(r"[-_\s]+", name) if part) or name

@@ -14,6 +14,7 @@ from redline.document.source import decode_policy
 from redline.errors import GitError, InputError, RedlineError
 from redline.files import read_inside
 from redline.history.renames import RenameHistory
+from redline.layout import readable_title
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -163,6 +164,4 @@ class PolicyTexts(RenameHistory):
             found = None
         if found:
             return found
-        from redline.publish.prose import readable_title
-
         return readable_title(policy.slug.rpartition("/")[2])

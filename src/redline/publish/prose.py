@@ -189,11 +189,6 @@ def _join_and(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def readable_title(slug: str) -> str:
-    """A title made from a file stem: ``privacy-policy`` -> ``Privacy Policy``."""
-    return " ".join(part.capitalize() for part in re.split(r"[-_\s]+", slug) if part) or slug
-
-
 def stats_dict(diff: DiffResult | None) -> dict[str, int]:
     """The diff's statistics as a plain mapping (all zero without a diff)."""
     from redline.compare.engine import DiffStats
