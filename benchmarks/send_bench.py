@@ -46,13 +46,10 @@ def notice():
     """The notice rendered by redline's own templates, with a dozen changed sections."""
     from datetime import UTC, date, datetime
 
-    from redline.publish.notice import (
-        Links,
-        NoticeContext,
-        PolicyInfo,
-        SectionChange,
-        render_notice,
-    )
+    from redline.publish.links import Links
+    from redline.publish.notice import NoticeContext, PolicyInfo, render_notice
+    from redline.publish.prose import SectionChange
+    from redline.publish.templates import Templates
 
     sections = tuple(
         SectionChange(
@@ -94,7 +91,7 @@ def notice():
         ),
         today=date(2025, 6, 1),
     )
-    return render_notice(settings_for(Path(tempfile.gettempdir())), context, "notice")
+    return render_notice(Templates(settings_for(Path(tempfile.gettempdir()))), context, "notice")
 
 
 def settings_for(directory: Path):
@@ -132,7 +129,8 @@ def peak_rss_kb() -> int:
 
 def child_populate(directory: Path, count: int) -> None:
     """Create ``count`` subscribers in the database of ``directory``."""
-    from redline.ledger.store import Store, SubscriberInput
+    from redline.ledger.checks import SubscriberInput
+    from redline.ledger.store import Store
 
     with Store.open(database(directory)) as store:
         for start in range(0, count, 5000):
@@ -147,8 +145,9 @@ def child_populate(directory: Path, count: int) -> None:
 def child_send(directory: Path, port: int) -> None:
     """Run redline's send path once and print what it measured as JSON."""
     from redline.ledger.store import Store
-    from redline.mail.mailer import SmtpConfig, SmtpTransport
     from redline.mail.send import send_notices
+    from redline.mail.settings import SmtpConfig
+    from redline.mail.transport import SmtpTransport
 
     with Store.open(database(directory)) as store:
         transport = SmtpTransport(SmtpConfig("127.0.0.1", port, "none", timeout=30))
@@ -206,7 +205,8 @@ def smtplib_loop(workdir: Path, port: int) -> float:
     """Messages per second of the same messages over one smtplib connection, no ledger."""
     from redline.ledger.store import Store
     from redline.ledger.subscribers import unsubscribe_link
-    from redline.mail.mailer import MessageFactory, sender_address
+    from redline.mail.message import MessageFactory
+    from redline.mail.settings import sender_address
 
     settings = settings_for(workdir)
     factory = MessageFactory(
