@@ -10,7 +10,7 @@ import pytest
 
 from conftest import redline_process
 from redline.errors import ConfigError, InputError
-from redline.publish import changelog
+from redline.publish import changelog, changelog_pending, changelog_summary
 
 TODAY = dt.date(2024, 2, 1)
 
@@ -51,7 +51,7 @@ def snapshot(repo) -> dict[str, bytes]:
 def test_pending_entry_is_written_below_the_marker(released_repo):
     edit_privacy(released_repo)
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.version == 3
     assert entry.previous_version == 2
     assert entry.classification == "material"
@@ -125,15 +125,15 @@ def test_first_version_and_unchanged_policy(policy_repo, released_repo):
     )
     fresh.commit("Add cookie policy")
     policies, policy, settings = open_policy(fresh, "cookie-policy")
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert (entry.version, entry.previous_version) == (1, None)
-    assert entry.summary == changelog.FIRST_VERSION_SUMMARY
+    assert entry.summary == changelog_summary.FIRST_VERSION_SUMMARY
     assert entry.effective_date == dt.date(2024, 2, 10)  # the date the policy states
     assert "- **Replaces:** nothing (first version)" in changelog.render_entry(settings, entry)
 
     policies, policy, settings = open_policy(released_repo)
     with pytest.raises(InputError, match="unchanged since version 2; there is no pending change"):
-        changelog.pending_entry(policies, policy, settings, today=TODAY)
+        changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
 
 
 def test_date_stated_in_the_policy_wins(released_repo):
@@ -141,10 +141,10 @@ def test_date_stated_in_the_policy_wins(released_repo):
     path = released_repo.root / "policies/privacy-policy.md"
     path.write_text(path.read_text().replace("03/01/2024", "04/15/2024"))
     policies, policy, settings = open_policy(released_repo, date_order="MDY")
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.effective_date == dt.date(2024, 4, 15)
     path.write_text(path.read_text().replace("04/15/2024", "03/01/2024"))  # v2's own date
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.effective_date == TODAY + dt.timedelta(days=30)
 
 
@@ -154,7 +154,7 @@ def test_editorial_change_keeps_a_pending_date(released_repo):
         path.read_text().replace("standard contractual clauses.", "standard contractual clauses!")
     )
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.classification == "editorial"
     assert entry.effective_date == dt.date(2024, 3, 1)  # v2 is still pending on TODAY
     assert entry.summary.startswith("Editorial changes only, no change of wording in Section 7")
@@ -188,7 +188,7 @@ def test_editorial_change_keeps_a_pending_date(released_repo):
     ],
 )
 def test_summary_from_message(message, expected):
-    assert changelog.summary_from_message(message) == expected
+    assert changelog_summary.summary_from_message(message) == expected
 
 
 def test_summary_precedence(released_repo):
@@ -197,9 +197,11 @@ def test_summary_precedence(released_repo):
         "Support\n\n## Summary\n\nProviders also support the app.\n", "policies/privacy-policy.md"
     )
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.summary == "Providers also support the app."
-    entry = changelog.pending_entry(policies, policy, settings, summary="Given.", today=TODAY)
+    entry = changelog_pending.pending_entry(
+        policies, policy, settings, summary="Given.", today=TODAY
+    )
     assert entry.summary == "Given."
 
 
@@ -217,7 +219,7 @@ def test_trailer_of_a_merge_commit(released_repo):
         "support",
     )
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.summary == "Service providers now also support the app."
 
 
@@ -229,7 +231,7 @@ def test_summary_before_the_last_release_is_not_reused(released_repo, tag_releas
     path.write_text(path.read_text().replace("Northwind Kites", "Northwind Kites Ltd"))
     released_repo.commit("Company name")
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     assert entry.version == 4
     assert entry.summary == "Section 1 (Introduction): one paragraph changed."
     v3 = changelog.entry_for_release(policies, policy, policies.releases(policy)[2], settings)
@@ -243,7 +245,7 @@ def test_marker_missing_is_refused(released_repo):
     edit_privacy(released_repo)
     released_repo.write("policies/privacy-policy.changelog.md", "# History\n\nOld notes.\n")
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     with pytest.raises(InputError, match="no insertion marker <!-- redline:changelog -->"):
         changelog.write_entry(settings, policy, entry)
     assert (released_repo.root / "policies/privacy-policy.changelog.md").read_text() == (
@@ -256,7 +258,7 @@ def test_existing_file_keeps_its_text_and_line_endings(released_repo):
     released_repo.write("policies/privacy-policy.changelog.md", original.encode())
     edit_privacy(released_repo)
     policies, policy, settings = open_policy(released_repo)
-    entry = changelog.pending_entry(policies, policy, settings, today=TODAY)
+    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
     path = changelog.write_entry(settings, policy, entry)
     data = path.read_bytes().decode()
     assert data.startswith("# History\r\n\r\nIntro.\r\n\r\n<!-- redline:changelog -->\r\n\r\n")
@@ -290,7 +292,9 @@ def test_changelog_path_config(released_repo):
 def test_default_changelog_is_not_a_policy(released_repo):
     edit_privacy(released_repo)
     policies, policy, settings = open_policy(released_repo)
-    changelog.write_entry(settings, policy, changelog.pending_entry(policies, policy, settings))
+    changelog.write_entry(
+        settings, policy, changelog_pending.pending_entry(policies, policy, settings)
+    )
     slugs = [p.slug for p in policies.policies()]
     assert slugs == ["privacy-policy", "terms-of-service"]
 

@@ -55,6 +55,7 @@ def command(
     from redline.errors import InputError
     from redline.history.repo import PolicyRepo
     from redline.publish import changelog
+    from redline.publish.changelog_pending import pending_entry
 
     settings = app.settings()
     repo = PolicyRepo(settings)
@@ -82,7 +83,7 @@ def command(
         )
     else:
         when = parse_iso_date(effective_date, what="--effective-date") if effective_date else None
-        entry = changelog.pending_entry(
+        entry = pending_entry(
             repo, target, settings, summary=summary, effective_date=when, today=day
         )
     markdown = changelog.render_entry(settings, entry)

@@ -6,9 +6,8 @@ The changelog's path comes from config ``changelog_path`` (default
 second entry for the same version is refused. Entries are rendered with the templates
 ``changelog-entry.md.j2`` (and ``changelog.md.j2`` for a new file).
 
-The summary of an entry comes, in this order, from ``--summary``, a ``Policy-Summary:``
-trailer or a ``## Summary`` section in the message of the (merge) commit that changed the
-policy, or is generated from the section changes (:func:`redline.publish.prose.generate_summary`).
+An entry's summary comes from :mod:`redline.publish.changelog_summary`; the entry of a change
+not yet released from :mod:`redline.publish.changelog_pending`.
 """
 
 from __future__ import annotations
@@ -20,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from redline.console import LOG
-from redline.errors import ConfigError, DateError, InputError
+from redline.errors import ConfigError, InputError
 from redline.files import atomic_write, read_inside
+from redline.publish.changelog_summary import resolve_summary
 from redline.publish.links import policy_links
 from redline.publish.notice import PolicyInfo
-from redline.publish.prose import SectionChange, describe_changes, generate_summary, stats_dict
+from redline.publish.prose import SectionChange, describe_changes, stats_dict
 from redline.publish.templates import Templates
 
 if TYPE_CHECKING:
@@ -35,12 +34,7 @@ if TYPE_CHECKING:
     from redline.history.tags import Release
 
 MARKER = "<!-- redline:changelog -->"
-FIRST_VERSION_SUMMARY = "First published version."
 _ENTRY_MARK = re.compile(r"^<!-- redline:entry v(\d+) -->[ \t]*\r?$", re.M)
-_TRAILER = re.compile(r"^policy-summary:[ \t]*(.*)$", re.I)
-_ANY_TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
-_SUMMARY_HEADING = re.compile(r"^#{1,6}[ \t]+summary[ \t]*#*[ \t]*$", re.I)
-_HEADING = re.compile(r"^#{1,6}[ \t]")
 
 
 @dataclass(frozen=True)
@@ -83,17 +77,6 @@ class ChangelogEntry:
         }
 
 
-@dataclass(frozen=True)
-class PendingChange:
-    """The policy's text since its last release: the version a release would create."""
-
-    policy: Policy
-    version: int
-    previous: Release | None
-    diff: DiffResult | None
-    classification: str
-
-
 # --- where the changelog lives ----------------------------------------------------------------
 
 
@@ -131,84 +114,6 @@ def has_entry(settings: Settings, policy: Policy, version: int) -> bool:
     """True when ``policy``'s changelog already has an entry for ``version``."""
     path = changelog_path(settings, policy)
     return path.is_file() and version in entry_versions(_read(path, settings.repo_root))
-
-
-# --- summaries ----------------------------------------------------------------------------
-
-
-def summary_from_message(message: str) -> str | None:
-    """The summary a commit message gives: a ``Policy-Summary:`` trailer or ``## Summary``."""
-    lines = message.replace("\r\n", "\n").split("\n")
-    for index, line in enumerate(lines):
-        match = _TRAILER.match(line)
-        if match:
-            parts = [match.group(1).strip()]
-            for follow in lines[index + 1 :]:
-                if not follow[:1].isspace() or not follow.strip():
-                    break
-                parts.append(follow.strip())
-            text = " ".join(part for part in parts if part)
-            if text:
-                return text
-    for index, line in enumerate(lines):
-        if _SUMMARY_HEADING.match(line.strip()):
-            body: list[str] = []
-            for follow in lines[index + 1 :]:
-                if _HEADING.match(follow):
-                    break
-                body.append(follow.rstrip())
-            text = _drop_trailer_block("\n".join(body).strip())
-            if text:
-                return text
-    return None
-
-
-def _drop_trailer_block(text: str) -> str:
-    """``text`` without a final paragraph made only of ``Key: value`` trailers."""
-    paragraphs = re.split(r"\n[ \t]*\n", text)
-    last = paragraphs[-1].splitlines()
-    if len(paragraphs) > 1 and last and all(_ANY_TRAILER.match(line) for line in last):
-        paragraphs = paragraphs[:-1]
-    return "\n\n".join(paragraphs).strip()
-
-
-def commit_summary(repo: PolicyRepo, policy: Policy, since: str | None, until: str) -> str | None:
-    """The summary given in the mainline commits that changed ``policy`` after ``since``.
-
-    The newest commit that gives one wins; merge commits count (``--first-parent``).
-    """
-    if not repo.has_commits():
-        return None
-    span = f"{since}..{until}" if since else until
-    from redline.history.git import GitCommandFailed
-
-    try:
-        log = repo.git.read("log", "--first-parent", "--format=%B%x00", span, "--", policy.path)
-    except GitCommandFailed:
-        return None
-    for message in log.split("\x00"):
-        found = summary_from_message(message.strip("\n"))
-        if found:
-            return found
-    return None
-
-
-def resolve_summary(
-    repo: PolicyRepo,
-    policy: Policy,
-    diff: DiffResult | None,
-    *,
-    explicit: str | None = None,
-    since: str | None = None,
-    until: str = "HEAD",
-) -> str:
-    """The entry's summary: ``explicit``, else the commits' own summary, else generated."""
-    if explicit and explicit.strip():
-        return explicit.strip()
-    found = commit_summary(repo, policy, since, until)
-    if found:
-        return found
-    return generate_summary(diff) if diff is not None else FIRST_VERSION_SUMMARY
 
 
 # --- entries ------------------------------------------------------------------------------
@@ -289,10 +194,10 @@ def entry_for_release(
         since=previous_tag,
         until=release.tag,
     )
-    return _release_entry(repo, policy, settings, release, diff, summary, rev=release.commit)
+    return release_entry(repo, policy, settings, release, diff, summary, rev=release.commit)
 
 
-def _release_entry(
+def release_entry(
     repo: PolicyRepo,
     policy: Policy,
     settings: Settings,
@@ -317,137 +222,6 @@ def _release_entry(
         short_notice=release.short_notice,
         rev=rev,
     )
-
-
-def pending_change(repo: PolicyRepo, policy: Policy) -> PendingChange | None:
-    """What a release of ``policy`` would publish now (working tree against the last release).
-
-    None when the text is unchanged since the last release (after normalisation).
-    """
-    from redline.compare.engine import diff_policy
-
-    releases = repo.releases(policy)
-    if not releases:
-        return PendingChange(policy, 1, None, None, "material")
-    previous = releases[-1]
-    diff = diff_policy(repo, policy, previous.tag, None)
-    if diff.classification == "none":
-        return None
-    return PendingChange(policy, previous.version + 1, previous, diff, diff.classification)
-
-
-def stated_effective_date(
-    repo: PolicyRepo, policy: Policy, settings: Settings, today: dt.date
-) -> dt.date | None:
-    """The effective date the working-tree policy states, or None if it states none."""
-    from redline.document.dates import find_effective_date
-
-    text = repo.read_text(policy, None).text
-    try:
-        found = find_effective_date(
-            text, settings, name=policy.path, today=today, require_date=False
-        )
-    except DateError as exc:
-        LOG.warning("%s; proposing a date instead", exc)
-        return None
-    for match in found.matches:
-        if match.error:
-            hint = f" ({match.hint})" if match.hint else ""
-            LOG.warning(
-                "%s:%d: %s%s; proposing a date instead", policy.path, match.line, match.error, hint
-            )
-    return found.date
-
-
-def proposed_effective_date(
-    repo: PolicyRepo, change: PendingChange, settings: Settings, today: dt.date
-) -> dt.date:
-    """The effective date a release of ``change`` would get, for drafts and previews.
-
-    A date the policy already states wins when it differs from the last release's date (the
-    maintainer or ``redline release`` set it for this change). Otherwise a material change
-    takes effect after ``notice_days``, and an editorial one at once, or on the date of a
-    release that is still pending.
-    """
-    stated = stated_effective_date(repo, change.policy, settings, today)
-    previous = change.previous
-    if stated is not None and (previous is None or stated != previous.effective_date):
-        return stated
-    if change.classification == "material":
-        return today + dt.timedelta(days=settings.notice_days)
-    if previous is not None and previous.effective_date > today:
-        return previous.effective_date
-    return today
-
-
-def pending_release(
-    repo: PolicyRepo,
-    policy: Policy,
-    settings: Settings,
-    *,
-    summary: str | None = None,
-    effective_date: dt.date | None = None,
-    today: dt.date | None = None,
-) -> tuple[Release, DiffResult | None] | None:
-    """The release a ``redline release`` would make of ``policy`` now, and its diff.
-
-    The release is not tagged: its ``commit`` is empty and ``published`` is ``today``.
-    None when the policy is unchanged since its last release.
-    """
-    from redline.document.dates import resolve_today
-    from redline.history.tags import Release
-
-    change = pending_change(repo, policy)
-    if change is None:
-        return None
-    today = today or resolve_today()
-    previous = change.previous
-    when = effective_date or proposed_effective_date(repo, change, settings, today)
-    notice = dt.timedelta(days=settings.notice_days)
-    release = Release(
-        slug=policy.slug,
-        version=change.version,
-        tag=repo.tag_name(policy.slug, change.version),
-        commit="",
-        effective_date=when,
-        classification=change.classification,
-        previous_version=previous.version if previous else None,
-        published=dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC),
-        notify=change.classification == "material" or settings.notify_editorial,
-        short_notice=change.classification == "material" and when < today + notice,
-        summary=resolve_summary(
-            repo,
-            policy,
-            change.diff,
-            explicit=summary,
-            since=previous.tag if previous else None,
-        ),
-    )
-    return release, change.diff
-
-
-def pending_entry(
-    repo: PolicyRepo,
-    policy: Policy,
-    settings: Settings,
-    *,
-    summary: str | None = None,
-    effective_date: dt.date | None = None,
-    today: dt.date | None = None,
-) -> ChangelogEntry:
-    """The changelog entry of the pending change of ``policy`` (version = last release + 1)."""
-    pending = pending_release(
-        repo, policy, settings, summary=summary, effective_date=effective_date, today=today
-    )
-    if pending is None:
-        latest = repo.latest_release(policy)
-        version = latest.version if latest else 0
-        raise InputError(
-            f"{policy.path}: unchanged since version {version}; there is no pending change",
-            hint="edit the policy first, or pass --version N for the entry of a release",
-        )
-    release, diff = pending
-    return _release_entry(repo, policy, settings, release, diff, release.summary)
 
 
 # --- rendering and writing ------------------------------------------------------------------
