@@ -11,7 +11,8 @@ import pytest
 
 from redline.errors import ConfigError, GitError, InputError
 from redline.history.repo import PolicyRepo
-from redline.jobs.init import BASELINE_SUMMARY, apply_init, plan_init, workflow_templates
+from redline.jobs.init import BASELINE_SUMMARY, apply_init, plan_init
+from redline.jobs.init_files import workflow_templates
 
 PRIVACY_V1 = """\
 # Privacy Policy

@@ -59,7 +59,8 @@ def command(
     """
     from redline.console import emit_json, err, out
     from redline.history.repo import PolicyRepo
-    from redline.jobs.init import apply_init, plan_init, propose_settings
+    from redline.jobs.init import apply_init, plan_init
+    from redline.jobs.init_propose import propose_settings
 
     settings = app.settings(
         policies_dir=policies_dir, date_order=date_order, notice_days=notice_days
