@@ -13,8 +13,10 @@ import sqlalchemy as sa
 
 from redline.errors import InputError, StorageError, exit_code_for
 from redline.ledger.checks import SubscriberInput
-from redline.ledger.schema import KINDS, SCHEMA_VERSION, STATES
+from redline.ledger.schema import SCHEMA_VERSION
 from redline.ledger.store import Store
+from redline.vocab import NOTICE_KINDS as KINDS
+from redline.vocab import STATES
 
 POLICY = "privacy-policy"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
-from redline.publish.notice import NOTICE_KINDS
+from redline.vocab import NOTICE_KINDS
 
 
 @click.command()

@@ -21,6 +21,7 @@ from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from redline.document.model import Block, Document, is_date_line
+from redline.vocab import Classification
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -240,9 +241,9 @@ def _content_words(
 
 def _classify(old: Document, new: Document) -> str:
     if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
-        return "none"
+        return Classification.NONE.value
     memo: dict[tuple[str, str | None], list[str]] = {}
     old_words, new_words = _content_words(old, memo), _content_words(new, memo)
     if all(a == b for a, b in zip_longest(old_words, new_words)):  # stops at the first change
-        return "editorial"
-    return "material"
+        return Classification.EDITORIAL.value
+    return Classification.MATERIAL.value

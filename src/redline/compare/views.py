@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 
 from redline.compare.engine import BlockDiff, DiffResult, SectionDiff
 from redline.md import md_escape
+from redline.vocab import Classification
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 _CLASS_LABEL = {
-    "none": "No change",
-    "editorial": "Editorial change",
-    "material": "Material change",
+    Classification.NONE: "No change",
+    Classification.EDITORIAL: "Editorial change",
+    Classification.MATERIAL: "Material change",
 }
 
 

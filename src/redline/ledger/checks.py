@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from redline.errors import InputError
 from redline.ledger.headers import header_text, mailbox
-from redline.ledger.schema import KINDS
 from redline.locales import parse_locale
+from redline.vocab import NOTICE_KINDS as KINDS
 
 _SLUG = re.compile(r"(?!/)[^\s\\*,;]{1,200}(?<!/)")  # names are paths: de/privacy
 

@@ -14,14 +14,13 @@ import sqlalchemy as sa
 
 from redline.ledger.db import Database
 from redline.ledger.schema import (
-    FINISHED_STATES,
-    STATES,
     events_table,
     ledger_key,
     notices_table,
     subscribed_to,
     subscribers_table,
 )
+from redline.vocab import FINISHED_STATES, STATES
 
 
 @dataclass(frozen=True)

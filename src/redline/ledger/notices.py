@@ -40,7 +40,6 @@ from redline.errors import InputError
 from redline.ledger.checks import check_kind, check_policy_slug, check_version
 from redline.ledger.db import BATCH, Database
 from redline.ledger.schema import (
-    STATES,
     UTCDateTime,
     events_table,
     ledger_key,
@@ -49,6 +48,7 @@ from redline.ledger.schema import (
     subscribers_table,
     utc_now,
 )
+from redline.vocab import STATES
 
 LOG = logging.getLogger("redline.ledger.store")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from redline import __version__
 from redline.errors import InputError
-from redline.ledger.schema import STATES
+from redline.vocab import STATES
 
 if TYPE_CHECKING:
     from redline.ledger.evidence import NoticeEvent, NoticeRecord

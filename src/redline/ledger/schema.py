@@ -17,23 +17,12 @@ from sqlalchemy.engine import Connection, Dialect
 from redline import __version__
 from redline.errors import StorageError
 from redline.ledger.db import Database
+from redline.vocab import NOTICE_KINDS, STATES
 
 LOG = logging.getLogger("redline.ledger.store")
 
 SCHEMA_VERSION = 2
 ALL_POLICIES = "*"
-KINDS = ("notice", "reminder", "in-effect")
-STATES = (
-    "pending",
-    "sending",
-    "sent",
-    "failed-temporary",
-    "failed-permanent",
-    "unknown",
-    "cancelled",
-)
-#: States a run never sends again by itself: done, or waiting for a person's decision.
-FINISHED_STATES = ("sent", "failed-permanent", "unknown")
 
 
 def utc_now() -> datetime:
@@ -129,7 +118,8 @@ notices_table = sa.Table(
     sa.UniqueConstraint("policy", "version", "kind", "email", name="uq_notices_recipient"),
     sa.CheckConstraint(_STATE_CHECK, name="ck_notices_state"),
     sa.CheckConstraint(
-        "kind IN ({})".format(", ".join(f"'{kind}'" for kind in KINDS)), name="ck_notices_kind"
+        "kind IN ({})".format(", ".join(f"'{kind}'" for kind in NOTICE_KINDS)),
+        name="ck_notices_kind",
     ),
     sa.Index("ix_notices_claim", "policy", "version", "kind", "state", "id"),
     sa.Index("ix_notices_subscriber", "subscriber_id"),

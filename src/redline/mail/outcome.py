@@ -19,11 +19,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from redline.vocab import NoticeState
+
 # Outcomes of one SMTP try and of one message (the ledger states, plus "deferred").
-SENT = "sent"
-TEMPORARY = "failed-temporary"
-PERMANENT = "failed-permanent"
-UNKNOWN = "unknown"
+SENT = NoticeState.SENT.value
+TEMPORARY = NoticeState.FAILED_TEMPORARY.value
+PERMANENT = NoticeState.FAILED_PERMANENT.value
+UNKNOWN = NoticeState.UNKNOWN.value
 DEFERRED = "deferred"
 _ADDRESS = re.compile(r"\S+@\S+")
 

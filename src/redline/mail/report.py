@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import DeliveryError
+from redline.vocab import FAILED_STATES
 
 if TYPE_CHECKING:
     from redline.ledger.evidence import NoticeRecord
-
-#: The states ``retry_failed`` re-queues.
-FAILED_STATES = ("failed-temporary", "failed-permanent")
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redline.errors import ConfigError, DeliveryError
-from redline.ledger.schema import FINISHED_STATES
 from redline.ledger.subscribers import unsubscribe_link
 from redline.mail.message import MessageFactory
 from redline.mail.outcome import DEFERRED, PERMANENT, TEMPORARY, UNKNOWN, SendFailure, redact
-from redline.mail.report import FAILED_STATES, NotifyPaused, NotifyReport, Requeue
+from redline.mail.report import NotifyPaused, NotifyReport, Requeue
 from redline.mail.settings import ENV_FROM, ENV_HOST, SmtpConfig, sender_address
 from redline.mail.transport import OutboxTransport, SmtpTransport, Transport
+from redline.vocab import FAILED_STATES, FINISHED_STATES
 
 if TYPE_CHECKING:
     from redline.config import Settings

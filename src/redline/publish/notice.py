@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from redline.errors import InputError, TemplateError
 from redline.publish.links import Links, policy_links
 from redline.publish.prose import SectionChange, describe_changes, generate_summary, stats_dict
+from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
     from redline.publish.templates import Templates
 
 UNSUBSCRIBE_PLACEHOLDER = "@@UNSUBSCRIBE_URL@@"
-NOTICE_KINDS = ("notice", "reminder", "in-effect")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
