@@ -12,7 +12,8 @@ import pytest
 
 from conftest import CI_VARIABLES, CliOutcome, redline_in_process
 from redline.config import Settings
-from redline.jobs.check import CheckReport, Finding, PolicyCheck, check_change, github_annotations
+from redline.jobs.check import check_change
+from redline.jobs.check_report import CheckReport, Finding, PolicyCheck, github_annotations
 
 TODAY = "2026-01-01"
 POLICY = """# Privacy Policy

@@ -42,12 +42,8 @@ def command(
     from redline.document.dates import resolve_today
     from redline.errors import CheckFailed
     from redline.history.repo import PolicyRepo
-    from redline.jobs.check import (
-        check_policies,
-        github_annotations,
-        in_github_actions,
-        render_text,
-    )
+    from redline.jobs.check import check_policies
+    from redline.jobs.check_report import github_annotations, in_github_actions, render_text
 
     settings = app.settings(notice_days=notice_days)
     day = resolve_today(today)

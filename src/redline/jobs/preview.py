@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
     from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
-    from redline.jobs.check import CheckReport, PolicyCheck
+    from redline.jobs.check_report import CheckReport, PolicyCheck
     from redline.release import PolicyRelease, ReleasePlan
 
 LOG = logging.getLogger("redline.jobs.preview")
