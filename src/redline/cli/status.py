@@ -9,7 +9,7 @@ import click
 from redline.cli._app import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from redline.jobs.status import PolicyStatus, StatusReport, VersionStatus
+    from redline.jobs.status_report import PolicyStatus, StatusReport, VersionStatus
 
 
 @click.command()
