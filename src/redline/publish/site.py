@@ -23,7 +23,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -164,83 +164,24 @@ def _site_context(title: str, settings: Settings, relpath: str) -> dict[str, Any
 
 def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport:
     """Build the site into ``outdir`` (replacing an earlier build there)."""
-    from redline.compare.views import render_html
-
     outdir = outdir.resolve()
     _check_outdir(outdir)
-    templates = Templates(settings)
     policies = collect(repo, settings)
-    ident = identity(repo, settings)
-    base = site_base(settings)
-    title = author_name(repo)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".tmp", dir=outdir.parent))
     try:
-        writer = _Writer(staging)
-
-        def page(relpath: str, template: str, **context: Any) -> None:
-            variables = {**_site_context(title, settings, relpath), **context}
-            writer.write(relpath, templates.render(template, variables, limit=templates.page_limit))
-
-        all_entries: list[FeedEntry] = []
+        build = _Build(
+            repo,
+            settings,
+            Templates(settings),
+            _Writer(staging),
+            title=author_name(repo),
+            ident=identity(repo, settings),
+            base=site_base(settings),
+        )
         for pol in policies:
-            slug_url = quote(pol.slug)
-            policy_entries = []
-            for version in pol.versions:
-                release = version.release
-                rel = f"{pol.slug}/{release.version}/index.html"
-                redline_html = (
-                    Markup(render_html(version.diff, standalone=False)) if version.diff else None
-                )
-                page(
-                    rel,
-                    "site/version.html.j2",
-                    policy=pol,
-                    version=version,
-                    entry=version.entry,
-                    redline=redline_html,
-                    text=markdown_to_html(version.body),
-                    previous=release.previous_version,
-                    next=_next_version(pol, release.version),
-                )
-                if version.diff is not None:
-                    writer.write(
-                        f"{pol.slug}/{release.version}/redline.html", render_html(version.diff)
-                    )
-                writer.write(f"{pol.slug}/{release.version}/{version.source_name}", version.source)
-                absolute = f"{base}/{slug_url}/{release.version}/" if base else None
-                policy_entries.append(
-                    feed_entry(
-                        version.entry,
-                        ident=ident,
-                        url=absolute or f"{release.version}/",
-                        published=release.published,
-                    )
-                )
-                all_entries.append(
-                    feed_entry(
-                        version.entry,
-                        ident=ident,
-                        url=absolute or f"{slug_url}/{release.version}/",
-                        published=release.published,
-                    )
-                )
-            changelog_md = _changelog_markdown(settings, templates, pol)
-            writer.write(f"{pol.slug}/changelog.md", changelog_md)
-            page(
-                f"{pol.slug}/changelog/index.html",
-                "site/changelog.html.j2",
-                policy=pol,
-                changelog=markdown_to_html(changelog_md),
-            )
-            page(f"{pol.slug}/index.html", "site/policy.html.j2", policy=pol)
-            feed = policy_feed(repo, pol.policy, settings, policy_entries, title=pol.title)
-            writer.write(f"{pol.slug}/feed.atom", render_feed(settings, feed, templates))
-        page("index.html", "site/index.html.j2", policies=policies)
-        feed = combined_feed(repo, settings, all_entries, fallback_updated=_head_time(repo))
-        writer.write("feed.atom", render_feed(settings, feed, templates))
-        writer.write("style.css", templates.render("site/style.css.j2", {}))
-        writer.write(SITE_MARKER, _MARKER_TEXT)
+            build.policy(pol)
+        build.home(policies)
         _finalise_modes(staging)
         _swap(staging, outdir)
     except BaseException:
@@ -250,8 +191,93 @@ def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport
         outdir=outdir,
         policies=len(policies),
         versions=sum(len(p.versions) for p in policies),
-        files=writer.files,
+        files=build.writer.files,
     )
+
+
+@dataclass
+class _Build:
+    """One build: its writer, and what every page shares; collects the combined feed."""
+
+    repo: PolicyRepo
+    settings: Settings
+    templates: Templates
+    writer: _Writer
+    title: str
+    ident: str
+    base: str | None
+    entries: list[FeedEntry] = field(default_factory=list)
+
+    def page(self, relpath: str, template: str, **context: Any) -> None:
+        """Render ``template`` with the site's context into ``relpath``."""
+        variables = {**_site_context(self.title, self.settings, relpath), **context}
+        limit = self.templates.page_limit
+        self.writer.write(relpath, self.templates.render(template, variables, limit=limit))
+
+    def version(self, pol: PolicyPages, version: VersionPage) -> FeedEntry:
+        """The files of one version; returns its entry of the policy's feed."""
+        from redline.compare.views import render_html
+
+        release = version.release
+        rel = f"{pol.slug}/{release.version}/index.html"
+        redline_html = Markup(render_html(version.diff, standalone=False)) if version.diff else None
+        self.page(
+            rel,
+            "site/version.html.j2",
+            policy=pol,
+            version=version,
+            entry=version.entry,
+            redline=redline_html,
+            text=markdown_to_html(version.body),
+            previous=release.previous_version,
+            next=_next_version(pol, release.version),
+        )
+        if version.diff is not None:
+            self.writer.write(
+                f"{pol.slug}/{release.version}/redline.html", render_html(version.diff)
+            )
+        self.writer.write(f"{pol.slug}/{release.version}/{version.source_name}", version.source)
+        slug_url = quote(pol.slug)
+        absolute = f"{self.base}/{slug_url}/{release.version}/" if self.base else None
+        self.entries.append(
+            feed_entry(
+                version.entry,
+                ident=self.ident,
+                url=absolute or f"{slug_url}/{release.version}/",
+                published=release.published,
+            )
+        )
+        return feed_entry(
+            version.entry,
+            ident=self.ident,
+            url=absolute or f"{release.version}/",
+            published=release.published,
+        )
+
+    def policy(self, pol: PolicyPages) -> None:
+        """The files of one policy: its versions, changelog, index page and feed."""
+        policy_entries = [self.version(pol, version) for version in pol.versions]
+        changelog_md = _changelog_markdown(self.settings, self.templates, pol)
+        self.writer.write(f"{pol.slug}/changelog.md", changelog_md)
+        self.page(
+            f"{pol.slug}/changelog/index.html",
+            "site/changelog.html.j2",
+            policy=pol,
+            changelog=markdown_to_html(changelog_md),
+        )
+        self.page(f"{pol.slug}/index.html", "site/policy.html.j2", policy=pol)
+        feed = policy_feed(self.repo, pol.policy, self.settings, policy_entries, title=pol.title)
+        self.writer.write(f"{pol.slug}/feed.atom", render_feed(self.settings, feed, self.templates))
+
+    def home(self, policies: list[PolicyPages]) -> None:
+        """The index page, the combined feed, the style sheet and the marker file."""
+        self.page("index.html", "site/index.html.j2", policies=policies)
+        feed = combined_feed(
+            self.repo, self.settings, self.entries, fallback_updated=_head_time(self.repo)
+        )
+        self.writer.write("feed.atom", render_feed(self.settings, feed, self.templates))
+        self.writer.write("style.css", self.templates.render("site/style.css.j2", {}))
+        self.writer.write(SITE_MARKER, _MARKER_TEXT)
 
 
 def _next_version(pol: PolicyPages, version: int) -> int | None:
