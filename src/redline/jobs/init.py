@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from redline.config import Settings
     from redline.document.dates import PolicyDate
     from redline.history.repo import Policy, PolicyRepo
+    from redline.history.tags import Release
 
 BASELINE_SUMMARY = (
     "Baseline recorded by redline init: the version in force or already announced when "
@@ -148,6 +149,7 @@ def with_date_orders(settings: Settings, orders: dict[str, str]) -> Settings:
 
 
 def _plan_tags(repo: PolicyRepo, policies: list[Policy], plan: InitPlan) -> list[BaselineTag]:
+    """The baseline tag of every policy; refuses release tags and uncommitted policies."""
     from redline.history.policy_dates import read_policy_dates
 
     head = repo.resolve_rev("HEAD")
@@ -173,64 +175,82 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], plan: InitPlan) -> list
             continue
         releases = all_releases[policy.path]
         if releases:
-            first = releases[0]
-            if (
-                len(releases) == 1
-                and first.version == 1
-                and _blob_at(repo, policy, first.commit) == snapshot.blob
-            ):
-                tags.append(
-                    BaselineTag(
-                        policy=policy.slug,
-                        path=policy.path,
-                        tag=first.tag,
-                        commit=first.commit,
-                        effective_date=first.effective_date,
-                        date_source=f"tag {first.tag}",
-                        exists=True,
-                    )
-                )
-            else:
+            existing = _earlier_baseline(repo, policy, releases, snapshot.blob)
+            if existing is None:
                 conflicts.append(", ".join(release.tag for release in releases))
+            else:
+                tags.append(existing)
             continue
-        read = dates[policy]
-        evidence = read.evidence
-        if read.problem is not None and evidence.needed and evidence.order is None:
-            # no evidence at all: only its config can tell
-            hint = (
-                f'set it for this policy: [tool.redline.policies."{policy.path}"] '
-                'date_order = "MDY" or "DMY"; or for all: `redline init --date-order DMY`'
-            )
-            plan.skipped.append(Problem(policy.path, read.problem.message, hint))
-            continue
-        if evidence.order is not None and evidence.source not in ("config", "locale"):
-            plan.date_orders[policy.path] = evidence.order
-        effective, source = _baseline_date(repo, policy, read, plan.warnings)
-        message = format_release_message(
-            {
-                "Policy": policy.slug,
-                "Version": 1,
-                "Effective-Date": effective.isoformat(),
-                "Classification": "material",
-                "Previous-Version": "none",
-                "Commits": head,
-                "Notify": "no",
-                "Short-Notice": "no",
-                "Summary": BASELINE_SUMMARY,
-            }
+        tag = _new_baseline(repo, policy, dates[policy], head, plan)
+        if tag is not None:
+            tags.append(tag)
+    _refuse(conflicts, uncommitted)
+    return tags
+
+
+def _earlier_baseline(
+    repo: PolicyRepo, policy: Policy, releases: list[Release], blob: str | None
+) -> BaselineTag | None:
+    """The baseline an earlier init made of ``policy`` (its only release, of the text at
+    HEAD), or None when its releases are someone else's."""
+    first = releases[0]
+    if len(releases) != 1 or first.version != 1 or _blob_at(repo, policy, first.commit) != blob:
+        return None
+    return BaselineTag(
+        policy=policy.slug,
+        path=policy.path,
+        tag=first.tag,
+        commit=first.commit,
+        effective_date=first.effective_date,
+        date_source=f"tag {first.tag}",
+        exists=True,
+    )
+
+
+def _new_baseline(
+    repo: PolicyRepo, policy: Policy, read: PolicyDate, head: str, plan: InitPlan
+) -> BaselineTag | None:
+    """The baseline tag to create for ``policy`` on ``head``, recording the date order found;
+    None (and the policy in ``plan.skipped``) when no evidence tells how to read its date."""
+    evidence = read.evidence
+    if read.problem is not None and evidence.needed and evidence.order is None:
+        # no evidence at all: only its config can tell
+        hint = (
+            f'set it for this policy: [tool.redline.policies."{policy.path}"] '
+            'date_order = "MDY" or "DMY"; or for all: `redline init --date-order DMY`'
         )
-        tags.append(
-            BaselineTag(
-                policy=policy.slug,
-                path=policy.path,
-                tag=repo.tag_name(policy.slug, 1),
-                commit=head,
-                effective_date=effective,
-                date_source=source,
-                exists=False,
-                message=message,
-            )
-        )
+        plan.skipped.append(Problem(policy.path, read.problem.message, hint))
+        return None
+    if evidence.order is not None and evidence.source not in ("config", "locale"):
+        plan.date_orders[policy.path] = evidence.order
+    effective, source = _baseline_date(repo, policy, read, plan.warnings)
+    message = format_release_message(
+        {
+            "Policy": policy.slug,
+            "Version": 1,
+            "Effective-Date": effective.isoformat(),
+            "Classification": "material",
+            "Previous-Version": "none",
+            "Commits": head,
+            "Notify": "no",
+            "Short-Notice": "no",
+            "Summary": BASELINE_SUMMARY,
+        }
+    )
+    return BaselineTag(
+        policy=policy.slug,
+        path=policy.path,
+        tag=repo.tag_name(policy.slug, 1),
+        commit=head,
+        effective_date=effective,
+        date_source=source,
+        exists=False,
+        message=message,
+    )
+
+
+def _refuse(conflicts: list[str], uncommitted: list[str]) -> None:
+    """Raise when policies have release tags of their own, or are not committed."""
     if conflicts:
         raise GitError(
             f"release tags already exist ({'; '.join(conflicts)}): this repository is already "
@@ -243,7 +263,6 @@ def _plan_tags(repo: PolicyRepo, policies: list[Policy], plan: InitPlan) -> list
             f"cannot record baseline versions of uncommitted policies: {', '.join(uncommitted)}",
             hint="commit (or discard) the changes first; the baseline tags point at HEAD",
         )
-    return tags
 
 
 def _blob_at(repo: PolicyRepo, policy: Policy, commit: str) -> str | None:
