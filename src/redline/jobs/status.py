@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING
 
 from redline.errors import InputError, Problem, RedlineError
 from redline.jobs.status_report import (
-    KINDS,
     NoticeCounts,
     PolicyStatus,
     StatusReport,
     VersionStatus,
 )
+from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -191,7 +191,7 @@ def _version(
     if store is not None and release.notify:
         version.notices = {
             kind: NoticeCounts(store.ledger_counts(release.slug, release.version, kind))
-            for kind in KINDS
+            for kind in NOTICE_KINDS
         }
         version.not_notified = store.count_unnotified(release.slug, release.version, "notice")
     return version

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from redline.history.repo import Policy
     from redline.history.tags import Release
 
-KINDS = ("notice", "reminder", "in-effect")
-
 
 @dataclass(frozen=True)
 class NoticeCounts:
