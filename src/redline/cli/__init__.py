@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module in this package and is imported only when it runs,
 so ``redline --help`` stays fast. A module ``foo_bar.py`` defines ``command`` and becomes
-``redline foo-bar``.
+``redline foo-bar``. The configuration gives the defaults of the options that mirror its keys
+(:mod:`redline.cli._options`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ def cli(
     verbosity = -1 if quiet else min(verbose, 2)
     setup_logging(verbosity)
     ctx.obj = AppContext(repo=repo, config_file=config_file, verbosity=verbosity)
+    name = ctx.invoked_subcommand
+    command = cli.get_command(ctx, name) if name else None
+    if name and command is not None:
+        from redline.cli._options import config_defaults
+
+        ctx.default_map = {name: config_defaults(ctx.obj, command)}
 
 
 def main() -> None:

@@ -5,21 +5,14 @@ from __future__ import annotations
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import base_option, json_option, notice_days_option, today_option
 
 
 @click.command()
-@click.option(
-    "--base",
-    metavar="REV",
-    help="Compare with REV (default: the merge base of HEAD with the default branch).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
-@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
-@click.option(
-    "--notice-days",
-    type=click.IntRange(min=0),
-    help="Days of notice a material change needs (config: notice_days, default 30).",
-)
+@base_option()
+@json_option("Machine-readable report.")
+@today_option()
+@notice_days_option("Days of notice a material change needs (config: notice_days, default 30).")
 @pass_app
 def command(
     app: AppContext, base: str | None, as_json: bool, today: str | None, notice_days: int | None

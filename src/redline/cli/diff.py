@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import ConfigOption, json_option
 
 FORMATS = ("terminal", "markdown", "html", "json")
 
@@ -22,7 +23,7 @@ FORMATS = ("terminal", "markdown", "html", "json")
     type=click.Choice(FORMATS),
     help="Output format (default: terminal on a TTY, otherwise plain text with [-/-] {+/+}).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_option("Same as --format json.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE."
 )
@@ -31,6 +32,8 @@ FORMATS = ("terminal", "markdown", "html", "json")
 )
 @click.option(
     "--fold-typography/--no-fold-typography",
+    cls=ConfigOption,
+    config_key="fold_typography",
     default=None,
     help="Treat curly quotes and dashes as straight ones (config: fold_typography).",
 )

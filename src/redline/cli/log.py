@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import json_option
 
 
 @click.command()
 @click.argument("policy")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option()
 @pass_app
 def command(app: AppContext, policy: str, as_json: bool) -> None:
     """List each revision of POLICY: date, author, subject, and its effective-date line."""

@@ -8,20 +8,17 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import kind_option, version_option
 
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.ledger.store import Store
 
-KINDS = ("notice", "reminder", "in-effect")
-
 
 @click.command()
 @click.argument("policy")
-@click.option(
-    "--version", "version", type=click.IntRange(min=1), help="Only this version (default: all)."
-)
-@click.option("--kind", type=click.Choice(KINDS), help="Only this kind of email (default: all).")
+@version_option("Only this version (default: all).")
+@kind_option("Only this kind of email (default: all).")
 @click.option(
     "--export",
     "fmt",

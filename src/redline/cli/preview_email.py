@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import DIRECTORY, json_option, kind_option, today_option, version_option
 from redline.vocab import NOTICE_KINDS
 
 
@@ -16,27 +17,16 @@ from redline.vocab import NOTICE_KINDS
     "-o",
     "--output",
     "outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIRECTORY,
     help="Directory for the files (default: .redline/preview in the repository).",
 )
-@click.option(
-    "--version",
-    "version",
-    type=click.IntRange(min=1),
-    help="Preview the notice of released version N (default: the pending change, else the "
-    "latest release).",
+@version_option(
+    "Preview the notice of released version N (default: the pending change, else the "
+    "latest release)."
 )
-@click.option(
-    "--kind",
-    type=click.Choice([*NOTICE_KINDS, "all"]),
-    default="notice",
-    show_default=True,
-    help="Which email.",
-)
-@click.option(
-    "--today", metavar="YYYY-MM-DD", help="Take this as today's date (or $REDLINE_TODAY)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@kind_option("Which email.", default="notice", with_all=True)
+@today_option("Take this as today's date (or $REDLINE_TODAY).")
+@json_option()
 @pass_app
 def command(
     app: AppContext,

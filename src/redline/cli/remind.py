@@ -8,21 +8,17 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import dry_run_option, json_option, outbox_option, today_option
 
 if TYPE_CHECKING:
     from redline.jobs.remind import RemindReport
 
 
 @click.command()
-@click.option("--dry-run", is_flag=True, help="Send and record nothing; count what is due.")
-@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
-@click.option(
-    "--outbox",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    help="Write the emails as .eml files into DIR instead of using SMTP.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@dry_run_option("Send and record nothing; count what is due.")
+@today_option()
+@outbox_option("Write the emails as .eml files into DIR instead of using SMTP.")
+@json_option("Machine-readable report on stdout.")
 @pass_app
 def command(
     app: AppContext, dry_run: bool, today: str | None, outbox: Path | None, as_json: bool

@@ -7,12 +7,18 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import ConfigOption, json_option
 
 
 @click.command()
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--site-url", help="Absolute URL the site is published at (config: site_url).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--site-url",
+    cls=ConfigOption,
+    config_key="site_url",
+    help="Absolute URL the site is published at (config: site_url).",
+)
+@json_option()
 @pass_app
 def command(app: AppContext, outdir: Path, site_url: str | None, as_json: bool) -> None:
     """Build the policy-history site into OUTDIR.

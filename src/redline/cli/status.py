@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import json_option, today_option
 
 if TYPE_CHECKING:
     from redline.jobs.status_report import PolicyStatus, StatusReport, VersionStatus
@@ -14,9 +15,9 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("policy", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable status on stdout.")
+@json_option("Machine-readable status on stdout.")
 @click.option("--problems", is_flag=True, help="Show only the policies that need action.")
-@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
+@today_option()
 @pass_app
 def command(
     app: AppContext, policy: str | None, as_json: bool, problems: bool, today: str | None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import json_option
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -76,7 +77,7 @@ def _say(text: str) -> None:
     is_flag=True,
     help="Also resubscribe listed people who had unsubscribed (only when they asked to).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@json_option("Machine-readable report on stdout.")
 @pass_app
 def import_(app: AppContext, file: Path, resubscribe: bool, as_json: bool) -> None:
     """Add or update the subscribers in the CSV FILE.
@@ -121,7 +122,7 @@ def import_(app: AppContext, file: Path, resubscribe: bool, as_json: bool) -> No
     help="Subscribe to this policy only (repeatable; default: all policies, or keep).",
 )
 @click.option("--resubscribe", is_flag=True, help="Subscribe again after an unsubscribe.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout.")
+@json_option("Machine-readable result on stdout.")
 @pass_app
 def add(
     app: AppContext,
@@ -199,7 +200,7 @@ def unsubscribe(app: AppContext, target: str) -> None:
 @command.command("list")
 @click.option("--policy", metavar="SLUG", help="Only subscribers of this policy.")
 @click.option("--all", "include_unsubscribed", is_flag=True, help="Include who unsubscribed.")
-@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
+@json_option("A JSON array instead of text.")
 @pass_app
 def list_(app: AppContext, policy: str | None, include_unsubscribed: bool, as_json: bool) -> None:
     """Print the subscribers to stdout (tab-separated, with a header line, or --json)."""
@@ -223,7 +224,7 @@ def list_(app: AppContext, policy: str | None, include_unsubscribed: bool, as_js
 
 @command.command()
 @click.option("--policy", metavar="SLUG", help="Only subscribers of this policy.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable counts on stdout.")
+@json_option("Machine-readable counts on stdout.")
 @pass_app
 def count(app: AppContext, policy: str | None, as_json: bool) -> None:
     """Print the number of subscribers (who have not unsubscribed)."""
