@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import json_option, today_option, version_option
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.publish.changelog import ChangelogEntry
 
 
 @click.command()
@@ -15,11 +22,8 @@ from redline.cli._app import AppContext, pass_app
 @click.option(
     "--summary", metavar="TEXT", help="The summary (instead of the commit's or a generated one)."
 )
-@click.option(
-    "--version",
-    "version",
-    type=click.IntRange(min=1),
-    help="Write the entry of released version N (default: the pending one, last release + 1).",
+@version_option(
+    "Write the entry of released version N (default: the pending one, last release + 1)."
 )
 @click.option(
     "--effective-date",
@@ -27,10 +31,8 @@ from redline.cli._app import AppContext, pass_app
     help="Effective date of the pending version (default: the date the policy states, else "
     "today + notice_days for a material change).",
 )
-@click.option(
-    "--today", metavar="YYYY-MM-DD", help="Take this as today's date (or $REDLINE_TODAY)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@today_option("Take this as today's date (or $REDLINE_TODAY).")
+@json_option()
 @pass_app
 def command(
     app: AppContext,
@@ -50,16 +52,36 @@ def command(
     A version already in the changelog is refused. The changelog's path is config
     changelog_path (default "{dir}/{slug}.changelog.md", beside the policy).
     """
-    from redline.console import emit_json, err
-    from redline.document.dates import parse_iso_date, resolve_today
-    from redline.errors import InputError
     from redline.history.repo import PolicyRepo
     from redline.publish import changelog
-    from redline.publish.changelog_pending import pending_entry
 
     settings = app.settings()
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
+    entry = _entry(repo, target, settings, summary, version, effective_date, today)
+    markdown = changelog.render_entry(settings, entry)
+    path = changelog.changelog_path(settings, target)
+    relpath = path.relative_to(settings.repo_root).as_posix()
+    if not draft:
+        changelog.write_entry(settings, target, entry)
+    _show(entry, target, markdown, relpath, draft=draft, as_json=as_json)
+
+
+def _entry(
+    repo: PolicyRepo,
+    target: Policy,
+    settings: Settings,
+    summary: str | None,
+    version: int | None,
+    effective_date: str | None,
+    today: str | None,
+) -> ChangelogEntry:
+    """The entry asked for: of released ``version``, else of the pending change."""
+    from redline.document.dates import parse_iso_date, resolve_today
+    from redline.errors import InputError
+    from redline.publish import changelog
+    from redline.publish.changelog_pending import pending_entry
+
     day = resolve_today(today)
     releases = repo.releases(target)
     latest = releases[-1].version if releases else 0
@@ -75,22 +97,28 @@ def command(
             raise InputError(
                 f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
             )
-        entry = changelog.entry_for_release(repo, target, release, settings, summary=summary)
-    elif version is not None and version != latest + 1:
+        return changelog.entry_for_release(repo, target, release, settings, summary=summary)
+    if version is not None and version != latest + 1:
         raise InputError(
             f"{target.slug}: version {version} is neither released nor pending",
             hint=f"the pending version is {latest + 1}",
         )
-    else:
-        when = parse_iso_date(effective_date, what="--effective-date") if effective_date else None
-        entry = pending_entry(
-            repo, target, settings, summary=summary, effective_date=when, today=day
-        )
-    markdown = changelog.render_entry(settings, entry)
-    path = changelog.changelog_path(settings, target)
-    relpath = path.relative_to(settings.repo_root).as_posix()
-    if not draft:
-        changelog.write_entry(settings, target, entry)
+    when = parse_iso_date(effective_date, what="--effective-date") if effective_date else None
+    return pending_entry(repo, target, settings, summary=summary, effective_date=when, today=day)
+
+
+def _show(
+    entry: ChangelogEntry,
+    target: Policy,
+    markdown: str,
+    relpath: str,
+    *,
+    draft: bool,
+    as_json: bool,
+) -> None:
+    """The entry as JSON, its Markdown (``--draft``), or the changelog's path."""
+    from redline.console import emit_json, err
+
     if as_json:
         emit_json(
             {

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import date_order_option, json_option, today_option
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from redline.config import Settings
+    from redline.document.dates import OrderEvidence
+    from redline.history.repo import Policy
+    from redline.history.texts import Snapshot
 
 
 @click.command()
 @click.argument("policy")
 @click.option("--at", "rev", metavar="REV", help="Read the date at a revision (default: files).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option()
 @click.option("--set", "set_date", metavar="YYYY-MM-DD", help="Set the date to this day.")
 @click.option("--in", "in_period", metavar="PERIOD", help="Set the date to today + 30d, 4w ...")
 @click.option("--insert", is_flag=True, help="Add an effective-date line if the policy has none.")
-@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
-@click.option(
-    "--date-order",
-    type=click.Choice(["MDY", "DMY"]),
-    help="Read 05/06/2020 as MM/DD or DD/MM (config: date_order).",
-)
+@today_option()
+@date_order_option("Read 05/06/2020 as MM/DD or DD/MM (config: date_order).", config=False)
 @click.option("--locale", help="Language of month names, e.g. de (config: locale).")
 @click.option("--date-label", help="Label of the date redline manages (config: date_label).")
 @pass_app
@@ -52,19 +59,11 @@ def command(
     """
     from dataclasses import replace
 
-    from redline.console import LOG, emit_json, err, out
     from redline.document import dates
-    from redline.errors import InputError
     from redline.history.policy_dates import repository_orders, revision_texts
     from redline.history.repo import PolicyRepo
 
-    if set_date and in_period:
-        raise InputError("--set and --in both give the new date", hint="use one of them")
-    writing = bool(set_date or in_period)
-    if insert and not writing:
-        raise InputError("--insert needs a date", hint="add --set YYYY-MM-DD or --in 30d")
-    if rev and writing:
-        raise InputError("--at reads an old revision; --set/--in write the working tree")
+    writing = _writing(set_date, in_period, insert=insert, rev=rev)
     flags = {"date_order": date_order, "locale": locale, "date_label": date_label}
     given = app.settings(**flags)  # validates the flags
     repo = PolicyRepo(app.settings())
@@ -82,43 +81,85 @@ def command(
         repository=repository_orders(repo),
         path=target.path,
     )
-
     if writing:
         if set_date:
             new_date = dates.parse_iso_date(set_date, what="--set")
         else:
             new_date = day + dates.parse_offset(in_period or "", what="--in")
-        edit = dates.write_policy_date(
-            target.abspath,
-            new_date,
-            settings,
-            name=target.path,
-            insert=insert,
-            order=evidence.order,
+        _write(app, target, settings, new_date, evidence, insert=insert, as_json=as_json)
+    else:
+        _read(app, target, snapshot, settings, evidence, rev=rev, day=day, as_json=as_json)
+
+
+def _writing(set_date: str | None, in_period: str | None, *, insert: bool, rev: str | None) -> bool:
+    """True when the options ask to set the date; refuses options that do not go together."""
+    from redline.errors import InputError
+
+    if set_date and in_period:
+        raise InputError("--set and --in both give the new date", hint="use one of them")
+    writing = bool(set_date or in_period)
+    if insert and not writing:
+        raise InputError("--insert needs a date", hint="add --set YYYY-MM-DD or --in 30d")
+    if rev and writing:
+        raise InputError("--at reads an old revision; --set/--in write the working tree")
+    return writing
+
+
+def _write(
+    app: AppContext,
+    target: Policy,
+    settings: Settings,
+    new_date: date,
+    evidence: OrderEvidence,
+    *,
+    insert: bool,
+    as_json: bool,
+) -> None:
+    """Set the policy's date to ``new_date`` in its own form, and say what changed."""
+    from redline.console import LOG, emit_json, err, out
+    from redline.document import dates
+
+    edit = dates.write_policy_date(
+        target.abspath, new_date, settings, name=target.path, insert=insert, order=evidence.order
+    )
+    if as_json:
+        emit_json(
+            {
+                "policy": target.slug,
+                "path": target.path,
+                "date": edit.date.isoformat(),
+                "previous": edit.previous.isoformat() if edit.previous else None,
+                "changed": edit.changed,
+                "inserted": edit.inserted,
+                "changes": [{"line": c.line, "old": c.old, "new": c.new} for c in edit.changes],
+                "date_order": evidence.to_json(),
+            }
         )
-        if as_json:
-            emit_json(
-                {
-                    "policy": target.slug,
-                    "path": target.path,
-                    "date": edit.date.isoformat(),
-                    "previous": edit.previous.isoformat() if edit.previous else None,
-                    "changed": edit.changed,
-                    "inserted": edit.inserted,
-                    "changes": [{"line": c.line, "old": c.old, "new": c.new} for c in edit.changes],
-                    "date_order": evidence.to_json(),
-                }
-            )
-            return
-        for change in edit.changes:
-            old = "(new line)" if change.old is None else change.old.strip()
-            LOG.info("%s:%d: %s -> %s", target.path, change.line, old, change.new.strip())
-            if app.verbosity >= 0:
-                err().print(f"{target.path}:{change.line}: {change.new.strip()}", markup=False)
-        if not edit.changed and app.verbosity >= 0:
-            err().print(f"{target.path}: already {edit.date.isoformat()}; nothing changed")
-        out().print(edit.date.isoformat())
         return
+    for change in edit.changes:
+        old = "(new line)" if change.old is None else change.old.strip()
+        LOG.info("%s:%d: %s -> %s", target.path, change.line, old, change.new.strip())
+        if app.verbosity >= 0:
+            err().print(f"{target.path}:{change.line}: {change.new.strip()}", markup=False)
+    if not edit.changed and app.verbosity >= 0:
+        err().print(f"{target.path}: already {edit.date.isoformat()}; nothing changed")
+    out().print(edit.date.isoformat())
+
+
+def _read(
+    app: AppContext,
+    target: Policy,
+    snapshot: Snapshot,
+    settings: Settings,
+    evidence: OrderEvidence,
+    *,
+    rev: str | None,
+    day: date,
+    as_json: bool,
+) -> None:
+    """Print the date the policy states at ``rev`` (the other dates it states on stderr)."""
+    from redline.console import LOG, emit_json, err, out
+    from redline.document import dates
 
     where = f"{snapshot.path} at {rev}" if rev else snapshot.path
     options = dates.date_options(settings).with_order(evidence.order)

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import date_order_option, dry_run_option, json_option, notice_days_option
 
 if TYPE_CHECKING:
     from redline.jobs.init import InitPlan
+    from redline.jobs.init_files import FileAction
 
 CONFIG_FILES = ("redline.toml", "pyproject.toml")
 
@@ -22,17 +24,11 @@ def config_lines(content: str, path: str) -> list[str]:
 
 
 @click.command()
-@click.option("--dry-run", is_flag=True, help="Change nothing; show what init would write.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@dry_run_option("Change nothing; show what init would write.")
+@json_option("Print the plan as JSON.")
 @click.option("--policies-dir", help="Directory of the policies (config: policies_dir).")
-@click.option(
-    "--date-order",
-    type=click.Choice(["MDY", "DMY"]),
-    help="How to read dates such as 03/01/2026 (config: date_order).",
-)
-@click.option(
-    "--notice-days", type=click.IntRange(min=0), help="Days of notice (config: notice_days)."
-)
+@date_order_option("How to read dates such as 03/01/2026 (config: date_order).")
+@notice_days_option("Days of notice (config: notice_days).")
 @pass_app
 def command(
     app: AppContext,
@@ -57,7 +53,7 @@ def command(
     no evidence at all is reported with its fix and gets no baseline; the others do, and
     init exits 6.
     """
-    from redline.console import emit_json, err, out
+    from redline.console import emit_json
     from redline.history.repo import PolicyRepo
     from redline.jobs.init import apply_init, plan_init
     from redline.jobs.init_propose import propose_settings
@@ -79,6 +75,14 @@ def command(
         emit_json({**plan.to_json(), "config": proposed, "dry_run": dry_run})
         _refuse_skipped(plan)
         return
+    _show(plan, config, dry_run=dry_run)
+    _refuse_skipped(plan)
+
+
+def _show(plan: InitPlan, config: FileAction | None, *, dry_run: bool) -> None:
+    """What init found, proposes or writes, the tags, and what to do next."""
+    from redline.console import err, out
+
     console = out()
 
     def say(line: str) -> None:
@@ -122,7 +126,6 @@ def command(
         say("  git push --follow-tags")
     else:
         say("Already set up: nothing to do.")
-    _refuse_skipped(plan)
 
 
 def _refuse_skipped(plan: InitPlan) -> None:

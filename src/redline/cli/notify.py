@@ -8,35 +8,34 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import (
+    ConfigOption,
+    dry_run_option,
+    json_option,
+    kind_option,
+    outbox_option,
+    version_option,
+)
 
 if TYPE_CHECKING:
+    from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
-    from redline.mail.report import NotifyReport
-
-KINDS = ("notice", "reminder", "in-effect")
+    from redline.mail.report import NotifyReport, Requeue
+    from redline.mail.transport import Transport
+    from redline.publish.notice import RenderedNotice
 
 
 @click.command()
 @click.argument("policy")
-@click.option(
-    "--version",
-    "version",
-    type=click.IntRange(min=1),
-    help="Released version to notify about (default: the latest release).",
-)
-@click.option(
-    "--kind", type=click.Choice(KINDS), default="notice", show_default=True, help="Which email."
-)
-@click.option("--dry-run", is_flag=True, help="Render and count; send and record nothing.")
-@click.option(
-    "--outbox",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    help="Write .eml files into DIR instead of using SMTP (same ledger).",
-)
+@version_option("Released version to notify about (default: the latest release).")
+@kind_option("Which email.", default="notice")
+@dry_run_option("Render and count; send and record nothing.")
+@outbox_option("Write .eml files into DIR instead of using SMTP (same ledger).")
 @click.option(
     "--rate",
+    cls=ConfigOption,
+    config_key="rate",
     type=click.FloatRange(min=0, min_open=True),
     metavar="N",
     help="At most N messages per second (config: rate).",
@@ -59,7 +58,7 @@ KINDS = ("notice", "reminder", "in-effect")
     is_flag=True,
     help="Send again to the rows sent without a reply; some recipients may get two copies.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary on stdout.")
+@json_option("Machine-readable summary on stdout.")
 @pass_app
 def command(
     app: AppContext,
@@ -88,15 +87,72 @@ def command(
     or config error; 4 delivery error (connection, authentication, TLS, a refusal not about
     the recipient, too many failures in a row); 5 database error.
     """
-    from redline.console import err
     from redline.document.dates import resolve_today
-    from redline.errors import CheckFailed, InputError
     from redline.history.repo import PolicyRepo
-    from redline.ledger.store import Store
-    from redline.mail.report import NotifyPaused, Requeue
-    from redline.mail.send import open_transport, send_notices
+    from redline.mail.send import open_transport
     from redline.publish.templates import Templates
     from redline.release import render_release_notice
+
+    requeue = _requeue(retry_failed, codes, resend_unknown)
+    settings = app.settings(rate=rate)
+    repo = PolicyRepo(settings)
+    target = repo.resolve(policy)
+    release = _pick_release(repo, target, version)
+    _warn_no_notify(target, release)
+    notice = render_release_notice(
+        repo, target, release, settings, resolve_today(), templates=Templates(settings), kind=kind
+    )
+    transport = None if dry_run else open_transport(settings, outbox)
+    report = _send(
+        app, settings, transport, notice, target.slug, release, kind, dry_run, requeue, as_json
+    )
+    _show(report, as_json)
+    _outcome(report)
+
+
+def _send(
+    app: AppContext,
+    settings: Settings,
+    transport: Transport | None,
+    notice: RenderedNotice,
+    slug: str,
+    release: Release,
+    kind: str,
+    dry_run: bool,
+    requeue: Requeue,
+    as_json: bool,
+) -> NotifyReport:
+    """Send ``notice`` to whoever has not had it, with a progress bar; a paused run's summary
+    is shown before it stops."""
+    from redline.ledger.store import Store
+    from redline.mail.report import NotifyPaused
+    from redline.mail.send import send_notices
+
+    with Store.open(settings.database) as store, _progress(app, as_json) as progress:
+        try:
+            return send_notices(
+                settings,
+                store,
+                transport,
+                notice,
+                policy=slug,
+                version=release.version,
+                kind=kind,
+                dry_run=dry_run,
+                progress=progress,
+                requeue=requeue,
+            )
+        except NotifyPaused as paused:
+            progress.close()
+            _show(paused.report, as_json)
+            raise
+
+
+def _requeue(retry_failed: bool, codes: tuple[str, ...], resend_unknown: bool) -> Requeue:
+    """Which rows to send again, from --retry-failed, --code and --resend-unknown."""
+    from redline.console import err
+    from redline.errors import InputError
+    from redline.mail.report import Requeue
 
     if codes and not retry_failed:
         raise InputError("--code needs --retry-failed", hint="e.g. --retry-failed --code 530")
@@ -111,39 +167,14 @@ def command(
             "without a reply; a recipient whose server had accepted the first copy gets two",
             markup=False,
         )
-    settings = app.settings(rate=rate)
-    repo = PolicyRepo(settings)
-    target = repo.resolve(policy)
-    release = _pick_release(repo, target, version)
-    if not release.notify:
-        err().print(
-            f"redline: warning: {target.slug} v{release.version} is marked Notify: no "
-            f"({release.classification} change); notifying because you asked",
-            markup=False,
-        )
-    notice = render_release_notice(
-        repo, target, release, settings, resolve_today(), templates=Templates(settings), kind=kind
-    )
-    transport = None if dry_run else open_transport(settings, outbox)
-    with Store.open(settings.database) as store, _progress(app, as_json) as progress:
-        try:
-            report = send_notices(
-                settings,
-                store,
-                transport,
-                notice,
-                policy=target.slug,
-                version=release.version,
-                kind=kind,
-                dry_run=dry_run,
-                progress=progress,
-                requeue=requeue,
-            )
-        except NotifyPaused as paused:
-            progress.close()
-            _show(paused.report, as_json)
-            raise
-    _show(report, as_json)
+    return requeue
+
+
+def _outcome(report: NotifyReport) -> None:
+    """Warn about notices of unknown fate; fail (exit 1) when some failed."""
+    from redline.console import err
+    from redline.errors import CheckFailed
+
     if report.unknown:
         err().print(
             f"redline: warning: {report.unknown} notices were sent but the server did not "
@@ -178,6 +209,18 @@ def _pick_release(repo: PolicyRepo, policy: Policy, version: int | None) -> Rele
             return release
     known = ", ".join(f"v{release.version}" for release in releases) or "none"
     raise InputError(f"{policy.slug}: no release v{version}", hint=f"released versions: {known}")
+
+
+def _warn_no_notify(policy: Policy, release: Release) -> None:
+    """Say that ``release`` is marked ``Notify: no`` and is notified only because asked."""
+    from redline.console import err
+
+    if not release.notify:
+        err().print(
+            f"redline: warning: {policy.slug} v{release.version} is marked Notify: no "
+            f"({release.classification} change); notifying because you asked",
+            markup=False,
+        )
 
 
 class _Bar:

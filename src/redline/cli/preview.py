@@ -8,23 +8,20 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import DIRECTORY, base_option, json_option, today_option
 
 
 @click.command()
-@click.option(
-    "--base",
-    metavar="REV",
-    help="Compare with REV (default: the merge base of HEAD with the default branch).",
-)
+@base_option()
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIRECTORY,
     metavar="DIR",
     help="Also write the full HTML redlines, the notice .eml files and the uncut comment.",
 )
-@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report with the body.")
+@today_option()
+@json_option("Machine-readable report with the body.")
 @pass_app
 def command(
     app: AppContext,
@@ -46,8 +43,6 @@ def command(
     (also when the notice window check fails: `redline check` reports that); 2 config or
     input error; 3 git error.
     """
-    import os
-
     from redline.console import emit_json, err
     from redline.document.dates import resolve_today
     from redline.files import atomic_write
@@ -56,19 +51,13 @@ def command(
 
     settings = app.settings()
     repo = PolicyRepo(settings)
-    pointer = None
-    env = os.environ
-    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
-        server = env.get("GITHUB_SERVER_URL", "https://github.com")
-        url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
-        pointer = f"the files of [this workflow run]({url})"
     preview = build_preview(
         repo,
         settings,
         today=resolve_today(today),
         base=base,
         output_dir=output_dir,
-        pointer=pointer,
+        pointer=_run_pointer(),
     )
     if output_dir is not None:
         full = output_dir / "preview-full.md"
@@ -89,3 +78,15 @@ def command(
         return
     sys.stdout.write(preview.body)
     sys.stdout.flush()
+
+
+def _run_pointer() -> str | None:
+    """Where the full files are in a GitHub Actions run (None outside one)."""
+    import os
+
+    env = os.environ
+    if env.get("GITHUB_ACTIONS") != "true" or not env.get("GITHUB_RUN_ID"):
+        return None
+    server = env.get("GITHUB_SERVER_URL", "https://github.com")
+    url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
+    return f"the files of [this workflow run]({url})"

@@ -8,17 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
+from redline.cli._options import dry_run_option, json_option, outbox_option, today_option
 
 if TYPE_CHECKING:
     from redline.release import ReleaseReport
 
 
 @click.command()
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Change nothing; print each git command and file write, and count the emails.",
-)
+@dry_run_option("Change nothing; print each git command and file write, and count the emails.")
 @click.option(
     "--push",
     is_flag=True,
@@ -30,14 +27,9 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Accept an Effective-Date trailer earlier than notice_days allows (recorded in the tag).",
 )
-@click.option("--today", metavar="YYYY-MM-DD", help="Pin today (also $REDLINE_TODAY).")
-@click.option(
-    "--outbox",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    help="Write the notices as .eml files into DIR instead of using SMTP.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@today_option()
+@outbox_option("Write the notices as .eml files into DIR instead of using SMTP.")
+@json_option("Machine-readable report on stdout.")
 @pass_app
 def command(
     app: AppContext,
@@ -75,14 +67,12 @@ def command(
     """
     import os
 
-    from redline.console import emit_json
     from redline.document.dates import resolve_today
-    from redline.errors import PoliciesSkipped, RedlineError
+    from redline.errors import RedlineError
     from redline.release import run_release, write_github_failure, write_github_files
 
     settings = app.settings()
     day = resolve_today(today)
-    echo = None if as_json else _echo
     try:
         report = run_release(
             settings,
@@ -92,16 +82,20 @@ def command(
             notify=not no_notify,
             allow_short_notice=allow_short_notice,
             outbox=outbox,
-            echo=echo,
+            echo=None if as_json else _echo,
         )
     except RedlineError as error:
         write_github_failure(error, os.environ, dry_run=dry_run)
         raise
-    if as_json:
-        emit_json(report.to_json())
-    else:
-        _show(report)
+    _show(report, as_json)
     write_github_files(report, os.environ)
+    _refuse(report)
+
+
+def _refuse(report: ReleaseReport) -> None:
+    """Raise the run's error, else exit 6 when changed policies were left out."""
+    from redline.errors import PoliciesSkipped
+
     if report.error is not None:
         raise report.error
     left_out = report.plan.unreleasable
@@ -119,11 +113,14 @@ def _echo(line: str) -> None:
     out().print(line, markup=False, highlight=False)
 
 
-def _show(report: ReleaseReport) -> None:
-    """The human-readable report on stdout; warnings on stderr."""
-    from redline.console import err, out
+def _show(report: ReleaseReport, as_json: bool) -> None:
+    """The report: JSON, or lines on stdout with warnings on stderr."""
+    from redline.console import emit_json, err, out
     from redline.release import nothing_released
 
+    if as_json:
+        emit_json(report.to_json())
+        return
     plan = report.plan
     console = out()
 
