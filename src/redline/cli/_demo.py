@@ -182,35 +182,13 @@ def changelog_entry(path: Path, version: int) -> str:
 
 def run(workdir: Path, today: str | None) -> None:
     """The whole demo in ``workdir`` (which must be empty)."""
-    from redline.compare.engine import diff_policy
-    from redline.compare.views import render_terminal
-    from redline.config import load_settings
-    from redline.console import out
-    from redline.history.repo import PolicyRepo
-
-    for name in _FOREIGN_ENV:
-        os.environ.pop(name, None)
-    if today:
-        os.environ["REDLINE_TODAY"] = today
-    # A signing key for this demo's unsubscribe links only (see README, 'Secrets').
-    os.environ["REDLINE_SECRET"] = secrets.token_hex(16)
+    _clean_environment(today)
     outbox = workdir / "outbox"
     site = workdir / "site"
 
     say(f"redline demo in {workdir}")
     step(1, "A repository of policies, set up with redline init (nobody is emailed)")
-    repo, origin = make_repository(workdir)
-    redline(repo, "init", "--date-order", "MDY")
-    with (repo / "redline.toml").open("a", encoding="utf-8") as config:
-        config.write(
-            "\n# Added by the demo:\n"
-            'from_address = "Harbor Lane Policies <policies@example.com>"\n'
-            f'site_url = "{SITE_URL}"\n'
-            f'unsubscribe_url = "{SITE_URL}/unsubscribe?token={{token}}"\n'
-        )
-    git(repo, "add", ".")
-    git(repo, "commit", "--quiet", "-m", "Set up redline")
-    git(repo, "push", "--quiet", "--follow-tags", "origin", "main")
+    repo, origin = _set_up(workdir)
 
     step(2, "Subscribers (fictional addresses, SQLite in .redline/redline.db)")
     csv_file = workdir / "subscribers.csv"
@@ -237,6 +215,44 @@ def run(workdir: Path, today: str | None) -> None:
 
     step(5, "The policy-history site")
     redline(repo, "site", str(site))
+
+    _show_results(workdir, repo, origin, outbox, site)
+
+
+def _clean_environment(today: str | None) -> None:
+    """No foreign database, SMTP server, GitHub run or git repository; a key of its own."""
+    for name in _FOREIGN_ENV:
+        os.environ.pop(name, None)
+    if today:
+        os.environ["REDLINE_TODAY"] = today
+    # A signing key for this demo's unsubscribe links only (see README, 'Secrets').
+    os.environ["REDLINE_SECRET"] = secrets.token_hex(16)
+
+
+def _set_up(workdir: Path) -> tuple[Path, Path]:
+    """Step 1: the repository, ``redline init``, the demo's config, committed and pushed."""
+    repo, origin = make_repository(workdir)
+    redline(repo, "init", "--date-order", "MDY")
+    with (repo / "redline.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            "\n# Added by the demo:\n"
+            'from_address = "Harbor Lane Policies <policies@example.com>"\n'
+            f'site_url = "{SITE_URL}"\n'
+            f'unsubscribe_url = "{SITE_URL}/unsubscribe?token={{token}}"\n'
+        )
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "Set up redline")
+    git(repo, "push", "--quiet", "--follow-tags", "origin", "main")
+    return repo, origin
+
+
+def _show_results(workdir: Path, repo: Path, origin: Path, outbox: Path, site: Path) -> None:
+    """The redline, the new effective date, the changelog entry, the site and the emails."""
+    from redline.compare.engine import diff_policy
+    from redline.compare.views import render_terminal
+    from redline.config import load_settings
+    from redline.console import out
+    from redline.history.repo import PolicyRepo
 
     settings = load_settings(repo)
     policies = PolicyRepo(settings)
