@@ -129,3 +129,21 @@ def test_inside_and_read_inside(tmp_path):
         read_inside(root, root / "b.md")
     with pytest.raises(FileNotFoundError):
         read_inside(root, root / "missing.md")
+
+
+def test_atomic_open_private_text_and_a_failing_block(tmp_path):
+    from redline.files import atomic_open
+
+    path = tmp_path / "proof.csv"
+    with atomic_open(path, text=True, private=True) as handle:
+        handle.write("a,b\r\n")
+    assert path.read_bytes() == b"a,b\r\n"
+    assert path.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(RuntimeError), atomic_open(path, text=True) as handle:
+        handle.write("half")
+        raise RuntimeError("killed mid-write")
+    assert path.read_bytes() == b"a,b\r\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["proof.csv"]
+    with pytest.raises(InputError, match="no such directory"):
+        with atomic_open(tmp_path / "missing" / "x.csv", create_dirs=False):
+            pass

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from redline.errors import InputError
 
@@ -62,19 +64,26 @@ def read_inside(root: Path, path: Path) -> bytes:
         return handle.read()
 
 
-def atomic_write(
-    path: Path, data: str | bytes, *, encoding: str = "utf-8", root: Path | None = None
-) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename.
+@contextlib.contextmanager
+def atomic_open(
+    path: Path,
+    *,
+    root: Path | None = None,
+    text: bool = False,
+    private: bool = False,
+    create_dirs: bool = True,
+) -> Iterator[IO[Any]]:
+    """A handle on a temporary file beside ``path`` that becomes ``path`` when the block ends.
 
-    ``str`` data is written without newline translation, so line endings are kept as given.
-    The file's permission bits are kept when it already exists; a new file gets the
-    permissions ``open()`` would give it. A link at ``path`` is refused, never followed; with
-    ``root``, so is a folder that resolves outside it.
+    The data is flushed and fsynced, then renamed over ``path``, so a reader sees the old
+    file or the new one, never half of either; if the block fails, ``path`` is untouched.
+    ``text`` gives a UTF-8 handle without newline translation. The file keeps the permission
+    bits of the one it replaces, else gets those ``open()`` would give, or 0600 when
+    ``private``. A link at ``path`` is refused, never followed; with ``root``, so is a folder
+    that resolves outside it. Without ``create_dirs`` a missing folder is an error.
     """
-    payload = data.encode(encoding) if isinstance(data, str) else data
-    directory = path.parent if str(path.parent) else Path(".")
     where = _display(path, root)
+    directory = path.parent if str(path.parent) else Path(".")
     if path.is_symlink():
         raise InputError(
             f"{where}: is a symbolic link; redline never writes through links",
@@ -82,15 +91,19 @@ def atomic_write(
         )
     if root is not None and not inside(root, directory):
         raise _outside_error(directory, root)
+    if not create_dirs and not directory.is_dir():
+        raise InputError(f"{directory}: no such directory", hint="create it or choose another")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        mode = path.lstat().st_mode & 0o7777 if path.exists() else _default_mode()
+        mode = _mode_for(path, private=private)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"{where}: cannot write: {exc.strerror}", hint="check the path") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+        handle_mode = "w" if text else "wb"
+        encoding = "utf-8" if text else None
+        with os.fdopen(fd, handle_mode, encoding=encoding, newline="" if text else None) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
@@ -99,6 +112,30 @@ def atomic_write(
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise InputError(f"{where}: cannot write: {exc.strerror}", hint="check the path") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+
+
+def atomic_write(
+    path: Path, data: str | bytes, *, encoding: str = "utf-8", root: Path | None = None
+) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`).
+
+    ``str`` data is encoded with ``encoding`` and written without newline translation, so
+    line endings are kept as given.
+    """
+    payload = data.encode(encoding) if isinstance(data, str) else data
+    with atomic_open(path, root=root) as handle:
+        handle.write(payload)
+
+
+def _mode_for(path: Path, *, private: bool) -> int:
+    """Permission bits of the new file: 0600 if private, else those of the one it replaces."""
+    if private:
+        return 0o600
+    return path.lstat().st_mode & 0o7777 if path.exists() else _default_mode()
 
 
 def _default_mode() -> int:

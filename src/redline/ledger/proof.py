@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from redline import __version__
 from redline.errors import InputError
+from redline.files import atomic_open
 from redline.vocab import STATES
 
 if TYPE_CHECKING:
@@ -263,24 +262,6 @@ def export_notices(
 
 
 def _write_atomic(path: Path, write: Callable[[TextIO], ExportSummary]) -> ExportSummary:
-    """Write through a private temporary file in the same directory, fsync, then rename."""
-    directory = path.parent
-    if not directory.is_dir():
-        raise InputError(f"{directory}: no such directory", hint="create it or choose another -o")
-    try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            summary = write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return summary
+    """Write the export through a private (0600) temporary file, fsync, then rename."""
+    with atomic_open(path, text=True, private=True, create_dirs=False) as handle:
+        return write(handle)
