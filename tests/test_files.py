@@ -144,6 +144,9 @@ def test_atomic_open_private_text_and_a_failing_block(tmp_path):
         raise RuntimeError("killed mid-write")
     assert path.read_bytes() == b"a,b\r\n"
     assert [p.name for p in tmp_path.iterdir()] == ["proof.csv"]
-    with pytest.raises(InputError, match="no such directory"):
-        with atomic_open(tmp_path / "missing" / "x.csv", create_dirs=False):
-            pass
+    missing = tmp_path / "missing" / "x.csv"
+    with (
+        pytest.raises(InputError, match="no such directory"),
+        atomic_open(missing, create_dirs=False),
+    ):
+        pass
