@@ -197,8 +197,12 @@ def diff_documents(
     to_ref: RefInfo | None = None,
 ) -> DiffResult:
     """Compute the redline of ``old`` against ``new``."""
-    from redline.compare.align import align_blocks
-    from redline.compare.sections import group_sections, renumbered_runs, section_stats
+    from redline.compare.align import align_blocks  # cycle: align imports engine
+    from redline.compare.sections import (  # cycle: sections imports engine
+        group_sections,
+        renumbered_runs,
+        section_stats,
+    )
 
     sections = group_sections(align_blocks(old.blocks, new.blocks), old, new)
     result = DiffResult(

@@ -12,26 +12,24 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from redline.document.dates import RepositoryOrders, date_options, inspect_policy_date
 from redline.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from redline.document.dates import DateOptions, PolicyDate, RepositoryOrders
+    from redline.document.dates import DateOptions, PolicyDate
     from redline.history.repo import Policy, PolicyRepo
 
 
 def policy_options(repo: PolicyRepo, policy: Policy) -> DateOptions:
     """The date options of ``policy``: the repository's settings with its own on top."""
-    from redline.document.dates import date_options
-
     return date_options(repo.settings_for(policy))
 
 
 def repository_orders(repo: PolicyRepo) -> RepositoryOrders:
     """The orders the working-tree policies of ``repo`` write, each read with its own options
     (read only when a policy's own evidence does not decide)."""
-    from redline.document.dates import RepositoryOrders
 
     def policies() -> Iterator[tuple[str, str, DateOptions]]:
         for policy in repo.policies():
@@ -64,8 +62,6 @@ def read_policy_date(
 ) -> PolicyDate:
     """The managed date of ``policy`` in ``text``, with the evidence that decides its order
     (its settings, its history unless ``history`` is False, then ``orders``), or its problem."""
-    from redline.document.dates import inspect_policy_date
-
     return inspect_policy_date(
         text,
         policy_options(repo, policy),

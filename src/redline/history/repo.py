@@ -25,7 +25,7 @@ from redline.errors import ConfigError, GitError, InputError, PolicyNotFoundErro
 from redline.history.git import Git
 from redline.history.tags import ReleaseTags
 from redline.history.texts import PolicyTexts
-from redline.layout import SITE_MARKER, check_names
+from redline.layout import SITE_MARKER, check_names, safe_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -222,8 +222,6 @@ class PolicyRepo(ReleaseTags, PolicyTexts):
         An earlier path of a policy (before a rename or move) finds the policy; with ``at``
         (revisions), so does the path of a policy file that exists only at one of them.
         """
-        from redline.layout import safe_name
-
         known = self.policies()
         candidates = {name, name.removeprefix("./")}
         with contextlib.suppress(ValueError, OSError):

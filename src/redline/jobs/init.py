@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redline.config import PolicyConfig
 from redline.errors import GitError, InputError, Problem
 from redline.files import atomic_write
+from redline.history.git import GitCommandFailed
+from redline.history.policy_dates import read_policy_dates
 from redline.history.tags import format_release_message
 from redline.jobs.init_files import FileAction, plan_config, plan_gitignore, plan_workflows
 
@@ -135,8 +139,6 @@ def with_date_orders(settings: Settings, orders: dict[str, str]) -> Settings:
     """``settings`` with the numeric date orders init found (policy path -> order): one
     ``date_order`` when they all agree and no policy has a locale, else one per-policy
     ``date_order`` each (an order never crosses locales)."""
-    from redline.config import PolicyConfig
-
     if not orders:
         return settings
     found = set(orders.values())
@@ -150,8 +152,6 @@ def with_date_orders(settings: Settings, orders: dict[str, str]) -> Settings:
 
 def _plan_tags(repo: PolicyRepo, policies: list[Policy], plan: InitPlan) -> list[BaselineTag]:
     """The baseline tag of every policy; refuses release tags and uncommitted policies."""
-    from redline.history.policy_dates import read_policy_dates
-
     head = repo.resolve_rev("HEAD")
     at_head = repo.snapshots_at(head, policies)
     changed = repo.uncommitted()
@@ -297,7 +297,6 @@ def _baseline_date(
 
 
 def _quoted(path: str) -> str:
-    import shlex
 
     return shlex.quote(path)
 
@@ -314,7 +313,6 @@ def apply_init(repo: PolicyRepo, plan: InitPlan, settings: Settings) -> None:
         "GIT_COMMITTER_NAME": settings.bot_name,
         "GIT_COMMITTER_EMAIL": settings.bot_email,
     }
-    from redline.history.git import GitCommandFailed
 
     for tag in plan.tags:
         if tag.exists:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from redline.config import find_config
 from redline.errors import InputError
 from redline.jobs.init_propose import config_text
 
@@ -37,7 +38,6 @@ class FileAction:
 
 
 def plan_config(settings: Settings) -> FileAction:
-    from redline.config import find_config
 
     root = settings.repo_root
     existing, _ = find_config(root)
@@ -58,7 +58,7 @@ def plan_config(settings: Settings) -> FileAction:
 
 def workflow_templates() -> list[Path]:
     """The workflow files shipped with redline (the project's ``templates/workflows``)."""
-    from redline.publish.templates import packaged_templates_dir
+    from redline.publish.templates import packaged_templates_dir  # lazy: loads jinja2
 
     directory = packaged_templates_dir() / "workflows"
     files = sorted(directory.glob("*.yml")) if directory.is_dir() else []

@@ -9,6 +9,8 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from redline.config import DEFAULT_EXCLUDE
+
 if TYPE_CHECKING:
     from collections.abc import Collection
 
@@ -87,8 +89,6 @@ def _toml_value(value: object) -> str:
 def config_text(settings: Settings, table: str = "") -> str:
     """The keys ``init`` writes: the settings in use, the optional ones as comments, then a
     ``[<table>policies."PATH"]`` table per policy with settings of its own."""
-    from redline.config import DEFAULT_EXCLUDE
-
     roots = settings.policies_dir
     lines = [f"policies_dir = {_toml_value(roots[0] if len(roots) == 1 else roots)}"]
     if tuple(settings.include) != ("*.md",):

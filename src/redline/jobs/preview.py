@@ -26,15 +26,22 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redline.compare.engine import diff_policy
+from redline.compare.views import render_html
 from redline.errors import RedlineError
+from redline.files import atomic_write
+from redline.history.repo import Policy
+from redline.jobs.check import check_policies
 from redline.jobs.sample_email import SampleAddressing
+from redline.mail.message import MESSAGE_POLICY
+from redline.release import plan_release
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
     from redline.compare.engine import DiffResult
     from redline.config import Settings
-    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.repo import PolicyRepo
     from redline.jobs.check_report import CheckReport, PolicyCheck
     from redline.release import PolicyRelease, ReleasePlan
 
@@ -130,9 +137,7 @@ def build_preview(
     ``pointer`` says where the full HTML redline can be found when the body is cut (default:
     ``output_dir``, else how to produce it).
     """
-    from redline.jobs.check import check_policies
-    from redline.jobs.preview_comment import render_body
-    from redline.release import plan_release
+    from redline.jobs.preview_comment import render_body  # cycle: it imports MARKER from here
 
     check = check_policies(repo, settings, base=base, today=today)
     warnings: list[str] = []
@@ -177,7 +182,6 @@ def build_preview(
 def _collect(
     repo: PolicyRepo, settings: Settings, check: CheckReport, plan: ReleasePlan | None
 ) -> list[PolicyPreview]:
-    from redline.compare.engine import diff_policy
 
     previews: dict[str, PolicyPreview] = {}
     by_path = {policy.path: policy for policy in repo.policies()}
@@ -198,8 +202,6 @@ def _collect(
         if preview is None:
             policy = by_path.get(result.path)
             if policy is None:  # removed by the pull request
-                from redline.history.repo import Policy
-
                 policy = Policy(result.policy, result.path, repo.root / result.path)
             preview = previews[result.path] = PolicyPreview(policy)
             preview.skipped = skipped.get(result.path)
@@ -212,10 +214,6 @@ def _collect(
 
 def write_files(preview: Preview, directory: Path) -> list[Path]:
     """Write each policy's HTML redline, notice ``.eml`` and the full comment into ``directory``."""
-    from redline.compare.views import render_html
-    from redline.files import atomic_write
-    from redline.mail.message import MESSAGE_POLICY
-
     written: list[Path] = []
     for item in preview.policies:
         version = f"-v{item.release.version}" if item.release else ""

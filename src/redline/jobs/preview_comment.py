@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from redline.compare.views import render_markdown
 from redline.jobs.preview import MARKER
 from redline.md import md_escape
 
@@ -200,7 +201,6 @@ def _subscribers_line(release: PolicyRelease) -> str:
 
 
 def _redline_markdown(diff: DiffResult) -> str:
-    from redline.compare.views import render_markdown
 
     return render_markdown(diff, heading_level=4)
 

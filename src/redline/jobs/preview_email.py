@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import InputError
+from redline.files import atomic_write
+from redline.history.repo import PolicyRepo
 from redline.jobs.sample_email import SampleAddressing
+from redline.mail.message import MESSAGE_POLICY
+from redline.publish.notice import build_notice_context, render_notice
+from redline.release import notice_context, plan_release, provisional_release
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.repo import Policy
     from redline.history.tags import Release
     from redline.publish.notice import NoticeContext, RenderedNotice
 
@@ -56,9 +61,7 @@ def preview_email(
 ) -> EmailPreview:
     """Write the emails of ``kinds`` for ``policy`` (default: its pending change, else its
     latest release; with ``version``, that release) into ``outdir``."""
-    from redline.history.repo import PolicyRepo
-    from redline.publish.notice import render_notice
-    from redline.publish.templates import Templates
+    from redline.publish.templates import Templates  # lazy: loads jinja2
 
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
@@ -77,9 +80,7 @@ def _subject_of_preview(
     repo: PolicyRepo, settings: Settings, target: Policy, version: int | None, today: dt.date
 ) -> tuple[Release, NoticeContext, str, str | None]:
     """The release to preview, its notice context, what it is, and why it gets its date."""
-    from redline.publish import changelog
-    from redline.publish.notice import build_notice_context
-    from redline.release import notice_context, plan_release, provisional_release
+    from redline.publish import changelog  # lazy: loads jinja2
 
     if version is not None:
         release = next((r for r in repo.releases(target) if r.version == version), None)
@@ -117,9 +118,6 @@ def _write_files(
     directory: Path,
 ) -> dict[str, str]:
     """Write one kind's message as .eml, .txt and .html; its subject and file names."""
-    from redline.files import atomic_write
-    from redline.mail.message import MESSAGE_POLICY
-
     message = sample.message(notice, policy=preview.policy, version=preview.version, kind=kind)
     stem = f"{preview.policy}-v{preview.version}-{kind}"
     text_part = message.get_body(("plain",))

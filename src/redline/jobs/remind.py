@@ -40,10 +40,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import DeliveryError, RedlineError, StorageError
+from redline.history.repo import PolicyRepo
+from redline.jobs.status import open_ledger
+from redline.release import render_release_notice
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.repo import Policy
     from redline.history.tags import Release
     from redline.ledger.store import Store
     from redline.mail.report import NotifyReport
@@ -264,9 +267,6 @@ def run_remind(
     A DeliveryError or StorageError while sending stops the run; it is kept in
     ``report.error`` (the caller prints the report, then exits non-zero).
     """
-    from redline.history.repo import PolicyRepo
-    from redline.jobs.status import open_ledger
-
     repo = PolicyRepo(settings)
     report = RemindReport(today=today, dry_run=dry_run)
     own_store = store is None
@@ -281,7 +281,7 @@ def run_remind(
     try:
         report.jobs = due_jobs(repo, settings, store, today)
         if report.jobs and not dry_run and transport is None:
-            from redline.mail.send import open_transport
+            from redline.mail.send import open_transport  # lazy: loads yagmail
 
             transport = open_transport(settings, outbox)
         _send(repo, settings, store, transport, report)
@@ -299,9 +299,8 @@ def _send(
     transport: Transport | None,
     report: RemindReport,
 ) -> None:
-    from redline.mail.send import send_notices
-    from redline.publish.templates import Templates
-    from redline.release import render_release_notice
+    from redline.mail.send import send_notices  # lazy: loads yagmail
+    from redline.publish.templates import Templates  # lazy: loads jinja2
 
     if not report.jobs:
         return

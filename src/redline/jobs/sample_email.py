@@ -12,6 +12,7 @@ from email.headerregistry import Address
 from typing import TYPE_CHECKING
 
 from redline.errors import ConfigError
+from redline.mail.message import MessageFactory
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -34,7 +35,7 @@ class SampleAddressing:
     @classmethod
     def of(cls, settings: Settings) -> SampleAddressing:
         """The configured sender (else :data:`SAMPLE_SENDER`) and the sample link."""
-        from redline.mail.settings import sender_address
+        from redline.mail.settings import sender_address  # lazy: loads email_validator
 
         try:
             sender = sender_address(settings)
@@ -47,8 +48,6 @@ class SampleAddressing:
         self, notice: RenderedNotice, *, policy: str, version: int, kind: str
     ) -> EmailMessage:
         """``notice`` as the message :data:`SAMPLE_RECIPIENT` would get."""
-        from redline.mail.message import MessageFactory
-
         factory = MessageFactory(
             notice,
             sender=self.sender,

@@ -25,22 +25,27 @@ only when a released policy's text changed since its release. The report's shape
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from redline.compare.engine import diff_policy
+from redline.document.dates import RepositoryOrders
 from redline.errors import InputError, Problem, RedlineError
+from redline.history.git import SHALLOW_HINT
+from redline.history.policy_dates import read_policy_date, repository_orders
 from redline.jobs.status_report import (
     NoticeCounts,
     PolicyStatus,
     StatusReport,
     VersionStatus,
 )
+from redline.release import plan_release
 from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.document.dates import RepositoryOrders
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
     from redline.ledger.store import Store
@@ -49,7 +54,7 @@ if TYPE_CHECKING:
 
 def open_ledger(settings: Settings) -> Store | None:
     """The notice database, or None when the default SQLite file does not exist yet."""
-    from redline.ledger.store import Store
+    from redline.ledger.store import Store  # lazy: loads SQLAlchemy
 
     if settings.database_url is None:
         default = settings.repo_root / ".redline" / "redline.db"
@@ -67,10 +72,6 @@ def collect_status(
     store: Store | None = None,
 ) -> StatusReport:
     """The status of every policy (or of ``policy``) on ``today``; reads ``store`` if given."""
-    from redline.document.dates import RepositoryOrders
-    from redline.history.git import SHALLOW_HINT
-    from redline.history.policy_dates import repository_orders
-
     policies = [repo.resolve(policy)] if policy else repo.policies()
     report = StatusReport(
         today=today,
@@ -136,8 +137,6 @@ class _Context:
 
     def plan(self) -> ReleasePlan | None:
         """The release a run would make now (None, with a warning, when it would stop)."""
-        from redline.release import plan_release
-
         if not self._planned:
             self._planned = True
             try:
@@ -149,8 +148,6 @@ class _Context:
 
 def _branch(repo: PolicyRepo) -> str:
     """The checked-out branch, or ``HEAD`` when detached (plain git: GitPython loads slowly)."""
-    import subprocess
-
     result = subprocess.run(
         ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
         cwd=repo.root,
@@ -204,8 +201,6 @@ def _date(
 
     Without ``repository`` the policy's history is evidence; with it, only the others are.
     """
-    from redline.history.policy_dates import read_policy_date
-
     repo, policy = context.repo, status.policy
     try:
         text = repo.read_text(policy, None if policy.abspath.exists() else "HEAD").text
@@ -241,8 +236,6 @@ def _unreleased(status: PolicyStatus, context: _Context, releases: list[Release]
             return
         classification, version = item.classification, item.version
     else:
-        from redline.compare.engine import diff_policy
-
         classification = diff_policy(repo, policy, latest.tag, "HEAD").classification
         if classification == "none":
             return

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from redline.compare.engine import diff_policy
 from redline.errors import ConfigError, InputError
 from redline.files import atomic_write, read_inside
+from redline.layout import changelog_fields
 from redline.publish.changelog_summary import resolve_summary
 from redline.publish.links import policy_links
 from redline.publish.notice import PolicyInfo
@@ -82,8 +84,6 @@ class ChangelogEntry:
 
 def changelog_path(settings: Settings, policy: Policy) -> Path:
     """The absolute path of ``policy``'s changelog (config ``changelog_path``)."""
-    from redline.layout import changelog_fields
-
     try:
         relative = settings.changelog_path.format(**changelog_fields(policy.path, policy.slug))
     except (KeyError, IndexError, ValueError) as exc:
@@ -161,7 +161,6 @@ def release_diff(repo: PolicyRepo, policy: Policy, release: Release) -> DiffResu
     """The diff of ``release`` against its previous version (None for a first release)."""
     if release.previous_version is None:
         return None
-    from redline.compare.engine import diff_policy
 
     return diff_policy(repo, policy, repo.tag_of(policy, release.previous_version), release.tag)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from redline.history.git import GitCommandFailed
 from redline.publish.prose import generate_summary
 
 if TYPE_CHECKING:
@@ -67,7 +68,6 @@ def commit_summary(repo: PolicyRepo, policy: Policy, since: str | None, until: s
     if not repo.has_commits():
         return None
     span = f"{since}..{until}" if since else until
-    from redline.history.git import GitCommandFailed
 
     try:
         log = repo.git.read("log", "--first-parent", "--format=%B%x00", span, "--", policy.path)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from redline.compare.views import render_html, render_markdown, render_text
+
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
 
@@ -83,18 +85,15 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 
 def diff_markdown(diff: DiffResult) -> str:
-    from redline.compare.views import render_markdown
 
     return render_markdown(diff)
 
 
 def diff_html(diff: DiffResult) -> Markup:
-    from redline.compare.views import render_html
 
     return Markup(render_html(diff, standalone=False))
 
 
 def diff_text(diff: DiffResult) -> str:
-    from redline.compare.views import render_text
 
     return render_text(diff)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from redline.compare.engine import DiffStats
 from redline.document.model import is_date_line
 from redline.publish.filters import number_word, plural
 
@@ -191,7 +192,5 @@ def _join_and(items: list[str]) -> str:
 
 def stats_dict(diff: DiffResult | None) -> dict[str, int]:
     """The diff's statistics as a plain mapping (all zero without a diff)."""
-    from redline.compare.engine import DiffStats
-
     stats = diff.stats if diff else DiffStats()
     return {item.name: int(getattr(stats, item.name)) for item in fields(DiffStats)}

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from redline.compare.views import render_html
 from redline.errors import InputError
 from redline.layout import SITE_MARKER
 from redline.publish.changelog import ChangelogEntry, entry_for_release, release_diff, render_entry
@@ -216,8 +217,6 @@ class _Build:
 
     def version(self, pol: PolicyPages, version: VersionPage) -> FeedEntry:
         """The files of one version; returns its entry of the policy's feed."""
-        from redline.compare.views import render_html
-
         release = version.release
         rel = f"{pol.slug}/{release.version}/index.html"
         redline_html = Markup(render_html(version.diff, standalone=False)) if version.diff else None

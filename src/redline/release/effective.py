@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from redline.document.dates import earliest_writable, parse_iso_date
 from redline.errors import DateError
 
 if TYPE_CHECKING:
@@ -22,8 +23,6 @@ def effective_date_trailer(message: str, *, where: str = "HEAD") -> date | None:
 
     The last such line wins (as with git trailers); a malformed value is an InputError.
     """
-    from redline.document.dates import parse_iso_date
-
     found = _TRAILER.findall(message)
     if not found:
         return None
@@ -56,8 +55,6 @@ def choose_effective_date(
     date is moved to the first one no reader can take as earlier
     (:func:`redline.document.dates.earliest_writable`). See the module docstring.
     """
-    from redline.document.dates import earliest_writable
-
     if classification != "material":
         if pending is not None:
             return pending, "pending release", False

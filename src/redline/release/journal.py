@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, ReleaseInProgressError
+from redline.files import atomic_write
 from redline.history.git import GitCommandFailed
+from redline.history.texts import blob_sha
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -95,8 +98,6 @@ class Journal:
 
     def write(self, state: Mapping[str, Any]) -> None:
         """Record ``state`` (atomically)."""
-        from redline.files import atomic_write
-
         atomic_write(self.path, json.dumps(state, indent=2) + "\n")
 
     def remove(self) -> None:
@@ -108,8 +109,6 @@ def kill_point(step: str, environ: Mapping[str, str]) -> None:
     """Test-only: end this process with SIGKILL at ``step`` when ``$REDLINE_TEST_KILL_AT``
     names it, as a crash would (tests/test_release_resume.py)."""
     if environ.get(KILL_VARIABLE) == step:
-        import signal
-
         os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
@@ -127,7 +126,6 @@ def _blob_in_index(runner: Git, path: str) -> str | None:
 
 
 def _blob_in_tree(target: Path) -> str | None:
-    from redline.history.texts import blob_sha
 
     try:
         return blob_sha(target.read_bytes()) if not target.is_symlink() else None

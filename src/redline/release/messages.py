@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+
+from redline.compare.engine import diff_policy
+from redline.history.tags import Release, format_release_message, notice_base, parse_release_message
+from redline.publish.notice import build_notice_context, render_notice
 
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
-    from redline.history.tags import Release
     from redline.publish.notice import RenderedNotice
     from redline.publish.templates import Templates
     from redline.release.plan import ReleasePlan
@@ -21,8 +25,6 @@ _SUBJECT_LIMIT = 72
 
 def provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
     """The Release the tag of ``item`` will describe (commit: HEAD, as it is not made yet)."""
-    from redline.history.tags import Release, parse_release_message
-
     message = tag_message(plan, item)
     return Release(
         slug=item.policy.slug,
@@ -42,18 +44,12 @@ def provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
 
 def with_notice(plan: ReleasePlan, item: PolicyRelease) -> PolicyRelease:
     """``item`` with its notice rendered (this also checks the templates before writing)."""
-    from dataclasses import replace
-
-    from redline.publish.notice import render_notice
-
     context = notice_context(plan, item)
     return replace(item, notice=render_notice(plan.templates, context, NOTICE_KIND))
 
 
 def notice_context(plan: ReleasePlan, item: PolicyRelease) -> dict[str, Any]:
     """The template context of the emails of ``item``, as release sends them."""
-    from redline.publish.notice import build_notice_context
-
     release = provisional_release(plan, item)
     diff = item.notice_diff if item.notify else item.diff
     return build_notice_context(
@@ -76,10 +72,6 @@ def render_release_notice(
     It shows the changes since the last notified version, as the notice did; ``templates``
     is the run's template environment.
     """
-    from redline.compare.engine import diff_policy
-    from redline.history.tags import notice_base
-    from redline.publish.notice import build_notice_context, render_notice
-
     base = notice_base(repo.releases(policy), release.version)
     diff = diff_policy(repo, policy, base.tag, release.tag) if base else None
     context = build_notice_context(repo, policy, release, diff, settings, today=today)
@@ -88,8 +80,6 @@ def render_release_notice(
 
 def tag_message(plan: ReleasePlan, item: PolicyRelease) -> str:
     """The annotated tag message of ``item`` (format owned by redline.history.repo)."""
-    from redline.history.tags import format_release_message
-
     commits = f"{item.previous.commit}..{plan.head}" if item.previous else plan.head
     return format_release_message(
         {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from redline.errors import InputError, RedlineError
+from redline.ledger.subscribers import policy_names, unsubscribe_link
+from redline.mail.report import NotifyReport
 from redline.release.messages import NOTICE_KIND, render_release_notice
 from redline.release.report import NoticeResult
 
@@ -23,15 +25,14 @@ def check_delivery(settings: Settings) -> None:
     """Refuse a release whose notices could not go out: the sender (``REDLINE_FROM`` or
     ``from_address``), and ``unsubscribe_url`` with ``REDLINE_SECRET`` (the SMTP settings
     are checked when the transport is opened)."""
-    from redline.ledger.subscribers import unsubscribe_link
-    from redline.mail.settings import sender_address
+    from redline.mail.settings import sender_address  # lazy: loads email_validator
 
     sender_address(settings)
     unsubscribe_link(settings, "check@example.com")
 
 
 def open_store(plan: ReleasePlan, dry_run: bool) -> Store | None:
-    from redline.ledger.store import Store
+    from redline.ledger.store import Store  # lazy: loads SQLAlchemy
 
     settings = plan.settings
     if dry_run and settings.database_url is None:
@@ -76,7 +77,7 @@ def send_all(
 
     The first DeliveryError or StorageError stops sending; it is kept in ``report.error``.
     """
-    from redline.mail.send import send_notices
+    from redline.mail.send import send_notices  # lazy: loads yagmail
 
     jobs: list[tuple[Policy, int, Release | None, RenderedNotice | None]] = [
         (policy, release.version, release, None) for policy, release in earlier
@@ -122,8 +123,6 @@ def move_subscriptions(
 ) -> None:
     """Before any notice is queued: subscriptions under a policy's earlier names (before a
     rename or move, or before names were paths) go to its current name."""
-    from redline.ledger.subscribers import policy_names
-
     renames = {old: new for old, new in policy_names(plan.repo).items() if old != new}
     moved = store.move_subscriptions(renames, dry_run=dry_run) if renames else {}
     if moved:
@@ -143,8 +142,6 @@ def count_all(
 ) -> None:
     """What a dry run without the delivery settings can say: how many subscribers are still
     waiting for each notice (no message can be built without a sender)."""
-    from redline.mail.report import NotifyReport
-
     jobs = [(policy.slug, release.version, False) for policy, release in earlier]
     jobs += [(item.policy.slug, item.version, True) for item in plan.releases if item.notify]
     for slug, version, new in jobs:

@@ -10,6 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, RedlineError
+from redline.history.policy_dates import repository_orders
 from redline.release.effective import effective_date_trailer
 from redline.release.results import PolicyRelease, Skipped, Unreleasable
 from redline.release.version import plan_policy
@@ -85,8 +86,7 @@ def plan_release(
     ``only`` plans that one policy; ``worktree`` takes its text from the working tree
     instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
     """
-    from redline.history.policy_dates import repository_orders
-    from redline.publish.templates import Templates
+    from redline.publish.templates import Templates  # lazy: loads jinja2
 
     if not repo.has_commits():
         raise GitError("the repository has no commits yet", hint="commit the policies first")

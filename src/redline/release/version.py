@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from redline.compare.engine import RefInfo, diff_documents
+from redline.document.dates import edit_effective_date
+from redline.document.model import parse_document
+from redline.document.source import decode_policy
 from redline.errors import DateError, InputError
+from redline.history.policy_dates import read_policy_date
+from redline.history.tags import notice_base
 from redline.release.effective import choose_effective_date, pending_date
 from redline.release.messages import with_notice
 from redline.release.results import PolicyRelease, Skipped, Unreleasable
@@ -76,8 +82,6 @@ def plan_policy(
 def _policy_text(plan: ReleasePlan, policy: Policy) -> tuple[str, str, bytes] | None:
     """``(text, blob id, byte order mark)`` of ``policy`` at the plan's head (or in the
     working tree with ``plan.worktree``); None if it is not there."""
-    from redline.document.source import decode_policy
-
     if plan.worktree:  # shown, never written (execute_release refuses such a plan)
         if not policy.abspath.is_file():
             return None
@@ -110,9 +114,6 @@ def _tag_problem(repo: PolicyRepo, policy: Policy) -> InputError | None:
 def _compare(plan: ReleasePlan, draft: _Draft, blob: str) -> Skipped | Unreleasable | None:
     """Skip a policy released at or after HEAD or unchanged since its last release (a first
     release whose tag git refuses is unreleasable); else fill in the draft's change."""
-    from redline.compare.engine import diff_documents
-    from redline.document.model import parse_document
-
     policy, latest = draft.policy, draft.latest
     if latest is None:
         bad_name = _tag_problem(plan.repo, policy)
@@ -140,11 +141,6 @@ def _compare(plan: ReleasePlan, draft: _Draft, blob: str) -> Skipped | Unreleasa
 def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
     """The new version's effective date and text; unreleasable when the date cannot be read
     or written, skipped when only the effective-date line changed."""
-    from redline.compare.engine import diff_documents
-    from redline.document.dates import edit_effective_date
-    from redline.document.model import parse_document
-    from redline.history.policy_dates import read_policy_date
-
     policy, latest, path = draft.policy, draft.latest, draft.policy.path
     # The policy's own settings, its history and the other policies decide how its date
     # reads and is written; a date that cannot be read or written is found here.
@@ -190,8 +186,6 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
 
 def _build(plan: ReleasePlan, draft: _Draft, dated: _Dated, templates: Templates) -> PolicyRelease:
     """The new version with its diffs, changelog entry and (when it notifies) its notice."""
-    from redline.document.model import parse_document
-
     policy, latest = draft.policy, draft.latest
     fold = plan.settings.fold_typography
     new_doc = parse_document(dated.text, name=policy.path, fold_typography=fold)
@@ -233,9 +227,6 @@ def _diffs(
     plan: ReleasePlan, draft: _Draft, new_doc: Document, tag: str, version: int, notify: bool
 ) -> tuple[DiffResult | None, Release | None, DiffResult | None]:
     """``(diff since the last release, the notice's base release, diff since that base)``."""
-    from redline.compare.engine import RefInfo, diff_documents
-    from redline.history.tags import notice_base
-
     policy, latest = draft.policy, draft.latest
 
     def since(release: Release, old_doc: Document) -> DiffResult:
@@ -270,7 +261,7 @@ def _changelog(
 ) -> tuple[str, ChangelogEntry, str, str, str]:
     """``(summary, changelog entry, its Markdown, changelog path, changelog text)``; a
     changelog that already has an entry for ``version`` is refused."""
-    from redline.publish import changelog
+    from redline.publish import changelog  # lazy: loads jinja2
 
     repo, settings, policy, latest = plan.repo, plan.settings, draft.policy, draft.latest
     summary = changelog.resolve_summary(

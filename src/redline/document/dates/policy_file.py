@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from redline.document.dates.edit import edit_effective_date
 from redline.document.dates.options import DateOptions, date_options
 from redline.document.dates.results import DateEdit
+from redline.document.source import decode_policy
 from redline.errors import InputError
+from redline.files import atomic_write, read_inside
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -37,9 +39,6 @@ def read_policy_file(
 
     With ``root`` (the repository), a link that leads outside it is refused.
     """
-    from redline.document.source import decode_policy
-    from redline.files import read_inside
-
     where = name or str(path)
     try:
         data = path.read_bytes() if root is None else read_inside(root, path)
@@ -66,8 +65,6 @@ def write_policy_date(
     when the date is already ``value`` in its written form. A link is never written through,
     and nothing outside the repository of ``settings`` is touched.
     """
-    from redline.files import atomic_write
-
     root = None if settings is None or isinstance(settings, DateOptions) else settings.repo_root
     policy = read_policy_file(path, name=name, root=root)
     opts = date_options(settings).with_order(order)
