@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from redline.errors import RedlineError
 from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ def config_defaults(app: AppContext, command: click.Command) -> dict[str, Any]:
     Empty without a config file, or when the configuration cannot be loaded (the command
     then reports that itself, as it always did, and ``--help`` still works).
     """
-    from redline.errors import RedlineError
-
     options = [param for param in command.params if isinstance(param, ConfigOption)]
     if not options:
         return {}

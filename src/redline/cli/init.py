@@ -8,6 +8,7 @@ import click
 
 from redline.cli._app import AppContext, pass_app
 from redline.cli._options import date_order_option, dry_run_option, json_option, notice_days_option
+from redline.errors import PoliciesSkipped
 
 if TYPE_CHECKING:
     from redline.jobs.init import InitPlan
@@ -130,8 +131,6 @@ def _show(plan: InitPlan, config: FileAction | None, *, dry_run: bool) -> None:
 
 def _refuse_skipped(plan: InitPlan) -> None:
     """Exit 6 when policies got no baseline (each was reported with its fix)."""
-    from redline.errors import PoliciesSkipped
-
     if plan.skipped:
         names = ", ".join(problem.path for problem in plan.skipped)
         raise PoliciesSkipped(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ import click
 
 from redline.cli._app import AppContext, pass_app
 from redline.cli._options import kind_option, version_option
+from redline.errors import PolicyNotFoundError
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -52,11 +54,9 @@ def command(
     Exit codes: 0 success (also when nothing is recorded); 2 usage or input error;
     3 git error; 5 database error.
     """
-    import sys
-
     from redline.console import err
     from redline.ledger.proof import export_notices
-    from redline.ledger.store import Store
+    from redline.ledger.store import Store  # lazy: loads SQLAlchemy
 
     settings = app.settings()
     if fmt is None:
@@ -82,7 +82,6 @@ def command(
 
 def _slug(settings: Settings, store: Store, name: str) -> str:
     """The policy's slug; a policy no longer in the repository still has its ledger."""
-    from redline.errors import PolicyNotFoundError
     from redline.history.repo import PolicyRepo
     from redline.ledger.checks import check_policy_slug
 

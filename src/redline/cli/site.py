@@ -30,7 +30,7 @@ def command(app: AppContext, outdir: Path, site_url: str | None, as_json: bool) 
     """
     from redline.console import emit_json, err
     from redline.history.repo import PolicyRepo
-    from redline.publish.site import build_site
+    from redline.publish.site import build_site  # lazy: loads jinja2
 
     settings = app.settings(site_url=site_url)
     report = build_site(PolicyRepo(settings), settings, outdir)
