@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -94,10 +95,19 @@ class GitPolicyRepo:
         self.git("tag", "-a", name, "-m", message, rev, when=when)
 
     def settings(self, **overrides: object) -> Settings:
-        """redline settings for this repository (its config file, if any, plus overrides)."""
+        """redline settings for this repository (its config file, if any, plus overrides), with
+        this process's environment."""
         from redline.config import load_settings
+        from redline.env import Environment
 
-        return load_settings(self.root, None, overrides)
+        return load_settings(self.root, None, overrides, env=Environment.from_os())
+
+
+def with_env(settings: Settings, environ: dict[str, str]) -> Settings:
+    """``settings`` in a run whose environment variables are ``environ``."""
+    from redline.env import Environment
+
+    return dataclasses.replace(settings, env=Environment(environ))
 
 
 @pytest.fixture

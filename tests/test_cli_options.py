@@ -5,6 +5,7 @@ import json
 import pytest
 
 from conftest import redline_in_process
+from redline.env import Environment
 
 POLICY = "# Privacy\n\nEffective date: 2026-01-01\n\nWe keep your data safe.\n"
 # Every command with an option that mirrors a config key (cli._options.ConfigOption).
@@ -40,7 +41,7 @@ def test_the_configured_value_is_the_options_default(repo):
     from redline.cli._options import config_defaults
 
     repo.write("redline.toml", 'notice_days = 10\nsite_url = "https://example.com/p"\n')
-    app = AppContext(repo=repo.root, config_file=None, verbosity=0)
+    app = AppContext(repo=repo.root, config_file=None, verbosity=0, env=Environment())
     with click.Context(cli) as ctx:
         check = cli.get_command(ctx, "check")
         site = cli.get_command(ctx, "site")
@@ -53,10 +54,10 @@ def test_no_config_or_a_broken_one_gives_no_defaults(repo):
     from redline.cli._options import config_defaults
     from redline.cli.check import command
 
-    app = AppContext(repo=repo.root, config_file=None, verbosity=0)
+    app = AppContext(repo=repo.root, config_file=None, verbosity=0, env=Environment())
     assert config_defaults(app, command) == {}
     repo.write("redline.toml", "notice_days = -1\n")
-    broken = AppContext(repo=repo.root, config_file=None, verbosity=0)
+    broken = AppContext(repo=repo.root, config_file=None, verbosity=0, env=Environment())
     assert config_defaults(broken, command) == {}
     outcome = redline_in_process(repo, "check", "--help")
     assert outcome.returncode == 0

@@ -154,6 +154,7 @@ def test_add_refuses_bad_input_with_exit_2(run):
 
 
 def test_unsubscribe_by_address_and_by_token(run, database_url):
+    from redline.env import Environment
     from redline.ledger.subscribers import make_token
 
     run("subscribers", "add", "ann@example.com")
@@ -164,10 +165,9 @@ def test_unsubscribe_by_address_and_by_token(run, database_url):
     assert "already unsubscribed" in run("subscribers", "unsubscribe", "ann@example.com").stdout
     bob = json.loads(run("subscribers", "add", "bob@example.com", "--json").stdout)
     assert bob["result"] == "unchanged"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REDLINE_SECRET", SECRET)
-        with Store.open(database_url) as store:
-            token = make_token("bob@example.com", store.get_subscriber("bob@example.com").id)
+    env = Environment({"REDLINE_SECRET": SECRET})
+    with Store.open(database_url) as store:
+        token = make_token("bob@example.com", store.get_subscriber("bob@example.com").id, env=env)
     result = run("subscribers", "unsubscribe", token)
     assert result.exit_code == 0
     assert result.stdout == "unsubscribed bob@example.com\n"

@@ -292,13 +292,14 @@ def test_status_in_a_shallow_clone_says_history_is_missing(history_repo, tmp_pat
 @pytest.mark.skipif(not BUNDLE.is_file(), reason=f"real fixture {BUNDLE} is not here")
 def test_every_real_policy_date_is_read_or_reported_once(tmp_path):
     from redline.config import load_settings
+    from redline.env import Environment
     from redline.history.repo import PolicyRepo
     from redline.jobs.status import collect_status
 
     root = tmp_path / "pga"
     subprocess.run(["git", "clone", "-q", str(BUNDLE), str(root)], check=True)
     (root / "redline.toml").write_text('policies_dir = "."\n')
-    settings = load_settings(root)
+    settings = load_settings(root, env=Environment())
     report = collect_status(PolicyRepo(settings), settings, today=date(2026, 12, 1))
     assert len(report.policies) >= 130
     read = [p for p in report.policies if p.date and p.date.effective]

@@ -19,6 +19,7 @@ from conftest import CI_VARIABLES
 from conftest import redline_in_process as redline
 from redline.config import Settings
 from redline.document import dates
+from redline.env import Environment
 from redline.errors import ConfigError, DateError, InputError
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "000_fe21ec6974767aad.txt"
@@ -562,7 +563,7 @@ def test_write_policy_date_rejects_non_utf8(tmp_path):
         dates.write_policy_date(path, NEW)
 
 
-def test_command_line_dates(monkeypatch):
+def test_command_line_dates():
     assert dates.parse_iso_date("2025-07-01", what="--set") == date(2025, 7, 1)
     with pytest.raises(InputError, match="--set: '2025-7-1' is not a date"):
         dates.parse_iso_date("2025-7-1", what="--set")
@@ -571,12 +572,12 @@ def test_command_line_dates(monkeypatch):
     assert dates.parse_offset("10").days == 10
     with pytest.raises(InputError, match="not a period"):
         dates.parse_offset("1 month")
-    monkeypatch.setenv("REDLINE_TODAY", "2024-02-29")
-    assert dates.resolve_today() == date(2024, 2, 29)
-    assert dates.resolve_today("2025-01-01") == date(2025, 1, 1)
-    monkeypatch.setenv("REDLINE_TODAY", "tomorrow")
+    pinned = Environment({"REDLINE_TODAY": "2024-02-29"}, today=date(2030, 1, 1))
+    assert dates.resolve_today(env=pinned) == date(2024, 2, 29)
+    assert dates.resolve_today("2025-01-01", env=pinned) == date(2025, 1, 1)
+    assert dates.resolve_today(env=Environment(today=date(2030, 1, 1))) == date(2030, 1, 1)
     with pytest.raises(InputError, match="REDLINE_TODAY: 'tomorrow'"):
-        dates.resolve_today()
+        dates.resolve_today(env=Environment({"REDLINE_TODAY": "tomorrow"}))
 
 
 def test_strip_dates_removes_only_date_statements():

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import with_env
 from redline.config import Settings
 from redline.errors import ConfigError, InputError
 from redline.ledger.checks import check_email, check_name
@@ -130,14 +131,14 @@ def test_encoded_word_summary_in_the_subject_and_body_stays_text():
 def test_encoded_word_in_redline_from_is_a_config_error_not_a_traceback():
     for raw in (f"{ENCODED} <legal@acme.example>", "Legal\r\nBcc: x@y.example <legal@acme.ex>"):
         with pytest.raises(ConfigError, match="REDLINE_FROM: the sender contains"):
-            sender_address(Settings(), {"REDLINE_FROM": raw})
+            sender_address(with_env(Settings(), {"REDLINE_FROM": raw}))
 
 
 def test_sender_domain_is_written_in_idna():
-    sender = sender_address(Settings(from_address="Recht <recht@München.example>"), {})
+    sender = sender_address(Settings(from_address="Recht <recht@München.example>"))
     assert sender.addr_spec == "recht@xn--mnchen-3ya.example"
     with pytest.raises(ConfigError, match="ASCII local part"):
-        sender_address(Settings(from_address="josé@example.com"), {})
+        sender_address(Settings(from_address="josé@example.com"))
 
 
 # -- defect 2: names, the same check at import and at send -------------------------------------
@@ -196,7 +197,9 @@ def test_any_text_in_subject_name_summary_or_from_parses_back_to_the_same_header
     subject, summary, name, sender_name
 ):
     try:
-        sender = sender_address(Settings(), {"REDLINE_FROM": f'"{sender_name}" <l@acme.example>'})
+        sender = sender_address(
+            with_env(Settings(), {"REDLINE_FROM": f'"{sender_name}" <l@acme.example>'})
+        )
     except ConfigError:
         sender = Address("Acme Legal", addr_spec="legal@acme.example")  # refused clearly
     factory = MessageFactory(

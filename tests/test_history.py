@@ -89,10 +89,12 @@ def test_gitpython_is_loaded_only_on_demand(history):
     code = (
         "import sys\n"
         "from redline.config import load_settings\n"
+        "from redline.env import Environment\n"
         "from redline.compare.engine import diff_policy\n"
         "from redline.history.git import find_repo_root\n"
         "from redline.history.repo import PolicyRepo\n"
-        "repo = PolicyRepo(load_settings(find_repo_root(__import__('pathlib').Path('.'))))\n"
+        "root = find_repo_root(__import__('pathlib').Path('.'))\n"
+        "repo = PolicyRepo(load_settings(root, env=Environment()))\n"
         "policy = repo.resolve('privacy-policy')\n"
         "assert repo.revisions(policy) and repo.releases(policy) == []\n"
         "assert diff_policy(repo, policy, 'HEAD~1', None).classification == 'material'\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import with_env
 from redline.config import Settings
 from redline.errors import ConfigError, DeliveryError
 from redline.mail.message import MessageFactory, message_id
@@ -171,14 +172,14 @@ def test_invalid_recipient_address_is_a_permanent_failure():
 
 def test_sender_address_from_env_or_config():
     settings = Settings(from_address="Legal <legal@ACME.example>")
-    assert sender_address(settings, {}) == Address("Legal", addr_spec="legal@acme.example")
-    assert sender_address(settings, {"REDLINE_FROM": "ops@acme.example"}).addr_spec == (
+    assert sender_address(settings) == Address("Legal", addr_spec="legal@acme.example")
+    assert sender_address(with_env(settings, {"REDLINE_FROM": "ops@acme.example"})).addr_spec == (
         "ops@acme.example"
     )
     with pytest.raises(ConfigError, match="no sender address"):
-        sender_address(Settings(), {})
+        sender_address(Settings())
     with pytest.raises(ConfigError, match="not valid"):
-        sender_address(Settings(from_address="legal@"), {})
+        sender_address(Settings(from_address="legal@"))
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -186,7 +187,7 @@ def test_sender_address_from_env_or_config():
 
 def test_smtp_config_from_env_over_config_and_defaults(tmp_path):
     settings = Settings(smtp_host="mail.acme.example", smtp_tls="ssl", smtp_user="cfg")
-    config = SmtpConfig.from_settings(settings, {"REDLINE_SMTP_PASSWORD": PASSWORD})
+    config = SmtpConfig.from_settings(with_env(settings, {"REDLINE_SMTP_PASSWORD": PASSWORD}))
     assert (config.host, config.port, config.tls, config.user) == (
         "mail.acme.example",
         465,
@@ -201,21 +202,23 @@ def test_smtp_config_from_env_over_config_and_defaults(tmp_path):
         "REDLINE_SMTP_TLS": "none",
         "REDLINE_SMTP_USER": "envuser",
     }
-    config = SmtpConfig.from_settings(settings, env)
+    config = SmtpConfig.from_settings(with_env(settings, env))
     assert (config.host, config.port, config.tls, config.user) == (
         "relay.example",
         2525,
         "none",
         "envuser",
     )
-    assert SmtpConfig.from_settings(Settings(), {}) is None
-    assert SmtpConfig.from_settings(Settings(smtp_host="h"), {}).port == 587
+    assert SmtpConfig.from_settings(Settings()) is None
+    assert SmtpConfig.from_settings(Settings(smtp_host="h")).port == 587
     with pytest.raises(ConfigError, match="REDLINE_SMTP_TLS"):
-        SmtpConfig.from_settings(settings, {"REDLINE_SMTP_TLS": "tls1.3"})
+        SmtpConfig.from_settings(with_env(settings, {"REDLINE_SMTP_TLS": "tls1.3"}))
     with pytest.raises(ConfigError, match="REDLINE_SMTP_PORT"):
-        SmtpConfig.from_settings(settings, {"REDLINE_SMTP_PORT": "smtp"})
+        SmtpConfig.from_settings(with_env(settings, {"REDLINE_SMTP_PORT": "smtp"}))
     with pytest.raises(ConfigError, match="REDLINE_SMTP_CA_FILE"):
-        SmtpConfig.from_settings(settings, {"REDLINE_SMTP_CA_FILE": str(tmp_path / "none.pem")})
+        SmtpConfig.from_settings(
+            with_env(settings, {"REDLINE_SMTP_CA_FILE": str(tmp_path / "none.pem")})
+        )
 
 
 def test_user_without_password_is_refused_before_connecting():
@@ -495,7 +498,7 @@ def test_credentials_auth_cannot_carry_are_refused_by_the_config():
         ({"REDLINE_SMTP_USER": "u\0"}, "REDLINE_SMTP_USER"),
     ):
         with pytest.raises(ConfigError, match=variable) as caught:
-            SmtpConfig.from_settings(settings, env)
+            SmtpConfig.from_settings(with_env(settings, env))
         assert "a\0b" not in str(caught.value) and "bad" not in str(caught.value)
 
 

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import with_env
 from redline.config import Settings
+from redline.env import Environment
 from redline.errors import (
     ConfigError,
     DeliveryError,
@@ -55,19 +57,13 @@ def ledger(database_url: str):
         yield store
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch):
-    monkeypatch.setenv("REDLINE_SECRET", SECRET)
-    for name in ("REDLINE_SMTP_HOST", "REDLINE_SMTP_PORT", "REDLINE_SMTP_TLS", "REDLINE_FROM"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     values = {
         "repo_root": tmp_path,
         "from_address": "Acme Legal <legal@acme.example>",
         "unsubscribe_url": "https://acme.example/unsubscribe?token={token}",
         "max_send_errors": 20,
+        "env": Environment({"REDLINE_SECRET": SECRET}),
     }
     values.update(overrides)
     return Settings(**values)
@@ -282,17 +278,16 @@ def test_dry_run_renders_and_counts_but_sends_and_records_nothing(tmp_path, ledg
     assert notify(settings, ledger, None, dry_run=True).would_send == 3
 
 
-def test_open_transport_needs_smtp_or_an_outbox(tmp_path, monkeypatch):
+def test_open_transport_needs_smtp_or_an_outbox(tmp_path):
     settings = make_settings(tmp_path)
     with pytest.raises(ConfigError, match="neither SMTP nor an outbox") as caught:
         open_transport(settings, None)
     assert "--outbox" in str(caught.value)
     assert isinstance(open_transport(settings, tmp_path / "out"), OutboxTransport)
-    monkeypatch.setenv("REDLINE_SMTP_HOST", "127.0.0.1")
-    assert isinstance(open_transport(settings, None), SmtpTransport)
-    monkeypatch.setenv("REDLINE_SMTP_USER", "mailer")
+    host = {"REDLINE_SMTP_HOST": "127.0.0.1"}
+    assert isinstance(open_transport(with_env(settings, host), None), SmtpTransport)
     with pytest.raises(DeliveryError, match="REDLINE_SMTP_PASSWORD"):
-        open_transport(settings, None)
+        open_transport(with_env(settings, {**host, "REDLINE_SMTP_USER": "mailer"}), None)
 
 
 def test_rate_limits_messages_per_second_and_progress_counts_each(tmp_path, ledger):
@@ -350,6 +345,7 @@ WORKER = """
 import json, sys
 from pathlib import Path
 from redline.config import Settings
+from redline.env import Environment
 from redline.mail.settings import SmtpConfig
 from redline.mail.transport import SmtpTransport
 from redline.mail.send import send_notices
@@ -361,6 +357,7 @@ settings = Settings(
     repo_root=Path(root),
     from_address="legal@acme.example",
     unsubscribe_url="https://acme.example/u?token={token}",
+    env=Environment.from_os(),
 )
 transport = SmtpTransport(SmtpConfig("127.0.0.1", int(port), "none", timeout=10))
 with Store.open(url) as store:
@@ -442,7 +439,9 @@ def cli_repo(released_repo, database_url):
 
 def redline(repo, database_url, *args, **env):
     full_env = {
-        key: value for key, value in os.environ.items() if not key.startswith("REDLINE_SMTP")
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("REDLINE_SMTP", "REDLINE_FROM"))
     }
     full_env.update({"REDLINE_DATABASE_URL": database_url, "REDLINE_SECRET": SECRET, **env})
     return subprocess.run(

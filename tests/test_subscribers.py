@@ -13,6 +13,7 @@ import stat
 import pytest
 
 from redline.config import Settings
+from redline.env import Environment
 from redline.errors import ConfigError, InputError
 from redline.ledger.csv_import import import_csv
 from redline.ledger.proof import FIELDS, export_notices
@@ -38,9 +39,9 @@ def store(database_url):
 
 
 @pytest.fixture
-def secret(monkeypatch):
-    monkeypatch.setenv(ENV_SECRET, SECRET)
-    return SECRET
+def env() -> Environment:
+    """A run's environment with the signing key."""
+    return Environment({ENV_SECRET: SECRET})
 
 
 def write_csv(tmp_path, text: str, name: str = "subscribers.csv", encoding: str = "utf-8"):
@@ -195,21 +196,21 @@ def test_make_subscriber_validates_every_field():
 # -- tokens and links --------------------------------------------------------------------------
 
 
-def test_tokens_round_trip_through_the_store(secret, store):
+def test_tokens_round_trip_through_the_store(env, store):
     store.upsert_subscriber("Ann@EXAMPLE.org")
     ann = store.get_subscriber("Ann@example.org")
-    token = make_token("Ann@EXAMPLE.org", ann.id)
+    token = make_token("Ann@EXAMPLE.org", ann.id, env=env)
     assert re.fullmatch(r"[A-Za-z0-9_.\-]+", token)
-    assert read_token(token)[0] == ann.id
-    assert resolve_target(store, token) == "Ann@example.org"
-    assert resolve_target(store, " ann@EXAMPLE.org ") == "ann@example.org"
+    assert read_token(token, env=env)[0] == ann.id
+    assert resolve_target(store, token, env=env) == "Ann@example.org"
+    assert resolve_target(store, " ann@EXAMPLE.org ", env=env) == "ann@example.org"
 
 
-def test_tokens_do_not_expose_the_address(secret, store):
+def test_tokens_do_not_expose_the_address(env, store):
     """Defect: the token was the address in readable base64."""
     store.upsert_subscriber("ann.private@example.org")
     ann = store.get_subscriber("ann.private@example.org")
-    token = make_token(ann.email, ann.id)
+    token = make_token(ann.email, ann.id, env=env)
     payload = token.split(".")[0]
     decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     assert b"ann" not in decoded.lower() and b"example" not in decoded.lower()
@@ -217,53 +218,51 @@ def test_tokens_do_not_expose_the_address(secret, store):
     store.remove_subscriber(ann.email)
     store.upsert_subscriber("zed@example.org")
     zed = store.get_subscriber("zed@example.org")
-    token_for_id = make_token("ann.private@example.org", zed.id)
+    token_for_id = make_token("ann.private@example.org", zed.id, env=env)
     with pytest.raises(InputError, match="names no current subscriber"):
-        resolve_target(store, token_for_id)
+        resolve_target(store, token_for_id, env=env)
     with pytest.raises(InputError, match="does not name a subscriber"):
-        resolve_target(store, make_token("probe@example.com", None))
+        resolve_target(store, make_token("probe@example.com", None, env=env), env=env)
 
 
-def test_tokens_of_the_first_format_still_work(secret, store):
+def test_tokens_of_the_first_format_still_work(env, store):
     from itsdangerous import URLSafeSerializer
 
     store.upsert_subscriber("ann@example.org")
     old = URLSafeSerializer(
         SECRET, salt="redline.unsubscribe.v1", signer_kwargs={"digest_method": hashlib.sha256}
     ).dumps("ann@example.org")
-    assert resolve_target(store, old) == "ann@example.org"
+    assert resolve_target(store, old, env=env) == "ann@example.org"
 
 
-def test_altered_tokens_are_refused(secret, monkeypatch):
-    token = make_token("ann@example.org", 7)
+def test_altered_tokens_are_refused(env):
+    token = make_token("ann@example.org", 7, env=env)
     _, signature = token.split(".")
     forged_payload = base64.urlsafe_b64encode(b'[8, "x"]').rstrip(b"=").decode()
     for bad in (token[:-2], forged_payload + "." + signature, "garbage", ""):
         with pytest.raises(InputError, match="token is not valid") as caught:
-            read_token(bad)
+            read_token(bad, env=env)
         assert signature not in str(caught.value)
-    monkeypatch.setenv(ENV_SECRET, "another-secret-of-enough-length")
+    other = Environment({ENV_SECRET: "another-secret-of-enough-length"})
     with pytest.raises(InputError, match="different REDLINE_SECRET"):
-        read_token(token)
+        read_token(token, env=other)
 
 
-def test_tokens_need_a_long_enough_secret(monkeypatch):
-    monkeypatch.delenv(ENV_SECRET, raising=False)
+def test_tokens_need_a_long_enough_secret():
     with pytest.raises(InputError, match="REDLINE_SECRET is not set"):
-        make_token("ann@example.org", 1)
-    monkeypatch.setenv(ENV_SECRET, "short")
+        make_token("ann@example.org", 1, env=Environment())
     with pytest.raises(InputError, match="too short") as caught:
-        read_token("x.y")
+        read_token("x.y", env=Environment({ENV_SECRET: "short"}))
     assert "short" not in str(caught.value).replace("too short", "")
 
 
-def test_unsubscribe_link_fills_the_configured_url(secret):
+def test_unsubscribe_link_fills_the_configured_url(env):
     assert unsubscribe_link(Settings(), "ann@example.org") is None
-    settings = Settings(unsubscribe_url="https://example.com/unsub?token={token}&v=1")
+    settings = Settings(unsubscribe_url="https://example.com/unsub?token={token}&v=1", env=env)
     link = unsubscribe_link(settings, "ann@example.org", 3)
     assert link.startswith("https://example.com/unsub?token=") and link.endswith("&v=1")
     token = link.split("token=")[1].split("&")[0]
-    assert read_token(token)[0] == 3
+    assert read_token(token, env=env)[0] == 3
     with pytest.raises(ConfigError, match=re.escape("no {token} placeholder")):
         unsubscribe_link(Settings(unsubscribe_url="https://example.com/unsub"), "a@example.org")
     with pytest.raises(ConfigError, match="not an http"):

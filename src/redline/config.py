@@ -6,19 +6,17 @@ Every key has a type and a default here; command-line flags override the file.
 from __future__ import annotations
 
 import dataclasses
-import os
 import posixpath
 import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from redline.env import Environment
 from redline.errors import ConfigError
-
-if TYPE_CHECKING:
-    from redline.layout import Layout
+from redline.layout import Layout, ref_name_problem, safe_name
 
 ENV_DATABASE_URL = "REDLINE_DATABASE_URL"
 
@@ -110,12 +108,12 @@ class Settings:
     )
     max_subject_chars: int = _key(998, "a whole number of characters", bounds=(20, 998))
     database_url: str | None = field(default=None, repr=False)
+    #: The run's environment (built by the command line; empty when made directly).
+    env: Environment = field(default_factory=Environment, repr=False, compare=False)
 
     @cached_property
     def layout(self) -> Layout:
         """Which files are policies and what they are called (see :mod:`redline.layout`)."""
-        from redline.layout import Layout
-
         return Layout(self)
 
     def for_policy(self, path: str) -> Settings:
@@ -227,8 +225,11 @@ def load_settings(
     repo_root: Path,
     config_file: Path | None = None,
     overrides: dict[str, Any] | None = None,
+    *,
+    env: Environment,
 ) -> Settings:
-    """Load, validate and merge the configuration; ``overrides`` (flags) win over the file."""
+    """Load, validate and merge the configuration; ``overrides`` (flags) win over the file.
+    The settings keep the run's ``env`` (``REDLINE_DATABASE_URL`` comes from it)."""
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"{config_file}: config file not found", hint="check --config")
@@ -245,8 +246,8 @@ def load_settings(
             values[key] = _validate(key, value, "command line")
     if "policies_dir" in values:
         values["policies_dir"] = _check_roots(repo_root, values["policies_dir"], where)
-    database_url = os.environ.get(ENV_DATABASE_URL) or None
-    return Settings(repo_root=repo_root, config_file=source, database_url=database_url, **values)
+    url = env.get(ENV_DATABASE_URL) or None
+    return Settings(repo_root=repo_root, config_file=source, database_url=url, env=env, **values)
 
 
 def _fail(where: str, key: str, description: str, value: Any) -> ConfigError:
@@ -360,7 +361,6 @@ def _locales(value: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
 
 
 def _policies(value: dict[str, Any], where: str) -> dict[str, PolicyConfig]:
-    from redline.layout import ref_name_problem, safe_name
 
     tables = {}
     for path, table in value.items():

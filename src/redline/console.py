@@ -1,12 +1,17 @@
-"""Terminal output: results to stdout, logs and progress to stderr, ``NO_COLOR`` honoured."""
+"""Terminal output: results to stdout, logs and progress to stderr, ``NO_COLOR`` honoured.
+
+:func:`setup_logging` sets the console up once per run with the run's
+:class:`~redline.env.Environment`: its streams and its ``NO_COLOR``. Before that (a library
+caller), the process's own environment is used.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+from redline.env import Environment
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -14,23 +19,34 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("redline")
 
 
-def color_enabled() -> bool:
+_RUN: dict[str, Environment] = {}
+
+
+def run_env() -> Environment:
+    """The environment the console was set up with (else the process's own)."""
+    return _RUN.get("env") or Environment.from_os()
+
+
+def color_enabled(env: Environment) -> bool:
     """False when ``NO_COLOR`` is set to anything (https://no-color.org)."""
-    return "NO_COLOR" not in os.environ
+    return "NO_COLOR" not in env.environ
+
+
+def _console(file: TextIO) -> Console:
+    from rich.console import Console
+
+    no_color = not color_enabled(run_env())
+    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=True)
 
 
 def out() -> Console:
-    """Console for results: the current ``sys.stdout``."""
-    from rich.console import Console
-
-    return Console(file=sys.stdout, no_color=not color_enabled(), highlight=False, soft_wrap=True)
+    """Console for results: the run's stdout."""
+    return _console(run_env().stdout)
 
 
 def err() -> Console:
-    """Console for logs, progress and errors: the current ``sys.stderr``."""
-    from rich.console import Console
-
-    return Console(file=sys.stderr, no_color=not color_enabled(), highlight=False, soft_wrap=True)
+    """Console for logs, progress and errors: the run's stderr."""
+    return _console(run_env().stderr)
 
 
 class _LowercaseLevelFormatter(logging.Formatter):
@@ -43,10 +59,12 @@ class _LowercaseLevelFormatter(logging.Formatter):
         )
 
 
-def setup_logging(verbosity: int) -> None:
-    """Send redline's log to stderr; ``verbosity`` is -1 (quiet), 0, 1 (verbose) or 2 (debug)."""
+def setup_logging(verbosity: int, env: Environment) -> None:
+    """Set the console up for the run ``env`` and send redline's log to its stderr;
+    ``verbosity`` is -1 (quiet), 0, 1 (verbose) or 2 (debug)."""
+    _RUN["env"] = env
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(env.stderr)
     handler.setFormatter(_LowercaseLevelFormatter("redline: %(levelname)s: %(message)s"))
     LOG.handlers[:] = [handler]
     LOG.setLevel(level)
@@ -55,5 +73,6 @@ def setup_logging(verbosity: int) -> None:
 
 def emit_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
+    stdout = run_env().stdout
+    stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    stdout.flush()

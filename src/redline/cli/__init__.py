@@ -83,10 +83,12 @@ def cli(
     failed; 2 usage, config or input error; 3 git error; 4 delivery error; 5 storage error.
     """
     from redline.console import setup_logging
+    from redline.env import Environment
 
+    env = Environment.from_os()
     verbosity = -1 if quiet else min(verbose, 2)
-    setup_logging(verbosity)
-    ctx.obj = AppContext(repo=repo, config_file=config_file, verbosity=verbosity)
+    setup_logging(verbosity, env)
+    ctx.obj = AppContext(repo=repo, config_file=config_file, verbosity=verbosity, env=env)
     name = ctx.invoked_subcommand
     command = cli.get_command(ctx, name) if name else None
     if name and command is not None:

@@ -10,6 +10,7 @@ import click
 
 if TYPE_CHECKING:
     from redline.config import Settings
+    from redline.env import Environment
 
 
 @dataclass
@@ -19,6 +20,9 @@ class AppContext:
     repo: Path | None
     config_file: Path | None
     verbosity: int
+    #: The run's environment (:meth:`redline.env.Environment.from_os`, built once by the root
+    #: command; under click's CliRunner it holds the ``env`` the runner set).
+    env: Environment
     _settings: dict[tuple[tuple[str, Any], ...], Settings] = field(default_factory=dict)
 
     def settings(self, **overrides: Any) -> Settings:
@@ -29,7 +33,7 @@ class AppContext:
             from redline.history.git import find_repo_root
 
             root = find_repo_root(self.repo or Path.cwd())
-            self._settings[key] = load_settings(root, self.config_file, overrides)
+            self._settings[key] = load_settings(root, self.config_file, overrides, env=self.env)
         return self._settings[key]
 
 

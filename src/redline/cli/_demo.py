@@ -252,9 +252,10 @@ def _show_results(workdir: Path, repo: Path, origin: Path, outbox: Path, site: P
     from redline.compare.views import render_terminal
     from redline.config import load_settings
     from redline.console import out
+    from redline.env import Environment
     from redline.history.repo import PolicyRepo
 
-    settings = load_settings(repo)
+    settings = load_settings(repo, env=Environment.from_os())
     policies = PolicyRepo(settings)
     privacy = policies.resolve("privacy-policy")
     release = policies.latest_release(privacy)

@@ -82,7 +82,7 @@ def _entry(
     from redline.publish import changelog
     from redline.publish.changelog_pending import pending_entry
 
-    day = resolve_today(today)
+    day = resolve_today(today, env=settings.env)
     releases = repo.releases(target)
     latest = releases[-1].version if releases else 0
     if version is not None and version <= latest:

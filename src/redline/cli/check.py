@@ -27,8 +27,6 @@ def command(
     Exit codes: 0 pass (warnings included); 1 check failed; 2 usage or config error;
     3 git error.
     """
-    import sys
-
     from rich.text import Text
 
     from redline.console import emit_json, out
@@ -39,10 +37,10 @@ def command(
     from redline.jobs.check_report import github_annotations, in_github_actions, render_text
 
     settings = app.settings(notice_days=notice_days)
-    day = resolve_today(today)
+    day = resolve_today(today, env=app.env)
     report = check_policies(PolicyRepo(settings), settings, base=base, today=day)
-    if in_github_actions():
-        stream = sys.stderr if as_json else sys.stdout
+    if in_github_actions(app.env):
+        stream = app.env.stderr if as_json else app.env.stdout
         for line in github_annotations(report):
             stream.write(line + "\n")
         stream.flush()

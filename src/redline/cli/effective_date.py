@@ -72,7 +72,7 @@ def command(
     settings = replace(
         repo.settings_for(target), **{key: getattr(given, key) for key in flags if flags[key]}
     )
-    day = dates.resolve_today(today)
+    day = dates.resolve_today(today, env=app.env)
     snapshot = repo.read_text(target, rev)
     evidence = dates.resolve_date_order(
         snapshot.text,

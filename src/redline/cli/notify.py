@@ -100,7 +100,13 @@ def command(
     release = _pick_release(repo, target, version)
     _warn_no_notify(target, release)
     notice = render_release_notice(
-        repo, target, release, settings, resolve_today(), templates=Templates(settings), kind=kind
+        repo,
+        target,
+        release,
+        settings,
+        resolve_today(env=app.env),
+        templates=Templates(settings),
+        kind=kind,
     )
     transport = None if dry_run else open_transport(settings, outbox)
     report = _send(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from redline.cli._app import AppContext, pass_app
 from redline.cli._options import DIRECTORY, base_option, json_option, today_option
+
+if TYPE_CHECKING:
+    from redline.env import Environment
 
 
 @click.command()
@@ -54,10 +57,10 @@ def command(
     preview = build_preview(
         repo,
         settings,
-        today=resolve_today(today),
+        today=resolve_today(today, env=app.env),
         base=base,
         output_dir=output_dir,
-        pointer=_run_pointer(),
+        pointer=_run_pointer(app.env),
     )
     if output_dir is not None:
         full = output_dir / "preview-full.md"
@@ -76,17 +79,15 @@ def command(
     if as_json:
         emit_json({**preview.to_json(), "body": preview.body})
         return
-    sys.stdout.write(preview.body)
-    sys.stdout.flush()
+    app.env.stdout.write(preview.body)
+    app.env.stdout.flush()
 
 
-def _run_pointer() -> str | None:
+def _run_pointer(env: Environment) -> str | None:
     """Where the full files are in a GitHub Actions run (None outside one)."""
-    import os
-
-    env = os.environ
-    if env.get("GITHUB_ACTIONS") != "true" or not env.get("GITHUB_RUN_ID"):
+    run_id = env.get("GITHUB_RUN_ID")
+    if env.get("GITHUB_ACTIONS") != "true" or not run_id:
         return None
     server = env.get("GITHUB_SERVER_URL", "https://github.com")
-    url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
+    url = f"{server}/{env.get('GITHUB_REPOSITORY')}/actions/runs/{run_id}"
     return f"the files of [this workflow run]({url})"

@@ -55,7 +55,7 @@ def command(
         policy,
         kinds=NOTICE_KINDS if kind == "all" else (kind,),
         version=version,
-        today=resolve_today(today),
+        today=resolve_today(today, env=app.env),
         outdir=outdir,
     )
     if as_json:

@@ -65,14 +65,12 @@ def command(
     delivered (re-run to finish); 5 database error; 6 some policies were left out (the
     others were released); 7 another release is running in this repository.
     """
-    import os
-
     from redline.document.dates import resolve_today
     from redline.errors import RedlineError
     from redline.release import run_release, write_github_failure, write_github_files
 
     settings = app.settings()
-    day = resolve_today(today)
+    day = resolve_today(today, env=app.env)
     try:
         report = run_release(
             settings,
@@ -85,10 +83,10 @@ def command(
             echo=None if as_json else _echo,
         )
     except RedlineError as error:
-        write_github_failure(error, os.environ, dry_run=dry_run)
+        write_github_failure(error, app.env.environ, dry_run=dry_run)
         raise
     _show(report, as_json)
-    write_github_files(report, os.environ)
+    write_github_files(report, app.env.environ)
     _refuse(report)
 
 

@@ -40,7 +40,9 @@ def command(
     from redline.jobs.remind import run_remind
 
     settings = app.settings()
-    report = run_remind(settings, today=resolve_today(today), dry_run=dry_run, outbox=outbox)
+    report = run_remind(
+        settings, today=resolve_today(today, env=app.env), dry_run=dry_run, outbox=outbox
+    )
     if as_json:
         emit_json(report.to_json())
     else:

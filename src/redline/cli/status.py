@@ -36,7 +36,7 @@ def command(
 
     settings = app.settings()
     repo = PolicyRepo(settings)
-    day = resolve_today(today)
+    day = resolve_today(today, env=app.env)
     store = open_ledger(settings)
     try:
         report = collect_status(repo, settings, today=day, policy=policy, store=store)

@@ -187,7 +187,7 @@ def unsubscribe(app: AppContext, target: str) -> None:
     from redline.ledger.subscribers import resolve_target
 
     with _open(app.settings()) as store:
-        email = resolve_target(store, target)
+        email = resolve_target(store, target, env=app.env)
         subscriber = store.get_subscriber(email)
         if subscriber is None:
             raise InputError(f"no subscriber {email}", hint="see `redline subscribers list`")

@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from redline.env import inherited
 from redline.errors import GitError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class Git:
         self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         """Run ``git args`` and return the finished process (output as bytes)."""
-        environment = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **(env or {})}
+        environment = inherited({"LANGUAGE": "C", "LC_ALL": "C", **(env or {})})
         try:
             return subprocess.run(
                 ["git", *args],

@@ -16,12 +16,22 @@ alone is never material. The report and its text and GitHub forms are in
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
+from redline.compare.engine import diff_documents
+from redline.document.dates import (
+    date_options,
+    earliest_reading,
+    find_effective_date,
+    split_dates,
+    strip_dates,
+)
+from redline.document.model import parse_document
 from redline.errors import DateError, GitError, InputError
+from redline.history.git import SHALLOW_HINT, GitCommandFailed
+from redline.history.policy_dates import read_policy_date, repository_orders
 from redline.jobs.check_report import CheckReport, PolicyCheck
 
 if TYPE_CHECKING:
@@ -44,10 +54,9 @@ def _commit_or_none(repo: PolicyRepo, rev: str) -> str | None:
 
 def _default_branch_candidates(repo: PolicyRepo, settings: Settings) -> list[str]:
     candidates: list[str] = []
-    base_ref = os.environ.get(ENV_GITHUB_BASE_REF, "").strip()
+    base_ref = settings.env.get(ENV_GITHUB_BASE_REF).strip()
     if base_ref:
         candidates += [f"origin/{base_ref}", base_ref]
-    from redline.history.git import GitCommandFailed
 
     try:
         origin_head = repo.git.read("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
@@ -66,8 +75,6 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
     ``default_branch``, else ``origin/$GITHUB_BASE_REF`` in a pull request, else
     ``origin/HEAD``, else ``main`` or ``master`` (local or on origin).
     """
-    from redline.history.git import SHALLOW_HINT, GitCommandFailed
-
     if base is not None:
         return base, repo.resolve_rev(base)
     if not repo.has_commits():
@@ -112,10 +119,6 @@ def _classify(
     old_text: str, new_text: str, settings: Settings, options: DateOptions, name: str
 ) -> str:
     """Classification of the change with every date statement removed from both texts."""
-    from redline.compare.engine import diff_documents
-    from redline.document.dates import strip_dates
-    from redline.document.model import parse_document
-
     old, new = strip_dates(old_text, options), strip_dates(new_text, options)
     if not old.strip() or not new.strip():
         return "none" if old.strip() == new.strip() else "material"
@@ -126,7 +129,6 @@ def _classify(
 
 
 def _read_date(text: str, options: DateOptions, name: str, today: date) -> date | None:
-    from redline.document.dates import find_effective_date
 
     try:
         return find_effective_date(text, options, name=name, today=today).date
@@ -136,8 +138,6 @@ def _read_date(text: str, options: DateOptions, name: str, today: date) -> date 
 
 def _date_line(text: str, options: DateOptions) -> int | None:
     """The line of the managed date statement (or of the title, where one should be added)."""
-    from redline.document.dates import split_dates
-
     managed, _ = split_dates(text, options)
     if managed:
         return managed[0].line
@@ -163,8 +163,6 @@ def check_change(
     (:func:`redline.history.policy_dates.read_policy_date`); default: those of ``settings``.
     A month-year date counts its notice from the 1st of the month (readers may take it so).
     """
-    from redline.document.dates import date_options, earliest_reading, find_effective_date
-
     opts = options or date_options(settings)
     notice = opts.notice_days
     change = "added" if old_text is None else "removed" if new_text is None else "modified"
@@ -257,8 +255,6 @@ def check_policies(
     A policy renamed or moved since ``base`` (git's rename detection, or its declared
     ``previous_paths``) is checked against its text at the old path and reported as a move.
     """
-    from redline.history.policy_dates import read_policy_date, repository_orders
-
     base_ref, base_commit = resolve_base(repo, settings, base)
     report = CheckReport(base_ref, base_commit, today, settings.notice_days)
     current = repo.policies()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redline.env import Environment
 
 ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"
 _LEVELS = {"error": "fail", "warning": "warn", "notice": "pass"}
@@ -130,9 +132,9 @@ def github_annotations(report: CheckReport) -> list[str]:
     return lines
 
 
-def in_github_actions() -> bool:
+def in_github_actions(env: Environment) -> bool:
     """True when running as a GitHub Actions step."""
-    return os.environ.get(ENV_GITHUB_ACTIONS, "").lower() == "true"
+    return env.flag(ENV_GITHUB_ACTIONS)
 
 
 def render_text(report: CheckReport) -> list[tuple[str, str]]:

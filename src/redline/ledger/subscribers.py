@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
@@ -29,10 +28,12 @@ from redline.ledger.checks import (
     normalize_email,
 )
 from redline.ledger.headers import header_text
+from redline.ledger.proof import utc_iso
 from redline.locales import parse_locale
 
 if TYPE_CHECKING:
     from redline.config import Settings
+    from redline.env import Environment
     from redline.ledger.store import Store
     from redline.ledger.subscriptions import Subscriber
 
@@ -147,8 +148,8 @@ def add_subscriber(
 # -- unsubscribe tokens -----------------------------------------------------------------------
 
 
-def _secret() -> str:
-    secret = os.environ.get(ENV_SECRET, "")
+def _secret(env: Environment) -> str:
+    secret = env.get(ENV_SECRET)
     if not secret:
         raise InputError(
             f"{ENV_SECRET} is not set",
@@ -163,20 +164,22 @@ def _secret() -> str:
     return secret
 
 
-def _serializer(salt: str) -> Any:
+def _serializer(salt: str, env: Environment) -> Any:
     from itsdangerous import URLSafeSerializer
 
-    return URLSafeSerializer(_secret(), salt=salt, signer_kwargs={"digest_method": hashlib.sha256})
+    return URLSafeSerializer(
+        _secret(env), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
+    )
 
 
-def _address_tag(email: str) -> str:
+def _address_tag(email: str, env: Environment) -> str:
     """A keyed digest of the address (16 bytes): opaque without ``REDLINE_SECRET``."""
-    key = f"{_TOKEN_SALT}\0{_secret()}".encode()
+    key = f"{_TOKEN_SALT}\0{_secret(env)}".encode()
     digest = hmac.new(key, normalize_email(email).encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def make_token(email: str, subscriber_id: int | None) -> str:
+def make_token(email: str, subscriber_id: int | None, *, env: Environment) -> str:
     """A URL-safe token for the subscriber ``subscriber_id`` with address ``email``.
 
     It signs (HMAC, ``REDLINE_SECRET``) the id and a keyed digest of the address, never
@@ -184,22 +187,22 @@ def make_token(email: str, subscriber_id: int | None) -> str:
     secret invalidates every token already sent. A token without an id (a preview or a
     settings check) names nobody.
     """
-    return str(_serializer(_TOKEN_SALT).dumps([subscriber_id, _address_tag(email)]))
+    return str(_serializer(_TOKEN_SALT, env).dumps([subscriber_id, _address_tag(email, env)]))
 
 
-def read_token(token: str) -> tuple[int, str] | str:
+def read_token(token: str, *, env: Environment) -> tuple[int, str] | str:
     """What a token names: (subscriber id, address digest), or an address for a token of the
     first format. InputError if it is not valid."""
     from itsdangerous import BadData
 
     token = token.strip()
     try:
-        claim = _serializer(_TOKEN_SALT).loads(token)
+        claim = _serializer(_TOKEN_SALT, env).loads(token)
     except BadData:
         claim = None
     if claim is None:
         try:
-            email = _serializer(_LEGACY_TOKEN_SALT).loads(token)
+            email = _serializer(_LEGACY_TOKEN_SALT, env).loads(token)
         except BadData:
             raise InputError(
                 "the unsubscribe token is not valid",
@@ -218,18 +221,18 @@ def read_token(token: str) -> tuple[int, str] | str:
     return claim[0], claim[1]
 
 
-def resolve_target(store: Store, value: str) -> str:
+def resolve_target(store: Store, value: str, *, env: Environment) -> str:
     """The address named by ``value``: an email address as given, or an unsubscribe token
     (looked up in ``store``; InputError if it names no current subscriber)."""
     value = value.strip()
     if "@" in value:
         return normalize_email(value)
-    claim = read_token(value)
+    claim = read_token(value, env=env)
     if isinstance(claim, str):
         return claim
     subscriber_id, tag = claim
     email = store.subscriber_email(subscriber_id)
-    if email is None or not hmac.compare_digest(_address_tag(email), tag):
+    if email is None or not hmac.compare_digest(_address_tag(email, env), tag):
         raise InputError(
             "the unsubscribe token names no current subscriber",
             hint="they were removed, or the address changed since the notice was sent",
@@ -264,7 +267,7 @@ def unsubscribe_link(
             f"unsubscribe_url {template!r} is not an http(s) URL",
             hint="one-click unsubscribe (RFC 8058) needs an https:// URL",
         )
-    return template.replace("{token}", make_token(email, subscriber_id))
+    return template.replace("{token}", make_token(email, subscriber_id, env=settings.env))
 
 
 # -- listing ----------------------------------------------------------------------------------
@@ -272,8 +275,6 @@ def unsubscribe_link(
 
 def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
     """One subscriber as plain data (``policies`` null: every policy)."""
-    from redline.ledger.proof import utc_iso
-
     return {
         "email": subscriber.email,
         "name": subscriber.name,

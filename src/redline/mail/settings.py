@@ -6,9 +6,7 @@ environment, and no message ever shows them.
 
 from __future__ import annotations
 
-import os
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -55,11 +53,10 @@ class SmtpConfig:
         return f"{self.host}:{self.port}"
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, environ: Mapping[str, str] | None = None
-    ) -> SmtpConfig | None:
-        """SMTP settings from the environment over the config file; None if no host is set."""
-        env = os.environ if environ is None else environ
+    def from_settings(cls, settings: Settings) -> SmtpConfig | None:
+        """SMTP settings from the environment (``settings.env``) over the config file; None if
+        no host is set."""
+        env = settings.env.environ
         host = env.get(ENV_HOST) or settings.smtp_host
         if not host:
             return None
@@ -125,14 +122,15 @@ def _check_credential(variable: str, value: str | None) -> None:
         raise ConfigError(f"{variable} contains a NUL character, which SMTP AUTH cannot send")
 
 
-def sender_address(settings: Settings, environ: Mapping[str, str] | None = None) -> Address:
-    """The sender: ``REDLINE_FROM`` or config ``from_address``, ``addr`` or ``Name <addr>``.
+def sender_address(settings: Settings) -> Address:
+    """The sender: ``REDLINE_FROM`` (of ``settings.env``) or config ``from_address``, ``addr``
+    or ``Name <addr>``.
 
     The name goes through the header guard (strict: an encoded word or a line break is a
     ConfigError); the address must have an ASCII local part and is returned with its domain
     in IDNA, so every notice can be sent without SMTPUTF8.
     """
-    env = os.environ if environ is None else environ
+    env = settings.env.environ
     source = ENV_FROM if env.get(ENV_FROM) else "from_address"
     raw = env.get(ENV_FROM) or settings.from_address
     if not raw:

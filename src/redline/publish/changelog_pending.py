@@ -10,8 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from redline.compare.engine import diff_policy
 from redline.console import LOG
+from redline.document.dates import find_effective_date
 from redline.errors import DateError, InputError
+from redline.history.tags import Release
 from redline.publish.changelog import ChangelogEntry, release_entry
 from redline.publish.changelog_summary import resolve_summary
 
@@ -19,7 +22,6 @@ if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
     from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
-    from redline.history.tags import Release
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,6 @@ def pending_change(repo: PolicyRepo, policy: Policy) -> PendingChange | None:
 
     None when the text is unchanged since the last release (after normalisation).
     """
-    from redline.compare.engine import diff_policy
-
     releases = repo.releases(policy)
     if not releases:
         return PendingChange(policy, 1, None, None, "material")
@@ -54,8 +54,6 @@ def stated_effective_date(
     repo: PolicyRepo, policy: Policy, settings: Settings, today: dt.date
 ) -> dt.date | None:
     """The effective date the working-tree policy states, or None if it states none."""
-    from redline.document.dates import find_effective_date
-
     text = repo.read_text(policy, None).text
     try:
         found = find_effective_date(
@@ -108,13 +106,10 @@ def pending_release(
     The release is not tagged: its ``commit`` is empty and ``published`` is ``today``.
     None when the policy is unchanged since its last release.
     """
-    from redline.document.dates import resolve_today
-    from redline.history.tags import Release
-
     change = pending_change(repo, policy)
     if change is None:
         return None
-    today = today or resolve_today()
+    today = today or settings.env.current_date()
     previous = change.previous
     when = effective_date or proposed_effective_date(repo, change, settings, today)
     notice = dt.timedelta(days=settings.notice_days)

@@ -4,14 +4,16 @@ and the whole run under the release lock (:func:`run_release`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, InputError, RedlineError
+from redline.files import atomic_write
 from redline.github import read_github_event
 from redline.history.git import Git, GitCommandFailed
+from redline.history.repo import PolicyRepo
+from redline.history.texts import blob_sha
 from redline.release.journal import (
     JOURNAL_FORMAT,
     Journal,
@@ -95,7 +97,7 @@ def execute_release(
     caller reports it (exit code 4 or 5) after printing the report. :func:`run_release`
     holds the repository's release lock around planning and this.
     """
-    environ = os.environ if environ is None else environ
+    environ = plan.settings.env.environ if environ is None else environ
     runner = runner or Git(plan.repo.root, dry_run=dry_run, echo=echo)
     report = ReleaseReport(plan, dry_run=dry_run, push=push)
     report.files = list(plan.files)
@@ -264,8 +266,6 @@ def _journal_state(
     tags: list[tuple[str, str]],
 ) -> dict[str, Any]:
     """What the journal records before the first write (the commit is added once made)."""
-    from redline.history.texts import blob_sha
-
     return {
         "format": JOURNAL_FORMAT,
         "head": plan.head,
@@ -292,8 +292,6 @@ def _write_files(
     environ: Mapping[str, str],
 ) -> None:
     """Record the journal, then write the files (a dry run says what it would write)."""
-    from redline.files import atomic_write
-
     root = plan.settings.repo_root
     if state is not None and journal is not None:
         journal.write(state)
@@ -320,9 +318,7 @@ def run_release(
 ) -> ReleaseReport:
     """What ``redline release`` does, holding the repository's release lock throughout:
     finish or roll back an interrupted release, prepare the clone, plan, execute."""
-    from redline.history.repo import PolicyRepo
-
-    environ = os.environ if environ is None else environ
+    environ = settings.env.environ if environ is None else environ
     repo = PolicyRepo(settings)
     runner = Git(repo.root, dry_run=dry_run, echo=echo)
     with release_lock(runner):

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, timedelta
 
+from redline.env import ENV_TODAY, Environment, parse_iso_date
 from redline.errors import InputError
 
-ENV_TODAY = "REDLINE_TODAY"
-
-
-def parse_iso_date(value: str, *, what: str) -> date:
-    """Parse a YYYY-MM-DD value given on the command line or in the environment."""
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(
-            f"{what}: {value!r} is not a date", hint="write it as YYYY-MM-DD, e.g. 2025-07-01"
-        ) from None
+__all__ = ["ENV_TODAY", "parse_iso_date", "parse_offset", "resolve_today"]
 
 
 def parse_offset(value: str, *, what: str = "--in") -> timedelta:
@@ -34,11 +22,8 @@ def parse_offset(value: str, *, what: str = "--in") -> timedelta:
     return timedelta(days=days)
 
 
-def resolve_today(value: str | None = None) -> date:
+def resolve_today(value: str | None = None, *, env: Environment) -> date:
     """Today: ``value`` (from ``--today``), else $REDLINE_TODAY, else the system date."""
     if value:
         return parse_iso_date(value, what="--today")
-    env = os.environ.get(ENV_TODAY, "").strip()
-    if env:
-        return parse_iso_date(env, what=ENV_TODAY)
-    return date.today()
+    return env.current_date()

@@ -7,16 +7,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from redline.document.dates.command_line import resolve_today
 from redline.document.dates.labels import _managed_label, _norm_label, date_line
 from redline.document.dates.lines import _layout, _split_lines
 from redline.document.dates.options import DateOptions, date_options
 from redline.document.dates.results import DateMatch, EffectiveDate
 from redline.document.dates.scan import _Scanner, find_dates
+from redline.env import Environment
 from redline.errors import DateError
 
 if TYPE_CHECKING:
     from redline.config import Settings
+
+
+def _today(settings: Settings | DateOptions | None) -> date:
+    """Today in the run of ``settings`` (the system date without Settings)."""
+    if settings is None or isinstance(settings, DateOptions):
+        return Environment().current_date()
+    return settings.env.current_date()
 
 
 def _missing(
@@ -150,7 +157,7 @@ def find_effective_date(
     matches = find_dates(text, settings)
     managed, others = _choose(matches, settings)
     if not managed:
-        suggestion = (today or resolve_today()) + timedelta(days=opts.notice_days)
+        suggestion = (today or _today(settings)) + timedelta(days=opts.notice_days)
         raise _missing(text, settings, name, suggestion, others)
     if require_date:
         for match in managed:
