@@ -149,5 +149,5 @@ def sender_address(settings: Settings) -> Address:
         raise ConfigError(f"{source}: the sender {exc.message}", hint=exc.hint or hint) from None
     except EmailNotValidError as exc:
         raise ConfigError(f"sender address {raw!r} is not valid: {exc}", hint=hint) from None
-    # A name of only white space is no name: a reader parses `" " <addr>` as the bare address.
-    return Address(display_name=name if name.strip() else "", addr_spec=checked.ascii_email)
+    # Space around a name is not part of it (readers drop it), and a name of only space is none.
+    return Address(display_name=name.strip(), addr_spec=checked.ascii_email)
