@@ -96,12 +96,14 @@ def notice():
 
 def settings_for(directory: Path):
     from redline.config import Settings
+    from redline.env import Environment
 
     return Settings(
         repo_root=directory,
         from_address=SENDER,
         unsubscribe_url=UNSUBSCRIBE_URL,
         max_send_errors=20,
+        env=Environment({"REDLINE_SECRET": SECRET}),
     )
 
 
