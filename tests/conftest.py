@@ -6,7 +6,7 @@ import dataclasses
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,13 +101,14 @@ class GitPolicyRepo:
         """Create an annotated tag."""
         self.git("tag", "-a", name, "-m", message, rev, when=when)
 
-    def settings(self, **overrides: object) -> Settings:
-        """redline settings for this repository (its config file, if any, plus overrides), with
-        this process's environment."""
+    def settings(self, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """redline settings for this repository (its config file, if any, plus overrides), in
+        a run whose variables are ``environ`` (default: this process's environment)."""
         from redline.config import load_settings
         from redline.env import Environment
 
-        return load_settings(self.root, None, overrides, env=Environment.from_os())
+        env = Environment.from_os() if environ is None else Environment(environ)
+        return load_settings(self.root, None, overrides, env=env)
 
 
 def with_env(settings: Settings, environ: dict[str, str]) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -64,9 +65,22 @@ class World:
     """A policy repository after ``redline init``, with subscribers and an SMTP server."""
 
     def __init__(
-        self, tmp: Path, policy_repo, database_url: str, smtp: Server, config: str = ""
+        self,
+        tmp: Path,
+        policy_repo,
+        database_url: str,
+        smtp: Server,
+        config: str = "",
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """``environ`` is the variables of every in-process run (default: ``REDLINE_SECRET``
+        and ``REDLINE_DATABASE_URL``, the ledger in ``database_url``)."""
         self.database_url = database_url
+        self.environ = (
+            {"REDLINE_SECRET": SECRET, "REDLINE_DATABASE_URL": database_url}
+            if environ is None
+            else environ
+        )
         self.smtp = smtp
         self.origin = tmp / "origin.git"
         subprocess.run(
@@ -89,7 +103,7 @@ class World:
                 store.upsert_subscriber(email, name, policies=policies)
 
     def settings(self, **overrides: object) -> Settings:
-        return self.work.settings(**overrides)
+        return self.work.settings(self.environ, **overrides)
 
     def store(self) -> Store:
         return Store.open(self.database_url)

@@ -24,15 +24,7 @@ REMINDER_DAY = date(2026, 3, 25)
 PRIVACY_READERS = ["alice@example.com", "bob@example.com", "erin@example.com"]
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch):
-    monkeypatch.setenv("REDLINE_SECRET", SECRET)
-    for name in ("REDLINE_TODAY", "GITHUB_ACTIONS", "REDLINE_SMTP_USER", "REDLINE_SMTP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def make_world(tmp_path, policy_repo, database_url, monkeypatch, handler=None, config=""):
-    monkeypatch.setenv("REDLINE_DATABASE_URL", database_url)
+def make_world(tmp_path, policy_repo, database_url, handler=None, config=""):
     server = running_server(handler or RecordingHandler())
     smtp = server.__enter__()
     world = World(tmp_path, policy_repo, database_url, smtp, config=config)
@@ -40,9 +32,9 @@ def make_world(tmp_path, policy_repo, database_url, monkeypatch, handler=None, c
     return world
 
 
-def released_world(tmp_path, policy_repo, url, monkeypatch):
+def released_world(tmp_path, policy_repo, url):
     """privacy-policy v2 released on RELEASED; its notice went to every subscriber."""
-    world = make_world(tmp_path, policy_repo, url, monkeypatch)
+    world = make_world(tmp_path, policy_repo, url)
     world.merge("Share data with advertisers", "payment processor only", "advertising partners")
     report = world.release(RELEASED)
     assert [(i.policy.slug, i.version, i.effective_date) for i in report.plan.releases] == [
@@ -54,18 +46,18 @@ def released_world(tmp_path, policy_repo, url, monkeypatch):
 
 
 @pytest.fixture
-def world(tmp_path, policy_repo, database_url, monkeypatch):
+def world(tmp_path, policy_repo, database_url):
     """A released world on SQLite and on PostgreSQL."""
-    world = released_world(tmp_path, policy_repo, database_url, monkeypatch)
+    world = released_world(tmp_path, policy_repo, database_url)
     yield world
     world.stop()
 
 
 @pytest.fixture
-def sqlite_world(tmp_path, policy_repo, monkeypatch):
+def sqlite_world(tmp_path, policy_repo):
     """A released world on SQLite only (for rules that do not depend on the database)."""
     url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
-    world = released_world(tmp_path, policy_repo, url, monkeypatch)
+    world = released_world(tmp_path, policy_repo, url)
     yield world
     world.stop()
 
@@ -105,9 +97,9 @@ def test_a_missed_reminder_day_is_caught_up_once(sqlite_world):
     assert sqlite_world.remind(REMINDER_DAY + timedelta(days=3)).sent == 0
 
 
-def test_remind_days_empty_disables_reminders(tmp_path, policy_repo, monkeypatch):
+def test_remind_days_empty_disables_reminders(tmp_path, policy_repo):
     url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
-    world = make_world(tmp_path, policy_repo, url, monkeypatch)
+    world = make_world(tmp_path, policy_repo, url)
     try:
         (world.root / "redline.toml").write_text(
             (world.root / "redline.toml")
@@ -170,11 +162,9 @@ def test_new_subscribers_get_the_notice_and_short_notice_is_reported(sqlite_worl
     assert "@" not in json.dumps(report.to_json())  # counts only, never addresses
 
 
-def test_failed_notices_are_retried_while_the_date_is_ahead(
-    tmp_path, policy_repo, database_url, monkeypatch
-):
+def test_failed_notices_are_retried_while_the_date_is_ahead(tmp_path, policy_repo, database_url):
     handler = FaultHandler(temporary={"bob@example.com": ("451 4.3.0 try again later", 2)})
-    world = make_world(tmp_path, policy_repo, database_url, monkeypatch, handler=handler)
+    world = make_world(tmp_path, policy_repo, database_url, handler=handler)
     try:
         world.merge("Share", "payment processor only", "advertising partners")
         report = world.release(RELEASED)
@@ -214,8 +204,11 @@ def test_an_unreachable_server_stops_the_run_and_keeps_work_pending(sqlite_world
 def run_cli(world, *args):
     from redline.cli import cli
 
+    unset = ("REDLINE_TODAY", "GITHUB_ACTIONS", "REDLINE_SMTP_USER", "REDLINE_SMTP_PASSWORD")
     env = {
+        **dict.fromkeys(unset),
         **world.smtp.env(REDLINE_FROM=FROM),
+        "REDLINE_SECRET": SECRET,
         "REDLINE_DATABASE_URL": world.database_url,
     }
     return CliRunner().invoke(

@@ -16,31 +16,23 @@ RELEASED = date(2026, 3, 2)
 EFFECTIVE = date(2026, 4, 1)
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch):
-    monkeypatch.setenv("REDLINE_SECRET", SECRET)
-    for name in ("REDLINE_TODAY", "GITHUB_ACTIONS"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def make_world(tmp_path, policy_repo, url, monkeypatch):
-    monkeypatch.setenv("REDLINE_DATABASE_URL", url)
+def make_world(tmp_path, policy_repo, url):
     handler = FaultHandler(permanent={"erin@example.com": "550 5.1.1 no such mailbox"})
     with running_server(handler) as smtp:
         yield World(tmp_path, policy_repo, url, smtp)
 
 
 @pytest.fixture
-def world(tmp_path, policy_repo, database_url, monkeypatch):
+def world(tmp_path, policy_repo, database_url):
     """On SQLite and on PostgreSQL; erin's address is refused permanently."""
-    yield from make_world(tmp_path, policy_repo, database_url, monkeypatch)
+    yield from make_world(tmp_path, policy_repo, database_url)
 
 
 @pytest.fixture
-def sqlite_world(tmp_path, policy_repo, monkeypatch):
+def sqlite_world(tmp_path, policy_repo):
     """As ``world``, on SQLite only."""
     url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
-    yield from make_world(tmp_path, policy_repo, url, monkeypatch)
+    yield from make_world(tmp_path, policy_repo, url)
 
 
 def by_slug(report):
@@ -101,13 +93,13 @@ def test_status_before_and_after_a_release(world):
     assert effective.pending == []
 
 
-def test_status_without_a_database_and_for_one_policy(tmp_path, policy_repo, monkeypatch):
-    monkeypatch.delenv("REDLINE_DATABASE_URL", raising=False)
+def test_status_without_a_database_and_for_one_policy(tmp_path, policy_repo):
     from redline.history.repo import PolicyRepo
     from redline.jobs.status import collect_status, open_ledger
 
     with running_server(RecordingHandler()) as smtp:
-        world = World(tmp_path, policy_repo, f"sqlite:///{tmp_path / 'other.db'}", smtp)
+        url = f"sqlite:///{tmp_path / 'other.db'}"
+        world = World(tmp_path, policy_repo, url, smtp, environ={"REDLINE_SECRET": SECRET})
     settings = world.settings()
     assert open_ledger(settings) is None  # no .redline/redline.db: status creates none
     report = collect_status(
@@ -124,7 +116,12 @@ def run_cli(world, *args):
     return CliRunner().invoke(
         cli,
         ["--repo", str(world.root), "status", *args],
-        env={"REDLINE_DATABASE_URL": world.database_url},
+        env={
+            "REDLINE_SECRET": SECRET,
+            "REDLINE_DATABASE_URL": world.database_url,
+            "REDLINE_TODAY": None,
+            "GITHUB_ACTIONS": None,
+        },
         catch_exceptions=False,
     )
 
