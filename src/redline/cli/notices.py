@@ -62,7 +62,7 @@ def command(
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output else ""
         fmt = suffix if suffix in ("csv", "json") else "text"
-    with Store.open(settings.database) as store:
+    with Store.open(settings.database, clock=settings.env.clock) as store:
         slug = _slug(settings, store, policy)
         summary = export_notices(
             store,

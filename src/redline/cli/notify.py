@@ -134,7 +134,10 @@ def _send(
     from redline.mail.report import NotifyPaused
     from redline.mail.send import send_notices
 
-    with Store.open(settings.database) as store, _progress(app, as_json) as progress:
+    with (
+        Store.open(settings.database, clock=settings.env.clock) as store,
+        _progress(app, as_json) as progress,
+    ):
         try:
             return send_notices(
                 settings,

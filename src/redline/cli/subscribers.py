@@ -34,7 +34,7 @@ def command() -> None:
 def _open(settings: Settings) -> Store:
     from redline.ledger.store import Store
 
-    return Store.open(settings.database)
+    return Store.open(settings.database, clock=settings.env.clock)
 
 
 def _known_policies(settings: Settings) -> dict[str, str] | None:

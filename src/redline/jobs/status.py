@@ -60,7 +60,7 @@ def open_ledger(settings: Settings) -> Store | None:
         default = settings.repo_root / ".redline" / "redline.db"
         if not default.is_file():
             return None
-    return Store.open(settings.database)
+    return Store.open(settings.database, clock=settings.env.clock)
 
 
 def collect_status(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
+from redline.env import utc_now
 from redline.errors import StorageError
 
 LOG = logging.getLogger("redline.ledger.store")
@@ -126,8 +128,11 @@ class Database:
         label: str,
         password: str | None = None,
         sqlite_path: Path | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._engine = engine
+        # Every timestamp the ledger writes (aware, in UTC) comes from here.
+        self._clock = clock
         self.label = label
         self._password = password
         self._sqlite_path = sqlite_path

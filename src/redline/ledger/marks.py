@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from redline.ledger.db import Database
-from redline.ledger.schema import ID_TYPE, NOW, events_table, notices_table, utc_now
+from redline.ledger.schema import ID_TYPE, NOW, events_table, notices_table
 
 _MESSAGE_LIMIT = 2000
 
@@ -148,7 +148,7 @@ class Marks(Database):
         The attempt the claim counted is taken back. False if the row was not 'sending'.
         """
         with self._write(ledger=True) as conn:
-            return conn.execute(_RELEASE, {"p_now": utc_now(), "nid": notice_id}).rowcount == 1
+            return conn.execute(_RELEASE, {"p_now": self._clock(), "nid": notice_id}).rowcount == 1
 
     def _record(
         self,
@@ -161,7 +161,7 @@ class Marks(Database):
         **params: Any,
     ) -> bool:
         """One prebuilt guarded UPDATE of one row plus its history, in one transaction."""
-        now = utc_now()
+        now = self._clock()
         text = _clip(message)
         events = [
             {

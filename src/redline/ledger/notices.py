@@ -46,7 +46,6 @@ from redline.ledger.schema import (
     notices_table,
     subscribed_to,
     subscribers_table,
-    utc_now,
 )
 from redline.vocab import STATES
 
@@ -98,7 +97,7 @@ class Notices(Database):
         check_version(version)
         check_kind(kind)
         s, n = subscribers_table, notices_table
-        now = utc_now()
+        now = self._clock()
         active = sa.select(s.c.id).where(
             s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy)
         )
@@ -139,7 +138,7 @@ class Notices(Database):
         Call it only when no other run is sending this (policy, version, kind).
         """
         n = notices_table
-        now = utc_now()
+        now = self._clock()
         in_flight = sa.select(n.c.id).where(
             *ledger_key(policy, version, kind), n.c.state == "sending"
         )
@@ -190,7 +189,7 @@ class Notices(Database):
         if codes:
             code_text = sa.cast(n.c.last_code, sa.String)
             conditions.append(sa.or_(*(code_text.like(f"{code}%") for code in codes)))
-        now = utc_now()
+        now = self._clock()
         count = 0
         with self._write() as conn:
             rows = conn.execute(sa.select(n.c.id, n.c.state).where(*conditions)).all()
@@ -230,7 +229,7 @@ class Notices(Database):
                 if not rows:
                     break
                 cancel, claim = _sort_candidates(rows)
-                now = utc_now()
+                now = self._clock()
                 for reason, ids in cancel.items():
                     conn.execute(
                         sa.update(n)

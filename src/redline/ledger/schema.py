@@ -25,11 +25,6 @@ SCHEMA_VERSION = 2
 ALL_POLICIES = "*"
 
 
-def utc_now() -> datetime:
-    """The current time, aware and in UTC (what every timestamp column holds)."""
-    return datetime.now(UTC)
-
-
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """An aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
 
@@ -153,10 +148,10 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
         conn.execute(sa.insert(meta_table).values(key=key, value=value))
 
 
-def _create(conn: Connection) -> None:
-    """A new database: the current schema at once."""
+def _create(conn: Connection, now: datetime) -> None:
+    """A new database, created at ``now``: the current schema at once."""
     metadata.create_all(conn)
-    _set_meta(conn, "created_at", utc_now().isoformat(timespec="seconds"))
+    _set_meta(conn, "created_at", now.isoformat(timespec="seconds"))
     _set_meta(conn, "created_by", f"redline {__version__}")
 
 
@@ -204,7 +199,7 @@ class Schema(Database):
                     hint="upgrade redline",
                 )
             if current == 0:
-                _create(conn)
+                _create(conn, self._clock())
                 _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
                 return
             for version in range(current + 1, SCHEMA_VERSION + 1):

@@ -12,8 +12,12 @@ migrations (:mod:`~redline.ledger.schema`), the subscriber repository
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import sqlalchemy as sa
 
+from redline.env import utc_now
 from redline.errors import StorageError
 from redline.ledger.db import LOG, URL_HINT, make_engine, parse_url, sqlite_file
 from redline.ledger.evidence import Evidence
@@ -32,11 +36,12 @@ class Store(Subscriptions, Notices, Marks, Evidence, Locking, Schema):
     """
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, clock: Callable[[], datetime] = utc_now) -> Store:
         """Connect to ``url``, creating the SQLite file's directory and the schema if needed.
 
         ``postgresql://`` and ``postgres://`` URLs use the psycopg driver. Raises
         StorageError with one line (never the password) when the database cannot be used.
+        Every timestamp the store writes comes from ``clock``.
         """
         parsed = parse_url(url)
         label = parsed.render_as_string(hide_password=True)
@@ -53,7 +58,7 @@ class Store(Subscriptions, Notices, Marks, Evidence, Locking, Schema):
             engine = make_engine(parsed)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise StorageError(f"cannot use database {label}: {exc}", hint=URL_HINT) from None
-        store = cls(engine, label, parsed.password and str(parsed.password), path)
+        store = cls(engine, label, parsed.password and str(parsed.password), path, clock)
         try:
             store._prepare_schema()
         except BaseException:

@@ -27,7 +27,6 @@ from redline.ledger.schema import (
     subscribed_to,
     subscribers_table,
     subscriptions_table,
-    utc_now,
 )
 
 _S = subscribers_table
@@ -158,7 +157,7 @@ class Subscriptions(Database):
         known: dict[str, _Stored],
     ) -> list[int]:
         """Insert new subscribers in bulk; return the input indexes of those inserted."""
-        now = utc_now()
+        now = self._clock()
         rows = conn.execute(
             _INSERT_SUBSCRIBER[conn.dialect.name],
             [
@@ -201,7 +200,7 @@ class Subscriptions(Database):
     def _update_subscriber(
         self, conn: Connection, item: SubscriberInput, known: dict[str, _Stored], resub: bool
     ) -> str:
-        now = utc_now()
+        now = self._clock()
         wanted = set(item.policies) if item.policies else {ALL_POLICIES}
         stored = known.get(item.email)
         if stored is None:
@@ -286,7 +285,7 @@ class Subscriptions(Database):
         if key is None:
             return False
         s = subscribers_table
-        now = utc_now()
+        now = self._clock()
         with self._write() as conn:
             result = conn.execute(
                 sa.update(s)

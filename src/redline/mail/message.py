@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.errors import MessageError
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
@@ -21,6 +21,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime
 from typing import Any
 
+from redline.env import utc_now
 from redline.errors import InputError
 from redline.ledger.headers import header_text, mailbox
 from redline.mail.outcome import PERMANENT, SendFailure
@@ -193,8 +194,10 @@ class MessageFactory:
         version: int,
         kind: str,
         unsubscribe: Callable[[Recipient], str | None],
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sender = sender
+        self._clock = clock
         self._from = mailbox(sender.addr_spec, sender.display_name, field="From")
         self.policy = policy
         self.version = version
@@ -245,7 +248,7 @@ class MessageFactory:
         link = self._unsubscribe(recipient)
         url = header_text(link) if link else self._fallback
         msg["Subject"] = self._subject
-        msg["Date"] = format_datetime(date or datetime.now(UTC))
+        msg["Date"] = format_datetime(date or self._clock())
         msg["Message-ID"] = self.message_id(recipient.email)
         msg["List-Unsubscribe"] = f"<{url}>"
         if url.startswith("https://"):

@@ -145,6 +145,7 @@ def _factory(
         version=version,
         kind=kind,
         unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
+        clock=settings.env.clock,
     )
 
 

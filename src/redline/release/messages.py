@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from redline.compare.engine import diff_policy
@@ -34,7 +34,7 @@ def provisional_release(plan: ReleasePlan, item: PolicyRelease) -> Release:
         effective_date=item.effective_date,
         classification=item.classification,
         previous_version=item.previous.version if item.previous else None,
-        published=datetime.now(UTC),
+        published=plan.settings.env.clock(),
         notify=item.notify,
         short_notice=item.short_notice,
         summary=item.summary,

@@ -39,7 +39,7 @@ def open_store(plan: ReleasePlan, dry_run: bool) -> Store | None:
         default = settings.repo_root / ".redline" / "redline.db"
         if not default.is_file():
             return None
-    return Store.open(settings.database)
+    return Store.open(settings.database, clock=settings.env.clock)
 
 
 def notices_to_finish(plan: ReleasePlan) -> list[tuple[Policy, Release]]:
