@@ -188,7 +188,7 @@ def _prepare_delivery(
             f"a run without --dry-run would stop before writing anything: {problem}"
         )
     if not dry_run and transport is None:
-        from redline.mail.send import open_transport
+        from redline.mail.send import open_transport  # lazy: loads yagmail
 
         transport = open_transport(plan.settings, outbox)  # connects only when sending
     delivery.transport = transport
