@@ -179,6 +179,8 @@ _POLICY_SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 _SECRET_KEYS = {"smtp_password", "password", "database_url", "secret"}
+# Shape only, so loading the config never imports babel; redline.locales checks the locale
+# itself where it is used.
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*")
 
 

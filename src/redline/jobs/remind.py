@@ -43,6 +43,7 @@ from redline.errors import DeliveryError, RedlineError, StorageError
 from redline.history.repo import PolicyRepo
 from redline.jobs.status import open_ledger
 from redline.release import render_release_notice
+from redline.vocab import NoticeKind
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -227,11 +228,11 @@ def _jobs_for(
     elif material and settings.send_in_effect:
         late = (today - effective).days
         if late <= IN_EFFECT_GRACE_DAYS:
-            if not _has_rows(store, release, "in-effect"):
+            if not _has_rows(store, release, NoticeKind.IN_EFFECT.value):
                 why = "effective today" if late == 0 else f"effective {late} days ago (catch-up)"
-                jobs.append(RemindJob(policy, release, "in-effect", why))
-            elif _retry_left(store, release, "in-effect"):
-                jobs.append(RemindJob(policy, release, "in-effect", "retry"))
+                jobs.append(RemindJob(policy, release, NoticeKind.IN_EFFECT.value, why))
+            elif _retry_left(store, release, NoticeKind.IN_EFFECT.value):
+                jobs.append(RemindJob(policy, release, NoticeKind.IN_EFFECT.value, "retry"))
     return jobs
 
 
