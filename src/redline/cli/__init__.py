@@ -80,7 +80,8 @@ def cli(
     """Version legal policies kept in git, redline their changes and notify subscribers.
 
     Exit codes: 0 success; 1 check failed or differences found (--exit-code) or notices
-    failed; 2 usage, config or input error; 3 git error; 4 delivery error; 5 storage error.
+    failed; 2 usage, config or input error; 3 git error; 4 delivery error; 5 storage error;
+    6 policies left out (each reported with its fix); 7 another release is running.
     """
     from redline.console import setup_logging
     from redline.env import Environment

@@ -44,7 +44,6 @@ class GitCommandFailed(GitError):
     def __init__(self, args: tuple[str, ...], status: int, stderr: str) -> None:
         lines = [line.strip() for line in stderr.splitlines()]
         self.detail = next((ln for ln in reversed(lines) if ln and not ln.startswith("hint:")), "")
-        self.args_run = args
         self.status = status
         self.stderr = stderr
         suffix = f": {self.detail}" if self.detail else ""
