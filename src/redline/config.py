@@ -8,12 +8,12 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from redline.config_files import find_config, read_toml, redline_table
 from redline.env import Environment
 from redline.errors import ConfigError
 from redline.layout import Layout, ref_name_problem, safe_name
@@ -40,17 +40,31 @@ class PolicyConfig:
 _POLICY_OVERRIDES = ("date_label", "date_order", "locale", "notice_days")
 
 
-def _meta(describe: str, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Field metadata of a configuration key: how errors describe its type, and (for numbers)
-    its inclusive bounds."""
-    return {"describe": describe, "bounds": bounds}
+def _meta(
+    describe: str,
+    bounds: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """Field metadata of a configuration key: how errors describe its type, (for numbers)
+    its inclusive bounds and (for strings) the values it may take."""
+    return {"describe": describe, "bounds": bounds, "choices": choices}
 
 
 def _key(
-    default: Any = None, describe: str = "a string", *, bounds: tuple[float, float] | None = None
+    default: Any = None,
+    describe: str = "a string",
+    *,
+    bounds: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
 ) -> Any:
     """A configuration key of :class:`Settings` with an immutable default."""
-    return field(default=default, metadata=_meta(describe, bounds))
+    return field(default=default, metadata=_meta(describe, bounds, choices))
+
+
+def _choice(default: str | None, *choices: str) -> Any:
+    """A key that takes one of ``choices``: ``"MDY" or "DMY"``."""
+    describe = ", ".join(f'"{c}"' for c in choices[:-1]) + f' or "{choices[-1]}"'
+    return _key(default, describe, choices=choices)
 
 
 _STRINGS = "a string or a list of strings"
@@ -78,20 +92,23 @@ class Settings:
         metadata=_meta('a table of per-policy tables, e.g. [tool.redline.policies."a.md"]'),
     )
     fold_typography: bool = _key(False, "true or false")
-    date_order: str | None = _key(None, '"MDY" or "DMY"')
+    date_order: str | None = _choice(None, "MDY", "DMY")
     locale: str | None = _key(None, 'a locale such as "de"')
     date_label: str | None = _key(None)
     notice_days: int = _key(30, "a whole number of days", bounds=(0, 3650))
+    effective_date_by: str = _choice("release", "release", "author")
+    links_material: bool = _key(False, "true or false")
     templates_dir: str = _key("templates")
     changelog_path: str = _key("{dir}/{stem}.changelog.md")
     site_url: str | None = _key(None, "a URL")
     unsubscribe_url: str | None = _key(None, "a URL containing {token}")
     smtp_host: str | None = _key(None, "a host name")
     smtp_port: int | None = _key(None, "a port number", bounds=(1, 65535))
-    smtp_tls: str = _key("starttls", '"starttls", "ssl" or "none"')
+    smtp_tls: str = _choice("starttls", "starttls", "ssl", "none")
     smtp_user: str | None = _key(None, "a user name")
     smtp_timeout: float = _key(30.0, "a number of seconds", bounds=(0.1, 3600))
     from_address: str | None = _key(None, "an email address")
+    smtp_connections: int = _key(1, "a whole number of connections", bounds=(1, 64))
     max_send_errors: int = _key(20, "a whole number", bounds=(1, 1_000_000))
     rate: float | None = _key(None, "messages per second", bounds=(0.001, 100_000))
     remind_days: tuple[int, ...] = _key(
@@ -170,6 +187,11 @@ _NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     if item.metadata.get("bounds")
 }
 """Inclusive bounds of numeric keys (``remind_days``: of each entry)."""
+_CHOICES: dict[str, tuple[str, ...]] = {
+    item.name: item.metadata["choices"]
+    for item in dataclasses.fields(Settings)
+    if item.metadata.get("choices")
+}
 
 _POLICY_SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "name": ((str,), 'a policy name such as "privacy"'),
@@ -184,45 +206,6 @@ _SECRET_KEYS = {"smtp_password", "password", "database_url", "secret"}
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the syntax") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def _redline_table(data: dict[str, Any], path: Path, *, top_level: bool) -> Any:
-    """The ``[tool.redline]`` table of ``data``; with ``top_level``, else ``data`` itself."""
-    tool = data.get("tool")
-    if tool is None:
-        return data if top_level else None
-    if not isinstance(tool, dict):
-        raise ConfigError(
-            f"{path}: key 'tool' must be a table, not {tool!r}",
-            hint="write [tool.redline] with the redline keys under it",
-        )
-    table = tool.get("redline")
-    if table is None and top_level:
-        return {key: value for key, value in data.items() if key != "tool"}
-    return table
-
-
-def find_config(repo_root: Path) -> tuple[Path | None, dict[str, Any]]:
-    """Return the config file of ``repo_root`` and its raw redline table (empty if none)."""
-    redline_toml = repo_root / "redline.toml"
-    if redline_toml.is_file():
-        return redline_toml, _redline_table(_read_toml(redline_toml), redline_toml, top_level=True)
-    pyproject = repo_root / "pyproject.toml"
-    if pyproject.is_file():
-        table = _redline_table(_read_toml(pyproject), pyproject, top_level=False)
-        if table is not None:
-            return pyproject, table
-    return None, {}
-
-
 def load_settings(
     repo_root: Path,
     config_file: Path | None = None,
@@ -235,7 +218,7 @@ def load_settings(
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"{config_file}: config file not found", hint="check --config")
-        raw = _redline_table(_read_toml(config_file), config_file, top_level=True)
+        raw = redline_table(read_toml(config_file), config_file, top_level=True)
         source: Path | None = config_file
     else:
         source, raw = find_config(repo_root)
@@ -341,9 +324,7 @@ def _validate(key: str, value: Any, where: str) -> Any:
         return tuple(items)
     if key in _NUMBER_BOUNDS:
         _check_number(key, value, where)
-    if key == "date_order" and value not in {"MDY", "DMY"}:
-        raise _fail(where, key, description, value)
-    if key == "smtp_tls" and value not in {"starttls", "ssl", "none"}:
+    if key in _CHOICES and value not in _CHOICES[key]:
         raise _fail(where, key, description, value)
     if key == "locale" and not _LOCALE.fullmatch(value):
         raise _fail(where, key, description, value)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redline.config import find_config
+from redline.config_files import find_config
 from redline.errors import InputError
 from redline.jobs.init_propose import config_text
 
