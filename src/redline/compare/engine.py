@@ -42,6 +42,35 @@ class RefInfo:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a change is classified as it is: ``editorial: link targets only (3)``.
+
+    ``code`` is a stable identifier for programs (``link-targets``, ``date-line``,
+    ``words``, ``moved``, ...); ``detail`` says it for people; ``count`` is how many times it
+    was seen (0: not counted).
+    """
+
+    classification: str
+    code: str
+    detail: str
+    count: int = 0
+
+    def __str__(self) -> str:
+        counted = f" ({self.count})" if self.count else ""
+        return f"{self.classification}: {self.detail}{counted}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form documented in the README."""
+        return {
+            "classification": self.classification,
+            "code": self.code,
+            "detail": self.detail,
+            "count": self.count,
+            "text": str(self),
+        }
+
+
+@dataclass(frozen=True)
 class Change:
     """A reported change: ``op`` is insert, delete, replace or move."""
 
@@ -135,6 +164,7 @@ class DiffResult:
     sections: list[SectionDiff]
     renumbered_runs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
     def changed_sections(self) -> list[SectionDiff]:
@@ -158,6 +188,7 @@ class DiffResult:
             "from": {"ref": self.from_ref.ref, "commit": self.from_ref.commit},
             "to": {"ref": self.to_ref.ref, "commit": self.to_ref.commit},
             "classification": self.classification,
+            "reasons": [reason.to_json() for reason in self.reasons],
             "stats": vars(self.stats).copy(),
             "sections": [section.to_json() for section in self.sections],
             "renumbered_runs": self.renumbered_runs,
