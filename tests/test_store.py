@@ -610,7 +610,7 @@ def test_a_version_1_database_is_upgraded_with_its_data(database_url):
     finally:
         engine.dispose()
     with Store.open(database_url) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         assert store.requeue(POLICY, 1, "notice", states=["failed-permanent"], codes=["530"]) == 1
         (task,) = store.claim_batch(POLICY, 1, "notice", 5)
         assert task.attempts == 2

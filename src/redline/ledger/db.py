@@ -32,7 +32,7 @@ BATCH = 500
 URL_HINT = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 # The host, and port, after the credentials of a URL: then its path, its query or its end.
 _URL_HOST = re.compile(r"[A-Za-z0-9.\-\[\]:%]*(?=[/?]|$)")
-_ASYNC_COMMIT = sa.text("SET LOCAL synchronous_commit = off")
+_DURABLE_COMMIT = sa.text("SET LOCAL synchronous_commit = on")
 
 
 def _escape_credentials(url: str) -> str:
@@ -92,6 +92,16 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Once per session: ledger commits do not wait for the disk flush (see Database._write).
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET synchronous_commit = off")
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
+
+
 def make_engine(url: URL) -> Engine:
     """An engine for ``url`` with redline's SQLite pragmas or PostgreSQL timeouts."""
     if url.get_backend_name() == "sqlite":
@@ -99,11 +109,13 @@ def make_engine(url: URL) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_pre_ping=False,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "redline"},
     )
+    event.listen(engine, "connect", _postgresql_on_connect)
+    return engine
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -185,16 +197,18 @@ class Database:
     def _write(self, *, ledger: bool = False) -> Iterator[Connection]:
         """One committed write transaction (BEGIN IMMEDIATE on SQLite).
 
-        ``ledger``: a per-message state change. On PostgreSQL its commit does not wait for
-        the disk flush; a server crash can then lose the last fraction of a second of
-        changes, which only returns rows to an earlier state (a resend, never a skip).
-        SQLite's WAL with synchronous=NORMAL makes the same trade for every write.
+        ``ledger``: a per-message state change (a claim, a result, a lease). On PostgreSQL
+        its commit does not wait for the disk flush (``synchronous_commit = off``, set once
+        per session); a server crash can then lose the last fraction of a second of changes,
+        which only returns rows to an earlier state (a resend, never a skip). Every other
+        write (subscribers, unsubscribes, the schema) waits for the flush. SQLite's WAL with
+        synchronous=NORMAL makes the ledger's trade for every write.
         """
         with self._guard(), self._engine.connect() as conn:
             conn.execution_options(redline_write=True)
             with conn.begin():
-                if ledger and self._pg:
-                    conn.execute(_ASYNC_COMMIT)
+                if not ledger and self._pg:
+                    conn.execute(_DURABLE_COMMIT)
                 yield conn
 
     @contextmanager

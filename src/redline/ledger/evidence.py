@@ -56,6 +56,9 @@ class NoticeRecord:
     claimed_at: datetime | None
     sent_at: datetime | None
     updated_at: datetime
+    #: The run that last claimed the row, and until when it holds it while 'sending'.
+    run_id: str | None = None
+    lease_expires: datetime | None = None
     history: tuple[NoticeEvent, ...] = ()
 
 

@@ -1,19 +1,23 @@
-"""The cross-process lock of a sending run, held in or beside the database.
+"""Cross-process locks held in or beside the database, which die with their holder.
 
-PostgreSQL: a session advisory lock. SQLite: an OS file lock (``filelock``: flock on POSIX,
-LockFileEx on Windows) on a file beside the database. Either dies with its holder, so a
-crashed run never blocks the next one, and nothing platform-specific is imported here.
+PostgreSQL: session advisory locks. SQLite: OS file locks (``filelock``: flock on POSIX,
+LockFileEx on Windows) on files beside the database. A crashed process never blocks the next.
+
+:class:`RunLock` is a sending run's sign of life: a run holds it while it works, so another
+run that finds the lock free knows the rows it left in flight are orphans
+(:mod:`redline.ledger.leases`). :meth:`Locking.exclusive` is a plain mutual exclusion.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import sqlalchemy as sa
 from filelock import FileLock, Timeout
+from sqlalchemy.engine import Connection, Engine
 
 from redline.errors import RunInProgressError
 from redline.ledger.db import Database
@@ -22,6 +26,75 @@ from redline.ledger.db import Database
 def lock_key(name: str) -> int:
     """The signed 64-bit key of the lock ``name`` (a PostgreSQL advisory lock key)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_file(database: Path, name: str) -> Path:
+    return database.with_name(f"{database.name}.{lock_key(name) & 0xFFFFFFFF:08x}.lock")
+
+
+class RunLock:
+    """The lock ``run <id>``, held from :meth:`acquire` until :meth:`release`.
+
+    On PostgreSQL a dedicated connection holds a session advisory lock; on a SQLite file, an
+    OS lock on a file beside it; an in-memory SQLite database lives in this process only,
+    where the lock is the Store's own record of its run.
+    """
+
+    def __init__(self, engine: Engine, sqlite_path: Path | None, run_id: str) -> None:
+        self._engine = engine
+        self._name = f"run {run_id}"
+        self._path = None if sqlite_path is None else _lock_file(sqlite_path, self._name)
+        self._conn: Connection | None = None
+        self._file: FileLock | None = None
+
+    def acquire(self) -> None:
+        """Take the lock (a fresh run id: nobody else holds it)."""
+        if self._engine.dialect.name == "postgresql":
+            conn = self._engine.connect()
+            conn.execute(sa.select(sa.func.pg_advisory_lock(lock_key(self._name))))
+            conn.commit()
+            self._conn = conn
+        elif self._path is not None:
+            self._file = FileLock(self._path, timeout=0, mode=0o600)
+            self._file.acquire()
+
+    def release(self) -> None:
+        """Let go of the lock (closing its connection, deleting its file)."""
+        if self._conn is not None:
+            with suppress(sa.exc.SQLAlchemyError):
+                self._conn.close()  # the session ends, and its advisory lock with it
+            self._conn = None
+        if self._file is not None and self._path is not None:
+            with suppress(OSError):  # first, so that nobody takes a lock on a file then gone
+                self._path.unlink()
+            self._file.release()
+            self._file = None
+
+
+def run_is_alive(conn: Connection, sqlite_path: Path | None, run_id: str) -> bool:
+    """Whether the run ``run_id`` holds its :class:`RunLock` now (on ``conn``'s server).
+
+    An in-memory SQLite database has no other process, so its other runs count as dead.
+    """
+    name = f"run {run_id}"
+    if conn.dialect.name == "postgresql":
+        key = lock_key(name)
+        free = conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key))).scalar()
+        return not free  # a transaction lock taken here ends with the caller's transaction
+    if sqlite_path is None:
+        return False
+    path = _lock_file(sqlite_path, name)
+    if not path.exists():
+        return False
+    probe = FileLock(path, timeout=0, mode=0o600)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    with suppress(OSError):
+        path.unlink()
+    probe.release()
+    return False
 
 
 class Locking(Database):
@@ -41,8 +114,7 @@ class Locking(Database):
         elif self._sqlite_path is None:  # an in-memory database lives in this process only
             yield
         else:
-            path = self._sqlite_path
-            with _file_lock(path.with_name(f"{path.name}.{key & 0xFFFFFFFF:08x}.lock"), busy):
+            with _file_lock(_lock_file(self._sqlite_path, name), busy):
                 yield
 
     @contextmanager

@@ -1,12 +1,14 @@
-"""Recording the outcome of each try of a claimed ledger row, with its history.
+"""Recording the outcomes of claimed ledger rows, with their histories, in batches.
 
-Each outcome is one prebuilt UPDATE guarded by the state it expects, plus the row's events,
-in one transaction: a 'sent' row never changes again (:mod:`redline.ledger.notices`).
+Each outcome is one prebuilt UPDATE guarded by the state it expects, plus the row's events;
+:meth:`Marks.record_results` writes a batch of them in one transaction (one executemany per
+statement): a 'sent' row never changes again (:mod:`redline.ledger.notices`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,8 +33,39 @@ class Attempt(Protocol):
     def message(self) -> str: ...
 
 
-# Prebuilt per-message statements: building a statement costs more than running it.
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one claimed row, for :meth:`Marks.record_results`.
+
+    ``state``: 'sent' (with ``message_id``), 'failed-temporary', 'failed-permanent',
+    'unknown' (sent, no reply), or 'pending' (deferred: refused for a reason not about the
+    recipient; the tries count and stay in the history). ``attempts``: every SMTP try (the
+    history; without them one event is made from the reply).
+    """
+
+    notice_id: int
+    state: str
+    smtp_code: int | None = None
+    smtp_message: str | bytes | None = None
+    attempts: Sequence[Attempt] = ()
+    message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in _OUTCOMES:
+            raise ValueError(f"not an outcome of a try: {self.state!r}")
+        if (self.state == "sent") != (self.message_id is not None):
+            raise ValueError("a message_id is given exactly when the row was sent")
+
+
+_OUTCOMES = ("sent", "failed-temporary", "failed-permanent", "unknown", "pending")
+
+# Prebuilt statements: building a statement costs more than running it.
 _NID = sa.bindparam("nid", type_=ID_TYPE)
+# Only the run that claimed a row records that it was not sent (or a row of no run).
+_MINE = sa.or_(
+    notices_table.c.run_id.is_(None),
+    notices_table.c.run_id == sa.bindparam("p_run", type_=sa.String()),
+)
 # The claim counted the first try; an outcome adds the retries.
 _PLUS_RETRIES = notices_table.c.attempts + sa.bindparam("p_retries", type_=sa.Integer())
 _MARK_SENT = (
@@ -45,28 +78,31 @@ _MARK_SENT = (
         last_message=sa.bindparam("p_text", type_=sa.Text()),
         reason=None,
         attempts=_PLUS_RETRIES,
+        lease_expires=None,
         sent_at=NOW,
         updated_at=NOW,
     )
 )
 _MARK_DONE = (
     sa.update(notices_table)
-    .where(notices_table.c.id == _NID, notices_table.c.state == "sending")
+    .where(notices_table.c.id == _NID, notices_table.c.state == "sending", _MINE)
     .values(
         state=sa.bindparam("p_state", type_=sa.String()),
         last_code=sa.bindparam("p_code", type_=sa.Integer()),
         last_message=sa.bindparam("p_text", type_=sa.Text()),
         attempts=_PLUS_RETRIES,
+        lease_expires=None,
         updated_at=NOW,
     )
 )
 _INSERT_EVENTS = sa.insert(events_table)
 _RELEASE = (
     sa.update(notices_table)
-    .where(notices_table.c.id == _NID, notices_table.c.state == "sending")
+    .where(notices_table.c.id == _NID, notices_table.c.state == "sending", _MINE)
     .values(
         state="pending",
         attempts=sa.case((notices_table.c.attempts > 0, notices_table.c.attempts - 1), else_=0),
+        lease_expires=None,
         updated_at=NOW,
     )
 )
@@ -74,6 +110,47 @@ _RELEASE = (
 
 class Marks(Database):
     """The outcomes of tries, recorded in the ledger of a Database."""
+
+    #: The run whose rows this records (:class:`~redline.ledger.leases.Leases`).
+    run_id: str
+
+    def record_results(self, results: Sequence[Result]) -> int:
+        """Record many outcomes, with their histories, in one transaction; rows changed.
+
+        'sent' is accepted from any state except 'sent': the message did go out, so the
+        ledger must say so even if another run took the row back meanwhile; a 'sent' row
+        never changes (the first proof stands). Any other outcome changes only a 'sending'
+        row of this run. A sender flushes every K results or 200 ms: after a crash, at most
+        its unflushed results (besides its in-flight rows) are sent again.
+        """
+        if not results:
+            return 0
+        now = self._clock()
+        sent: list[dict[str, Any]] = []
+        done: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for result in results:
+            text = _clip(result.smtp_message)
+            values = {
+                "nid": result.notice_id,
+                "p_now": now,
+                "p_code": result.smtp_code,
+                "p_text": text,
+                "p_retries": max(len(result.attempts) - 1, 0),
+                "p_run": self.run_id,
+            }
+            if result.state == "sent":
+                sent.append({**values, "p_message_id": result.message_id})
+            else:
+                done.append({**values, "p_state": result.state})
+            events += _events(result, now, text)
+        changed = 0
+        with self._write(ledger=True) as conn:
+            for statement, rows in ((_MARK_SENT, sent), (_MARK_DONE, done)):
+                if rows:
+                    changed += conn.execute(statement, rows).rowcount
+            conn.execute(_INSERT_EVENTS, events)
+        return changed
 
     def mark_sent(
         self,
@@ -84,22 +161,9 @@ class Marks(Database):
         smtp_message: str | bytes | None,
         attempts: Sequence[Attempt] = (),
     ) -> bool:
-        """Record that the message went out, with its Message-ID and the server's reply.
-
-        Accepted from any state except 'sent': the message did go out, so the ledger must
-        say so even if another run reset or cancelled the claim meanwhile. A 'sent' row is
-        never changed (False is returned); the first proof stands. ``attempts``: every SMTP
-        try (the history; without them one event is made from the reply).
-        """
-        return self._record(
-            _MARK_SENT,
-            notice_id,
-            "sent",
-            smtp_code,
-            smtp_message,
-            attempts,
-            p_message_id=message_id,
-        )
+        """Record that one message went out (:meth:`record_results`); False if already sent."""
+        result = Result(notice_id, "sent", smtp_code, smtp_message, attempts, message_id)
+        return self.record_results([result]) == 1
 
     def mark_failed(
         self,
@@ -129,62 +193,54 @@ class Marks(Database):
         smtp_message: str | bytes | None,
         attempts: Sequence[Attempt] = (),
     ) -> bool:
-        """Record the outcome of a 'sending' row that was tried but not sent.
+        """Record the outcome ``state`` (not 'sent') of one row (:class:`Result`).
 
-        ``state``: 'failed-temporary', 'failed-permanent', 'unknown' (sent, no reply), or
-        'pending' (deferred: refused for a reason not about the recipient; the tries count
-        and stay in the history). False if the row was not 'sending'.
+        False if the row was not 'sending' for this run.
         """
-        if state not in ("failed-temporary", "failed-permanent", "unknown", "pending"):
-            raise ValueError(f"not an outcome of a try: {state!r}")
-        event = "deferred" if state == "pending" else state
-        return self._record(
-            _MARK_DONE, notice_id, event, smtp_code, smtp_message, attempts, p_state=state
+        if state == "sent":
+            raise ValueError("not an outcome of a try: 'sent' (use mark_sent)")
+        return (
+            self.record_results([Result(notice_id, state, smtp_code, smtp_message, attempts)]) == 1
         )
 
-    def release_claim(self, notice_id: int) -> bool:
-        """Return a 'sending' row to 'pending' when its message was never tried.
+    def release_claims(self, notice_ids: Sequence[int]) -> int:
+        """Return this run's 'sending' rows whose messages were never tried to 'pending'.
 
-        The attempt the claim counted is taken back. False if the row was not 'sending'.
+        The attempt each claim counted is taken back. Returns how many rows changed.
         """
-        with self._write(ledger=True) as conn:
-            return conn.execute(_RELEASE, {"p_now": self._clock(), "nid": notice_id}).rowcount == 1
-
-    def _record(
-        self,
-        statement: sa.Update,
-        notice_id: int,
-        event: str,
-        code: int | None,
-        message: str | bytes | None,
-        attempts: Sequence[Attempt],
-        **params: Any,
-    ) -> bool:
-        """One prebuilt guarded UPDATE of one row plus its history, in one transaction."""
+        if not notice_ids:
+            return 0
         now = self._clock()
-        text = _clip(message)
-        events = [
-            {
-                "notice_id": notice_id,
-                "at": attempt.at,
-                "event": attempt.outcome,
-                "code": attempt.code,
-                "message": _clip(attempt.message),
-            }
-            for attempt in attempts
-        ] or [{"notice_id": notice_id, "at": now, "event": event, "code": code, "message": text}]
-        values = {
-            "nid": notice_id,
-            "p_now": now,
-            "p_code": code,
-            "p_text": text,
-            "p_retries": max(len(attempts) - 1, 0),
-            **params,
-        }
+        rows = [{"p_now": now, "nid": nid, "p_run": self.run_id} for nid in notice_ids]
         with self._write(ledger=True) as conn:
-            changed = conn.execute(statement, values).rowcount == 1
-            conn.execute(_INSERT_EVENTS, events)
-        return changed
+            return conn.execute(_RELEASE, rows).rowcount
+
+    def release_claim(self, notice_id: int) -> bool:
+        """:meth:`release_claims` of one row; False if it was not 'sending' for this run."""
+        return self.release_claims([notice_id]) == 1
+
+
+def _events(result: Result, now: datetime, text: str | None) -> list[dict[str, Any]]:
+    """The history events of ``result``: one per try, or one made from the reply."""
+    event = "deferred" if result.state == "pending" else result.state
+    return [
+        {
+            "notice_id": result.notice_id,
+            "at": attempt.at,
+            "event": attempt.outcome,
+            "code": attempt.code,
+            "message": _clip(attempt.message),
+        }
+        for attempt in result.attempts
+    ] or [
+        {
+            "notice_id": result.notice_id,
+            "at": now,
+            "event": event,
+            "code": result.smtp_code,
+            "message": text,
+        }
+    ]
 
 
 def _clip(text: str | bytes | None) -> str | None:
@@ -194,6 +250,3 @@ def _clip(text: str | bytes | None) -> str | None:
         text = text.decode("utf-8", "replace")
     text = text.strip()
     return text[:_MESSAGE_LIMIT] if len(text) > _MESSAGE_LIMIT else text
-
-
-# -- engine -----------------------------------------------------------------------------------

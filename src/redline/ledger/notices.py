@@ -1,10 +1,11 @@
-"""The notice ledger's state machine: queue, claim, recover and re-queue rows.
+"""The notice ledger's state machine: queue and re-queue rows (claims: :mod:`.claims`).
 
 The ledger holds one row per (policy, version, kind, recipient address) and moves it through
 
     pending -> sending -> sent | failed-temporary | failed-permanent | unknown
     sending -> pending                        (deferred: the server refused for a reason not
-                                               about the recipient; or nothing was tried)
+                                               about the recipient; or nothing was tried;
+                                               or the run that claimed it died)
     pending | failed-temporary -> cancelled   (recipient unsubscribed, removed or unsubscribed
                                                from the policy before the message went out)
     failed-* | unknown -> pending             (only deliberately: :meth:`Notices.requeue`)
@@ -15,11 +16,10 @@ is never retried automatically. ``attempts`` counts every SMTP try, and the
 so the proof shows the whole history of a row. The outcomes of tries are recorded by
 :mod:`redline.ledger.marks`.
 
-Every state change is its own committed transaction and is guarded by the state it expects
-(``UPDATE ... WHERE state = ...``), so a ``sent`` row never changes again and a crashed run
-leaves at most its in-flight rows in ``sending``. Rows keep a snapshot of the recipient
-address, so removing a subscriber never removes the proof that they were told. PostgreSQL
-claims rows with ``SELECT ... FOR UPDATE SKIP LOCKED``.
+Every state change is guarded by the state it expects (``UPDATE ... WHERE state = ...``), so
+a ``sent`` row never changes again and a crashed run leaves at most its in-flight rows in
+``sending``, under its lease (:mod:`redline.ledger.leases`). Rows keep a snapshot of the
+recipient address, so removing a subscriber never removes the proof that they were told.
 """
 
 from __future__ import annotations
@@ -131,35 +131,6 @@ class Notices(Database):
         )
         return queued + revived
 
-    def recover_in_flight(self, policy: str, version: int, kind: str) -> int:
-        """Return rows left 'sending' by a crashed run to 'pending'; return how many.
-
-        Their messages may or may not have gone out, so a re-run sends at most those again.
-        Call it only when no other run is sending this (policy, version, kind).
-        """
-        n = notices_table
-        now = self._clock()
-        in_flight = sa.select(n.c.id).where(
-            *ledger_key(policy, version, kind), n.c.state == "sending"
-        )
-        with self._write() as conn:
-            ids = list(conn.execute(in_flight).scalars())
-            for chunk in _chunks(ids):
-                conn.execute(
-                    sa.update(n)
-                    .where(n.c.id.in_(chunk), n.c.state == "sending")
-                    .values(state="pending", updated_at=now)
-                )
-                _add_events(
-                    conn,
-                    chunk,
-                    now,
-                    "recovered",
-                    None,
-                    "in flight when a run was interrupted; queued again",
-                )
-            return len(ids)
-
     def requeue(
         self,
         policy: str,
@@ -195,72 +166,24 @@ class Notices(Database):
             rows = conn.execute(sa.select(n.c.id, n.c.state).where(*conditions)).all()
             for state, group in groupby(sorted(rows, key=lambda row: row.state), lambda r: r.state):
                 ids = [row.id for row in group]
-                for chunk in _chunks(ids):
+                for chunk in chunks(ids):
                     count += conn.execute(
                         sa.update(n)
                         .where(n.c.id.in_(chunk), n.c.state == state)
                         .values(state="pending", reason=None, updated_at=now)
                     ).rowcount
-                    _add_events(conn, chunk, now, "requeued", None, f"was {state}")
+                    add_events(conn, chunk, now, "requeued", None, f"was {state}")
         LOG.info("re-queued %d %s rows for %s v%d", count, kind, policy, version)
         return count
 
-    def claim_batch(
-        self, policy: str, version: int, kind: str, limit: int, *, retry_failed: bool = False
-    ) -> list[NoticeTask]:
-        """Atomically move up to ``limit`` pending rows to 'sending' and return them.
 
-        With ``retry_failed``, 'failed-temporary' rows are claimed too. Each claim adds one
-        attempt. Rows whose subscriber has since unsubscribed, been removed or left the
-        policy become 'cancelled' with a reason instead. An empty list means nothing is left
-        to claim (on PostgreSQL, rows claimed by a concurrent run are skipped, not waited for).
-        """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        n = notices_table
-        states = ("pending", "failed-temporary") if retry_failed else ("pending",)
-        tasks: list[NoticeTask] = []
-        with self._write() as conn:
-            while len(tasks) < limit:
-                candidates = _candidates(policy, version, kind, states, limit - len(tasks))
-                if self._pg:
-                    candidates = candidates.with_for_update(skip_locked=True, of=n)
-                rows = conn.execute(candidates).all()
-                if not rows:
-                    break
-                cancel, claim = _sort_candidates(rows)
-                now = self._clock()
-                for reason, ids in cancel.items():
-                    conn.execute(
-                        sa.update(n)
-                        .where(n.c.id.in_(ids), n.c.state.in_(states))
-                        .values(state="cancelled", reason=reason, updated_at=now)
-                    )
-                if claim:
-                    claimed = conn.execute(
-                        sa.update(n)
-                        .where(n.c.id.in_(list(claim)), n.c.state.in_(states))
-                        .values(
-                            state="sending",
-                            attempts=n.c.attempts + 1,
-                            claimed_at=now,
-                            updated_at=now,
-                        )
-                        .returning(n.c.id, n.c.attempts)
-                    ).all()
-                    tasks += (
-                        _task(claim[notice_id], attempts, policy, version, kind)
-                        for notice_id, attempts in sorted(claimed)
-                    )
-        return tasks
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
+def chunks(ids: list[int]) -> Iterator[list[int]]:
+    """``ids`` in slices of at most BATCH."""
     for start in range(0, len(ids), BATCH):
         yield ids[start : start + BATCH]
 
 
-def _add_events(
+def add_events(
     conn: Connection,
     ids: list[int],
     at: datetime,
@@ -315,59 +238,3 @@ def _unqueued(policy: str, version: int, kind: str, now: datetime) -> sa.Select[
         .order_by(s.c.id)
     )
     return source
-
-
-def _candidates(
-    policy: str, version: int, kind: str, states: Sequence[str], limit: int
-) -> sa.Select[Any]:
-    """Up to ``limit`` rows in ``states``, in id order, with what their subscriber is now."""
-    n, s = notices_table, subscribers_table
-    return (
-        sa.select(
-            n.c.id,
-            n.c.subscriber_id,
-            n.c.email,
-            s.c.id.label("live_id"),
-            s.c.name,
-            s.c.locale,
-            s.c.unsubscribed_at,
-            subscribed_to(n.c.subscriber_id, policy).label("subscribed"),
-        )
-        .select_from(n.outerjoin(s, s.c.id == n.c.subscriber_id))
-        .where(*ledger_key(policy, version, kind), n.c.state.in_(states))
-        .order_by(n.c.id)
-        .limit(limit)
-    )
-
-
-def _sort_candidates(
-    rows: Sequence[sa.Row[Any]],
-) -> tuple[dict[str, list[int]], dict[int, sa.Row[Any]]]:
-    """(ids to cancel by reason, rows to claim by id) of :func:`_candidates` rows."""
-    cancel: dict[str, list[int]] = {}
-    claim: dict[int, sa.Row[Any]] = {}
-    for row in rows:
-        if row.live_id is None:
-            cancel.setdefault("subscriber removed", []).append(row.id)
-        elif row.unsubscribed_at is not None:
-            cancel.setdefault("unsubscribed", []).append(row.id)
-        elif not row.subscribed:
-            cancel.setdefault("no longer subscribed to this policy", []).append(row.id)
-        else:
-            claim[row.id] = row
-    return cancel, claim
-
-
-def _task(row: sa.Row[Any], attempts: int, policy: str, version: int, kind: str) -> NoticeTask:
-    """The task of a claimed :func:`_candidates` row."""
-    return NoticeTask(
-        id=row.id,
-        policy=policy,
-        version=version,
-        kind=kind,
-        email=row.email,
-        name=row.name,
-        locale=row.locale,
-        attempts=attempts,
-        subscriber_id=row.live_id,
-    )

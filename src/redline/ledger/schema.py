@@ -21,7 +21,7 @@ from redline.vocab import NOTICE_KINDS, STATES
 
 LOG = logging.getLogger("redline.ledger.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ALL_POLICIES = "*"
 
 
@@ -49,6 +49,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _STATE_CHECK = "state IN ({})".format(", ".join(f"'{state}'" for state in STATES))
+#: The states a claim takes rows from ('sending' only with an expired lease).
+CLAIMABLE_STATES = ("pending", "failed-temporary", "sending")
+#: The predicate of the partial index of claimable rows (a claim repeats it word for word, so
+#: that SQLite, which matches partial-index predicates literally, uses the index too).
+CLAIMABLE = sa.text("state IN ({})".format(", ".join(f"'{s}'" for s in CLAIMABLE_STATES)))
 
 metadata = sa.MetaData()
 
@@ -110,13 +115,32 @@ notices_table = sa.Table(
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The run that claimed a 'sending' row, and until when it holds it (schema version 3).
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("lease_expires", UTCDateTime),
     sa.UniqueConstraint("policy", "version", "kind", "email", name="uq_notices_recipient"),
     sa.CheckConstraint(_STATE_CHECK, name="ck_notices_state"),
     sa.CheckConstraint(
         "kind IN ({})".format(", ".join(f"'{kind}'" for kind in NOTICE_KINDS)),
         name="ck_notices_kind",
     ),
-    sa.Index("ix_notices_claim", "policy", "version", "kind", "state", "id"),
+    sa.Index(
+        "ix_notices_claimable",
+        "policy",
+        "version",
+        "kind",
+        "state",
+        "id",
+        postgresql_where=CLAIMABLE,
+        sqlite_where=CLAIMABLE,
+    ),
+    # A run's in-flight rows, whose leases it renews.
+    sa.Index(
+        "ix_notices_in_flight",
+        "run_id",
+        postgresql_where=sa.text("state = 'sending'"),
+        sqlite_where=sa.text("state = 'sending'"),
+    ),
     sa.Index("ix_notices_subscriber", "subscriber_id"),
     sa.Index("ix_notices_email", "email"),
 )
@@ -158,16 +182,16 @@ def _create(conn: Connection, now: datetime) -> None:
 def _migrate_v2(conn: Connection) -> None:
     """Version 2: the 'unknown' state, and the notice_events table (the attempts history).
 
-    SQLite cannot change a CHECK constraint, so the notices table is rebuilt (with the
-    table definition of version 2; a later change of it needs a frozen copy here).
+    SQLite cannot change a CHECK constraint, so the notices table is rebuilt, with the
+    current definition; :func:`_migrate_v3` then finds its columns and index in place.
     """
     n = notices_table
     if conn.dialect.name == "sqlite":
         conn.execute(sa.text("ALTER TABLE notices RENAME TO notices_v1"))
-        for index in n.indexes:
-            conn.execute(sa.text(f"DROP INDEX {index.name}"))
+        for index in sa.inspect(conn).get_indexes("notices_v1"):
+            conn.execute(sa.text(f"DROP INDEX {index['name']}"))
         n.create(conn)
-        columns = ", ".join(column.name for column in n.columns)
+        columns = ", ".join(c["name"] for c in sa.inspect(conn).get_columns("notices_v1"))
         conn.execute(sa.text(f"INSERT INTO notices ({columns}) SELECT {columns} FROM notices_v1"))
         conn.execute(sa.text("DROP TABLE notices_v1"))
     else:
@@ -180,7 +204,24 @@ def _migrate_v2(conn: Connection) -> None:
     events_table.create(conn)
 
 
-_MIGRATIONS = {2: _migrate_v2}
+def _migrate_v3(conn: Connection) -> None:
+    """Version 3: leases (run_id, lease_expires) and the partial index of claimable rows,
+    which replaces the index of every row by state."""
+    inspector = sa.inspect(conn)
+    present = {column["name"] for column in inspector.get_columns("notices")}
+    for name in ("run_id", "lease_expires"):
+        if name not in present:
+            spec = notices_table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE notices ADD COLUMN {name} {spec}"))
+    indexes = {index["name"] for index in inspector.get_indexes("notices")}
+    if "ix_notices_claim" in indexes:
+        conn.execute(sa.text("DROP INDEX ix_notices_claim"))
+    for index in notices_table.indexes:
+        if index.name in {"ix_notices_claimable", "ix_notices_in_flight"} - indexes:
+            index.create(conn)
+
+
+_MIGRATIONS = {2: _migrate_v2, 3: _migrate_v3}
 
 
 class Schema(Database):

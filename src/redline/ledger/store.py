@@ -3,10 +3,11 @@ PostgreSQL by URL).
 
 :class:`Store` is the one object callers open; its parts, each on the same
 :class:`~redline.ledger.db.Database`: the engine and its dialect quirks
-(:mod:`~redline.ledger.db`), the run lock (:mod:`~redline.ledger.lock`), the tables and
+(:mod:`~redline.ledger.db`), the locks (:mod:`~redline.ledger.lock`), the tables and
 migrations (:mod:`~redline.ledger.schema`), the subscriber repository
 (:mod:`~redline.ledger.subscriptions`), the ledger's state machine
-(:mod:`~redline.ledger.notices`, :mod:`~redline.ledger.marks`) and its evidence
+(:mod:`~redline.ledger.notices`, :mod:`~redline.ledger.claims`, :mod:`~redline.ledger.leases`,
+:mod:`~redline.ledger.marks`) and its evidence
 (:mod:`~redline.ledger.evidence`).
 """
 
@@ -19,8 +20,10 @@ import sqlalchemy as sa
 
 from redline.env import utc_now
 from redline.errors import StorageError
+from redline.ledger.claims import Claims
 from redline.ledger.db import LOG, URL_HINT, make_engine, parse_url, sqlite_file
 from redline.ledger.evidence import Evidence
+from redline.ledger.leases import LEASE_SECONDS
 from redline.ledger.lock import Locking
 from redline.ledger.marks import Marks
 from redline.ledger.notices import Notices
@@ -28,7 +31,7 @@ from redline.ledger.schema import SCHEMA_VERSION, Schema
 from redline.ledger.subscriptions import Subscriptions
 
 
-class Store(Subscriptions, Notices, Marks, Evidence, Locking, Schema):
+class Store(Subscriptions, Claims, Notices, Marks, Evidence, Locking, Schema):
     """The subscriber list and the notice ledger in one database.
 
     Open with :meth:`Store.open`; use as a context manager or call :meth:`close`. Every
@@ -36,12 +39,20 @@ class Store(Subscriptions, Notices, Marks, Evidence, Locking, Schema):
     """
 
     @classmethod
-    def open(cls, url: str, *, clock: Callable[[], datetime] = utc_now) -> Store:
+    def open(
+        cls,
+        url: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> Store:
         """Connect to ``url``, creating the SQLite file's directory and the schema if needed.
 
         ``postgresql://`` and ``postgres://`` URLs use the psycopg driver. Raises
         StorageError with one line (never the password) when the database cannot be used.
-        Every timestamp the store writes comes from ``clock``.
+        Every timestamp the store writes comes from ``clock``. The Store is one sending run
+        (:mod:`~redline.ledger.leases`): its claims hold their rows for ``lease_seconds``,
+        renewed while it is open.
         """
         parsed = parse_url(url)
         label = parsed.render_as_string(hide_password=True)
@@ -58,7 +69,8 @@ class Store(Subscriptions, Notices, Marks, Evidence, Locking, Schema):
             engine = make_engine(parsed)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise StorageError(f"cannot use database {label}: {exc}", hint=URL_HINT) from None
-        store = cls(engine, label, parsed.password and str(parsed.password), path, clock)
+        password = parsed.password and str(parsed.password)
+        store = cls(engine, label, password, path, clock, lease_seconds=lease_seconds)
         try:
             store._prepare_schema()
         except BaseException:
