@@ -3,6 +3,9 @@
 
 python3 dev.py demo   # set up .venv on first use, then run the release demo
 python3 dev.py test   # set up .venv on first use, then lint and run the whole test suite
+
+The tests run on SQLite and on PostgreSQL: the server of REDLINE_TEST_DATABASE_URL when it is
+set (.ci/run), else a throwaway one from the pgserver wheel, deleted when the tests end.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import subprocess
 import sys
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -40,15 +45,52 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+# Run in .venv: start a PostgreSQL server from the pgserver wheel (as root it runs the server
+# as the system user 'pgserver', which it creates), print its URL, and keep it until stdin
+# closes; cleanup_mode="delete" then stops it and deletes its data directory.
+_PG_SERVER = """
+import sys, tempfile, warnings
+warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+import pgserver
+server = pgserver.get_server(tempfile.mkdtemp(prefix="redline-test-pg-"), cleanup_mode="delete")
+server.psql("CREATE DATABASE redline_test;")
+print(server.get_uri("redline_test").replace("postgresql://", "postgresql+psycopg://", 1))
+sys.stdout.flush()
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def postgres_for_tests() -> Iterator[dict[str, str]]:
+    """The variables that give the tests a PostgreSQL server (and make them require it)."""
+    if os.environ.get("REDLINE_TEST_DATABASE_URL"):
+        yield {"REDLINE_REQUIRE_POSTGRES": "1"}
+        return
+    print("dev.py: starting a throwaway PostgreSQL server (pgserver)", file=sys.stderr)
+    server = subprocess.Popen(
+        [str(PYTHON), "-c", _PG_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url = server.stdout.readline().strip() if server.stdout else ""
+        if not url:
+            sys.exit(f"dev.py: the PostgreSQL server did not start (exit {server.wait()})")
+        yield {"REDLINE_TEST_DATABASE_URL": url, "REDLINE_REQUIRE_POSTGRES": "1"}
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=60)
+
+
 def test(extra: list[str]) -> None:
-    """Lint (ruff, import layers, workflow linters) and run pytest."""
+    """Lint (ruff, import layers, workflow linters) and run pytest on SQLite and PostgreSQL."""
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "ruff", "format", "--check", ".")
     _run(BIN / "lint-imports", "--no-cache")  # the layer contracts in pyproject.toml
     lint_workflows = ROOT / ".ci" / "lint-workflows"
     if lint_workflows.exists():
         _run("bash", lint_workflows, VENV=str(VENV))
-    _run(PYTHON, "-m", "pytest", *extra)
+    with postgres_for_tests() as database:
+        _run(PYTHON, "-m", "pytest", *extra, **database)
 
 
 def demo(extra: list[str]) -> None:
