@@ -1,5 +1,10 @@
 """Subscriber lists from CSV files: each row checked on its own, imported in batches.
 
+The file is streamed: read in chunks, upserted every ``_IMPORT_BATCH`` rows, and the
+addresses seen so far (to report repeats by line) kept in a temporary SQLite file, so memory
+stays flat at any size. The encoding is checked in a first pass, so a file that is not
+UTF-8 imports nothing.
+
 Addresses are personal data: reports and logs give line numbers and reasons, never an
 address other than in the reason for its own row.
 """
@@ -10,10 +15,14 @@ import codecs
 import csv
 import io
 import logging
+import sqlite3
+import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from redline.errors import InputError
 from redline.ledger.checks import SubscriberInput
@@ -25,7 +34,9 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("redline.ledger.subscribers")
 
 COLUMNS = ("email", "name", "locale", "policies")
-_IMPORT_BATCH = 500
+_IMPORT_BATCH = 1000
+_CHUNK = 1 << 20
+_SQL_VARIABLES = 900  # under SQLite's oldest limit of 999 parameters
 
 
 @dataclass(frozen=True)
@@ -70,23 +81,59 @@ class ImportReport:
         )
 
 
-def _read_text(path: Path) -> str:
-    """The whole file as text; InputError for a missing, unreadable or non-UTF-8 file."""
+def _open(path: Path) -> BinaryIO:
+    """The file opened for reading; InputError when it is missing or unreadable."""
     try:
-        data = path.read_bytes()
+        return path.open("rb")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found", hint="check the path") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a CSV file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return codecs.decode(data, "utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{path}:{line}: not UTF-8 text", hint="save the file as UTF-8 CSV and import again"
-        ) from None
+
+
+def _check_utf8(path: Path) -> None:
+    """InputError with the line of the first byte that is not UTF-8; read in chunks.
+
+    A pass of its own, so that a bad byte deep in a file stops the import before any row.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines = 0
+    with _open(path) as handle:
+        while chunk := handle.read(_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # The decoder may hold back the end of the previous chunk; count from it.
+                held = max(0, len(exc.object) - len(chunk))
+                lines += chunk.count(b"\n", 0, max(0, exc.start - held))
+                raise InputError(
+                    f"{path}:{lines + 1}: not UTF-8 text",
+                    hint="save the file as UTF-8 CSV and import again",
+                ) from None
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{path}:{lines + 1}: not UTF-8 text",
+                hint="save the file as UTF-8 CSV and import again",
+            ) from None
+
+
+@contextmanager
+def _text_lines(path: Path) -> Iterator[tuple[str, Iterator[str]]]:
+    """(the first non-blank line, every line) of the file, read in chunks, endings kept."""
+    _check_utf8(path)
+    with _open(path) as handle, io.TextIOWrapper(handle, "utf-8-sig", newline="") as text:
+        lines = iter(text)
+        head: list[str] = []
+        for line in lines:
+            head.append(line)
+            if line.strip():
+                break
+        yield (head[-1] if head else ""), chain(head, lines)
 
 
 def _delimiter(header_line: str) -> str:
@@ -99,9 +146,9 @@ def _delimiter(header_line: str) -> str:
     return ","
 
 
-def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | str]]:
+def _records(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, list[str] | str]]:
     """(first line number, fields or an error reason) for each CSV record."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter)
     previous = 0
     while True:
         start = previous + 1
@@ -133,33 +180,74 @@ def import_csv(
     subscriber; a repeated one is skipped. Importing the same file again changes nothing,
     and people who unsubscribed stay unsubscribed unless ``resubscribe``.
     """
-    text = _read_text(path)
     report = ImportReport(path=str(path))
-    first_line = next((line for line in io.StringIO(text) if line.strip()), "")
-    records = _records(text, _delimiter(first_line))
-    columns = _header(path, records)
-    report.ignored_columns = tuple(name for name in columns if name not in COLUMNS)
-    if report.ignored_columns:
-        LOG.warning("%s: ignoring columns: %s", path, ", ".join(report.ignored_columns))
-    seen: dict[str, int] = {}
-    batch: list[SubscriberInput] = []
-    for line, fields in records:
-        if isinstance(fields, list) and not any(value.strip() for value in fields):
-            continue
-        report.rows += 1
-        item = _row_subscriber(line, fields, columns, known_policies, report)
-        if item is None:
-            continue
-        if item.email in seen:
-            report.skipped.append(SkippedRow(line, f"same address as line {seen[item.email]}"))
-            continue
-        seen[item.email] = line
-        batch.append(item)
-        if len(batch) >= _IMPORT_BATCH:
-            _flush(store, batch, report, resubscribe)
-    _flush(store, batch, report, resubscribe)
+    with _text_lines(path) as (first_line, lines), _Seen() as seen:
+        records = _records(lines, _delimiter(first_line))
+        columns = _header(path, records)
+        report.ignored_columns = tuple(name for name in columns if name not in COLUMNS)
+        if report.ignored_columns:
+            LOG.warning("%s: ignoring columns: %s", path, ", ".join(report.ignored_columns))
+        batch: list[tuple[int, SubscriberInput]] = []
+        for line, fields in records:
+            if isinstance(fields, list) and not any(value.strip() for value in fields):
+                continue
+            report.rows += 1
+            item = _row_subscriber(line, fields, columns, known_policies, report)
+            if item is not None:
+                batch.append((line, item))
+            if len(batch) >= _IMPORT_BATCH:
+                _flush(store, seen.first_of(batch, report), report, resubscribe)
+        _flush(store, seen.first_of(batch, report), report, resubscribe)
+    report.skipped.sort(key=lambda row: row.line)
     LOG.info("%s: %s", path, report.summary())
     return report
+
+
+class _Seen:
+    """The addresses imported so far and their lines, in a temporary SQLite file.
+
+    On disk rather than in a dict, so that memory stays flat however long the file is.
+    """
+
+    def __enter__(self) -> _Seen:
+        self._dir = tempfile.TemporaryDirectory(prefix="redline-import-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "seen.db")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE seen (email TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def first_of(
+        self, batch: list[tuple[int, SubscriberInput]], report: ImportReport
+    ) -> list[SubscriberInput]:
+        """The items of ``batch`` (emptied) whose address is new; the rest skipped."""
+        emails = [item.email for _, item in batch]
+        earlier: dict[str, int] = {}
+        for start in range(0, len(emails), _SQL_VARIABLES):
+            chunk = emails[start : start + _SQL_VARIABLES]
+            marks = ", ".join("?" * len(chunk))
+            earlier.update(
+                self._db.execute(f"SELECT email, line FROM seen WHERE email IN ({marks})", chunk)
+            )
+        first: list[SubscriberInput] = []
+        for line, item in batch:
+            if item.email in earlier:
+                report.skipped.append(
+                    SkippedRow(line, f"same address as line {earlier[item.email]}")
+                )
+                continue
+            earlier[item.email] = line
+            first.append(item)
+        self._db.executemany(
+            "INSERT INTO seen (email, line) VALUES (?, ?)",
+            [(item.email, earlier[item.email]) for item in first],
+        )
+        batch.clear()
+        return first
 
 
 def _header(path: Path, records: Iterator[tuple[int, list[str] | str]]) -> list[str]:
@@ -224,4 +312,3 @@ def _flush(
 ) -> None:
     for result in store.upsert_subscribers(batch, resubscribe=resubscribe):
         setattr(report, result, getattr(report, result) + 1)
-    batch.clear()
