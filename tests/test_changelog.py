@@ -10,7 +10,7 @@ import pytest
 
 from conftest import redline_process
 from redline.errors import ConfigError, InputError
-from redline.publish import changelog, changelog_pending, changelog_summary
+from redline.publish import changelog, changelog_summary
 
 TODAY = dt.date(2024, 2, 1)
 
@@ -37,42 +37,7 @@ def edit_privacy(repo) -> None:
     )
 
 
-def snapshot(repo) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(repo.root)): path.read_bytes()
-        for path in sorted(repo.root.rglob("*"))
-        if path.is_file() and ".git" not in path.parts
-    }
-
-
 # -- entries ----------------------------------------------------------------------------------
-
-
-def test_pending_entry_is_written_below_the_marker(released_repo):
-    edit_privacy(released_repo)
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.version == 3
-    assert entry.previous_version == 2
-    assert entry.classification == "material"
-    assert entry.effective_date == TODAY + dt.timedelta(days=30)
-    assert entry.summary == "Section 13 (Service Providers): one paragraph changed."
-
-    path = changelog.write_entry(settings, policy, entry)
-    assert path == released_repo.root / "policies/privacy-policy.changelog.md"
-    text = path.read_text()
-    assert text.startswith("# Changelog: Privacy Policy\n")
-    assert "[Privacy Policy](privacy-policy.md)" in text
-    marker = text.index(changelog.MARKER)
-    body = text[marker:]
-    assert "<!-- redline:entry v3 -->\n## Version 3 — effective March 2, 2024\n" in body
-    assert "- **Published:** February 1, 2024" in body
-    assert "- **Change:** material" in body
-    assert "- **Replaces:** version 2" in body
-    assert "| Section 13 (Service Providers) | one paragraph changed | 2 | 0 |" in body
-    assert "`redline diff privacy-policy privacy-policy/v2 privacy-policy/v3`" in body
-    # nothing left behind by the atomic write
-    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_entries_are_newest_first_and_duplicates_refused(released_repo):
@@ -117,50 +82,6 @@ def test_site_link_without_github(released_repo):
     assert entry.link == "https://p.example.com/privacy-policy/2/"
 
 
-def test_first_version_and_unchanged_policy(policy_repo, released_repo):
-    fresh = policy_repo("fresh")
-    fresh.write(
-        "policies/cookie-policy.md",
-        "# Cookie Policy\n\nEffective date: 2024-02-10\n\nWe use one cookie.\n",
-    )
-    fresh.commit("Add cookie policy")
-    policies, policy, settings = open_policy(fresh, "cookie-policy")
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert (entry.version, entry.previous_version) == (1, None)
-    assert entry.summary == changelog_summary.FIRST_VERSION_SUMMARY
-    assert entry.effective_date == dt.date(2024, 2, 10)  # the date the policy states
-    assert "- **Replaces:** nothing (first version)" in changelog.render_entry(settings, entry)
-
-    policies, policy, settings = open_policy(released_repo)
-    with pytest.raises(InputError, match="unchanged since version 2; there is no pending change"):
-        changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-
-
-def test_date_stated_in_the_policy_wins(released_repo):
-    edit_privacy(released_repo)
-    path = released_repo.root / "policies/privacy-policy.md"
-    path.write_text(path.read_text().replace("03/01/2024", "04/15/2024"))
-    policies, policy, settings = open_policy(released_repo, date_order="MDY")
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.effective_date == dt.date(2024, 4, 15)
-    path.write_text(path.read_text().replace("04/15/2024", "03/01/2024"))  # v2's own date
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.effective_date == TODAY + dt.timedelta(days=30)
-
-
-def test_editorial_change_keeps_a_pending_date(released_repo):
-    path = released_repo.root / "policies/privacy-policy.md"
-    path.write_text(
-        path.read_text().replace("standard contractual clauses.", "standard contractual clauses!")
-    )
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.classification == "editorial"
-    assert entry.effective_date == dt.date(2024, 3, 1)  # v2 is still pending on TODAY
-    assert entry.summary.startswith("Editorial changes only, no change of wording in Section 7")
-    assert "editorial (no change of wording)" in changelog.render_entry(settings, entry)
-
-
 # -- summaries --------------------------------------------------------------------------------
 
 
@@ -191,83 +112,7 @@ def test_summary_from_message(message, expected):
     assert changelog_summary.summary_from_message(message) == expected
 
 
-def test_summary_precedence(released_repo):
-    edit_privacy(released_repo)
-    released_repo.commit(
-        "Support\n\n## Summary\n\nProviders also support the app.\n", "policies/privacy-policy.md"
-    )
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.summary == "Providers also support the app."
-    entry = changelog_pending.pending_entry(
-        policies, policy, settings, summary="Given.", today=TODAY
-    )
-    assert entry.summary == "Given."
-
-
-def test_trailer_of_a_merge_commit(released_repo):
-    released_repo.git("checkout", "-q", "-b", "support")
-    edit_privacy(released_repo)
-    released_repo.commit("Mention support")
-    released_repo.git("checkout", "-q", "main")
-    released_repo.git(
-        "merge",
-        "--no-ff",
-        "-q",
-        "-m",
-        "Merge branch 'support'\n\nPolicy-Summary: Service providers now also support the app.",
-        "support",
-    )
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.summary == "Service providers now also support the app."
-
-
-def test_summary_before_the_last_release_is_not_reused(released_repo, tag_release):
-    edit_privacy(released_repo)
-    released_repo.commit("Support\n\nPolicy-Summary: Support is covered.")
-    tag_release(released_repo, "privacy-policy", 3, "2024-04-01")
-    path = released_repo.root / "policies/privacy-policy.md"
-    path.write_text(path.read_text().replace("Northwind Kites", "Northwind Kites Ltd"))
-    released_repo.commit("Company name")
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    assert entry.version == 4
-    assert entry.summary == "Section 1 (Introduction): one paragraph changed."
-    v3 = changelog.entry_for_release(policies, policy, policies.releases(policy)[2], settings)
-    assert v3.summary == "Support is covered."
-
-
 # -- the file ---------------------------------------------------------------------------------
-
-
-def test_marker_missing_is_refused(released_repo):
-    edit_privacy(released_repo)
-    released_repo.write("policies/privacy-policy.changelog.md", "# History\n\nOld notes.\n")
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    with pytest.raises(InputError, match="no insertion marker <!-- redline:changelog -->"):
-        changelog.write_entry(settings, policy, entry)
-    assert (released_repo.root / "policies/privacy-policy.changelog.md").read_text() == (
-        "# History\n\nOld notes.\n"
-    )
-
-
-def test_existing_file_keeps_its_text_and_line_endings(released_repo):
-    original = "# History\r\n\r\nIntro.\r\n\r\n<!-- redline:changelog -->\r\n\r\nOlder notes.\r\n"
-    released_repo.write("policies/privacy-policy.changelog.md", original.encode())
-    edit_privacy(released_repo)
-    policies, policy, settings = open_policy(released_repo)
-    entry = changelog_pending.pending_entry(policies, policy, settings, today=TODAY)
-    path = changelog.write_entry(settings, policy, entry)
-    data = path.read_bytes().decode()
-    assert data.startswith("# History\r\n\r\nIntro.\r\n\r\n<!-- redline:changelog -->\r\n\r\n")
-    assert data.endswith("\r\n\r\nOlder notes.\r\n")
-    assert "\n" not in data.replace("\r\n", "")
-    assert data.index("## Version 3") < data.index("Older notes.")
-    assert changelog.entry_versions(data) == {3}
-    with pytest.raises(InputError, match="already has an entry for version 3"):
-        changelog.write_entry(settings, policy, entry)
 
 
 def test_changelog_path_config(released_repo):
@@ -289,31 +134,7 @@ def test_changelog_path_config(released_repo):
             changelog.changelog_path(settings, policy)
 
 
-def test_default_changelog_is_not_a_policy(released_repo):
-    edit_privacy(released_repo)
-    policies, policy, settings = open_policy(released_repo)
-    changelog.write_entry(
-        settings, policy, changelog_pending.pending_entry(policies, policy, settings)
-    )
-    slugs = [p.slug for p in policies.policies()]
-    assert slugs == ["privacy-policy", "terms-of-service"]
-
-
 # -- the command ------------------------------------------------------------------------------
-
-
-def test_cli_draft_writes_nothing(released_repo):
-    edit_privacy(released_repo)
-    before = snapshot(released_repo)
-    status = released_repo.git("status", "--porcelain")
-    result = run_cli(released_repo, "changelog", "privacy-policy", "--draft")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("## Version 3 — effective March 2, 2024\n")
-    assert "Section 13 (Service Providers): one paragraph changed." in result.stdout
-    assert "redline:entry" not in result.stdout
-    assert "privacy-policy.md:3: '03/01/2024' is ambiguous" in result.stderr
-    assert snapshot(released_repo) == before
-    assert released_repo.git("status", "--porcelain") == status
 
 
 def test_cli_writes_once_then_refuses(released_repo):

@@ -12,7 +12,9 @@ import pytest
 
 from conftest import CI_VARIABLES, CliOutcome, redline_in_process
 from redline.config import Settings
+from redline.history.repo import PolicyRepo
 from redline.jobs.check import check_change
+from redline.jobs.init import apply_init, plan_init
 from redline.jobs.check_report import CheckReport, Finding, PolicyCheck, github_annotations
 
 TODAY = "2026-01-01"
@@ -70,13 +72,24 @@ def check_json(repo, *args: str, **env: str) -> tuple[int, dict, str]:
 
 @pytest.fixture
 def feature(policy_repo):
-    """A repository whose main branch has the policy effective 2025-06-01, on branch feature."""
+    """A repository whose main branch has the policies released as v1 (``redline init``),
+    effective 2025-06-01, on branch feature."""
     repo = policy_repo()
     repo.write("policies/privacy.md", policy())
     repo.write("policies/terms.md", "# Terms\n\nEffective date: 2025-06-01\n\nBe nice.\n")
     repo.commit("policies")
+    settings = repo.settings()
+    apply_init(PolicyRepo(settings), plan_init(PolicyRepo(settings), settings), settings)
+    repo.commit("Set up redline")
     repo.git("checkout", "--quiet", "-b", "feature")
     return repo
+
+
+def by_author(repo) -> None:
+    """``effective_date_by = "author"``: the pull request must set the date."""
+    config = repo.root / "redline.toml"
+    text = config.read_text() if config.exists() else ""
+    config.write_text(text + 'effective_date_by = "author"\n')
 
 
 def only(report: dict) -> dict:
@@ -87,7 +100,32 @@ def only(report: dict) -> dict:
 # -- each rule -------------------------------------------------------------------------------
 
 
-def test_material_change_without_moving_the_date_fails(feature):
+def test_material_change_without_moving_the_date_passes_as_release_sets_it(feature):
+    feature.write("policies/privacy.md", policy(We_never_sell="We sell"))
+    code, report, _ = check_json(feature)
+    assert code == 0
+    assert report["status"] == "pass"
+    entry = only(report)
+    assert (entry["change"], entry["classification"], entry["date_changed"]) == (
+        "modified",
+        "material",
+        False,
+    )
+    assert entry["old_date"] == entry["new_date"] == "2025-06-01"
+    assert entry["days_of_notice"] == 30
+    assert entry["release"]["effective_date"] == "2026-01-31"
+    assert entry["release"]["notify"] is True
+    [finding] = entry["findings"]
+    assert finding == {
+        "level": "notice",
+        "message": "release will set 2026-01-31 (30 days after the release) and notify "
+        "subscribers: v2, material change: notice period of 30 days",
+        "line": 3,
+    }
+
+
+def test_material_change_without_moving_the_date_fails_when_the_author_sets_it(feature):
+    by_author(feature)
     feature.write("policies/privacy.md", policy(We_never_sell="We sell"))
     process = run_process(feature, "--json", "--today", TODAY)
     assert process.returncode == 1
@@ -95,24 +133,30 @@ def test_material_change_without_moving_the_date_fails(feature):
     assert json.loads(process.stdout)["status"] == "fail"
     code, report, _ = check_json(feature)
     assert code == 1
-    assert report["status"] == "fail"
     assert report["today"] == TODAY and report["notice_days"] == 30
     entry = only(report)
-    assert entry["path"] == "policies/privacy.md"
-    assert entry["policy"] == "privacy"
-    assert entry["change"] == "modified"
-    assert entry["status"] == "fail"
-    assert entry["classification"] == "material"
-    assert entry["date_changed"] is False
-    assert entry["old_date"] == entry["new_date"] == "2025-06-01"
+    assert (entry["path"], entry["policy"], entry["status"]) == (
+        "policies/privacy.md",
+        "privacy",
+        "fail",
+    )
+    assert entry["release"] is None
     [finding] = entry["findings"]
     assert finding["level"] == "error" and finding["line"] == 3
     assert (
         "material change, but the effective date did not move (still 2025-06-01)"
         in (finding["message"])
     )
-    assert "redline effective-date privacy --in 30d" in finding["message"]
+    assert "(fix: redline effective-date privacy --in 30d)" in finding["message"]
     assert report["summary"] == {"failed": 1, "warned": 0, "passed": 0}
+    # the author sets the date: now it passes, with that date
+    feature.write("policies/privacy.md", policy("2026-02-15", We_never_sell="We sell"))
+    code, report, _ = check_json(feature)
+    assert code == 0
+    assert (
+        "release will set 2026-02-15 (45 days after the release)"
+        in (only(report)["findings"][0]["message"])
+    )
 
 
 def test_short_notice_fails_with_days_given_and_required(feature):
@@ -122,8 +166,16 @@ def test_short_notice_fails_with_days_given_and_required(feature):
     entry = only(report)
     assert (entry["status"], entry["days_of_notice"], entry["date_changed"]) == ("fail", 12, True)
     message = entry["findings"][0]["message"]
-    assert "gives 12 days of notice; 30 are required" in message
-    assert "earliest allowed date: 2026-01-31" in message
+    assert "the policy states 2026-01-13, which gives 12 days of notice" in message
+    assert "the earliest allowed is 2026-01-31 (notice period of 30 days)" in message
+    assert "--allow-short-notice" in message
+    # what release --allow-short-notice would do: a warning, not a failure
+    code, report, _ = check_json(feature, "--allow-short-notice")
+    assert (code, only(report)["status"]) == (0, "warn")
+    assert (
+        "release will set 2026-01-13 (12 days after the release) on SHORT NOTICE"
+        in (only(report)["findings"][0]["message"])
+    )
 
 
 def test_enough_notice_passes(feature):
@@ -139,7 +191,8 @@ def test_enough_notice_passes(feature):
     assert entry["findings"] == [
         {
             "level": "notice",
-            "message": "material change, effective 2026-01-31 (30 days of notice)",
+            "message": "release will set 2026-01-31 (30 days after the release) and notify "
+            "subscribers: v2, material change: date stated in the policy",
             "line": 3,
         }
     ]
@@ -150,7 +203,7 @@ def test_date_in_the_past_fails(feature):
     code, report, _ = check_json(feature)
     assert code == 1
     assert (
-        "the effective date 2025-12-31 is in the past (today is 2026-01-01)"
+        "the policy states 2025-12-31, which is in the past (today is 2026-01-01)"
         in (only(report)["findings"][0]["message"])
     )
 
@@ -198,15 +251,11 @@ def test_only_the_date_changed_warns(feature):
     assert code == 0
     assert report["status"] == "warn"
     entry = only(report)
-    assert (entry["status"], entry["classification"], entry["date_changed"]) == (
-        "warn",
-        "none",
-        True,
-    )
+    assert (entry["status"], entry["date_changed"], entry["release"]) == ("warn", True, None)
     assert (
-        "only the effective date changed (2025-06-01 -> 2026-03-01)"
-        in (entry["findings"][0]["message"])
-    )
+        "only the effective date changed (2025-06-01 -> 2026-03-01); nothing else in the "
+        "policy did, so release will release nothing"
+    ) in entry["findings"][0]["message"]
     assert report["summary"] == {"failed": 0, "warned": 1, "passed": 0}
 
 
@@ -223,7 +272,10 @@ def test_editorial_change_passes(feature):
         "editorial",
         False,
     )
-    assert entry["findings"][0]["message"] == "editorial change"
+    assert entry["findings"][0]["message"] == (
+        "release will set 2026-01-01 (0 days after the release) and not notify subscribers: "
+        "v2, editorial: released at once, not notified"
+    )
 
 
 def test_formatting_only_change_passes(feature):
@@ -231,14 +283,19 @@ def test_formatting_only_change_passes(feature):
     code, report, _ = check_json(feature)
     assert code == 0
     assert (only(report)["status"], only(report)["classification"]) == ("pass", "none")
+    assert only(report)["findings"][0]["message"] == (
+        "release will release nothing (unchanged since v1)"
+    )
 
 
 def test_date_line_change_alone_is_not_material_in_any_form(feature):
     feature.write("policies/privacy.md", policy("**March 1, 2026**"))
     code, report, _ = check_json(feature)
     assert code == 0
-    assert only(report)["status"] == "warn"
-    assert only(report)["classification"] == "none"
+    entry = only(report)
+    assert entry["status"] != "fail" and entry["classification"] != "material"
+    # the date line in bold is a formatting change: released at once, nobody notified
+    assert entry["release"] is None or entry["release"]["notify"] is False
 
 
 def test_new_and_removed_policies(feature):
@@ -250,7 +307,13 @@ def test_new_and_removed_policies(feature):
     assert set(by_path) == {"policies/cookies.md", "policies/terms.md"}
     added, removed = by_path["policies/cookies.md"], by_path["policies/terms.md"]
     assert (added["change"], added["status"], added["new_date"]) == ("added", "pass", "2020-01-01")
+    assert added["release"]["version"] == 1
+    assert added["release"]["effective_date"] == "2026-01-31"  # the notice floor
     assert (removed["change"], removed["status"]) == ("removed", "warn")
+    by_author(feature)  # a new policy must state a date that gives the notice
+    code, report, _ = check_json(feature)
+    assert code == 1
+    assert "which is in the past" in report["policies"][0]["findings"][0]["message"]
 
 
 def test_policy_deleted_in_a_commit_on_the_branch_is_reported(feature):
@@ -271,7 +334,7 @@ def test_unchanged_policies_are_not_listed_and_one_failure_fails_all(feature):
     code, report, _ = check_json(feature)
     assert (code, report["status"], report["policies"]) == (0, "pass", [])
     feature.write("policies/privacy.md", policy("2026-03-01", We_never_sell="We sell"))
-    feature.write("policies/terms.md", "# Terms\n\nEffective date: 2025-06-01\n\nBe kind.\n")
+    feature.write("policies/terms.md", "# Terms\n\nEffective date: 2026-01-05\n\nBe kind.\n")
     code, report, _ = check_json(feature)
     assert code == 1
     assert [(p["path"], p["status"]) for p in report["policies"]] == [
@@ -288,7 +351,8 @@ def test_notice_days_from_config_and_flag(feature):
     assert (code, report["notice_days"], only(report)["status"]) == (0, 10, "pass")
     code, report, _ = check_json(feature, "--notice-days", "20")
     assert (code, report["notice_days"]) == (1, 20)
-    assert "gives 12 days of notice; 20 are required" in only(report)["findings"][0]["message"]
+    message = only(report)["findings"][0]["message"]
+    assert "gives 12 days of notice; the earliest allowed is 2026-01-21" in message
 
 
 # -- the base revision ------------------------------------------------------------------------
@@ -297,6 +361,7 @@ def test_notice_days_from_config_and_flag(feature):
 def test_default_base_is_the_merge_base_with_main(feature):
     main_tip = feature.head()
     feature.write("policies/privacy.md", policy(We_never_sell="We sell"))
+    feature.write("policies/privacy.md", policy("2026-01-10", We_never_sell="We sell"))
     feature.commit("sell data")  # committed on the feature branch: still checked
     feature.git("checkout", "--quiet", "main")
     feature.write("policies/terms.md", "# Terms\n\nEffective date: 2025-06-01\n\nBe kind.\n")
@@ -316,12 +381,13 @@ def test_default_branch_from_config(policy_repo):
     repo.write("policies/privacy.md", policy())
     repo.commit("policies")
     repo.write("policies/privacy.md", policy(We_never_sell="We sell"))
+    by_author(repo)  # a first release must then state a date that gives the notice
     result = run_process(repo, "--today", TODAY)
     assert result.returncode == 2
     assert result.stderr.startswith("redline: error: no default branch to compare with")
     assert "--base" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    repo.write("redline.toml", 'default_branch = "trunk"\n')
+    repo.write("redline.toml", 'default_branch = "trunk"\neffective_date_by = "author"\n')
     code, report, _ = check_json(repo)
     assert code == 1 and report["base"]["ref"] == "merge-base(trunk, HEAD)"
     repo.write("redline.toml", 'default_branch = "develop"\n')
@@ -340,22 +406,26 @@ def test_unknown_base_is_a_git_error(feature):
 
 
 def test_human_report_and_github_annotations(feature):
+    by_author(feature)
     feature.write("policies/privacy.md", policy(We_never_sell="We sell"))
     feature.write("policies/terms.md", "# Terms\n\nEffective date: 2026-02-01\n\nBe nice.\n")
     result = run(feature, "--today", TODAY, GITHUB_ACTIONS="true", NO_COLOR="1")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "::error file=policies/privacy.md,line=3,title=redline check::material change, but the "
-        "effective date did not move (still 2025-06-01); set it at least 30 days ahead: "
-        "redline effective-date privacy --in 30d"
+        "::error file=policies/privacy.md,line=3,title=redline check::redline release would "
+        "refuse it: policies/privacy.md: material change, but the effective date did not move "
+        '(still 2025-06-01); with effective_date_by = "author" the pull request sets it, at '
+        "least 2026-01-31 (notice period of 30 days); policies/privacy.md is not released "
+        "(fix: redline effective-date privacy --in 30d)"
     )
     assert lines[1] == (
         "::warning file=policies/terms.md,line=3,title=redline check::only the effective date "
-        "changed (2025-06-01 -> 2026-02-01); nothing else in the policy did"
+        "changed (2025-06-01 -> 2026-02-01); nothing else in the policy did, so release will "
+        "release nothing (redline manages that date)"
     )
     assert lines[2].startswith("redline check: 2 changed policies against merge-base(main, HEAD)")
-    assert lines[3].startswith("FAIL  policies/privacy.md:3  material change")
+    assert lines[3].startswith("FAIL  policies/privacy.md:3  redline release would refuse it")
     assert lines[4].startswith("WARN  policies/terms.md:3  only the effective date changed")
     assert lines[5] == "FAIL: 1 failed, 1 with warnings, 0 passed"
     plain = run(feature, "--today", TODAY)
@@ -363,7 +433,7 @@ def test_human_report_and_github_annotations(feature):
 
 
 def test_annotations_go_to_stderr_with_json(feature):
-    feature.write("policies/privacy.md", policy(We_never_sell="We sell"))
+    feature.write("policies/privacy.md", policy("2026-01-13", We_never_sell="We sell"))
     result = run(feature, "--json", "--today", TODAY, GITHUB_ACTIONS="true")
     assert json.loads(result.stdout)["status"] == "fail"
     assert result.stderr.startswith("::error file=policies/privacy.md,line=3,title=redline check::")
@@ -412,31 +482,20 @@ def test_check_change_with_kramdown_and_front_matter():
     new = old.replace("2025-06-01", "2026-03-01").replace("June 1, 2025", "March 1, 2026")
     result = check_change(
         old + "\nText.\n",
-        new + "\nText.\n",
-        Settings(),
-        today=date(2026, 1, 1),
-        policy="p",
-        path="p.md",
-    )
-    assert (result.status, result.classification, result.new_date) == (
-        "warn",
-        "none",
-        date(2026, 3, 1),
-    )
-    changed = check_change(
-        old + "\nText.\n",
         new + "\nOther text.\n",
         Settings(notice_days=60),
         today=date(2026, 1, 1),
         policy="p",
         path="p.md",
+        verdict=None,  # no release plan: the date and the classification only
     )
-    assert (changed.status, changed.days_of_notice, changed.classification) == (
-        "fail",
-        59,
+    assert (result.status, result.classification, result.new_date) == (
+        "pass",
         "material",
+        date(2026, 3, 1),
     )
-    assert "gives 59 days of notice; 60 are required" in changed.findings[0].message
+    assert (result.old_date, result.days_of_notice) == (date(2025, 6, 1), 59)
+    assert result.findings[0].message == "redline release plans no version of it"
 
 
 def test_a_date_only_its_history_proves_passes(policy_repo):

@@ -103,15 +103,34 @@ def test_material_change_shows_class_date_check_redline_and_email(pull_request, 
     assert "<ins>" in html.read_text() and "advertising partners" in html.read_text()
 
 
-def test_check_failure_is_shown_with_the_date_release_would_set(pull_request):
+def test_a_date_left_to_release_passes_and_says_what_release_will_do(pull_request):
     repo = pull_request
     repo.write("policies/privacy.md", PRIVACY.replace("your email address", "your location"))
     repo.commit("Collect location")
     body = preview_of(repo).body
     assert "**Effective date the release would set:** 2025-07-02" in body
-    assert "notice period of 30 days" in body
+    assert "- **Why:** material change: notice period of 30 days" in body
+    assert "**Notice window (`redline check`):** ✅ pass" in body
+    assert (
+        "release will set 2025-07-02 (30 days after the release) and notify subscribers: v2, "
+        "material change: notice period of 30 days"
+    ) in body
+    assert "❌ fail" not in body and "did not move" not in body
+
+
+def test_when_the_author_sets_the_date_an_unmoved_date_fails_in_the_comment(pull_request):
+    repo = pull_request
+    repo.write("redline.toml", 'effective_date_by = "author"\n')
+    repo.write("policies/privacy.md", PRIVACY.replace("your email address", "your location"))
+    repo.commit("Collect location")
+    preview = preview_of(repo)
+    body = preview.body
+    assert "**Effective date the release would set:**" not in body
     assert "❌ fail" in body
-    assert "the effective date did not move" in body
+    assert "material change, but the effective date did not move (still 2025-01-01)" in body
+    assert "redline effective-date privacy --in 30d" in body
+    [left_out] = preview.left_out  # the same refusal, as release would report it
+    assert "did not move" in left_out
 
 
 def test_editorial_change_sends_no_email(pull_request):
@@ -258,6 +277,8 @@ def test_preview_email_of_a_never_released_policy_shows_the_date_release_would_s
     report = json.loads(result.stdout)
     assert report["version"] == 1 and report["effective_date"] == "2025-07-02"
     assert report["date_source"] == "notice period of 30 days"
+    assert report["reason"] == "material change: notice period of 30 days"
+    assert report["notify"] is True
     text = (out / "privacy-v1-notice.txt").read_text(encoding="utf-8")
     assert "July 2, 2025" in text and "January 1, 2025" not in text
 
@@ -273,7 +294,7 @@ def test_preview_email_of_an_uncommitted_edit_uses_the_release_planner(pull_requ
         repo, "preview-email", "privacy", "--today", TODAY.isoformat(), "-o", str(tmp_path)
     )
     assert result.returncode == 0, result.stderr
-    assert "privacy: pending version 2, effective 2025-07-02 (notice period of 30 days)" in (
+    assert "privacy: pending version 2, effective 2025-07-02 (material change: notice period " in (
         result.stderr
     )
     repo.write("policies/terms.md", "# Terms of Service\n\n## 1. Use\n\nBe kind.\n")

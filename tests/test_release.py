@@ -933,7 +933,7 @@ def test_short_notice_trailer_is_refused_unless_allowed(sqlite_world):
         privacy=world.edit("privacy", "processor only", "processors"),
     )
     refused = world.release("--push")
-    assert refused.returncode == 2
+    assert refused.returncode == 6  # left out as unreleasable, like a date set too early
     assert "gives 10 days of notice; the earliest allowed is 2026-04-01" in refused.stderr
     assert "--allow-short-notice" in refused.stderr
     assert world.head() == head and "privacy-policy/v2" not in world.origin_tags()
@@ -1138,7 +1138,8 @@ def test_month_year_trailer_is_moved_or_refused(policy_repo, tag_release):
     repo.git("commit", "-q", "-m", "Edit\n\nEffective-Date: 2026-02-01")
     # "February 2026" on Feb 1 gives 22 days, not 30: refused, nothing written
     code, data = _release_json(repo, "--today", "2026-01-10")
-    assert code == 2 and not data
+    assert code == 6 and not data["releases"]
+    assert "gives 22 days of notice" in data["unreleasable"][0]["problem"]
     assert "December 2025" in (repo.root / "policies/privacy.md").read_text()
     repo.git("commit", "-q", "--amend", "-m", "Edit\n\nEffective-Date: 2026-03-15")
     code, data = _release_json(repo, "--today", "2026-01-10")

@@ -53,8 +53,10 @@ def test_status_before_and_after_a_release(world):
     assert (merged.unreleased, merged.next_version) == ("material", 2)
     assert merged.warnings == [
         "text on main differs from the last release (v1): a material change that "
-        "`redline release` would publish as v2"
+        "`redline release` would publish as v2, effective 2026-04-01, notifying subscribers "
+        "(material change: notice period of 30 days)"
     ]
+    assert merged.next_release is not None and merged.next_release["notify"] is True
     assert by_slug(world.status(RELEASED))["terms-of-service"].warnings == []
 
     # After the release: v2 pending with its days left and its notices.

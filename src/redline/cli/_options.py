@@ -123,3 +123,11 @@ def date_order_option(help: str, *, config: bool = True) -> Callable[[F], F]:
     return click.option(
         "--date-order", cls=ConfigOption, config_key="date_order", type=DATE_ORDER, help=help
     )
+
+
+def allow_short_notice_option(
+    help: str = "Plan as `redline release --allow-short-notice` would: accept a date that "
+    "gives less than notice_days of notice.",
+) -> Callable[[F], F]:
+    """``--allow-short-notice``: release (or plan) with a date before the notice floor."""
+    return click.option("--allow-short-notice", is_flag=True, help=help)

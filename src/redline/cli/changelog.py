@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 @click.option(
     "--effective-date",
     metavar="YYYY-MM-DD",
-    help="Effective date of the pending version (default: the date the policy states, else "
-    "today + notice_days for a material change).",
+    help="Ask for this effective date of the pending version, as an Effective-Date trailer "
+    "would (default: the date redline release would set).",
 )
 @today_option("Take this as today's date (or $REDLINE_TODAY).")
 @json_option()
@@ -46,9 +46,10 @@ def command(
 ) -> None:
     """Add the changelog entry of POLICY's pending change to its changelog.
 
-    The pending change is the working tree against the last release; its version is the last
-    release + 1. The summary comes from --summary, a `Policy-Summary:` trailer or a
-    `## Summary` section in the commit message, or is generated from the changed sections.
+    The pending change is the working tree against the last release: the entry is the one
+    `redline release` would write now (same version, date and summary). The summary comes
+    from --summary, a `Policy-Summary:` trailer or a `## Summary` section in the commit
+    message, or is generated from the changed sections.
     A version already in the changelog is refused. The changelog's path is config
     changelog_path (default "{dir}/{slug}.changelog.md", beside the policy).
     """
@@ -58,8 +59,7 @@ def command(
     settings = app.settings()
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
-    entry = _entry(repo, target, settings, summary, version, effective_date, today)
-    markdown = changelog.render_entry(settings, entry)
+    entry, markdown = _entry(repo, target, settings, summary, version, effective_date, today)
     path = changelog.changelog_path(settings, target)
     relpath = path.relative_to(settings.repo_root).as_posix()
     if not draft:
@@ -75,12 +75,13 @@ def _entry(
     version: int | None,
     effective_date: str | None,
     today: str | None,
-) -> ChangelogEntry:
-    """The entry asked for: of released ``version``, else of the pending change."""
+) -> tuple[ChangelogEntry, str]:
+    """The entry asked for and its Markdown: of released ``version``, else the one
+    ``redline release`` would write for the pending change (the same planner)."""
     from redline.document.dates import parse_iso_date, resolve_today
     from redline.errors import InputError
     from redline.publish import changelog
-    from redline.publish.changelog_pending import pending_entry
+    from redline.release import plan_release
 
     day = resolve_today(today, env=settings.env)
     releases = repo.releases(target)
@@ -97,14 +98,26 @@ def _entry(
             raise InputError(
                 f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
             )
-        return changelog.entry_for_release(repo, target, release, settings, summary=summary)
+        entry = changelog.entry_for_release(repo, target, release, settings, summary=summary)
+        return entry, changelog.render_entry(settings, entry)
     if version is not None and version != latest + 1:
         raise InputError(
             f"{target.slug}: version {version} is neither released nor pending",
             hint=f"the pending version is {latest + 1}",
         )
     when = parse_iso_date(effective_date, what="--effective-date") if effective_date else None
-    return pending_entry(repo, target, settings, summary=summary, effective_date=when, today=day)
+    plan = plan_release(
+        repo, settings, day, only=target, worktree=True, summary=summary, requested=when
+    )
+    if plan.unreleasable:
+        raise plan.unreleasable[0].error
+    if not plan.releases:
+        raise InputError(
+            f"{target.slug}: unchanged since version {latest}; there is no pending change",
+            hint="edit the policy first, or pass --version N for the entry of a release",
+        )
+    item = plan.releases[0]
+    return item.entry, item.entry_markdown
 
 
 def _show(

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
-from redline.cli._options import DIRECTORY, base_option, json_option, today_option
+from redline.cli._options import (
+    DIRECTORY,
+    allow_short_notice_option,
+    base_option,
+    json_option,
+    today_option,
+)
 
 if TYPE_CHECKING:
     from redline.env import Environment
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 )
 @today_option()
 @json_option("Machine-readable report with the body.")
+@allow_short_notice_option()
 @pass_app
 def command(
     app: AppContext,
@@ -32,6 +39,7 @@ def command(
     output_dir: Path | None,
     today: str | None,
     as_json: bool,
+    allow_short_notice: bool,
 ) -> None:
     """Print the Markdown comment body for a pull request that changes policies.
 
@@ -61,6 +69,7 @@ def command(
         base=base,
         output_dir=output_dir,
         pointer=_run_pointer(app.env),
+        allow_short_notice=allow_short_notice,
     )
     if output_dir is not None:
         full = output_dir / "preview-full.md"

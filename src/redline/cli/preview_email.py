@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from redline.cli._app import AppContext, pass_app
-from redline.cli._options import DIRECTORY, json_option, kind_option, today_option, version_option
+from redline.cli._options import (
+    DIRECTORY,
+    allow_short_notice_option,
+    json_option,
+    kind_option,
+    today_option,
+    version_option,
+)
 from redline.vocab import NOTICE_KINDS
 
 
@@ -27,6 +34,7 @@ from redline.vocab import NOTICE_KINDS
 @kind_option("Which email.", default="notice", with_all=True)
 @today_option("Take this as today's date (or $REDLINE_TODAY).")
 @json_option()
+@allow_short_notice_option()
 @pass_app
 def command(
     app: AppContext,
@@ -36,6 +44,7 @@ def command(
     kind: str,
     today: str | None,
     as_json: bool,
+    allow_short_notice: bool,
 ) -> None:
     """Render POLICY's notice email and write it as .eml, .txt and .html files.
 
@@ -57,11 +66,12 @@ def command(
         version=version,
         today=resolve_today(today, env=app.env),
         outdir=outdir,
+        allow_short_notice=allow_short_notice,
     )
     if as_json:
         emit_json(preview.to_json())
         return
-    source = preview.date_source
+    source = preview.reason
     err().print(
         f"{preview.policy}: {preview.what}, effective {preview.effective_date.isoformat()}"
         + (f" ({source})" if source else ""),

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from redline.cli._app import AppContext, pass_app
-from redline.cli._options import dry_run_option, json_option, outbox_option, today_option
+from redline.cli._options import (
+    allow_short_notice_option,
+    dry_run_option,
+    json_option,
+    outbox_option,
+    today_option,
+)
 
 if TYPE_CHECKING:
     from redline.release import ReleaseReport
@@ -22,10 +28,9 @@ if TYPE_CHECKING:
     help="Push the release commit and tags to origin (refused if the branch moved).",
 )
 @click.option("--no-notify", is_flag=True, help="Release without emailing subscribers.")
-@click.option(
-    "--allow-short-notice",
-    is_flag=True,
-    help="Accept an Effective-Date trailer earlier than notice_days allows (recorded in the tag).",
+@allow_short_notice_option(
+    "Accept an Effective-Date trailer or a date set in the policy earlier than notice_days "
+    "allows (recorded in the tag)."
 )
 @today_option()
 @outbox_option("Write the notices as .eml files into DIR instead of using SMTP.")

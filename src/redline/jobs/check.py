@@ -1,43 +1,45 @@
 """The notice-window check for pull requests: ``redline check``.
 
-For every policy that changed between a base revision and the working tree:
+check judges the release plan, not the diff of the date line: for every policy that changed
+between a base revision and the working tree it shows what ``redline release`` would do if
+the pull request were merged now (:func:`redline.release.plan_release` on the working tree,
+the one planner), and
 
-* **fail** when the change is material and the effective date did not move;
-* **fail** when a moved effective date gives fewer than ``notice_days`` days of notice
-  (material changes), or lies in the past;
-* **fail** when the effective date is missing, blank, ambiguous or not a valid date;
-* **warn** when only the date changed, or a datetime attribute disagrees with the text;
-* **pass** otherwise (editorial changes need no notice).
+* **fails** when that release would refuse the policy: a date stated in the pull request (or
+  an Effective-Date trailer) that gives too little notice without ``--allow-short-notice``,
+  or lies in the past; with ``effective_date_by = "author"``, a material change whose date
+  did not move; an effective date that is missing, blank, ambiguous or cannot be written;
+* **fails** when the release would stop altogether (a template or changelog problem);
+* **warns** when only the date changed (nothing would be released), on short notice, or when
+  a datetime attribute disagrees with the text;
+* **passes** otherwise, saying what the release will do ("release will set 2026-12-31 (30
+  days after the release) and notify subscribers: ...").
 
-Materiality is judged on the text without its date statements, so a change of the date line
-alone is never material. The report and its text and GitHub forms are in
-:mod:`redline.jobs.check_report`.
+The report and its text and GitHub forms are in :mod:`redline.jobs.check_report`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from redline.compare.engine import diff_documents
-from redline.document.dates import (
-    date_options,
-    earliest_reading,
-    find_effective_date,
-    split_dates,
-    strip_dates,
-)
+from redline.document.dates import date_options, earliest_reading, find_effective_date, split_dates
 from redline.document.model import parse_document
-from redline.errors import DateError, GitError, InputError
+from redline.errors import DateError, GitError, InputError, RedlineError
 from redline.history.git import SHALLOW_HINT, GitCommandFailed
 from redline.history.policy_dates import read_policy_date, repository_orders
 from redline.jobs.check_report import CheckReport, PolicyCheck
+from redline.release import PolicyRelease, Skipped, Unreleasable, plan_release
 
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.document.dates import DateOptions
     from redline.history.repo import Policy, PolicyRepo
+    from redline.release import ReleasePlan
+
+Verdict = PolicyRelease | Skipped | Unreleasable | None
 
 ENV_GITHUB_BASE_REF = "GITHUB_BASE_REF"
 
@@ -115,21 +117,50 @@ def resolve_base(repo: PolicyRepo, settings: Settings, base: str | None) -> tupl
 # -- checking one policy ------------------------------------------------------------------------
 
 
-def _classify(
-    old_text: str, new_text: str, settings: Settings, options: DateOptions, name: str
-) -> str:
-    """Classification of the change with every date statement removed from both texts."""
-    old, new = strip_dates(old_text, options), strip_dates(new_text, options)
-    if not old.strip() or not new.strip():
-        return "none" if old.strip() == new.strip() else "material"
+@dataclass
+class Planned:
+    """The release that check judges: the plan, or why ``redline release`` would stop."""
+
+    plan: ReleasePlan | None
+    error: str | None = None
+    _by_path: dict[str, Verdict] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        repo: PolicyRepo,
+        settings: Settings,
+        today: date,
+        *,
+        worktree: bool = True,
+        allow_short_notice: bool = False,
+    ) -> Planned:
+        """What a release would do now with the working tree's text (or HEAD's)."""
+        try:
+            plan = plan_release(
+                repo, settings, today, worktree=worktree, allow_short_notice=allow_short_notice
+            )
+        except RedlineError as error:
+            return cls(None, str(error))
+        planned = cls(plan)
+        for item in [*plan.releases, *plan.skipped, *plan.unreleasable]:
+            planned._by_path[item.policy.path] = item
+        return planned
+
+    def verdict(self, path: str) -> Verdict:
+        """The plan's decision for the policy at ``path`` (None: it plans nothing for it)."""
+        return self._by_path.get(path)
+
+
+def _classify(old_text: str, new_text: str, settings: Settings, name: str) -> str:
+    """Classification of the change by the one classifier (every date line is editorial)."""
     fold = settings.fold_typography
-    old_doc = parse_document(old, name=f"{name} (base)", fold_typography=fold)
-    new_doc = parse_document(new, name=name, fold_typography=fold)
+    old_doc = parse_document(old_text, name=f"{name} (base)", fold_typography=fold)
+    new_doc = parse_document(new_text, name=name, fold_typography=fold)
     return diff_documents(old_doc, new_doc, path=name).classification
 
 
 def _read_date(text: str, options: DateOptions, name: str, today: date) -> date | None:
-
     try:
         return find_effective_date(text, options, name=name, today=today).date
     except DateError:
@@ -155,16 +186,17 @@ def check_change(
     today: date,
     policy: str,
     path: str,
+    verdict: Verdict,
     options: DateOptions | None = None,
 ) -> PolicyCheck:
-    """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None: removed).
+    """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None:
+    removed) against ``verdict``, what the release plan does with it.
 
     ``options`` are the policy's date options with the order its evidence gives
     (:func:`redline.history.policy_dates.read_policy_date`); default: those of ``settings``.
     A month-year date counts its notice from the 1st of the month (readers may take it so).
     """
     opts = options or date_options(settings)
-    notice = opts.notice_days
     change = "added" if old_text is None else "removed" if new_text is None else "modified"
     result = PolicyCheck(policy=policy, path=path, change=change)
     if new_text is None:
@@ -178,61 +210,50 @@ def check_change(
         return result
     result.new_date = new = effective.date
     assert new is not None  # find_effective_date raises for a blank date
-    result.days_of_notice = days = (earliest_reading(new, effective.precision) - today).days
+    result.days_of_notice = (earliest_reading(new, effective.precision) - today).days
     for warning in effective.warnings:
         result.add("warning", f"{warning}", line)
-    if old_text is None:
-        result.add("notice", f"new policy, effective {new.isoformat()}", line)
-        return result
-    result.old_date = _read_date(old_text, opts, path, today)
-    result.classification = _classify(old_text, new_text, settings, opts, path)
-    _judge(result, new, days, today=today, notice=notice, line=line)
+    if old_text is not None:
+        result.old_date = _read_date(old_text, opts, path, today)
+        result.classification = _classify(old_text, new_text, settings, path)
+    else:
+        result.classification = "material"
+    _judge(result, verdict, line)
     return result
 
 
-def _judge(
-    result: PolicyCheck, new: date, days: int, *, today: date, notice: int, line: int
-) -> None:
-    """The finding of a modified policy: its classification against the move of its date."""
-    old, kind, policy = result.old_date, result.classification, result.policy
-    if result.date_changed and new < today:
-        result.add(
-            "error",
-            f"the effective date {new.isoformat()} is in the past (today is {today.isoformat()})",
-            line,
-        )
-    elif kind == "material" and not result.date_changed:
-        result.add(
-            "error",
-            f"material change, but the effective date did not move (still {new.isoformat()}); "
-            f"set it at least {notice} days ahead: redline effective-date {policy} --in {notice}d",
-            line,
-        )
-    elif kind == "material" and days < notice:
-        result.add(
-            "error",
-            f"the effective date {new.isoformat()} gives {days} days of notice; "
-            f"{notice} are required (earliest allowed date: "
-            f"{date.fromordinal(today.toordinal() + notice).isoformat()})",
-            line,
-        )
-    elif kind == "material":
-        result.add(
-            "notice", f"material change, effective {new.isoformat()} ({days} days of notice)", line
-        )
-    elif kind == "none" and result.date_changed:
-        was = old.isoformat() if old else "unreadable"
+def _judge(result: PolicyCheck, verdict: Verdict, line: int | None) -> None:
+    """The finding of a changed policy: what the release plan does with it."""
+    if isinstance(verdict, Unreleasable):
+        result.add("error", f"redline release would refuse it: {verdict.warning}", line)
+    elif isinstance(verdict, PolicyRelease):
+        result.release = verdict.to_json()
+        result.days_of_notice = verdict.notice_days
+        level = "warning" if verdict.short_notice else "notice"
+        result.add(level, will_do(verdict), line)
+    elif isinstance(verdict, Skipped) and verdict.date_only:
+        was = result.old_date.isoformat() if result.old_date else "unreadable"
+        now = result.new_date.isoformat() if result.new_date else "unreadable"
         result.add(
             "warning",
-            f"only the effective date changed ({was} -> {new.isoformat()}); "
-            "nothing else in the policy did",
+            f"only the effective date changed ({was} -> {now}); nothing else in the policy "
+            "did, so release will release nothing (redline manages that date)",
             line,
         )
-    elif kind == "none":
-        result.add("notice", "no change in wording (formatting or other date lines only)", line)
+    elif isinstance(verdict, Skipped):
+        result.add("notice", f"release will release nothing ({verdict.reason})", line)
     else:
-        moved = f"; effective date now {new.isoformat()}" if result.date_changed else ""
-        result.add("notice", f"editorial change{moved}", line)
+        result.add("notice", "redline release plans no version of it", line)
+
+
+def will_do(item: PolicyRelease) -> str:
+    """What the release will do with one policy, in one line."""
+    told = "notify subscribers" if item.notify else "not notify subscribers"
+    short = " on SHORT NOTICE" if item.short_notice else ""
+    return (
+        f"release will set {item.effective_date.isoformat()} ({item.notice_days} days after "
+        f"the release){short} and {told}: v{item.version}, {item.reason}"
+    )
 
 
 def _read(repo: PolicyRepo, policy: Policy, rev: str | None) -> str | None:
@@ -248,15 +269,24 @@ def _read(repo: PolicyRepo, policy: Policy, rev: str | None) -> str | None:
 
 
 def check_policies(
-    repo: PolicyRepo, settings: Settings, *, base: str | None = None, today: date
+    repo: PolicyRepo,
+    settings: Settings,
+    *,
+    base: str | None = None,
+    today: date,
+    allow_short_notice: bool = False,
+    planned: Planned | None = None,
 ) -> CheckReport:
-    """Check every policy that differs between ``base`` and the working tree.
+    """Check every policy that differs between ``base`` and the working tree against what
+    a release would do (``planned``; default: the plan of the working tree).
 
     A policy renamed or moved since ``base`` (git's rename detection, or its declared
     ``previous_paths``) is checked against its text at the old path and reported as a move.
     """
     base_ref, base_commit = resolve_base(repo, settings, base)
-    report = CheckReport(base_ref, base_commit, today, settings.notice_days)
+    if planned is None:
+        planned = Planned.of(repo, settings, today, allow_short_notice=allow_short_notice)
+    report = CheckReport(base_ref, base_commit, today, settings.notice_days, planned.error)
     current = repo.policies()
     orders = repository_orders(repo)
     moves = repo.moves_since(base_commit)
@@ -283,6 +313,7 @@ def check_policies(
             today=today,
             policy=policy.slug,
             path=policy.path,
+            verdict=planned.verdict(policy.path),
             options=read.options if read else None,
         )
         if moved_from:
@@ -296,7 +327,7 @@ def check_policies(
         if path not in known:
             slug = settings.layout.name(path)
             report.policies.append(
-                check_change("", None, settings, today=today, policy=slug, path=path)
+                check_change("", None, settings, today=today, policy=slug, path=path, verdict=None)
             )
     report.policies.sort(key=lambda checked: checked.path)
     return report

@@ -39,6 +39,7 @@ class PolicyCheck:
     new_date: date | None = None
     days_of_notice: int | None = None
     moved_from: str | None = None
+    release: dict[str, Any] | None = None  # the version the release plan makes of it
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -69,6 +70,7 @@ class PolicyCheck:
             "new_date": self.new_date.isoformat() if self.new_date else None,
             "date_changed": self.date_changed,
             "days_of_notice": self.days_of_notice,
+            "release": self.release,
             "findings": [finding.to_json() for finding in self.findings],
         }
 
@@ -81,12 +83,16 @@ class CheckReport:
     base_commit: str
     today: date
     notice_days: int
+    release_error: str | None = None  # why `redline release` would stop (then: fail)
     policies: list[PolicyCheck] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        """pass, warn or fail: the worst of the policies (pass when nothing changed)."""
+        """pass, warn or fail: the worst of the policies (pass when nothing changed), fail
+        when the release would stop."""
         worst = max((_RANK[p.status] for p in self.policies), default=0)
+        if self.release_error is not None:
+            worst = _RANK["fail"]
         return next(name for name, rank in _RANK.items() if rank == worst)
 
     def count(self, status: str) -> int:
@@ -100,6 +106,7 @@ class CheckReport:
             "base": {"ref": self.base_ref, "commit": self.base_commit},
             "today": self.today.isoformat(),
             "notice_days": self.notice_days,
+            "release_error": self.release_error,
             "policies": [p.to_json() for p in self.policies],
             "summary": {
                 "failed": self.count("fail"),
@@ -120,6 +127,9 @@ def _escape_property(text: str) -> str:
 def github_annotations(report: CheckReport) -> list[str]:
     """GitHub Actions workflow commands (``::error file=...,line=...::message``)."""
     lines = []
+    if report.release_error is not None:
+        message = f"redline release would stop: {report.release_error}"
+        lines.append(f"::error title={_escape_property('redline check')}::{_escape_data(message)}")
     for policy in report.policies:
         for finding in policy.findings:
             if finding.level == "notice":
@@ -148,6 +158,8 @@ def render_text(report: CheckReport) -> list[tuple[str, str]]:
             f"{report.notice_days} days of notice required",
         )
     ]
+    if report.release_error is not None:
+        lines.append(("fail", f"FAIL  redline release would stop: {report.release_error}"))
     for policy in report.policies:
         for finding in policy.findings:
             where = policy.path + (f":{finding.line}" if finding.line else "")

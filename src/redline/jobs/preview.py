@@ -28,13 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from redline.compare.engine import diff_policy
 from redline.compare.views import render_html
-from redline.errors import RedlineError
 from redline.files import atomic_write
 from redline.history.repo import Policy
-from redline.jobs.check import check_policies
+from redline.jobs.check import Planned, check_policies
 from redline.jobs.sample_email import SampleAddressing
 from redline.mail.message import MESSAGE_POLICY
-from redline.release import plan_release
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -131,28 +129,28 @@ def build_preview(
     output_dir: Path | None = None,
     pointer: str | None = None,
     limit: int = COMMENT_LIMIT - RESERVE,
+    allow_short_notice: bool = False,
 ) -> Preview:
     """Work out the preview, render the comment body and, with ``output_dir``, write files.
 
     ``pointer`` says where the full HTML redline can be found when the body is cut (default:
-    ``output_dir``, else how to produce it).
+    ``output_dir``, else how to produce it). ``allow_short_notice`` plans as
+    ``redline release --allow-short-notice`` would.
     """
     from redline.jobs.preview_comment import render_body  # cycle: it imports MARKER from here
 
-    check = check_policies(repo, settings, base=base, today=today)
+    planned = Planned.of(
+        repo, settings, today, worktree=False, allow_short_notice=allow_short_notice
+    )
+    check = check_policies(repo, settings, base=base, today=today, planned=planned)
     warnings: list[str] = []
     dirty = [root for root in settings.policies_dir if repo.uncommitted([root])]
     if dirty:
         warnings.append(
             f"uncommitted changes under {', '.join(f'{root}/' for root in dirty)}: the "
-            "notice-window check includes them, the release preview shows HEAD only"
+            "preview and its notice-window check show what HEAD would release"
         )
-    plan: ReleasePlan | None = None
-    plan_error = None
-    try:
-        plan = plan_release(repo, settings, today)
-    except RedlineError as error:
-        plan_error = str(error)
+    plan, plan_error = planned.plan, planned.error
     previews = _collect(repo, settings, check, plan)
     sample = SampleAddressing.of(settings)
     for preview in previews:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from redline.history.repo import Policy
     from redline.history.tags import Release
     from redline.publish.notice import NoticeContext, RenderedNotice
+    from redline.release import PolicyRelease
 
 
 @dataclass
@@ -36,6 +37,8 @@ class EmailPreview:
     effective_date: dt.date
     date_source: str | None  # why a pending version gets its date
     what: str
+    reason: str | None = None  # the planner's one line: its date and whether it notifies
+    notify: bool | None = None  # whether release would email it (None: a release's own)
     files: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -45,6 +48,8 @@ class EmailPreview:
             "version": self.version,
             "effective_date": self.effective_date.isoformat(),
             "date_source": self.date_source,
+            "reason": self.reason,
+            "notify": self.notify,
             "what": self.what,
             "files": self.files,
         }
@@ -58,15 +63,27 @@ def preview_email(
     version: int | None = None,
     today: dt.date,
     outdir: Path | None = None,
+    allow_short_notice: bool = False,
 ) -> EmailPreview:
     """Write the emails of ``kinds`` for ``policy`` (default: its pending change, else its
-    latest release; with ``version``, that release) into ``outdir``."""
+    latest release; with ``version``, that release) into ``outdir``; ``allow_short_notice``
+    plans as ``redline release --allow-short-notice`` would."""
     from redline.publish.templates import Templates  # lazy: loads jinja2
 
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
-    release, context, what, source = _subject_of_preview(repo, settings, target, version, today)
-    preview = EmailPreview(target.slug, release.version, release.effective_date, source, what)
+    release, context, what, planned = _subject_of_preview(
+        repo, settings, target, version, today, allow_short_notice
+    )
+    preview = EmailPreview(
+        target.slug,
+        release.version,
+        release.effective_date,
+        planned.date_source if planned else None,
+        what,
+        planned.reason if planned else None,
+        planned.notify if planned else None,
+    )
     directory = outdir or settings.repo_root / ".redline" / "preview"
     templates = Templates(settings)
     sample = SampleAddressing.of(settings)
@@ -77,9 +94,15 @@ def preview_email(
 
 
 def _subject_of_preview(
-    repo: PolicyRepo, settings: Settings, target: Policy, version: int | None, today: dt.date
-) -> tuple[Release, NoticeContext, str, str | None]:
-    """The release to preview, its notice context, what it is, and why it gets its date."""
+    repo: PolicyRepo,
+    settings: Settings,
+    target: Policy,
+    version: int | None,
+    today: dt.date,
+    allow_short_notice: bool,
+) -> tuple[Release, NoticeContext, str, PolicyRelease | None]:
+    """The release to preview, its notice context, what it is, and the planned version
+    (None for a release made earlier)."""
     from redline.publish import changelog  # lazy: loads jinja2
 
     if version is not None:
@@ -89,25 +112,32 @@ def _subject_of_preview(
             raise InputError(
                 f"{target.slug}: no release v{version}", hint=f"released versions: {known}"
             )
-        what, source = f"release v{version}", None
+        what = f"release v{version}"
     else:
         # What `redline release` would make of the working tree: the same planner.
-        plan = plan_release(repo, settings, today, only=target, worktree=True)
+        plan = plan_release(
+            repo,
+            settings,
+            today,
+            only=target,
+            worktree=True,
+            allow_short_notice=allow_short_notice,
+        )
         if plan.unreleasable:
             raise plan.unreleasable[0].error
         if plan.releases:
             item = plan.releases[0]
             release = provisional_release(plan, item)
             what = f"pending version {release.version}"
-            return release, notice_context(plan, item), what, item.date_source
+            return release, notice_context(plan, item), what, item
         latest = repo.latest_release(target)
         if latest is None:  # the planner releases every policy never released
             raise InputError(f"{target.slug}: has no release and no pending change")
-        release, source = latest, None
+        release = latest
         what = f"release v{release.version} (no pending change)"
     diff = changelog.release_diff(repo, target, release)
     context = build_notice_context(repo, target, release, diff, settings, today=today)
-    return release, context, what, source
+    return release, context, what, None
 
 
 def _write_files(

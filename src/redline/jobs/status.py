@@ -235,15 +235,18 @@ def _unreleased(status: PolicyStatus, context: _Context, releases: list[Release]
                 status.warnings.append(f"`redline release` would leave it out: {skipped.warning}")
             return
         classification, version = item.classification, item.version
+        status.next_release = item.to_json()
+        told = "notifying subscribers" if item.notify else "not notifying subscribers"
+        planned = f", effective {item.effective_date.isoformat()}, {told} ({item.reason})"
     else:
         classification = diff_policy(repo, policy, latest.tag, "HEAD").classification
         if classification == "none":
             return
-        version = latest.version + 1
+        version, planned = latest.version + 1, ""
     status.unreleased, status.next_version = classification, version
     status.warnings.append(
         f"text on {context.report.branch} differs from the last release (v{latest.version}): a "
-        f"{classification} change that `redline release` would publish as v{version}"
+        f"{classification} change that `redline release` would publish as v{version}{planned}"
     )
 
 

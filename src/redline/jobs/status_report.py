@@ -104,6 +104,7 @@ class PolicyStatus:
     pending: list[VersionStatus]
     unreleased: str | None = None
     next_version: int | None = None
+    next_release: dict[str, Any] | None = None  # what the release plan makes of it
     warnings: list[str] = field(default_factory=list)
     date: PolicyDate | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -124,7 +125,11 @@ class PolicyStatus:
             "current": self.current.to_json() if self.current else None,
             "pending": [version.to_json() for version in self.pending],
             "unreleased_change": (
-                {"classification": self.unreleased, "version": self.next_version}
+                {
+                    "classification": self.unreleased,
+                    "version": self.next_version,
+                    "release": self.next_release,
+                }
                 if self.unreleased
                 else None
             ),

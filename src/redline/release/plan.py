@@ -36,6 +36,7 @@ class ReleasePlan:
     allow_short_notice: bool
     notify: bool
     worktree: bool = False
+    summary: str | None = None
     releases: list[PolicyRelease] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     unreleasable: list[Unreleasable] = field(default_factory=list)
@@ -74,6 +75,8 @@ def plan_release(
     templates: Templates | None = None,
     only: Policy | None = None,
     worktree: bool = False,
+    summary: str | None = None,
+    requested: date | None = None,
 ) -> ReleasePlan:
     """Work out and validate every release a run at ``rev`` would make; write nothing.
 
@@ -84,15 +87,18 @@ def plan_release(
     that one run shows every policy that needs fixing.
 
     ``only`` plans that one policy; ``worktree`` takes its text from the working tree
-    instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
+    instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit). ``summary``
+    is every entry's summary (else the commits' or a generated one); ``requested`` asks for
+    a date as the Effective-Date trailer of ``rev`` would (and replaces it).
     """
     from redline.publish.templates import Templates  # lazy: loads jinja2
 
     if not repo.has_commits():
         raise GitError("the repository has no commits yet", hint="commit the policies first")
     head = repo.resolve_rev(rev)
-    message = repo.commit_message(head)
-    requested = effective_date_trailer(message, where=f"commit {head[:10]}")
+    if requested is None:
+        message = repo.commit_message(head)
+        requested = effective_date_trailer(message, where=f"commit {head[:10]}")
     templates = templates or Templates(settings)
     plan = ReleasePlan(
         repo,
@@ -103,6 +109,7 @@ def plan_release(
         allow_short_notice,
         notify,
         worktree=worktree,
+        summary=summary,
         templates=templates,
         orders=repository_orders(repo),
     )

@@ -26,8 +26,10 @@ class PolicyRelease:
     ``notice_base``/``notice_diff`` are what the notice compares with (the last notified
     version). ``entry``/``entry_markdown`` are the changelog entry and its Markdown,
     ``changelog`` the changelog's repository-relative path, ``notice`` the rendered email
-    (None when ``notify`` is false). ``data`` and ``changelog_data`` are the exact bytes the
-    release writes into the policy and its changelog.
+    (None when ``notify`` is false). ``reason`` says in one line why it gets its date and
+    whether subscribers are told (the planner's decision, shown by every preview). ``data``
+    and ``changelog_data`` are the exact bytes the release writes into the policy and its
+    changelog.
     """
 
     policy: Policy
@@ -50,6 +52,7 @@ class PolicyRelease:
     data: bytes = b""
     changelog_data: bytes = b""
     notice: RenderedNotice | None = None
+    reason: str = ""
 
     @property
     def notice_days(self) -> int:
@@ -67,6 +70,7 @@ class PolicyRelease:
             "classification": self.classification,
             "effective_date": self.effective_date.isoformat(),
             "date_source": self.date_source,
+            "reason": self.reason,
             "notice_days": self.notice_days,
             "short_notice": self.short_notice,
             "notify": self.notify,
@@ -84,6 +88,7 @@ class Skipped:
     policy: Policy
     latest: Release | None
     reason: str
+    date_only: bool = False  # only the effective-date line changed (redline manages it)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""

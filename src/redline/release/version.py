@@ -10,18 +10,19 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from redline.compare.engine import RefInfo, diff_documents
-from redline.document.dates import edit_effective_date
+from redline.document.dates import edit_effective_date, find_effective_date
 from redline.document.model import parse_document
 from redline.document.source import decode_policy
 from redline.errors import DateError, InputError
 from redline.history.policy_dates import read_policy_date
 from redline.history.tags import notice_base
-from redline.release.effective import choose_effective_date, pending_date
+from redline.release.effective import BY_AUTHOR, choose_effective_date, pending_date
 from redline.release.messages import with_notice
 from redline.release.results import PolicyRelease, Skipped, Unreleasable
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
+    from redline.document.dates import DateOptions
     from redline.document.model import Document
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
@@ -41,6 +42,7 @@ class _Draft:
     releases: list[Release]
     classification: str = "material"
     old_doc: Document | None = None
+    old_text: str = ""
 
     @property
     def latest(self) -> Release | None:
@@ -128,6 +130,7 @@ def _compare(plan: ReleasePlan, draft: _Draft, blob: str) -> Skipped | Unreleasa
             "which contains this commit",
         )
     old_snapshot, draft.old_doc = plan.repo.document(policy, latest.commit)
+    draft.old_text = old_snapshot.text
     if old_snapshot.blob == blob:
         return Skipped(policy, latest, f"unchanged since v{latest.version}")
     fold = plan.settings.fold_typography
@@ -164,24 +167,51 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
                 f"redline manages that date ({latest.effective_date.isoformat()}), so there "
                 "is nothing to release"
             )
-            return Skipped(policy, latest, f"unchanged since v{latest.version} (date line only)")
+            why = f"unchanged since v{latest.version} (date line only)"
+            return Skipped(policy, latest, why, date_only=True)
     pending = pending_date(draft.releases, plan.today)
-    effective, source, short = choose_effective_date(
-        draft.classification,
-        today=plan.today,
-        notice_days=options.notice_days,
-        pending=pending,
-        requested=plan.requested_date,
-        written=current.effective.date,
-        allow_short_notice=plan.allow_short_notice,
-        name=path,
-        precision=current.effective.precision,
-    )
+    written = current.effective.date
+    by = plan.repo.settings_for(policy).effective_date_by
+    try:
+        effective, source, short = choose_effective_date(
+            draft.classification,
+            today=plan.today,
+            notice_days=options.notice_days,
+            pending=pending,
+            requested=plan.requested_date,
+            written=written,
+            allow_short_notice=plan.allow_short_notice,
+            name=path,
+            precision=current.effective.precision,
+            stated=_stated(draft, written, options, by, plan.today),
+            by=by,
+            slug=policy.slug,
+        )
+    except DateError as problem:  # a date too early, in the past, or not set by the author
+        return Unreleasable(policy, problem)
     try:
         new_text = edit_effective_date(draft.text, effective, options, name=path).text
     except DateError as problem:  # pragma: no cover - the probe above writes the same line
         return Unreleasable(policy, problem)
     return _Dated(effective, source, short, pending, new_text)
+
+
+def _stated(
+    draft: _Draft, written: date | None, options: DateOptions, by: str, today: date
+) -> bool:
+    """True when the pull request set the policy's date: it differs from the last release's
+    date and from the date written in the text released then (a first release's date is the
+    author's own only with ``effective_date_by = "author"``)."""
+    latest = draft.latest
+    if latest is None:
+        return by == BY_AUTHOR
+    if written is None or written == latest.effective_date:
+        return False
+    try:
+        released = find_effective_date(draft.old_text, options, today=today).date
+    except DateError:
+        released = None
+    return written != released
 
 
 def _build(plan: ReleasePlan, draft: _Draft, dated: _Dated, templates: Templates) -> PolicyRelease:
@@ -200,6 +230,7 @@ def _build(plan: ReleasePlan, draft: _Draft, dated: _Dated, templates: Templates
         plan, draft, dated, diff, version, tag, templates
     )
     item = PolicyRelease(
+        reason=_reason(draft.classification, dated, notify),
         policy=policy,
         previous=latest,
         version=version,
@@ -221,6 +252,17 @@ def _build(plan: ReleasePlan, draft: _Draft, dated: _Dated, templates: Templates
         changelog_data=log_text.encode("utf-8"),
     )
     return with_notice(plan, item) if notify else item
+
+
+def _reason(classification: str, dated: _Dated, notify: bool) -> str:
+    """Why the new version gets its date and whether subscribers are told, in one line."""
+    told = "subscribers notified" if notify else "not notified"
+    if classification == "material":
+        short = "" if notify else f"; {told}"
+        return f"material change: {dated.source}{short}"
+    if dated.source == "pending release":
+        return f"editorial: takes the pending release's date {dated.effective.isoformat()}, {told}"
+    return f"editorial: {dated.source}, {told}"
 
 
 def _diffs(
@@ -265,7 +307,12 @@ def _changelog(
 
     repo, settings, policy, latest = plan.repo, plan.settings, draft.policy, draft.latest
     summary = changelog.resolve_summary(
-        repo, policy, diff, since=latest.tag if latest else None, until=plan.head
+        repo,
+        policy,
+        diff,
+        explicit=plan.summary,
+        since=latest.tag if latest else None,
+        until=plan.head,
     )
     entry = changelog.build_entry(
         repo,
