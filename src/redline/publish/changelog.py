@@ -7,7 +7,7 @@ second entry for the same version is refused. Entries are rendered with the temp
 ``changelog-entry.md.j2`` (and ``changelog.md.j2`` for a new file).
 
 An entry's summary comes from :mod:`redline.publish.changelog_summary`; the entry of a change
-not yet released from :mod:`redline.publish.changelog_pending`.
+not yet released is worked out by the release planner (``redline.release.plan_release``).
 """
 
 from __future__ import annotations
