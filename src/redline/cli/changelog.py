@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 
 from redline.cli._app import AppContext, pass_app
-from redline.cli._options import json_option, today_option, version_option
+from redline.cli._options import (
+    allow_short_notice_option,
+    json_option,
+    today_option,
+    version_option,
+)
 
 if TYPE_CHECKING:
     from redline.config import Settings
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
 )
 @today_option("Take this as today's date (or $REDLINE_TODAY).")
 @json_option()
+@allow_short_notice_option()
 @pass_app
 def command(
     app: AppContext,
@@ -43,6 +50,7 @@ def command(
     effective_date: str | None,
     today: str | None,
     as_json: bool,
+    allow_short_notice: bool,
 ) -> None:
     """Add the changelog entry of POLICY's pending change to its changelog.
 
@@ -59,7 +67,8 @@ def command(
     settings = app.settings()
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
-    entry, markdown = _entry(repo, target, settings, summary, version, effective_date, today)
+    asked = _Asked(summary, version, effective_date, today, allow_short_notice)
+    entry, markdown = _entry(repo, target, settings, asked)
     path = changelog.changelog_path(settings, target)
     relpath = path.relative_to(settings.repo_root).as_posix()
     if not draft:
@@ -67,14 +76,19 @@ def command(
     _show(entry, target, markdown, relpath, draft=draft, as_json=as_json)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """The options that choose the entry: summary, version, date, today, short notice."""
+
+    summary: str | None
+    version: int | None
+    effective_date: str | None
+    today: str | None
+    allow_short_notice: bool
+
+
 def _entry(
-    repo: PolicyRepo,
-    target: Policy,
-    settings: Settings,
-    summary: str | None,
-    version: int | None,
-    effective_date: str | None,
-    today: str | None,
+    repo: PolicyRepo, target: Policy, settings: Settings, asked: _Asked
 ) -> tuple[ChangelogEntry, str]:
     """The entry asked for and its Markdown: of released ``version``, else the one
     ``redline release`` would write for the pending change (the same planner)."""
@@ -83,7 +97,8 @@ def _entry(
     from redline.publish import changelog
     from redline.release import plan_release
 
-    day = resolve_today(today, env=settings.env)
+    summary, version, effective_date = asked.summary, asked.version, asked.effective_date
+    day = resolve_today(asked.today, env=settings.env)
     releases = repo.releases(target)
     latest = releases[-1].version if releases else 0
     if version is not None and version <= latest:
@@ -107,7 +122,14 @@ def _entry(
         )
     when = parse_iso_date(effective_date, what="--effective-date") if effective_date else None
     plan = plan_release(
-        repo, settings, day, only=target, worktree=True, summary=summary, requested=when
+        repo,
+        settings,
+        day,
+        only=target,
+        worktree=True,
+        summary=summary,
+        requested=when,
+        allow_short_notice=asked.allow_short_notice,
     )
     if plan.unreleasable:
         raise plan.unreleasable[0].error
