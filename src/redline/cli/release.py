@@ -48,24 +48,28 @@ def command(
 ) -> None:
     """Release every policy whose text changed since its last release.
 
-    A material change takes effect after notice_days (or on a later date from an
-    'Effective-Date: YYYY-MM-DD' trailer in the merge commit); an editorial one at once
-    (or on the date of a release still pending). redline writes each new effective date
-    and changelog entry, makes one commit as the bot, tags each policy version, pushes
-    with --push, and emails the subscribers of material changes. Running it again on the
-    same commit does nothing, except finishing notices an interrupted run left.
+    A material change takes effect after notice_days, or on the date the pull request set
+    in the policy or an 'Effective-Date: YYYY-MM-DD' trailer in the merge commit asks for
+    when that gives the notice; with effective_date_by = "author" the pull request must set
+    it. An editorial change takes effect at once (or on the date of a release still
+    pending). redline writes each new effective date and changelog entry, makes one commit
+    as the bot, tags each policy version, pushes with --push, and emails the subscribers of
+    material changes. `redline check` and `redline preview` show this same plan on the
+    pull request. Running it again on the same commit does nothing, except finishing
+    notices an interrupted run left.
 
     With GITHUB_ACTIONS=true it writes a job summary and the outputs released, policies,
     notices-sent and notices-failed.
 
-    A policy whose effective date cannot be read or written, or whose tag name git would
-    refuse, is reported with its fix and left out; the others are released. Only one
+    A policy whose effective date cannot be read or written, whose date gives too little
+    notice (without --allow-short-notice), or whose tag name git would refuse, is reported
+    with its fix and left out; the others are released. Only one
     release runs in a repository at a time, and a run that was interrupted (killed) is
     finished or rolled back by the next one.
 
     Exit codes: 0 released, or nothing to release (notices that failed for single
     recipients are reported, and retried by remind); 2 a policy, config or template
-    problem, or notice too short (nothing was written); 3 git error (branch moved, push
+    problem (nothing was written); 3 git error (branch moved, push
     rejected: nothing remote changed); 4 the release stands but notices could not be
     delivered (re-run to finish); 5 database error; 6 some policies were left out (the
     others were released); 7 another release is running in this repository.

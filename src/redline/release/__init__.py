@@ -23,18 +23,28 @@ Classification
 Effective date of a material change
     ``floor`` is the later of today + ``notice_days`` and the effective date of a release
     that is still pending (its date after today): a new version never takes effect before
-    the one it supersedes. The date is ``floor``, or a later date asked for by an
-    ``Effective-Date: YYYY-MM-DD`` trailer in the message of HEAD (the merge commit), or,
-    without a trailer, a later date already written in the policy (as ``redline check``
-    makes pull requests do). A trailer date before ``floor`` is refused unless
-    ``--allow-short-notice`` is given; the release then records ``Short-Notice: yes``. A
-    date before today is always refused. One trailer applies to every material release of
-    the run.
+    the one it supersedes. An ``Effective-Date: YYYY-MM-DD`` trailer in the message of HEAD
+    (the merge commit) asks for a date; else a date the pull request stated in the policy
+    (one that differs from the last release's date and from the date in the text released
+    then) does. An asked date on or after ``floor`` is used as it is; one before ``floor``
+    makes the policy unreleasable (fix: a later date, or ``--allow-short-notice``, which
+    releases it and records ``Short-Notice: yes``); a date before today always does. With
+    nothing asked, config ``effective_date_by`` decides: ``"release"`` (default) takes
+    ``floor`` (or a later date written in a first release), ``"author"`` makes the policy
+    unreleasable with the hint ``redline effective-date POLICY --in Nd`` (a first release
+    then always states its date). One trailer applies to every material release of the run.
 
 Effective date of an editorial change
     The date of the pending release when one is pending (it keeps that date), else today
     (released at once). A trailer is ignored (a warning says so when no material change
     is released).
+
+Why
+    Every new version carries ``reason``, one line with its date's source and whether
+    subscribers are told ("material change: notice period of 30 days", "editorial: takes the
+    pending release's date 2027-01-05, not notified"). ``check``, ``preview``,
+    ``preview-email``, ``changelog --draft`` and ``status`` show this plan
+    (:func:`plan_release`); none has rules of its own.
 
 Who is notified
     ``Notify: yes`` for material releases, and for editorial ones when config
@@ -55,11 +65,12 @@ What is written
     Short-Notice and Summary (:func:`redline.history.tags.format_release_message`).
 
 Unreleasable policies
-    A policy without an effective-date statement, with an ambiguous or invalid date, or
-    whose tag name git refuses (``git check-ref-format``, or a leading ``-``) is reported
-    once as a warning with its fix and left out (:class:`Unreleasable`); the others are
-    released and the command exits 6 (:class:`~redline.errors.PoliciesSkipped`). Every git
-    command passes names after ``--`` or as full refs.
+    A policy without an effective-date statement, with an ambiguous or invalid date, whose
+    asked date is refused (above), or whose tag name git refuses (``git check-ref-format``,
+    or a leading ``-``) is reported once as a warning with its fix and left out
+    (:class:`Unreleasable`); the others are released and the command exits 6
+    (:class:`~redline.errors.PoliciesSkipped`). Every git command passes names after ``--``
+    or as full refs.
 
 Order and failure
     Every policy is validated (effective-date line, dates, tag names, templates,
