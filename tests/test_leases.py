@@ -288,3 +288,15 @@ def test_a_version_2_database_is_upgraded_with_its_data(database_url):
         engine.dispose()
     assert {"ix_notices_claimable", "ix_notices_in_flight"} <= indexes
     assert "ix_notices_claim" not in indexes
+
+
+def test_a_run_retries_a_temporary_failure_of_an_earlier_run_but_not_its_own(database_url):
+    queue(database_url, 2)
+    with Store.open(database_url) as first:
+        for task in first.claim_batch(*KEY, 2):
+            first.mark_failed(task.id, permanent=False, smtp_code=451, smtp_message="later")
+        assert first.claim_batch(*KEY, 5, retry_failed=True) == []
+    with Store.open(database_url) as second:
+        again = second.claim_batch(*KEY, 5, retry_failed=True)
+        assert [task.attempts for task in again] == [2, 2]
+        assert second.claim_batch(*KEY, 5) == []

@@ -10,7 +10,8 @@ locked rows, on SQLite they queue on ``BEGIN IMMEDIATE``. A claim takes:
 1. 'sending' rows whose lease expired (their run hung or lost the database; a 'recovered'
    event records it),
 2. 'pending' rows,
-3. with ``retry_failed``, 'failed-temporary' rows.
+3. with ``retry_failed``, 'failed-temporary' rows, except those this run failed (a run
+   tries a row at most once; the next run tries it again).
 
 Never another live run's rows: their leases are renewed (:mod:`redline.ledger.leases`).
 """
@@ -68,6 +69,8 @@ def _claim(postgresql: bool, state: str) -> sa.Update:
     )
     if state == "sending":
         picked = picked.where(sa.or_(n.c.lease_expires.is_(None), n.c.lease_expires < NOW))
+    elif state == "failed-temporary":  # tried once by this run is enough for this run
+        picked = picked.where(sa.or_(n.c.run_id.is_(None), n.c.run_id != _P["run"]))
     if postgresql:
         picked = picked.with_for_update(skip_locked=True)
     cte = picked.cte("picked")
@@ -95,10 +98,10 @@ class Claims(Leases):
         """Atomically move up to ``limit`` claimable rows to 'sending' for this run.
 
         Claimable: 'sending' with an expired lease, 'pending', and with ``retry_failed``
-        'failed-temporary' too. Each claim adds one attempt. Rows whose subscriber has since
-        unsubscribed, been removed or left the policy become 'cancelled' with a reason
-        instead. An empty list means nothing is left to claim now (rows that other live
-        runs hold are skipped, not waited for).
+        'failed-temporary' too (but not the rows this run recorded so). Each claim adds one
+        attempt. Rows whose subscriber has since unsubscribed, been removed or left the
+        policy become 'cancelled' with a reason instead. An empty list means nothing is left
+        to claim now (rows that other live runs hold are skipped, not waited for).
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
