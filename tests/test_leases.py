@@ -300,3 +300,11 @@ def test_a_run_retries_a_temporary_failure_of_an_earlier_run_but_not_its_own(dat
         again = second.claim_batch(*KEY, 5, retry_failed=True)
         assert [task.attempts for task in again] == [2, 2]
         assert second.claim_batch(*KEY, 5) == []
+
+
+def test_ledger_commits_do_not_wait_for_the_disk_flush_set_once_per_session(database_url):
+    with Store.open(database_url) as store, store._engine.connect() as conn:
+        if store.dialect == "postgresql":
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        else:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
