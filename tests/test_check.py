@@ -14,8 +14,8 @@ from conftest import CI_VARIABLES, CliOutcome, redline_in_process
 from redline.config import Settings
 from redline.history.repo import PolicyRepo
 from redline.jobs.check import check_change
-from redline.jobs.init import apply_init, plan_init
 from redline.jobs.check_report import CheckReport, Finding, PolicyCheck, github_annotations
+from redline.jobs.init import apply_init, plan_init
 
 TODAY = "2026-01-01"
 POLICY = """# Privacy Policy

@@ -134,11 +134,18 @@ class Planned:
         *,
         worktree: bool = True,
         allow_short_notice: bool = False,
+        only: list[Policy] | None = None,
     ) -> Planned:
-        """What a release would do now with the working tree's text (or HEAD's)."""
+        """What a release would do now with the working tree's text (or HEAD's), for every
+        policy or ``only`` those."""
         try:
             plan = plan_release(
-                repo, settings, today, worktree=worktree, allow_short_notice=allow_short_notice
+                repo,
+                settings,
+                today,
+                worktree=worktree,
+                allow_short_notice=allow_short_notice,
+                only=only,
             )
         except RedlineError as error:
             return cls(None, str(error))
@@ -284,22 +291,18 @@ def check_policies(
     ``previous_paths``) is checked against its text at the old path and reported as a move.
     """
     base_ref, base_commit = resolve_base(repo, settings, base)
-    if planned is None:
-        planned = Planned.of(repo, settings, today, allow_short_notice=allow_short_notice)
-    report = CheckReport(base_ref, base_commit, today, settings.notice_days, planned.error)
     current = repo.policies()
-    orders = repository_orders(repo)
     moves = repo.moves_since(base_commit)
     sources = set(moves.values())
-    for policy in current:
-        if policy.path in sources and policy.path not in moves:
-            continue  # still at HEAD, moved in the working tree: checked at its new path
-        moved_from = moves.get(policy.path)
-        then = replace(policy, path=moved_from) if moved_from else policy
-        old_text = _read(repo, then, base_commit)
-        new_text = _read(repo, policy, None)
-        if old_text == new_text and not moved_from:
-            continue
+    changed = _changed(repo, current, base_commit, moves)
+    if planned is None:  # the changed policies only: the others are not checked
+        here = [policy for policy, _, _, new_text in changed if new_text is not None]
+        planned = Planned.of(
+            repo, settings, today, allow_short_notice=allow_short_notice, only=here
+        )
+    report = CheckReport(base_ref, base_commit, today, settings.notice_days, planned.error)
+    orders = repository_orders(repo)
+    for policy, moved_from, old_text, new_text in changed:
         # the order of its numeric date: its settings, its history, the other policies
         read = (
             None
@@ -331,6 +334,25 @@ def check_policies(
             )
     report.policies.sort(key=lambda checked: checked.path)
     return report
+
+
+def _changed(
+    repo: PolicyRepo, current: list[Policy], base_commit: str, moves: dict[str, str]
+) -> list[tuple[Policy, str | None, str | None, str | None]]:
+    """``(policy, moved from, text at base, text now)`` of every policy that differs between
+    ``base_commit`` and the working tree, or moved since."""
+    sources = set(moves.values())
+    found = []
+    for policy in current:
+        if policy.path in sources and policy.path not in moves:
+            continue  # still at HEAD, moved in the working tree: checked at its new path
+        moved_from = moves.get(policy.path)
+        then = replace(policy, path=moved_from) if moved_from else policy
+        old_text = _read(repo, then, base_commit)
+        new_text = _read(repo, policy, None)
+        if old_text != new_text or moved_from:
+            found.append((policy, moved_from, old_text, new_text))
+    return found
 
 
 def _deleted_since(repo: PolicyRepo, base_commit: str) -> list[str]:

@@ -5,12 +5,14 @@ written (:func:`plan_release`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import GitError, RedlineError
 from redline.history.policy_dates import repository_orders
+from redline.history.repo import Policy
 from redline.release.effective import effective_date_trailer
 from redline.release.results import PolicyRelease, Skipped, Unreleasable
 from redline.release.version import plan_policy
@@ -18,7 +20,7 @@ from redline.release.version import plan_policy
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.document.dates import RepositoryOrders
-    from redline.history.repo import Policy, PolicyRepo
+    from redline.history.repo import PolicyRepo
     from redline.publish.templates import Templates
 
 LOG = logging.getLogger("redline.release.plan")
@@ -73,23 +75,25 @@ def plan_release(
     allow_short_notice: bool = False,
     notify: bool = True,
     templates: Templates | None = None,
-    only: Policy | None = None,
+    only: Policy | Sequence[Policy] | None = None,
     worktree: bool = False,
     summary: str | None = None,
     requested: date | None = None,
 ) -> ReleasePlan:
     """Work out and validate every release a run at ``rev`` would make; write nothing.
 
-    A policy whose effective date cannot be read or written (a DateError), or whose tag name
-    git refuses, is left out: it goes into ``plan.unreleasable`` with a warning, and the
-    others are planned as usual. Any other problem (InputError, TemplateError, a refused
-    Effective-Date trailer, ...) is raised, the first one after logging all of them, so
-    that one run shows every policy that needs fixing.
+    A policy whose effective date cannot be read or written or is refused (a DateError: a
+    date too early or in the past, or not set under ``effective_date_by = "author"``), or
+    whose tag name git refuses, is left out: it goes into ``plan.unreleasable`` with a
+    warning, and the others are planned as usual. Any other problem (InputError,
+    TemplateError, ...) is raised, the first one after logging all of them, so that one
+    run shows every policy that needs fixing.
 
-    ``only`` plans that one policy; ``worktree`` takes its text from the working tree
-    instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit). ``summary``
-    is every entry's summary (else the commits' or a generated one); ``requested`` asks for
-    a date as the Effective-Date trailer of ``rev`` would (and replaces it).
+    ``only`` plans that one policy (or those policies); ``worktree`` takes its text from the
+    working tree instead of ``rev`` (what ``preview-email`` shows of an uncommitted edit).
+    ``summary`` is every entry's summary (else the commits' or a generated one);
+    ``requested`` asks for a date as the Effective-Date trailer of ``rev`` would (and
+    replaces it).
     """
     from redline.publish.templates import Templates  # lazy: loads jinja2
 
@@ -113,7 +117,11 @@ def plan_release(
         templates=templates,
         orders=repository_orders(repo),
     )
-    _plan_each(plan, [only] if only is not None else repo.policies(), templates)
+    if only is None:
+        policies = repo.policies()
+    else:
+        policies = [only] if isinstance(only, Policy) else list(only)
+    _plan_each(plan, policies, templates)
     material = any(item.classification == "material" for item in plan.releases)
     if requested is not None and plan.releases and not material:
         plan.warnings.append(
