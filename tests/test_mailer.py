@@ -16,9 +16,10 @@ from conftest import with_env
 from redline.config import Settings
 from redline.errors import ConfigError, DeliveryError
 from redline.mail.message import MessageFactory, message_id
+from redline.mail.outbox import OutboxTransport
 from redline.mail.outcome import SendFailure
 from redline.mail.settings import SmtpConfig, sender_address
-from redline.mail.transport import OutboxTransport, SmtpTransport
+from redline.mail.transport import SmtpTransport
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 from smtp_servers import Authenticator, FaultHandler, free_port, running_server
 
@@ -239,7 +240,7 @@ def test_plain_send_reuses_one_connection():
     with running_server() as server:
         transport = transport_for(server)
         transport.open()
-        deliveries = [transport.send(factory().build(f"u{i}@example.com")) for i in range(5)]
+        deliveries = [transport.send(factory().render(f"u{i}@example.com")) for i in range(5)]
         transport.close()
     assert [d.code for d in deliveries] == [250] * 5
     assert deliveries[0].message == "2.0.0 Ok: queued as Q1"
@@ -259,7 +260,7 @@ def test_non_ascii_names_subject_and_body_survive_the_trip():
     with running_server() as server:
         transport = transport_for(server)
         transport.open()
-        transport.send(factory(notice).build("jurgen@example.com", "Jürgen Müller"))
+        transport.send(factory(notice).render("jurgen@example.com", "Jürgen Müller"))
         transport.close()
     received = server.handler.messages[0]
     assert "BODY=8BITMIME" in received.mail_options
@@ -279,7 +280,7 @@ def test_tls_with_auth_logs_in_once(smtp_certificate, tls):
         )
         transport.open()
         for i in range(3):
-            transport.send(factory().build(f"u{i}@example.com"))
+            transport.send(factory().render(f"u{i}@example.com"))
         transport.close()
     assert auth.attempts == 1 and auth.failures == 0
     assert len(server.handler.messages) == 3
@@ -359,7 +360,7 @@ def test_faults_are_classified_and_retried_with_backoff():
         transport.open()
         for rcpt in recipients:
             try:
-                outcomes[rcpt] = transport.send(factory().build(rcpt)).code
+                outcomes[rcpt] = transport.send(factory().render(rcpt)).code
             except SendFailure as failure:
                 outcomes[rcpt] = (failure.outcome, failure.code)
         transport.close()
@@ -386,16 +387,16 @@ def test_faults_are_classified_and_retried_with_backoff():
 def test_outbox_writes_each_message_atomically_and_idempotently(tmp_path: Path):
     outbox = OutboxTransport(tmp_path / "out")
     outbox.open()
-    message = factory().build("bob@example.com", "Bob")
+    message = factory().render("bob@example.com", "Bob")
     first = outbox.send(message)
-    outbox.send(factory().build("bob@example.com", "Bob"))
+    outbox.send(factory().render("bob@example.com", "Bob"))
     files = sorted((tmp_path / "out").iterdir())
     assert len(files) == 1, "a re-sent message replaces its own file"
     assert files[0].suffix == ".eml"
     assert first.code == 250 and files[0].name in first.message
     parsed = parse(files[0].read_bytes())
-    assert parsed["Message-ID"] == message["Message-ID"]
-    outbox.send(factory().build("carol@example.com"))
+    assert parsed["Message-ID"] == message.message_id
+    outbox.send(factory().render("carol@example.com"))
     assert len(list((tmp_path / "out").iterdir())) == 2
     assert not list((tmp_path / "out").glob(".*"))
 
@@ -417,7 +418,7 @@ def test_530_before_rcpt_is_deferred_not_a_recipient_failure():
         transport = transport_for(server)
         transport.open()
         with pytest.raises(SendFailure) as caught:
-            transport.send(factory().build("ann@example.com"))
+            transport.send(factory().render("ann@example.com"))
         transport.close()
     failure = caught.value
     assert (failure.outcome, failure.code) == ("deferred", 530)
@@ -441,7 +442,7 @@ def test_data_replies_are_about_the_recipient_only_when_they_say_so(reply, outco
         transport = transport_for(server)
         transport.open()
         with pytest.raises(SendFailure) as caught:
-            transport.send(factory().build("ann@example.com"))
+            transport.send(factory().render("ann@example.com"))
         transport.close()
     assert caught.value.outcome == outcome
     assert caught.value.code == int(reply[:3])
@@ -454,10 +455,10 @@ def test_data_reply_slower_than_the_timeout_is_unknown_and_never_retried():
         transport = transport_for(server, timeout=0.5, retries=3)
         transport.open()
         with pytest.raises(SendFailure) as caught:
-            transport.send(factory().build("ann@example.com"))
+            transport.send(factory().render("ann@example.com"))
         # The next message goes out on a new connection.
         handler.data_delay = 0
-        assert transport.send(factory().build("ben@example.com")).code == 250
+        assert transport.send(factory().render("ben@example.com")).code == 250
         transport.close()
     assert caught.value.outcome == "unknown"
     assert "may have been delivered" in caught.value.message
@@ -471,7 +472,7 @@ def test_every_try_is_an_attempt():
         transport = transport_for(server, retries=3)
         transport.open()
         with pytest.raises(SendFailure) as caught:
-            transport.send(factory().build("ann@example.com"))
+            transport.send(factory().render("ann@example.com"))
         transport.close()
     assert [a.outcome for a in caught.value.attempts] == ["failed-temporary"] * 4
     assert [a.code for a in caught.value.attempts] == [451] * 4
@@ -484,7 +485,7 @@ def test_non_ascii_password_logs_in_as_utf8(password):
     with running_server(authenticator=auth) as server:
         transport = transport_for(server, user="mailer", password=password)
         transport.open()
-        transport.send(factory().build("ann@example.com"))
+        transport.send(factory().render("ann@example.com"))
         transport.close()
     assert auth.failures == 0 and auth.attempts == 1
     assert server.handler.messages[0].authenticated
@@ -506,7 +507,7 @@ def test_idn_domain_is_written_in_idna_in_the_outbox(tmp_path: Path):
     """Defect: the .eml said To: <user@=?utf-8?q?m=C3=BCnchen?=.de>."""
     outbox = OutboxTransport(tmp_path)
     outbox.open()
-    outbox.send(factory().build("user@münchen.de", "Jürgen"))
+    outbox.send(factory().render("user@münchen.de", "Jürgen"))
     data = next(tmp_path.glob("*.eml")).read_bytes()
     assert b"=?utf-8?q?m" not in data
     assert parse(data)["To"].addresses[0].addr_spec == "user@xn--mnchen-3ya.de"
@@ -517,19 +518,19 @@ def test_utf8_local_part_is_sent_with_smtputf8_or_fails_clearly(tmp_path: Path):
     with running_server() as server:
         transport = transport_for(server)
         transport.open()
-        assert transport.send(factory().build("josé@例え.jp", "José")).code == 250
+        assert transport.send(factory().render("josé@例え.jp", "José")).code == 250
         transport.close()
     received = server.handler.messages[0]
     assert received.rcpt_tos == ["josé@xn--r8jz45g.jp"]
     assert "SMTPUTF8" in received.mail_options
     assert 'To: "José" <josé@xn--r8jz45g.jp>\r\n'.encode() in received.data  # RFC 6532
     outbox = OutboxTransport(tmp_path)
-    outbox.send(factory().build("josé@例え.jp"))
+    outbox.send(factory().render("josé@例え.jp"))
     assert "josé@xn--r8jz45g.jp".encode() in next(tmp_path.glob("*.eml")).read_bytes()
     with running_server(smtputf8=False) as server:
         transport = transport_for(server)
         transport.open()
         with pytest.raises(SendFailure, match="needs SMTPUTF8") as caught:
-            transport.send(factory().build("josé@例え.jp"))
+            transport.send(factory().render("josé@例え.jp"))
         transport.close()
     assert caught.value.outcome == "failed-permanent"

@@ -41,6 +41,15 @@ if TYPE_CHECKING:
     help="At most N messages per second (config: rate).",
 )
 @click.option(
+    "--connections",
+    cls=ConfigOption,
+    config_key="smtp_connections",
+    type=click.IntRange(min=1, max=64),
+    metavar="N",
+    help="Send over N SMTP sessions at once; --rate caps them together (config: "
+    "smtp_connections, default 1).",
+)
+@click.option(
     "--retry-failed",
     is_flag=True,
     help="Send again to the rows that failed (also permanently), e.g. after fixing the cause.",
@@ -68,6 +77,7 @@ def command(
     dry_run: bool,
     outbox: Path | None,
     rate: float | None,
+    connections: int | None,
     retry_failed: bool,
     codes: tuple[str, ...],
     resend_unknown: bool,
@@ -77,8 +87,11 @@ def command(
 
     Each recipient has one row in the ledger, so a re-run (after a crash, or to retry
     temporary failures) never sends anyone a second copy, except for the few messages that
-    were in flight when a run was killed. A refusal that is not about the recipient (530,
-    535, 552 over a size limit, MAIL FROM) pauses the run and marks nobody. A message sent
+    were in flight or not yet recorded when a run was killed (at most 50 plus 2 per
+    connection). Several runs, on one machine or many sharing the database, split the work;
+    a server that refuses extra sessions (421) lowers --connections for the run. A refusal
+    that is not about the recipient (530, 535, 552 over a size limit, MAIL FROM) pauses the
+    run and marks nobody. A message sent
     without a reply is 'unknown' and is sent again only with --resend-unknown. SMTP comes
     from REDLINE_SMTP_HOST, _PORT, _USER, _PASSWORD, _TLS and REDLINE_FROM; without SMTP,
     give --outbox.
@@ -94,7 +107,7 @@ def command(
     from redline.release import render_release_notice
 
     requeue = _requeue(retry_failed, codes, resend_unknown)
-    settings = app.settings(rate=rate)
+    settings = app.settings(rate=rate, smtp_connections=connections)
     repo = PolicyRepo(settings)
     target = repo.resolve(policy)
     release = _pick_release(repo, target, version)
@@ -148,6 +161,7 @@ def _send(
                 version=release.version,
                 kind=kind,
                 dry_run=dry_run,
+                connections=settings.smtp_connections,
                 progress=progress,
                 requeue=requeue,
             )
@@ -306,6 +320,13 @@ def _show(report: NotifyReport, as_json: bool) -> None:
             rows.append(("refused, not about the recipient, left pending", report.deferred))
         if report.recovered:
             rows.append(("in flight when a run was interrupted, queued again", report.recovered))
+        if report.connections_refused:
+            rows.append(
+                (
+                    f"SMTP sessions of {report.connections} the server refused",
+                    report.connections_refused,
+                )
+            )
     rows += [(f"skipped: {reason}", count) for reason, count in report.skipped.items()]
     width = max(len(label) for label, _ in rows)
     for label, count in rows:

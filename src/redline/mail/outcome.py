@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from redline.vocab import NoticeState
 
@@ -71,6 +71,11 @@ class SendFailure(Exception):
         self.code = code
         self.message = message
         self.attempts = attempts
+
+
+def attempt_at() -> datetime:
+    """The time of a try: now, in UTC."""
+    return datetime.now(UTC)
 
 
 def redact(text: str) -> str:

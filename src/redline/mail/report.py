@@ -34,7 +34,9 @@ class Requeue:
 
 @dataclass
 class NotifyReport:
-    """What one run did, without any subscriber address."""
+    """What one run did, without any subscriber address. ``connections``: the SMTP sessions
+    asked for; ``connections_refused``: how many of them the server refused (or that could not
+    be opened), so that the run went on with fewer."""
 
     policy: str
     version: int
@@ -58,6 +60,8 @@ class NotifyReport:
     paused: str | None = None
     ledger: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    connections: int = 0
+    connections_refused: int = 0
 
     @property
     def failed(self) -> int:
@@ -98,6 +102,8 @@ class NotifyReport:
             "paused": self.paused,
             "ledger": self.ledger,
             "elapsed_seconds": round(self.elapsed, 3),
+            "connections": self.connections,
+            "connections_refused": self.connections_refused,
         }
 
 

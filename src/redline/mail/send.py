@@ -1,10 +1,12 @@
 """Send one notice of a policy version to every subscriber, exactly once, through the ledger.
 
-Each recipient has one ledger row. A run queues rows for new subscribers, puts rows left
-``sending`` by an interrupted run back to ``pending`` (those few messages may go out twice;
-nothing is ever skipped), then claims small batches (``pending`` -> ``sending``), sends each
-message and records the server's reply and every try. Rows of subscribers who unsubscribed
-in the meantime are cancelled by the claim, never sent.
+Each recipient has one ledger row. A run queues rows for new subscribers, takes back rows
+that crashed runs left ``sending`` (those few messages may go out twice; nothing is ever
+skipped), then claims small batches (``pending`` -> ``sending``, under this run's lease),
+sends each message over one of N SMTP sessions and records the server's reply and every try
+(:mod:`redline.mail.run`). Several runs, in one or many processes, share a campaign: each
+claims only rows nobody else holds. Rows of subscribers who unsubscribed in the meantime are
+cancelled by the claim, never sent.
 
 A refusal that is not about the recipient (530, 535, a MAIL FROM reply, 552 over a size
 limit, a server that cannot be reached) pauses the run at once and marks nobody: the row
@@ -18,29 +20,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redline.errors import ConfigError, DeliveryError
+from redline.errors import ConfigError
 from redline.ledger.subscribers import unsubscribe_link
 from redline.mail.message import MessageFactory
-from redline.mail.outcome import DEFERRED, PERMANENT, TEMPORARY, UNKNOWN, SendFailure, redact
-from redline.mail.report import NotifyPaused, NotifyReport, Requeue
+from redline.mail.outbox import OutboxTransport
+from redline.mail.outcome import SendFailure, redact
+from redline.mail.pool import Connections, Pacer
+from redline.mail.report import NotifyReport, Requeue
+from redline.mail.run import SendingRun
 from redline.mail.settings import ENV_FROM, ENV_HOST, SmtpConfig, sender_address
-from redline.mail.transport import OutboxTransport, SmtpTransport, Transport
-from redline.vocab import FAILED_STATES, FINISHED_STATES
+from redline.mail.transport import SmtpTransport, Transport
+from redline.vocab import FINISHED_STATES
 
 if TYPE_CHECKING:
     from redline.config import Settings
-    from redline.ledger.notices import NoticeTask
     from redline.ledger.store import Store
     from redline.publish.notice import RenderedNotice
 
 LOG = logging.getLogger("redline.mail.send")
 
-#: Rows claimed at a time: the most messages that can go out twice after a crash.
-BATCH_SIZE = 20
+#: Rows claimed at a time (claimed rows not yet sent go back to pending after a crash).
+BATCH_SIZE = 50
 
 Progress = Callable[[int, int], None]
 
@@ -59,25 +63,6 @@ def open_transport(settings: Settings, outbox: Path | None) -> Transport:
     return SmtpTransport(config)
 
 
-class _Pacer:
-    """Spaces sends to at most ``rate`` per second."""
-
-    def __init__(self, rate: float | None) -> None:
-        if rate is not None and rate <= 0:
-            raise ConfigError(f"rate must be a positive number of messages per second, not {rate}")
-        self.interval = 1.0 / rate if rate else 0.0
-        self.next_at = time.monotonic()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = time.monotonic()
-        if now < self.next_at:
-            time.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + self.interval
-
-
 def send_notices(
     settings: Settings,
     store: Store,
@@ -89,14 +74,17 @@ def send_notices(
     kind: str,
     dry_run: bool = False,
     rate: float | None = None,
+    connections: int | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     requeue: Requeue | None = None,
 ) -> NotifyReport:
     """Send ``notice`` to every subscriber of ``policy`` who has not had it yet.
 
-    Raises DeliveryError before anything is sent when the transport cannot be opened
-    (connection, authentication, TLS), and NotifyPaused at a refusal not about the
+    ``connections`` (default: config ``smtp_connections``): SMTP sessions at once, each a
+    :meth:`~redline.mail.transport.Transport.clone` of ``transport``; ``rate`` caps them all
+    together. Raises DeliveryError before anything is sent when ``transport`` cannot be
+    opened (connection, authentication, TLS), and NotifyPaused at a refusal not about the
     recipient or after ``max_send_errors`` failures in a row. ``requeue``: rows to send
     again on purpose (once the transport is open). ``progress(done, total)`` is called
     after each message.
@@ -119,16 +107,16 @@ def send_notices(
         return report
     if transport is None:
         raise ConfigError("notices cannot be sent without a transport", hint="see --outbox")
-    pacer = _Pacer(rate if rate is not None else settings.rate)
-    with store.exclusive(f"{policy} v{version} {kind} notices"):
-        transport.open()
-        try:
-            _Run(settings, store, transport, factory, report).run(
-                pacer, progress, batch_size, requeue
-            )
-        finally:
-            transport.close()
-            report.elapsed = time.monotonic() - started
+    count = connections or settings.smtp_connections
+    if count < 1:
+        raise ConfigError(f"connections must be at least 1, not {count}")
+    pacer = Pacer(rate if rate is not None else settings.rate)
+    transport.open()
+    pool = Connections([transport, *(transport.clone() for _ in range(count - 1))], pacer)
+    try:
+        SendingRun(settings, store, factory, report, pool).run(progress, batch_size, requeue)
+    finally:
+        report.elapsed = time.monotonic() - started
     return report
 
 
@@ -175,154 +163,3 @@ def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport, requeu
             report.reasons[f"would fail: {redact(failure.message)}"] += 1
             continue
         report.would_send += 1
-
-
-class _Run:
-    """One sending run over the ledger rows of a (policy, version, kind)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        transport: Transport,
-        factory: MessageFactory,
-        report: NotifyReport,
-    ) -> None:
-        self.store = store
-        self.transport = transport
-        self.factory = factory
-        self.report = report
-        self.max_errors = settings.max_send_errors
-        self.in_a_row = 0
-        # Temporary failures stay 'sending' until the run ends, so that the claims of this
-        # run (which include earlier runs' failed-temporary rows) never pick them up again.
-        self.temporary: list[tuple[int, SendFailure]] = []
-
-    def run(
-        self, pacer: _Pacer, progress: Progress | None, batch_size: int, requeue: Requeue
-    ) -> None:
-        store, report = self.store, self.report
-        key = (self.factory.policy, self.factory.version, self.factory.kind)
-        if requeue.failed:
-            report.requeued += store.requeue(*key, states=FAILED_STATES, codes=requeue.codes)
-        if requeue.unknown:
-            report.requeued += store.requeue(*key, states=("unknown",))
-        report.queued = store.queue_notices(*key)
-        report.recovered = store.recover_in_flight(*key)
-        before = store.ledger_counts(*key)
-        report.already_sent = before["sent"]
-        report.failed_before = before["failed-permanent"]
-        report.unknown_before = before["unknown"]
-        total = before["pending"] + before["failed-temporary"]
-        done = 0
-        if progress:
-            progress(0, total)
-        try:
-            for tasks in self.batches(key, batch_size):
-                for index, task in enumerate(tasks):
-                    try:
-                        pacer.wait()
-                        ok = self.deliver(task)
-                        self.check_pause(ok)
-                    except BaseException:
-                        # The message in hand may have gone out, so it stays 'sending' and
-                        # the next run sends it again; the rest of the batch was not tried.
-                        for rest in tasks[index + 1 :]:
-                            store.release_claim(rest.id)
-                        raise
-                    done += 1
-                    if progress:
-                        progress(done, max(total, done))
-        finally:
-            for notice_id, failure in self.temporary:
-                store.mark_done(
-                    notice_id,
-                    TEMPORARY,
-                    smtp_code=failure.code,
-                    smtp_message=failure.message,
-                    attempts=failure.attempts,
-                )
-            self.temporary.clear()
-            report.ledger = store.ledger_counts(*key)
-            report.cancelled = report.ledger["cancelled"] - before["cancelled"]
-
-    def batches(self, key: tuple[str, int, str], size: int) -> Iterator[list[NoticeTask]]:
-        """Claimed batches: every pending row, then the rows earlier runs left failed-temporary.
-
-        This run's own temporary failures stay 'sending' until it ends, so the second pass
-        sees only earlier ones: each row is tried at most once per run.
-        """
-        for retry_failed in (False, True):
-            while tasks := self.store.claim_batch(*key, size, retry_failed=retry_failed):
-                yield tasks
-
-    def deliver(self, task: NoticeTask) -> bool:
-        """Send one claimed notice and record the outcome; True when it was accepted."""
-        try:
-            message = self.factory.build(task.email, task.name, subscriber_id=task.subscriber_id)
-            delivery = self.transport.send(message)
-        except SendFailure as failure:
-            self.failed(task, failure)
-            return False
-        except DeliveryError:
-            # Nothing went out in this attempt (the outbox failed first).
-            self.store.release_claim(task.id)
-            raise
-        self.store.mark_sent(
-            task.id,
-            message_id=str(message["Message-ID"]),
-            smtp_code=delivery.code,
-            smtp_message=delivery.message,
-            attempts=delivery.attempts,
-        )
-        self.report.sent += 1
-        return True
-
-    def failed(self, task: NoticeTask, failure: SendFailure) -> None:
-        """Record a message that was not accepted; NotifyPaused if it was not about its
-        recipient (the row goes back to pending, its tries recorded)."""
-        store, report = self.store, self.report
-        reason = f"{failure.outcome}: {failure.code or 'no reply'} {redact(failure.message)}"
-        reason = reason[:160]
-        LOG.info("notice #%s: %s", task.id, reason)
-        if failure.outcome == TEMPORARY:
-            self.temporary.append((task.id, failure))
-            report.failed_temporary += 1
-        else:
-            store.mark_done(
-                task.id,
-                "pending" if failure.outcome == DEFERRED else failure.outcome,
-                smtp_code=failure.code,
-                smtp_message=failure.message,
-                attempts=failure.attempts,
-            )
-        if failure.outcome == DEFERRED:
-            report.deferred += 1
-            report.paused = f"refused, not about the recipient: {reason}"
-            raise NotifyPaused(
-                report,
-                f"paused: the SMTP server refused a notice for a reason that is not about its "
-                f"recipient ({failure.code or 'no reply'} {redact(failure.message)})"[:300],
-                hint="nobody was marked failed; fix the cause (credentials, sender, message "
-                "size, server) and run notify again",
-            )
-        report.reasons[reason] += 1
-        if failure.outcome == PERMANENT:
-            report.failed_permanent += 1
-        elif failure.outcome == UNKNOWN:
-            report.unknown += 1
-
-    def check_pause(self, ok: bool) -> None:
-        """Raise NotifyPaused after ``max_send_errors`` failures in a row (0: never)."""
-        self.in_a_row = 0 if ok else self.in_a_row + 1
-        if self.max_errors <= 0 or self.in_a_row < self.max_errors:
-            return
-        report = self.report
-        report.paused = f"{self.in_a_row} failures in a row"
-        last = report.reasons.most_common(1)[0][0] if report.reasons else "unknown"
-        raise NotifyPaused(
-            report,
-            f"paused after {self.in_a_row} delivery failures in a row (most common: {last})",
-            hint="fix the cause and run notify again; unsent notices stay in the ledger "
-            "(max_send_errors sets the limit)",
-        )

@@ -3,8 +3,14 @@
 SMTP goes through one yagmail connection that logs in once and is reused for every message;
 TLS certificates are verified, a timeout is always set, and the password is passed explicitly
 so yagmail never reaches for a keyring or a prompt. AUTH responses are UTF-8 (RFC 4616).
-Every yagmail workaround is in this module; messages are built as ``EmailMessage`` objects
-(:mod:`redline.mail.message`) and handed to smtplib, never to yagmail's own builder.
+Every yagmail workaround is in this module; messages come serialised
+(:class:`~redline.mail.wire.Outgoing`, made by :mod:`redline.mail.message`) and go to
+smtplib's ``sendmail``, never through yagmail's own builder.
+
+A run sends over several transports at once (:meth:`SmtpTransport.clone`: one SMTP session
+each). A session that the server refuses with a 4xx at connect or MAIL FROM (421 too many
+connections) can give way (:class:`SessionRefused`) so that another session sends the
+message, instead of retrying.
 
 Each SMTP try is recorded as an :class:`~redline.mail.outcome.Attempt`, and a message ends
 in one of the outcomes of :mod:`redline.mail.outcome`. An authentication or TLS failure when
@@ -14,22 +20,16 @@ opening is a :class:`~redline.errors.DeliveryError` that stops the run before an
 from __future__ import annotations
 
 import hmac
-import os
 import smtplib
 import ssl
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from pathlib import Path
 from typing import Any, Protocol
 
 import yagmail
 
-from redline.errors import DeliveryError, InputError
-from redline.files import atomic_write
+from redline.errors import DeliveryError
 from redline.ledger.headers import header_text
-from redline.mail.message import UNSAFE_ID
 from redline.mail.outcome import (
     DEFERRED,
     PERMANENT,
@@ -40,6 +40,7 @@ from redline.mail.outcome import (
     Delivery,
     SendFailure,
     about_recipient,
+    attempt_at,
     recipient_outcome,
 )
 from redline.mail.settings import (
@@ -51,6 +52,7 @@ from redline.mail.settings import (
     ENV_USER,
     SmtpConfig,
 )
+from redline.mail.wire import Outgoing
 
 
 class Transport(Protocol):
@@ -61,11 +63,20 @@ class Transport(Protocol):
     def open(self) -> None:
         """Connect (and log in) before anything is sent; raise DeliveryError if impossible."""
 
-    def send(self, message: EmailMessage) -> Delivery:
-        """Deliver one message; raise SendFailure for this recipient, DeliveryError to stop."""
+    def send(self, message: Outgoing, *, may_yield: bool = False) -> Delivery:
+        """Deliver one message; raise SendFailure for this recipient, DeliveryError to stop;
+        with ``may_yield``, SessionRefused when the server refuses the session itself."""
+
+    def clone(self) -> Transport:
+        """Another transport to the same place, not yet open (one more SMTP session)."""
 
     def close(self) -> None:
         """Release the connection."""
+
+
+class SessionRefused(SendFailure):
+    """The server refused this session with a 4xx at connect or MAIL FROM (such as 421 too
+    many connections); nothing was sent, and another session may send the message."""
 
 
 class _Utf8(str):
@@ -162,7 +173,12 @@ def _yagmail_client(config: SmtpConfig, context: ssl.SSLContext) -> _Yagmail:
 
 
 class _Unreachable(Exception):
-    """The server could not be reached or dropped the connection while logging in."""
+    """The server could not be reached or dropped the connection while logging in; ``code``
+    is its 4xx reply when it refused the session."""
+
+    def __init__(self, text: str, code: int | None = None) -> None:
+        super().__init__(text)
+        self.code = code
 
 
 class SmtpTransport:
@@ -226,7 +242,8 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             self._close_quietly(client)
             if 400 <= exc.smtp_code < 500:
-                raise _Unreachable(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+                text = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                raise _Unreachable(text, exc.smtp_code) from None
             raise DeliveryError(
                 f"the SMTP server {config.address} refused the session: "
                 f"{exc.smtp_code} {_text(exc.smtp_error)}"
@@ -236,17 +253,16 @@ class SmtpTransport:
             raise _Unreachable(_describe_os_error(exc)) from None
         self._client = client
 
-    def send(self, message: EmailMessage) -> Delivery:
+    def clone(self) -> SmtpTransport:
+        """A transport with the same settings for one more session, not yet open."""
+        return SmtpTransport(self.config, sleep=self._sleep)
+
+    def send(self, message: Outgoing, *, may_yield: bool = False) -> Delivery:
         """Send ``message``: 4xx replies and lost connections are retried (reconnecting,
-        with exponential backoff); see :mod:`redline.mail.outcome` for the outcomes."""
+        with exponential backoff); see :mod:`redline.mail.outcome` for the outcomes. With
+        ``may_yield``, a 4xx at connect or MAIL FROM raises SessionRefused at once."""
         attempts: list[Attempt] = []
         outcome, code, reply = DEFERRED, None, ""
-        # The factory gives a UTF-8 policy to exactly the messages that need SMTPUTF8;
-        # smtplib then asks for it (and for 8BITMIME) itself.
-        international = message.policy.utf8
-        eight_bit = not international and any(
-            part["Content-Transfer-Encoding"] == "8bit" for part in message.walk()
-        )
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self._sleep(self.config.backoff * 2 ** (attempt - 1))
@@ -255,26 +271,36 @@ class SmtpTransport:
                 if self._client is None:
                     self._connect()
                 smtp = self._client.smtp
-                return self._send_once(smtp, message, eight_bit, attempts)
+                return self._send_once(smtp, message, attempts)
             except (_Unreachable, DeliveryError, OSError) as exc:
                 outcome, code, reply = self._failed_try(exc, smtp, attempts)
-            attempts.append(Attempt(_now(), outcome, code, reply))
+                if may_yield and _refuses_session(exc):
+                    self._drop()
+                    raise SessionRefused(DEFERRED, code, reply) from None
+            attempts.append(Attempt(attempt_at(), outcome, code, reply))
             if code is not None and 500 <= code < 600:
                 raise SendFailure(outcome, code, reply, tuple(attempts))
             self._drop()
         raise SendFailure(outcome, code, reply, tuple(attempts))
 
     @staticmethod
-    def _send_once(
-        smtp: _Session, message: EmailMessage, eight_bit: bool, attempts: list[Attempt]
-    ) -> Delivery:
-        """One try over the open connection ``smtp``; the reply to DATA is the proof."""
+    def _send_once(smtp: _Session, message: Outgoing, attempts: list[Attempt]) -> Delivery:
+        """One try over the open connection ``smtp``; the reply to DATA is the proof.
+
+        The options are those smtplib's ``send_message`` would give: SMTPUTF8 (and
+        8BITMIME) for an address that needs it, 8BITMIME for an 8bit body where offered.
+        """
         smtp.message_sent = False
         smtp.ehlo_or_helo_if_needed()
-        options = ("BODY=8BITMIME",) if eight_bit and smtp.has_extn("8bitmime") else ()
-        smtp.send_message(message, mail_options=options)
+        if message.smtputf8:
+            if not smtp.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 is not offered")
+            options: tuple[str, ...] = ("SMTPUTF8", "BODY=8BITMIME")
+        else:
+            options = ("BODY=8BITMIME",) if message.eight_bit and smtp.has_extn("8bitmime") else ()
+        smtp.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
         got_code, got_text = smtp.last_reply
-        attempts.append(Attempt(_now(), SENT, got_code, _text(got_text)))
+        attempts.append(Attempt(attempt_at(), SENT, got_code, _text(got_text)))
         return Delivery(got_code, _text(got_text), tuple(attempts))
 
     def _failed_try(
@@ -286,7 +312,7 @@ class SmtpTransport:
         if isinstance(exc, _Unreachable):
             return DEFERRED, None, f"connection failed: {exc}"
         if isinstance(exc, DeliveryError):  # logging in again failed (authentication, TLS)
-            attempts.append(Attempt(_now(), DEFERRED, None, exc.message))
+            attempts.append(Attempt(attempt_at(), DEFERRED, None, exc.message))
             raise SendFailure(DEFERRED, None, exc.message, tuple(attempts)) from None
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             code, raw = next(iter(exc.recipients.values()))
@@ -300,7 +326,7 @@ class SmtpTransport:
             return DEFERRED, exc.smtp_code, _text(exc.smtp_error)
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             reply = f"the address needs SMTPUTF8, which {self.config.address} does not offer"
-            attempts.append(Attempt(_now(), PERMANENT, None, reply))
+            attempts.append(Attempt(attempt_at(), PERMANENT, None, reply))
             raise SendFailure(PERMANENT, None, reply, tuple(attempts)) from None
         if smtp is not None and smtp.message_sent:
             # The server may have queued it: never retried automatically.
@@ -309,7 +335,7 @@ class SmtpTransport:
                 f"no reply after the message was sent ({_describe_os_error(exc)}); "
                 "it may have been delivered"
             )
-            attempts.append(Attempt(_now(), UNKNOWN, None, reply))
+            attempts.append(Attempt(attempt_at(), UNKNOWN, None, reply))
             raise SendFailure(UNKNOWN, None, reply, tuple(attempts)) from None
         return DEFERRED, None, f"connection lost: {_describe_os_error(exc)}"
 
@@ -334,42 +360,17 @@ class SmtpTransport:
             smtp.close()
 
 
-class OutboxTransport:
-    """Writes each message atomically as ``<Message-ID local part>.eml`` into a directory.
-
-    The file name is deterministic, so a message re-sent after a crash replaces its own file.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.description = f"outbox {directory}"
-
-    def open(self) -> None:
-        """Create the directory and check that it is writable."""
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DeliveryError(f"cannot create outbox {self.directory}: {exc.strerror}") from None
-        if not os.access(self.directory, os.W_OK):
-            raise DeliveryError(f"outbox {self.directory} is not writable")
-
-    def send(self, message: EmailMessage) -> Delivery:
-        """Write ``message`` to its file (with its own policy: UTF-8 headers when needed)."""
-        mid = str(message["Message-ID"]).strip("<>")
-        name = UNSAFE_ID.sub("_", mid.split("@", 1)[0].replace(".", "-")) + ".eml"
-        try:
-            atomic_write(self.directory / name, message.as_bytes())
-        except InputError as exc:
-            raise DeliveryError(f"outbox: {exc.message}", hint=exc.hint) from None
-        reply = f"written to {name}"
-        return Delivery(250, reply, (Attempt(_now(), SENT, 250, reply),))
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _refuses_session(exc: Exception) -> bool:
+    """Whether ``exc`` is a 4xx refusal of the session: at connect, EHLO or MAIL FROM."""
+    if isinstance(exc, _Unreachable):
+        code = exc.code
+    elif isinstance(exc, smtplib.SMTPResponseException) and not isinstance(
+        exc, smtplib.SMTPDataError
+    ):
+        code = exc.smtp_code
+    else:
+        return False
+    return code is not None and 400 <= code < 500
 
 
 def _text(value: bytes | str) -> str:
