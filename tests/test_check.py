@@ -414,10 +414,9 @@ def test_human_report_and_github_annotations(feature):
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "::error file=policies/privacy.md,line=3,title=redline check::redline release would "
-        "refuse it: policies/privacy.md: material change, but the effective date did not move "
-        '(still 2025-06-01); with effective_date_by = "author" the pull request sets it, at '
-        "least 2026-01-31 (notice period of 30 days); policies/privacy.md is not released "
-        "(fix: redline effective-date privacy --in 30d)"
+        "refuse it: material change, but the effective date did not move (still 2025-06-01); "
+        'with effective_date_by = "author" the pull request must set it, to 2026-01-31 or '
+        "later (notice period of 30 days) (fix: redline effective-date privacy --in 30d)"
     )
     assert lines[1] == (
         "::warning file=policies/terms.md,line=3,title=redline check::only the effective date "

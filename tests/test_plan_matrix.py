@@ -211,7 +211,7 @@ def test_preview_is_what_release_does(policy_repo, tmp_path, name, by):
         [refusal] = report["unreleasable"]
         assert expected[1] in refusal["problem"]
         assert checked.status == "fail" and check.status == "fail"
-        assert refusal["problem"] in checked.findings[-1].message
+        assert refusal["problem"].removeprefix(f"{PATH}: ") in checked.findings[-1].message
         assert shown.release is None
         assert any(refusal["problem"] in line for line in preview.left_out)
         assert emailed is None and refusal["problem"] in email_error

@@ -232,7 +232,10 @@ def check_change(
 def _judge(result: PolicyCheck, verdict: Verdict, line: int | None) -> None:
     """The finding of a changed policy: what the release plan does with it."""
     if isinstance(verdict, Unreleasable):
-        result.add("error", f"redline release would refuse it: {verdict.warning}", line)
+        error = verdict.error
+        fix = f" (fix: {error.hint})" if error.hint else ""
+        why = error.message.removeprefix(f"{result.path}: ")
+        result.add("error", f"redline release would refuse it: {why}{fix}", line)
     elif isinstance(verdict, PolicyRelease):
         result.release = verdict.to_json()
         result.days_of_notice = verdict.notice_days

@@ -121,7 +121,7 @@ def _policy_lines(item: PolicyPreview) -> list[str]:
             "",
             f"- **Policy:** {path} ({since})",
             f"- **Effective date the release would set:** {release.effective_date.isoformat()} "
-            f"({_md(release.date_source)}; {release.notice_days} days after the release)"
+            f"({release.notice_days} days after the release)"
             + (" — **short notice**" if release.short_notice else ""),
             f"- **Subscribers:** {_subscribers_line(release)}",
             f"- **Why:** {_md(release.reason)}",

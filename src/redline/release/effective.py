@@ -97,8 +97,8 @@ def choose_effective_date(
         shown = f" (still {written.isoformat()})" if written is not None else ""
         raise DateError(
             f"{name}: material change, but the effective date did not move{shown}; "
-            f'with effective_date_by = "author" the pull request sets it, at least '
-            f"{rules.floor.isoformat()} ({rules.source})",
+            f'with effective_date_by = "author" the pull request must set it, to '
+            f"{rules.floor.isoformat()} or later ({rules.source})",
             hint=f"redline effective-date {slug} --in {notice_days}d",
         )
     if written is not None and written > rules.floor:
