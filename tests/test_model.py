@@ -103,7 +103,11 @@ def test_normalize_collapses_whitespace():
 
 
 def test_normalize_keeps_links_and_their_targets():
-    assert normalize("see [our terms](/tos)") == "see our terms (/tos)"
+    assert normalize("see [our terms](/tos)") == "see our terms \u27e8/tos\u27e9"
+    assert normalize("[a\\[2\\]](#n-2) [b](<x y> 'T')") == "a[2] \u27e8#n-2\u27e9 b \u27e8x y\u27e9"
+    assert (
+        normalize("[w](https://w.example/A_(b)) *y*") == "w \u27e8https://w.example/A_(b)\u27e9 y"
+    )
     assert normalize("[https://x.example](https://x.example)") == "https://x.example"
     assert normalize("mail <privacy@example.com>") == "mail privacy@example.com"
     assert normalize("![logo](logo.png) Text") == "Text"

@@ -1,32 +1,36 @@
-"""Block alignment of two documents: matched ranges, similar pairs, moves and paired headings.
+"""Block alignment of two documents: matched ranges, reflowed runs, similar pairs, moves,
+effective-date lines and paired headings.
 
 Steps 1 to 3 of :mod:`redline.compare.engine`.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from difflib import SequenceMatcher
 from functools import lru_cache
 
 from redline.compare.engine import WORD, BlockDiff, WordOp
+from redline.compare.reflow import reflowed_prefix
+from redline.compare.tokens import ITEM_LABEL, DateLines, edit_kind, tokens
 from redline.document.model import Block
 
-# Numbers and dates ("1,000.50", "2024-03-01", "05/14/2020") are one token, so a changed
-# date reads as one replacement rather than a patch of digits.
-_TOKEN = re.compile(r"\s*(?:\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])")
 _PAIR_THRESHOLD = 0.5
 _MOVE_THRESHOLD = 0.6
 _LOOKAHEAD = 4
 _MAX_FUZZY_MOVE_PAIRS = 40_000
 
 
-def align_blocks(old: list[Block], new: list[Block]) -> list[BlockDiff]:
-    """The blocks of ``old`` and ``new`` aligned, paired, with moves and headings paired."""
+def align_blocks(
+    old: list[Block], new: list[Block], *, dates: DateLines | None = None
+) -> list[BlockDiff]:
+    """The blocks of ``old`` and ``new`` aligned, paired, with moves, effective-date lines
+    (as ``dates`` finds them) and headings paired."""
     entries = _align(old, new)
     _detect_moves(entries)
     _pair_headings_by_body(entries)
+    if dates is not None:
+        _pair_date_lines(entries, dates)
     return entries
 
 
@@ -36,14 +40,10 @@ def block_key(block: Block) -> str:
     return block.norm
 
 
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
-
-
 @lru_cache(maxsize=256)
 def _token_matcher(old: str, new: str) -> SequenceMatcher[str]:
     """A word-level matcher of two texts, shared by the pairing and the word diff."""
-    return SequenceMatcher(None, _tokens(old), _tokens(new), autojunk=False)
+    return SequenceMatcher(None, tokens(old), tokens(new), autojunk=False)
 
 
 def _similarity(old: Block, new: Block) -> float:
@@ -55,19 +55,54 @@ def _similarity(old: Block, new: Block) -> float:
     return matcher.ratio()
 
 
-def _word_ops(old: str, new: str) -> list[WordOp]:
+def _word_ops(
+    old: str, new: str, spans: tuple[tuple[int, int], tuple[int, int]] | None = None
+) -> list[WordOp]:
+    """The word diff of two texts, each run with its kind (see :mod:`redline.compare.engine`).
+
+    A run inside both texts' item labels is ``renumbering``; inside both ``spans`` (the
+    texts' date statements, in tokens), ``date-line``.
+    """
     matcher = _token_matcher(old, new)
     old_tokens, new_tokens = matcher.a, matcher.b
+    labels = (_label_tokens(old, old_tokens), _label_tokens(new, new_tokens))
     ops: list[WordOp] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             ops.append(WordOp("equal", "".join(new_tokens[j1:j2])))
             continue
+        if spans is not None and _inside(spans, i1, i2, j1, j2):
+            kind = "date-line"
+        else:
+            kind = edit_kind(old_tokens[i1:i2], new_tokens[j1:j2])
+            if kind == "words" and i2 <= labels[0] and j2 <= labels[1]:
+                kind = "renumbering"
         if tag in {"delete", "replace"}:
-            ops.append(WordOp("delete", "".join(old_tokens[i1:i2])))
+            ops.append(WordOp("delete", "".join(old_tokens[i1:i2]), kind))
         if tag in {"insert", "replace"}:
-            ops.append(WordOp("insert", "".join(new_tokens[j1:j2])))
+            ops.append(WordOp("insert", "".join(new_tokens[j1:j2]), kind))
     return ops
+
+
+def _label_tokens(text: str, text_tokens: list[str]) -> int:
+    """How many of the first tokens of ``text`` are its item label ("(a) ", "2. ")."""
+    label = ITEM_LABEL.match(text)
+    if label is None:
+        return 0
+    length = count = 0
+    for token in text_tokens:
+        if length >= label.end() - 1:
+            break
+        length += len(token)
+        count += 1
+    return count
+
+
+def _inside(
+    spans: tuple[tuple[int, int], tuple[int, int]], i1: int, i2: int, j1: int, j2: int
+) -> bool:
+    (old_start, old_end), (new_start, new_end) = spans
+    return old_start <= i1 <= i2 <= old_end and new_start <= j1 <= j2 <= new_end
 
 
 def _pair(old: Block, new: Block) -> BlockDiff:
@@ -92,12 +127,14 @@ def _align(old: list[Block], new: list[Block]) -> list[BlockDiff]:
             entries.extend(
                 _pair(old[i], new[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
             )
+        elif tag == "replace":
+            reflowed, i, j = reflowed_prefix(old[i1:i2], new[j1:j2], _pair)
+            entries.extend(reflowed)
+            entries.extend(_pair_range(old[i1 + i : i2], new[j1 + j : j2]))
         elif tag == "delete":
             entries.extend(BlockDiff("delete", old[i].kind, old[i], None) for i in range(i1, i2))
-        elif tag == "insert":
-            entries.extend(BlockDiff("insert", new[j].kind, None, new[j]) for j in range(j1, j2))
         else:
-            entries.extend(_pair_range(old[i1:i2], new[j1:j2]))
+            entries.extend(BlockDiff("insert", new[j].kind, None, new[j]) for j in range(j1, j2))
     return entries
 
 
@@ -237,3 +274,45 @@ def _pair_headings_by_body(entries: list[BlockDiff]) -> None:
 def _moved(old: Block, new: Block) -> BlockDiff:
     paired = _pair(old, new)
     return BlockDiff("moved", new.kind, old, new, paired.words)
+
+
+def _pair_date_lines(entries: list[BlockDiff], dates: DateLines) -> None:
+    """Pair deleted and inserted effective-date lines, in order, at the insert's position;
+    mark every entry that is an effective-date line on each of its sides (in place)."""
+    deletes = [i for i, e in enumerate(entries) if e.status == "delete" and _is_date(e.old, dates)]
+    inserts = [i for i, e in enumerate(entries) if e.status == "insert" and _is_date(e.new, dates)]
+    pairs = list(zip(deletes, inserts, strict=False))
+    for source, target in pairs:
+        entries[target] = _pair(entries[source].old, entries[target].new)  # type: ignore[arg-type]
+    for source in sorted((source for source, _ in pairs), reverse=True):
+        del entries[source]
+    for entry in entries:
+        sides = [side for side in (entry.old, entry.new) if side is not None]
+        entry.date_line = all(dates.is_line(side.norm) for side in sides)
+        if entry.old is None or entry.new is None or entry.status not in {"modified", "moved"}:
+            continue
+        spans = _token_spans(entry.old, dates), _token_spans(entry.new, dates)
+        if spans[0] is not None and spans[1] is not None:
+            entry.words = _word_ops(_text(entry.old), _text(entry.new), (spans[0], spans[1]))
+
+
+def _is_date(block: Block | None, dates: DateLines) -> bool:
+    return block is not None and dates.is_line(block.norm)
+
+
+def _text(block: Block) -> str:
+    return block.title if block.is_heading and block.title else block.norm
+
+
+def _token_spans(block: Block, dates: DateLines) -> tuple[int, int] | None:
+    """The date statement of ``block``'s diffed text, in tokens (first, after the last)."""
+    text = _text(block)
+    span = dates.span(text)
+    if span is None:
+        return None
+    inside, end = [], 0
+    for index, token in enumerate(tokens(text)):
+        start, end = end + len(token) - len(token.lstrip()), end + len(token)
+        if span[0] <= start and end <= span[1]:
+            inside.append(index)
+    return (inside[0], inside[-1] + 1) if inside else None

@@ -21,28 +21,18 @@ from typing import Any
 
 from redline.document.chunks import _chunks
 from redline.document.headings import section_key, split_label
-from redline.document.normalize import normalize
+from redline.document.normalize import normalize, strip_attribute_lists
 from redline.errors import InputError
 
 _BARE_LABEL = re.compile(r"(?:\d+(?:\.\d+)*|\(?[0-9A-Za-z]{1,6}\))[.):]?|[A-Za-z][.)]")
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
-_DATE_LABEL = re.compile(
-    r"^(?:effective(?:\s+date|\s+as\s+of)?|last\s+(?:updated|modified|revised)|updated|"
-    r"date\s+of\s+last\s+revision)\b",
-    re.I,
-)
 # Besides letters, what a line that can only be paragraph text may start with.
 _PLAIN_PUNCTUATION = "(\"'\u201c\u2018"
 # A chunk that is a single ATX heading without "#" in its text, or starts with a list item
 # marker followed by a plain line.
 _SIMPLE_HEADING = re.compile(r"(#{1,6}) ([^#\s](?:[^#\n]*[^#\s])?)[ \t]*(?:\n|$)")
 _SIMPLE_ITEM = re.compile(r"(?:[-+*]|\d{1,9}[.)]) (?=[^\W\d_]|[(\"'\u201c\u2018])")
-
-
-def is_date_line(norm: str) -> bool:
-    """True for a short block that states an effective or last-updated date."""
-    return len(norm) <= 160 and bool(_DATE_LABEL.match(norm))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +121,9 @@ def make_document(
     source: str, front_matter_text: str, front_matter: dict[str, Any], blocks: list[Block]
 ) -> Document:
     """The document of ``source`` with these parts: its sections and title follow from them."""
-    title = next((b.norm for b in blocks if b.is_heading and b.level == 1), None)
+    title = next(
+        (strip_attribute_lists(b.norm) for b in blocks if b.is_heading and b.level == 1), None
+    )
     if title is None and isinstance(front_matter.get("title"), str):
         title = " ".join(front_matter["title"].split()) or None
     return Document(
@@ -286,7 +278,7 @@ def _inline_block(
     if not norm:
         return []
     if heading_level:
-        label, title = split_label(norm)
+        label, title = split_label(strip_attribute_lists(norm))
         return [_block("heading", lines, span, norm, raw, heading_level, label, title)]
     if not containers and _is_emphasis_only(raw):
         label, title = split_label(norm)
@@ -348,7 +340,7 @@ def _block(
     start, end = span
     text = "\n".join(lines[start:end]) if lines else raw
     if kind == "heading" and title is None:
-        title = norm
+        title = strip_attribute_lists(norm)
     return Block(kind, text, norm, start + 1, end, level, label, title)
 
 

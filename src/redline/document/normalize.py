@@ -1,5 +1,14 @@
 """Normalised text: a block's inline source without formatting-only differences (emphasis,
-links, entities, HTML tags, escapes, spacing; typography on request), for comparison.
+entities, HTML tags, escapes, spacing; typography on request), for comparison.
+
+What a reader cannot see as words but a diff must still tell apart stays, in one form each:
+
+* a link ``[label](target)`` reads ``label ⟨target⟩`` (the target dropped when it is the label):
+  the visible words and the target are apart, and the target is one token
+  (:mod:`redline.compare.tokens`);
+* a hard line break (``\\`` or two spaces before a line end) reads ``\\``;
+* kramdown attribute lists (``{: #anchor }``) stay; :func:`strip_attribute_lists` takes them
+  out of a heading's title.
 """
 
 from __future__ import annotations
@@ -23,7 +32,24 @@ _GITBOOK_TAG = re.compile(r"\{%-?.*?-?%\}", re.S)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 
 
-_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
+#: Around a link target in normalised text.
+LINK_OPEN, LINK_CLOSE = "\u27e8", "\u27e9"
+
+
+# A label may hold escaped brackets ("partners\\[2\\]"), a target balanced parentheses or <...>.
+_LINK = re.compile(
+    r"\[((?:\\.|[^\]\\])*)\]\(\s*(<[^>\n]*>|(?:\([^()\s]*\)|[^()\s])*)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+
+
+_TARGET_SLOT = re.compile(f"{LINK_OPEN}(\\d+){LINK_CLOSE}")
+
+
+_HARD_BREAK = re.compile(r"(?: {2,}|\\)\n")
+
+
+_ATTRIBUTE_LIST = re.compile(r"\s*\{(?::[^{}]*|[#.][^{}\s][^{}]*)\}")
 
 
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
@@ -103,14 +129,17 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
     if not text.isascii():  # ASCII is already NFKC and has no invisible characters
         text = unicodedata.normalize("NFKC", text)
         text = _INVISIBLE.sub("", text)
+    targets: list[str] = []  # kept apart from the steps below, which are for visible text
     if "[" in text:
         text = _IMAGE.sub(" ", text)
-        text = _LINK.sub(_link_text, text)
+        text = _LINK.sub(lambda match: _link_text(match, targets), text)
         text = _REF_LINK.sub(r"\1", text)
     if "<" in text:
         text = _HTML_COMMENT.sub(" ", text)
         text = _AUTOLINK.sub(r"\1", text)
         text = _HTML_TAG.sub(" ", text)
+    if "\n" in text:
+        text = _HARD_BREAK.sub("\\\\\n", text)
     if "\\" in text:
         text = _ESCAPED_MARKUP.sub(r"\1", text)  # before the runs, so no backslash is left behind
     if "*" in text:
@@ -131,11 +160,25 @@ def normalize(text: str, *, fold_typography: bool = False) -> str:
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     if ("(" in text and "( " in text) or ("[" in text and "[ " in text):
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
+    if targets:
+        text = _TARGET_SLOT.sub(lambda slot: _target(slot, targets), text)
     return text
 
 
-def _link_text(match: re.Match[str]) -> str:
-    label, target = match.group(1), match.group(2)
+def strip_attribute_lists(text: str) -> str:
+    """``text`` without kramdown attribute lists: a heading's title is its words."""
+    return _ATTRIBUTE_LIST.sub("", text).strip() if "{" in text else text
+
+
+def _link_text(match: re.Match[str], targets: list[str]) -> str:
+    """``label ⟨N⟩``, N the index of the target kept in ``targets``; or the label alone."""
+    label, target = match.group(1), match.group(2).strip("<>")
     if not target or not label.strip() or label.strip() == target:
         return label or target
-    return f"{label} ({target})"
+    targets.append(" ".join(target.split()))
+    return f"{label} {LINK_OPEN}{len(targets) - 1}{LINK_CLOSE}"
+
+
+def _target(slot: re.Match[str], targets: list[str]) -> str:
+    index = int(slot.group(1))
+    return f"{LINK_OPEN}{targets[index]}{LINK_CLOSE}" if index < len(targets) else slot.group(0)

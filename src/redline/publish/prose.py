@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from redline.compare.engine import DiffStats
-from redline.document.model import is_date_line
+from redline.document.dates import is_date_line
 from redline.publish.filters import number_word, plural
 
 if TYPE_CHECKING:

@@ -24,6 +24,7 @@ The public API is re-exported here (``__all__``); the modules of this package ar
 and their underscored names are private to the package.
 """
 
+from redline.document.dates.blocks import MAX_DATE_LINE, date_statement, is_date_line
 from redline.document.dates.command_line import (
     ENV_TODAY,
     parse_iso_date,
@@ -65,6 +66,7 @@ __all__ = [
     "DATE_ORDER_HINT",
     "DEFAULT_LABEL",
     "ENV_TODAY",
+    "MAX_DATE_LINE",
     "ORDER_SOURCES",
     "DateEdit",
     "DateMatch",
@@ -78,6 +80,7 @@ __all__ = [
     "RepositoryOrders",
     "date_line",
     "date_options",
+    "date_statement",
     "earliest_reading",
     "earliest_writable",
     "edit_effective_date",
@@ -85,6 +88,7 @@ __all__ = [
     "find_effective_date",
     "first_managed",
     "inspect_policy_date",
+    "is_date_line",
     "locale_order",
     "order_proof",
     "parse_iso_date",

@@ -1,0 +1,160 @@
+"""Tokens of normalised text, what kind each is, and the words that carry meaning.
+
+A token is a word, a number (``1,000.50``, ``2024-03-01``: one token, so a changed date reads
+as one replacement), a punctuation mark, or one of the things a diff never cuts into and never
+counts as words (:data:`KINDS`):
+
+* ``link-targets``: a link's target (``⟨https://…⟩``, see :mod:`redline.document.normalize`),
+  a URL or an e-mail address in the text: one token each, shown whole, old and new;
+* ``attribute-lists``: a kramdown attribute list (``{: #anchor }``, ``{:.note}``);
+* ``hard-breaks``: a hard line break (``\\``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from redline.document.dates import MAX_DATE_LINE, DateOptions, date_options
+from redline.document.dates.blocks import is_only_statement, statement_finder
+from redline.document.normalize import LINK_CLOSE, LINK_OPEN
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+
+#: A word, for counting and comparing the words of blocks.
+WORD = re.compile(r"\w+")
+
+#: A list item's label at the start of a block: "(a) ", "1. ", "iv) ".
+ITEM_LABEL = re.compile(r"^(?:\(\w{1,6}\)|\w{1,6}[.)])\s+")
+
+_URL = (
+    r"(?:https?://|ftp://|mailto:|www\.)(?:\([^\s()⟨⟩]*\)|[^\s()<>⟨⟩\"])+?"
+    r"(?=[.,;:!?'\u2019\"]*(?:\s|$|[)\]<⟨]))"
+)
+_EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_ATTRIBUTES = r"\{(?::[^{}]*|[#.][^{}\s][^{}]*)\}"
+TOKEN = re.compile(
+    rf"\s*(?:{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}|{_ATTRIBUTES}"
+    r"|\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])"
+)
+_WHOLE_URL = re.compile(rf"(?:{_URL}|{_EMAIL})$")
+_TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}"
+_NOT_WORDS = re.compile(rf"{_TARGET}|{_ATTRIBUTES}")
+_WORDS_AND_TARGETS = re.compile(rf"(?P<target>{_TARGET})|{_ATTRIBUTES}|\w+")
+
+#: The kinds of token that are not words, in the order reasons name them.
+KINDS = ("link-targets", "attribute-lists", "hard-breaks")
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens of ``text``, each with the whitespace before it."""
+    return TOKEN.findall(text)
+
+
+def token_kind(token: str) -> str:
+    """``words`` for a word or punctuation, else one of :data:`KINDS`."""
+    bare = token.lstrip()
+    first = bare[:1]
+    if first == LINK_OPEN:
+        return "link-targets"
+    if first == "{" and len(bare) > 2:
+        return "attribute-lists"
+    if bare == "\\":
+        return "hard-breaks"
+    if len(bare) > 4 and ("://" in bare or "@" in bare or first in "mw") and _WHOLE_URL.match(bare):
+        return "link-targets"
+    return "words"
+
+
+def _special(text: str) -> bool:
+    """Whether ``text`` may hold a token that is not a word (a few substring tests are much
+    faster than one regex search)."""
+    return (
+        LINK_OPEN in text
+        or "{" in text
+        or "\\" in text
+        or "@" in text
+        or "://" in text
+        or "www." in text
+        or "mailto:" in text
+    )
+
+
+def content_words(text: str, *, links: bool = False) -> list[str]:
+    """The case-folded words of ``text``; link targets too (whole) when ``links`` is True."""
+    if not _special(text):
+        return WORD.findall(text.casefold())
+    if not links:
+        return WORD.findall(_NOT_WORDS.sub(" ", text).casefold())
+    words: list[str] = []
+    for found in _WORDS_AND_TARGETS.finditer(text):
+        if found.group("target"):
+            words.append(found.group("target"))
+        elif found.group(0)[0] != "{":
+            words.append(found.group(0).casefold())
+    return words
+
+
+def count_words(text: str) -> int:
+    """The words of ``text`` a redline counts: link targets and markup are not words."""
+    if not _special(text):
+        return len(WORD.findall(text))
+    return len(content_words(text))
+
+
+def edit_kind(old: Sequence[str], new: Sequence[str]) -> str:
+    """What a replaced run of tokens changed: ``words``, a kind of :data:`KINDS`,
+    ``punctuation``, ``case`` or ``whitespace`` (words joined or split)."""
+    old_kinds, new_kinds = _by_kind(old), _by_kind(new)
+    for kind in KINDS:
+        if old_kinds.get(kind, []) != new_kinds.get(kind, []) and not _words_differ(
+            old_kinds, new_kinds
+        ):
+            return kind
+    old_words, new_words = old_kinds.get("words", []), new_kinds.get("words", [])
+    if "".join(old_words) == "".join(new_words):
+        return "whitespace"
+    old_text, new_text = _letters(old_words), _letters(new_words)
+    if old_text == new_text:
+        return "punctuation"
+    if old_text.casefold() == new_text.casefold():
+        return "case"
+    return "words"
+
+
+def _by_kind(run: Iterable[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for token in run:
+        found.setdefault(token_kind(token), []).append(token.strip())
+    return found
+
+
+def _letters(words: list[str]) -> str:
+    return "".join(WORD.findall(" ".join(words)))
+
+
+def _words_differ(old: dict[str, list[str]], new: dict[str, list[str]]) -> bool:
+    return _letters(old.get("words", [])).casefold() != _letters(new.get("words", [])).casefold()
+
+
+class DateLines:
+    """The effective-date statements of blocks, as one policy's settings write them."""
+
+    def __init__(self, options: DateOptions) -> None:
+        self.options = options
+        self._find = statement_finder(options)
+
+    @classmethod
+    def of(cls, settings: Settings | None) -> DateLines:
+        """The date lines of a policy with these settings (None: the defaults)."""
+        return cls(date_options(settings))
+
+    def span(self, text: str) -> tuple[int, int] | None:
+        """Where the date statement of a block's text is (label through date), if it has one."""
+        return self._find(text) if len(text) <= MAX_DATE_LINE else None
+
+    def is_line(self, text: str) -> bool:
+        """True when a block's text is an effective-date line and nothing more."""
+        return len(text) <= MAX_DATE_LINE and is_only_statement(text, self._find(text))

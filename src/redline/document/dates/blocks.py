@@ -1,0 +1,80 @@
+"""The date statement of one block of normalised text, for the comparison to set aside.
+
+The same label vocabulary and configured ``date_label`` as the rest of the package decide it
+(:func:`redline.document.dates.labels._label_regex`), and the same scanner reads the date: a
+block is a date line when it is a labelled date (``Revised: May 5, 2020``, ``Last update:``
+with a blank or a placeholder) or a bare date (``March 5, 2020``), wherever it stands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache, lru_cache, partial
+from typing import TYPE_CHECKING
+
+from redline.document.dates.labels import _label_regex
+from redline.document.dates.markup import _BLANK_PLACEHOLDER
+from redline.document.dates.options import DateOptions, date_options
+from redline.document.dates.scan import find_dates
+
+if TYPE_CHECKING:
+    from redline.config import Settings
+
+#: Longer, a block is prose that mentions a date, not a date line.
+MAX_DATE_LINE = 160
+_MAX_BARE = 60  # a bare date with its decoration
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"\w+")
+
+
+def date_statement(
+    text: str, settings: Settings | DateOptions | None = None
+) -> tuple[int, int] | None:
+    """The span in ``text`` (one block's normalised text) of its date statement, from the
+    start of the label (or of a bare date) to the end of the date; None when it has none."""
+    if len(text) > MAX_DATE_LINE:
+        return None
+    return statement_finder(date_options(settings))(text)
+
+
+def is_date_line(text: str, settings: Settings | DateOptions | None = None) -> bool:
+    """True when ``text`` (one block's normalised text) is a date statement and nothing else
+    but decoration, punctuation and a few words of a link after it."""
+    return is_only_statement(text, date_statement(text, settings))
+
+
+def is_only_statement(text: str, span: tuple[int, int] | None) -> bool:
+    """Whether ``span`` (``text``'s date statement) is all of ``text`` that has words, but for
+    a few words of a link after it."""
+    if span is None:
+        return False
+    start, end = span
+    return not _WORD.search(text[:start]) and len(_WORD.findall(text[end:])) <= 3
+
+
+@cache
+def statement_finder(options: DateOptions) -> Callable[[str], tuple[int, int] | None]:
+    """:func:`date_statement` for one policy's options, remembering the texts it read (for
+    the comparison, which asks of every block of every revision)."""
+    return lru_cache(maxsize=32768)(partial(_statement, options=options))
+
+
+def _statement(text: str, options: DateOptions) -> tuple[int, int] | None:
+    if not text or len(text) > MAX_DATE_LINE:
+        return None
+    label = _label_regex(options.date_label).match(text)
+    if label is None and (len(text) > _MAX_BARE or not _DIGIT.search(text)):
+        return None
+    for match in find_dates(text, options):
+        if match.source not in {"label", "bare"}:
+            continue
+        if match.source == "bare":
+            return 0, len(text)
+        if label is None:
+            return None
+        if match.blank:
+            placeholder = _BLANK_PLACEHOLDER.match(text, label.end())
+            return 0, placeholder.end() if placeholder else label.end()
+        return 0, match.end
+    return None
