@@ -66,20 +66,29 @@ def test_entry_of_a_release_uses_its_data(released_repo):
     assert entry.effective_date == dt.date(2024, 3, 1)
     assert entry.published == dt.date(2024, 1, 31)
     assert entry.summary == (
-        "Section 7 (Transfer of Data): one paragraph changed; "
-        "Section 13 (Service Providers): new paragraph."
+        'Section 7 (Transfer of Data): added "and in Switzerland"; '
+        'Section 13 (Service Providers): new paragraph "Every service provider signs a data '
+        'processing agreement …".'
     )
     markdown = changelog.render_entry(settings, entry)
+    # No site_url: the full redline is the site page, relative to the site's changelog page.
+    assert "[Full redline of version 2 against version 1](../2/index.html#redline)" in markdown
     assert (
-        "[Full redline of version 2 against version 1]"
+        "[Compare on GitHub]"
         "(https://github.com/northwind/policies/compare/privacy-policy/v1...privacy-policy/v2)"
     ) in markdown
+    assert "redline diff" not in markdown  # never a command for a reader to run
 
 
 def test_site_link_without_github(released_repo):
     policies, policy, settings = open_policy(released_repo, site_url="https://p.example.com/")
     entry = changelog.entry_for_release(policies, policy, policies.releases(policy)[1], settings)
-    assert entry.link == "https://p.example.com/privacy-policy/2/"
+    assert entry.link == "https://p.example.com/privacy-policy/2/#redline"
+    markdown = changelog.render_entry(settings, entry)
+    assert "(https://p.example.com/privacy-policy/2/#redline)" in markdown
+    assert "Compare on GitHub" not in markdown
+    first = changelog.entry_for_release(policies, policy, policies.releases(policy)[0], settings)
+    assert first.link == "https://p.example.com/privacy-policy/1/"  # no redline to point at
 
 
 # -- summaries --------------------------------------------------------------------------------

@@ -316,7 +316,8 @@ def test_effective_date_line_only_is_editorial(corpus):
     line = re.search(r"^Effective date: .*$", corpus, re.M).group(0)
     result = diff(corpus, corpus.replace(line, "Effective date: 09/30/2024"))
     assert result.classification == "editorial"
-    assert len(result.changed_sections) == 1
+    assert result.changed_sections == []  # the date line is reported once, as a flag
+    assert result.stats.date_line_changed
 
 
 def test_other_dates_are_material(corpus):
@@ -368,6 +369,11 @@ def test_json_shape():
         "sections_modified",
         "sections_moved",
         "sections_renumbered",
+        "blocks_changed",
+        "blocks_added",
+        "blocks_removed",
+        "blocks_moved",
+        "date_line_changed",
     }
     section = data["sections"][1]
     assert section == {
@@ -377,9 +383,20 @@ def test_json_shape():
         "old_number": "1",
         "old_title": "A",
         "moved": False,
+        "moved_from": None,
+        "moved_to": None,
         "renumbered": False,
         "retitled": False,
         "changes": [{"op": "replace", "old": "One", "new": "Two"}],
+        "stats": {
+            "words_inserted": 1,
+            "words_deleted": 1,
+            "blocks_changed": 1,
+            "blocks_added": 0,
+            "blocks_removed": 0,
+            "blocks_moved": 0,
+            "date_line_changed": False,
+        },
     }
 
 

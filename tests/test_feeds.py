@@ -83,8 +83,9 @@ def test_policy_and_combined_feeds_follow_the_atom_rules(released_repo, tmp_path
     assert newest.updated == "2024-01-31T09:00:00Z"
     assert newest.published == "2024-01-31T09:00:00Z"
     assert newest.summary == (
-        "Section 7 (Transfer of Data): one paragraph changed; "
-        "Section 13 (Service Providers): new paragraph."
+        'Section 7 (Transfer of Data): added "and in Switzerland"; '
+        'Section 13 (Service Providers): new paragraph "Every service provider signs a data '
+        'processing agreement …".'
     )
     assert "March 1, 2024" in newest.content[0].value
     assert newest.tags[0].term == "material"

@@ -51,12 +51,13 @@ def test_default_notice_has_subject_text_and_inlined_html(released_repo):
     assert notice.subject == "Changes to our Privacy Policy, effective March 1, 2024"
     assert "takes effect on March 1, 2024, in 29 days." in " ".join(notice.text.split())
     summary = (
-        "Section 7 (Transfer of Data): one paragraph changed; "
-        "Section 13 (Service Providers): new paragraph."
+        'Section 7 (Transfer of Data): added "and in Switzerland"; '
+        'Section 13 (Service Providers): new paragraph "Every service provider signs a data '
+        'processing agreement …".'
     )
     assert context.summary == summary  # the effective-date line is not a change to report
     assert summary in " ".join(notice.text.split())
-    assert "https://policies.example.com/privacy-policy/2/" in notice.text
+    assert "https://policies.example.com/privacy-policy/2/#redline" in notice.text
     assert UNSUBSCRIBE_PLACEHOLDER in notice.text
     assert UNSUBSCRIBE_PLACEHOLDER in notice.html
     # Genuine plain text: no tags, no <br>, no entities; lines fit a mail reader.
@@ -67,7 +68,8 @@ def test_default_notice_has_subject_text_and_inlined_html(released_repo):
     assert "<style" not in notice.html
     assert 'style="' in notice.html
     assert "<img" not in notice.html
-    assert 'href="https://policies.example.com/privacy-policy/2/"' in notice.html
+    assert 'href="https://policies.example.com/privacy-policy/2/#redline"' in notice.html
+    assert 'Section 7 (Transfer of Data): added "and in Switzerland"' in notice.html
     assert "Section 13 (Service Providers)" in notice.html
 
 
@@ -108,7 +110,7 @@ def test_compare_link_when_origin_is_on_github(released_repo):
     assert context.links.compare == expected
     assert context.links.redline == expected  # no site_url: the compare view is the redline
     context, _settings = notice_context(released_repo, site_url="https://p.example.com/")
-    assert context.links.redline == "https://p.example.com/privacy-policy/2/"
+    assert context.links.redline == "https://p.example.com/privacy-policy/2/#redline"
     assert context.links.compare == expected
 
 
@@ -330,8 +332,8 @@ def test_generated_summary_reads_like_a_person_wrote_it():
         "We use service providers.", "We use service providers.\n\nThey sign agreements."
     )
     assert generate_summary(_diff(BASE, new)) == (
-        "Section 7 (Transfer of Data): one paragraph changed; "
-        "Section 13 (Service Providers): new paragraph."
+        'Section 7 (Transfer of Data): "data abroad" → "data to Canada"; '
+        'Section 13 (Service Providers): new paragraph "They sign agreements.".'
     )
 
 
@@ -344,8 +346,8 @@ def test_generated_summary_counts_added_removed_and_ignores_the_date_line():
     )
     summary = generate_summary(_diff(BASE, new))
     assert summary == (
-        "Section 7 (Transfer of Data): one paragraph removed; "
-        "Section 13 (Service Providers): two new paragraphs; "
+        'Section 7 (Transfer of Data): paragraph removed: "We may transfer data abroad."; '
+        'Section 13 (Service Providers): new paragraph "One.", new paragraph "Two."; '
         "Section 15 (Children): new section."
     )
 
@@ -365,7 +367,8 @@ def test_generated_summary_limits_long_lists():
     for n in range(1, 13):
         changed = changed.replace(f"Text {n}.", f"Changed text {n}.")
     summary = generate_summary(_diff("# P\n\n" + sections, "# P\n\n" + changed), limit=3)
-    assert summary.count("one paragraph changed") == 3
+    assert summary.count('"Text 1" → "Changed text 1"') == 1
+    assert summary.count("→") == 3
     assert summary.endswith("; nine more sections changed.")
 
 

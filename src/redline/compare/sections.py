@@ -6,7 +6,8 @@ Step 4 of :mod:`redline.compare.engine`.
 from __future__ import annotations
 
 from redline.compare.align import block_key
-from redline.compare.engine import WORD, BlockDiff, Change, DiffStats, SectionDiff, WordOp
+from redline.compare.engine import BlockDiff, Change, SectionDiff, WordOp
+from redline.compare.stats import DiffStats, count_section, is_change, total
 from redline.document.model import Document, Section
 
 
@@ -22,6 +23,7 @@ def _section_index(document: Document) -> dict[int, int]:
 
 
 def group_sections(entries: list[BlockDiff], old: Document, new: Document) -> list[SectionDiff]:
+    """The sections of the redline in new-document order, removed ones where they stood."""
     old_index, new_index = _section_index(old), _section_index(new)
     old_to_new: dict[int, int] = {}
     heading_entries: dict[int, BlockDiff] = {}
@@ -53,7 +55,7 @@ def group_sections(entries: list[BlockDiff], old: Document, new: Document) -> li
                 target = _new_section(diffs, old_to_new[old_number], old, new, new_to_old)
             else:
                 if old_number not in removed:
-                    removed[old_number] = _removed_section(old.sections[old_number])
+                    removed[old_number] = _removed_section(old.sections[old_number], old_number)
                     anchors.setdefault(current_new, []).append(old_number)
                 target = removed[old_number]
         target.blocks.append(entry)
@@ -63,13 +65,52 @@ def group_sections(entries: list[BlockDiff], old: Document, new: Document) -> li
         if number in diffs:
             ordered.append(diffs[number])
         ordered.extend(removed[n] for n in anchors.get(number, []))
+    places = _Places(old, new, old_to_new)
     for number, section_diff in diffs.items():
-        _finish(section_diff, heading_entries.get(number), new_to_old.get(number), old_index)
+        _finish(section_diff, heading_entries.get(number), places, old_index)
     for section_diff in removed.values():
         section_diff.changes = [
             Change("delete", b.old.norm, None) for b in section_diff.blocks if b.old
         ]
+        section_diff.stats = count_section(section_diff, ())
     return ordered
+
+
+class _Places:
+    """Where sections stand in the old and new documents, in words for readers."""
+
+    def __init__(self, old: Document, new: Document, old_to_new: dict[int, int]) -> None:
+        self.old, self.new, self.old_to_new = old, new, old_to_new
+
+    def same_neighbour(self, old_number: int, new_number: int) -> bool:
+        """True when the section follows the same section in both documents."""
+        if old_number == 0 or new_number == 0:
+            return old_number == new_number
+        return self.old_to_new.get(old_number - 1) == new_number - 1
+
+    def origin(self, number: int | None, own: int | None) -> str:
+        """The old section a block came from, by name ("" for the section's own)."""
+        if number is None or number == own:
+            return ""
+        return self.old.sections[number].display_name
+
+    def where(self, document: Document, number: int) -> str:
+        """ "after Section 8 (Retention)", "the start of Section 5 (Sharing)" or "the start".
+
+        The place of section ``number``: after the nearest earlier section of its own level,
+        else at the start of its parent (the document's title or preamble is the start).
+        """
+        sections = document.sections
+        level = sections[number].level
+        for earlier in range(number - 1, -1, -1):
+            section = sections[earlier]
+            if section.heading is None or (earlier == 0 and section.title == document.title):
+                return "the start"
+            if section.level == level:
+                return f"after {section.display_name}"
+            if section.level < level:
+                return f"the start of {section.display_name}"
+        return "the start"
 
 
 def _new_section(
@@ -92,11 +133,13 @@ def _new_section(
         old_number=old_section.label if old_section else None,
         old_title=old_section.title if old_section else None,
         level=section.level,
+        old_index=previous,
+        new_index=number,
     )
     return diffs[number]
 
 
-def _removed_section(section: Section) -> SectionDiff:
+def _removed_section(section: Section, number: int) -> SectionDiff:
     return SectionDiff(
         status="removed",
         number=None,
@@ -104,40 +147,57 @@ def _removed_section(section: Section) -> SectionDiff:
         old_number=section.label,
         old_title=section.title,
         level=section.level,
+        old_index=number,
     )
 
 
 def _finish(
     section_diff: SectionDiff,
     heading: BlockDiff | None,
-    old_number: int | None,
+    places: _Places,
     old_index: dict[int, int],
 ) -> None:
-    """Set the status, flags and change list of a section that exists in the new document.
+    """Set the status, flags, changes and counts of a section of the new document.
 
-    An added section lists only what is new in it: text that was there before (under a
-    heading it now follows, or moved in from elsewhere) is not reported as inserted.
+    A section whose heading moved carries its blocks along: those are no moves of their
+    own. It is reported as moved when it no longer follows the section it followed (a
+    subsection that moved with its parent is not). An added section lists only what is new
+    in it: text that was there before (under a heading it now follows, or moved in from
+    elsewhere) is not reported as inserted. Effective-date lines are never changes.
     """
-    section_moved = heading is not None and heading.status == "moved"
-    section_diff.moved = section_moved
+    old_number, new_number = section_diff.old_index, section_diff.new_index
+    carried = heading is not None and heading.status == "moved"
+    if (
+        carried
+        and old_number is not None
+        and new_number is not None
+        and not places.same_neighbour(old_number, new_number)
+    ):
+        section_diff.moved = True
+        section_diff.moved_from = places.where(places.old, old_number)
+        section_diff.moved_to = places.where(places.new, new_number)
     if heading is not None and heading.old is not None and heading.new is not None:
         old_label, new_label = heading.old.label, heading.new.label
         section_diff.renumbered = bool(old_label and new_label and old_label != new_label)
         section_diff.retitled = block_key(heading.old) != block_key(heading.new)
     changes: list[Change] = []
-    for block in section_diff.blocks:
+    for index, block in enumerate(section_diff.blocks):
+        if not is_change(block):
+            continue
         if block.status == "insert":
             changes.append(Change("insert", None, block.new.norm))  # type: ignore[union-attr]
         elif block.status == "delete":
             changes.append(Change("delete", block.old.norm, None))  # type: ignore[union-attr]
         elif block.status == "moved":
-            same_origin = old_index.get(id(block.old)) == old_number
-            if not (section_moved and same_origin):
+            origin = old_index.get(id(block.old))
+            if not (carried and origin == old_number):
+                section_diff.moved_blocks[index] = places.origin(origin, old_number)
                 changes.append(Change("move", block.old.norm, block.new.norm))  # type: ignore[union-attr]
             changes.extend(_word_changes(block.words))
-        elif block.status == "modified":
+        else:
             changes.extend(_word_changes(block.words))
     section_diff.changes = changes
+    section_diff.stats = count_section(section_diff, section_diff.moved_blocks)
     if section_diff.status != "added" and (changes or section_diff.retitled):
         section_diff.status = "modified"
 
@@ -187,22 +247,5 @@ def renumbered_runs(sections: list[SectionDiff]) -> list[str]:
 
 
 def section_stats(sections: list[SectionDiff]) -> DiffStats:
-    stats = DiffStats()
-    for section in sections:
-        stats.sections_added += section.status == "added"
-        stats.sections_removed += section.status == "removed"
-        stats.sections_modified += section.status == "modified"
-        stats.sections_moved += section.moved
-        stats.sections_renumbered += section.renumbered
-        for block in section.blocks:
-            if block.status == "insert" and block.new is not None:
-                stats.words_inserted += len(WORD.findall(block.new.norm))
-            elif block.status == "delete" and block.old is not None:
-                stats.words_deleted += len(WORD.findall(block.old.norm))
-            else:
-                for op in block.words:
-                    if op.op == "insert":
-                        stats.words_inserted += len(WORD.findall(op.text))
-                    elif op.op == "delete":
-                        stats.words_deleted += len(WORD.findall(op.text))
-    return stats
+    """The counts of the whole diff (see :mod:`redline.compare.stats`)."""
+    return total(sections)

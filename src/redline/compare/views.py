@@ -7,15 +7,24 @@ All policy text is escaped for the target format.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, NamedTuple
 
-from redline.compare.engine import BlockDiff, DiffResult, SectionDiff
+from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
+from redline.compare.stats import edited, is_change, is_date_block, is_date_change
 from redline.md import md_escape
 from redline.vocab import Classification
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+#: The summary line of a changed effective-date line, and its place in the redline.
+DATE_LINE = "Effective-date line changed (not counted)"
+DATE_LINE_NAME = "Effective-date line"
+_TAGS = {"insert": "ins", "delete": "del"}
+_SPACED = re.compile(r"\s+|\S+")
+#: Where a URL starts: a changed one is shown whole, never diffed inside.
+URL = re.compile(r"(?:https?|ftp)://|mailto:|www\.", re.I)
 _CLASS_LABEL = {
     Classification.NONE: "No change",
     Classification.EDITORIAL: "Editorial change",
@@ -24,7 +33,10 @@ _CLASS_LABEL = {
 
 
 def summary_lines(result: DiffResult) -> list[str]:
-    """Human-readable summary: classification, counts and renumbering runs."""
+    """Human-readable summary: classification, reasons, counts, moves, the date line, runs.
+
+    Every count is read from ``result.stats`` (see :mod:`redline.compare.stats`).
+    """
     stats = result.stats
     counts = [
         f"{n} {label}"
@@ -41,20 +53,27 @@ def summary_lines(result: DiffResult) -> list[str]:
         f"{_CLASS_LABEL[result.classification]}: {result.policy or result.path} "
         f"({result.from_ref.ref} → {result.to_ref.ref})"
     ]
+    if result.reasons:
+        lines.append("Why: " + "; ".join(str(reason) for reason in result.reasons))
     if counts:
         lines.append("Sections: " + ", ".join(counts))
+    lines.extend(
+        f"Moved: {s.name}, from {s.moved_from} to {s.moved_to}" for s in result.sections if s.moved
+    )
     if stats.words_inserted or stats.words_deleted:
         lines.append(f"Words: {stats.words_inserted} inserted, {stats.words_deleted} deleted")
+    if stats.date_line_changed:
+        lines.append(DATE_LINE)
     lines.extend(result.renumbered_runs)
     lines.extend(f"Warning: {warning}" for warning in result.warnings)
     return lines
 
 
 def section_status(section: SectionDiff) -> str:
-    """ "modified, moved", "unchanged, renumbered (was 6)", "added", ..."""
+    """ "modified, moved from after Section 8 (Retention)", "unchanged, renumbered (was 6)"."""
     parts = [section.status]
     if section.moved:
-        parts.append("moved")
+        parts.append(f"moved from {section.moved_from}")
     if section.renumbered:
         parts.append(f"renumbered (was {section.old_number})")
     if section.retitled:
@@ -62,25 +81,114 @@ def section_status(section: SectionDiff) -> str:
     return ", ".join(parts)
 
 
-def _shown_blocks(section: SectionDiff) -> list[BlockDiff]:
-    """Blocks worth showing: changed ones, or all of an added/removed section."""
-    if section.status in {"added", "removed"}:
-        return section.blocks
-    return [
-        block
-        for block in section.blocks
-        if block.status != "equal"
-        and not (block.new is not None and block.new.is_heading and block.status != "modified")
-        and not (block.status == "moved" and section.moved and not _edited(block))
-    ]
+class Shown(NamedTuple):
+    """One entry of a rendering: a section at its place, the old place of a moved section
+    (``kind`` "left"), or a changed effective-date line ("date", never counted)."""
+
+    kind: str
+    section: SectionDiff
+    name: str
+    status: str
+    blocks: list[tuple[str | None, list[WordOp]]]
 
 
-def _edited(block: BlockDiff) -> bool:
-    return any(op.op != "equal" for op in block.words)
+def layout(result: DiffResult) -> list[Shown]:
+    """What a rendering shows, in reading order: each shown section, the old place of each
+    moved section after the section that preceded it there, and each changed date line."""
+    after: dict[int | None, list[SectionDiff]] = {}
+    known = {s.old_index for s in result.sections if s.old_index is not None}
+    for section in result.sections:
+        if section.moved and section.old_index is not None:
+            earlier = [n for n in known if n < section.old_index]
+            after.setdefault(max(earlier) if earlier else None, []).append(section)
+    shown = [_left(s) for s in after.get(None, [])]
+    for section in result.sections:
+        blocks = shown_blocks(section)
+        if section.status != "unchanged" or section.moved or blocks:
+            shown.append(Shown("section", section, section.name, section_status(section), blocks))
+        dates = [(None, whole_links(b.words)) for b in section.blocks if is_date_change(b)]
+        if dates:
+            shown.append(Shown("date", section, DATE_LINE_NAME, "changed, not counted", dates))
+        if section.old_index is not None:
+            shown.extend(_left(s) for s in after.get(section.old_index, []))
+    return shown
 
 
-def _origin(block: BlockDiff) -> str:
-    return f" (moved from line {block.old.line})" if block.old is not None else ""
+def _left(section: SectionDiff) -> Shown:
+    return Shown("left", section, section.name, f"moved to {section.moved_to}", [])
+
+
+def shown_blocks(section: SectionDiff) -> list[tuple[str | None, list[WordOp]]]:
+    """The blocks a rendering shows, each as its note ("Moved from Section 9 (Security)",
+    or None) and its words: the changed blocks, or all of an added or removed section.
+
+    A block that moved together with its section is shown only when its words changed, and
+    is not called moved. A changed URL is shown whole (:func:`whole_links`).
+    """
+    whole = section.status in {"added", "removed"}
+    shown: list[tuple[str | None, list[WordOp]]] = []
+    for index, block in enumerate(section.blocks):
+        if not (_whole_shows(block) if whole else _shows(section, index, block)):
+            continue
+        origin = section.moved_blocks.get(index)
+        note = None
+        if origin is not None:
+            note = f"Moved from {origin}" if origin else "Moved within this section"
+        if block.status == "insert" and block.new is not None:
+            shown.append((note, [WordOp("insert", block.new.norm)]))
+        elif block.status == "delete" and block.old is not None:
+            shown.append((note, [WordOp("delete", block.old.norm)]))
+        else:
+            shown.append((note, whole_links(block.words)))
+    return shown
+
+
+def _whole_shows(block: BlockDiff) -> bool:
+    return not (is_date_block(block) and block.status != "equal")
+
+
+def _shows(section: SectionDiff, index: int, block: BlockDiff) -> bool:
+    if not is_change(block) or (block.kind == "heading" and block.status != "modified"):
+        return False
+    carried = block.status == "moved" and index not in section.moved_blocks
+    return not carried or edited(block)
+
+
+def whole_links(words: list[WordOp]) -> list[WordOp]:
+    """``words`` with every changed link or URL shown whole, old and new, never inside.
+
+    A run of tokens without white space between them that holds a URL and a change becomes
+    one deletion of the old run and one insertion of the new run.
+    """
+    groups: list[list[WordOp]] = []
+    for op in words:
+        for text in _SPACED.findall(op.text) if op.op == "equal" else [op.text]:
+            if groups and not (groups[-1][-1].text[-1:].isspace() or text[:1].isspace()):
+                groups[-1].append(WordOp(op.op, text))
+            else:
+                groups.append([WordOp(op.op, text)])
+    merged: list[WordOp] = []
+    for op in (op for group in groups for op in _whole(group)):
+        if merged and merged[-1].op == op.op:
+            merged[-1] = WordOp(op.op, merged[-1].text + op.text)
+        else:
+            merged.append(op)
+    return merged
+
+
+def _whole(group: list[WordOp]) -> list[WordOp]:
+    """A glued run of tokens; a changed URL in it as one deletion and one insertion."""
+    old = "".join(op.text for op in group if op.op != "insert")
+    new = "".join(op.text for op in group if op.op != "delete")
+    if all(op.op == "equal" for op in group) or not URL.search(f"{old} {new}"):
+        return group
+    lead = min(len(old) - len(old.lstrip()), len(new) - len(new.lstrip()))
+    ops = [WordOp("equal", old[:lead])] if lead else []
+    if old[lead:]:
+        ops.append(WordOp("delete", old[lead:]))
+    if new[lead:]:
+        ops.append(WordOp("insert", new[lead:]))
+    return ops
 
 
 # -- Markdown -----------------------------------------------------------------------------
@@ -90,21 +198,12 @@ def _md(text: str) -> str:
     return md_escape(text, entities=True)
 
 
-def _md_block(block: BlockDiff) -> str:
-    if block.status == "insert" and block.new is not None:
-        return f"<ins>{_md(block.new.norm)}</ins>"
-    if block.status == "delete" and block.old is not None:
-        return f"<del>{_md(block.old.norm)}</del>"
-    parts = []
-    for op in block.words:
-        if op.op == "equal":
-            parts.append(_md(op.text))
-        elif op.op == "insert":
-            parts.append(f"<ins>{_md(op.text)}</ins>")
-        else:
-            parts.append(f"<del>{_md(op.text)}</del>")
-    text = "".join(parts)
-    return f"*Moved{_origin(block)}:* {text}" if block.status == "moved" else text
+def _md_block(note: str | None, words: list[WordOp]) -> str:
+    text = "".join(
+        _md(op.text) if op.op not in _TAGS else f"<{_TAGS[op.op]}>{_md(op.text)}</{_TAGS[op.op]}>"
+        for op in words
+    )
+    return f"*{_md(note)}:* {text}" if note else text
 
 
 def render_markdown(result: DiffResult, *, heading_level: int = 3) -> str:
@@ -113,16 +212,12 @@ def render_markdown(result: DiffResult, *, heading_level: int = 3) -> str:
     out = [f"{hashes} Redline: {_md(result.policy or result.path)}", ""]
     out.extend(f"- {_md(line)}" for line in summary_lines(result))
     out.append("")
-    for section in result.changed_sections:
-        blocks = _shown_blocks(section)
-        if section.status == "unchanged" and not blocks:
-            continue
-        out.append(f"{hashes}# {_md(section.name)} — {_md(section_status(section))}")
-        out.append("")
-        for block in blocks:
-            out.append(f"> {_md_block(block)}")
-            out.append("")
-    if not result.changed_sections:
+    shown = layout(result)
+    for entry in shown:
+        out.extend([f"{hashes}# {_md(entry.name)} — {_md(entry.status)}", ""])
+        for note, words in entry.blocks:
+            out.extend([f"> {_md_block(note, words)}", ""])
+    if not shown:
         out.append("No changes.")
     return "\n".join(out).rstrip() + "\n"
 
@@ -146,53 +241,69 @@ ins{background:#dcf5dc;color:#135c13;text-decoration:underline}
 """
 
 
-def _html_block(block: BlockDiff) -> str:
+def _html_block(note: str | None, words: list[WordOp]) -> str:
     esc = html.escape
-    if block.status == "insert" and block.new is not None:
-        body = f"<ins>{esc(block.new.norm)}</ins>"
-    elif block.status == "delete" and block.old is not None:
-        body = f"<del>{esc(block.old.norm)}</del>"
-    else:
-        body = "".join(
-            esc(op.text)
-            if op.op == "equal"
-            else f"<{'ins' if op.op == 'insert' else 'del'}>{esc(op.text)}</"
-            f"{'ins' if op.op == 'insert' else 'del'}>"
-            for op in block.words
+    body = "".join(
+        esc(op.text) if op.op not in _TAGS else f"<{_TAGS[op.op]}>{esc(op.text)}</{_TAGS[op.op]}>"
+        for op in words
+    )
+    if note:
+        return f'<div class="block moved"><div class="moved-note">{esc(note)}</div>{body}</div>'
+    return f'<div class="block">{body}</div>'
+
+
+def _html_entry(entry: Shown, n: int, count: int) -> str:
+    """One entry; a moved section links to its old place (``#moved-N``) and back."""
+    esc = html.escape
+    section, status = entry.section, esc(entry.status)
+    if entry.kind == "left":
+        return (
+            f'<section id="moved-{n}" class="moved-away"><h2>{esc(entry.name)}</h2>'
+            f'<div class="status"><a href="#change-{n}">{status}</a></div></section>'
         )
-    if block.status == "moved":
-        note = f'<div class="moved-note">Moved{esc(_origin(block))}</div>'
-        return f'<div class="block moved">{note}{body}</div>'
-    return f'<div class="block {esc(block.status)}">{body}</div>'
+    if entry.kind == "date":
+        head = '<section class="date-line">'
+    else:
+        head = f'<section id="change-{n}">'
+        if section.moved:
+            moved = esc(f"moved from {section.moved_from}")
+            status = status.replace(moved, f'<a href="#moved-{n}">{moved}</a>', 1)
+    parts = [f'{head}<h2>{esc(entry.name)}</h2><div class="status">{status}</div>']
+    parts.extend(_html_block(note, words) for note, words in entry.blocks)
+    steps = []
+    if entry.kind == "section" and n > 1:
+        steps.append(f'<a href="#change-{n - 1}">← previous change</a>')
+    if entry.kind == "section" and n < count:
+        steps.append(f'<a href="#change-{n + 1}">next change →</a>')
+    parts.append(f'<div class="stepper">{"".join(steps)}</div></section>')
+    return "\n".join(parts)
 
 
 def render_html(result: DiffResult, *, standalone: bool = True) -> str:
-    """The redline as HTML: a summary with steps through the changes, then the inline redline."""
+    """The redline as HTML: a summary with steps through the changes, then the inline redline.
+
+    A moved section stands at its new place (``#change-N``) and leaves a note at its old
+    place (``#moved-N``); each links to the other.
+    """
     esc = html.escape
-    shown = [s for s in result.changed_sections if s.status != "unchanged" or _shown_blocks(s)]
+    shown = layout(result)
+    sections = [entry for entry in shown if entry.kind == "section"]
+    numbers = {id(entry.section): n for n, entry in enumerate(sections, 1)}
     parts = ['<div class="redline">', '<nav class="summary">']
     parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in summary_lines(result)))
     parts.append("</ul>")
-    if shown:
+    if sections:
         parts.append("<strong>Changes</strong><ol>")
         parts.extend(
-            f'<li><a href="#change-{n}">{esc(s.name)}</a> — {esc(section_status(s))}</li>'
-            for n, s in enumerate(shown, 1)
+            f'<li><a href="#change-{numbers[id(e.section)]}">{esc(e.name)}</a> — '
+            f"{esc(e.status)}</li>"
+            for e in sections
         )
         parts.append("</ol>")
     parts.append("</nav>")
-    for n, section in enumerate(shown, 1):
-        parts.append(f'<section id="change-{n}">')
-        parts.append(
-            f'<h2>{esc(section.name)}</h2><div class="status">{esc(section_status(section))}</div>'
-        )
-        parts.extend(_html_block(block) for block in _shown_blocks(section))
-        steps = []
-        if n > 1:
-            steps.append(f'<a href="#change-{n - 1}">← previous change</a>')
-        if n < len(shown):
-            steps.append(f'<a href="#change-{n + 1}">next change →</a>')
-        parts.append(f'<div class="stepper">{"".join(steps)}</div></section>')
+    parts.extend(
+        _html_entry(entry, numbers.get(id(entry.section), 0), len(sections)) for entry in shown
+    )
     if not shown:
         parts.append("<p>No changes.</p>")
     parts.append("</div>")
@@ -210,30 +321,23 @@ def render_html(result: DiffResult, *, standalone: bool = True) -> str:
 
 # -- plain text and terminal --------------------------------------------------------------
 
+_MARKERS = {"insert": ("{+", "+}"), "delete": ("[-", "-]")}
 
-def _text_block(block: BlockDiff) -> str:
-    if block.status == "insert" and block.new is not None:
-        return "{+" + block.new.norm + "+}"
-    if block.status == "delete" and block.old is not None:
-        return "[-" + block.old.norm + "-]"
+
+def _text_block(note: str | None, words: list[WordOp]) -> str:
     text = "".join(
-        op.text
-        if op.op == "equal"
-        else ("{+" if op.op == "insert" else "[-") + op.text + ("+}" if op.op == "insert" else "-]")
-        for op in block.words
+        op.text if op.op not in _MARKERS else _MARKERS[op.op][0] + op.text + _MARKERS[op.op][1]
+        for op in words
     )
-    return f"(moved{_origin(block)}) {text}" if block.status == "moved" else text
+    return f"({note[0].lower()}{note[1:]}) {text}" if note else text
 
 
 def render_text(result: DiffResult) -> str:
     """Plain text with ``[-deleted-]`` and ``{+inserted+}`` markers, as wdiff prints."""
     out = list(summary_lines(result))
-    for section in result.changed_sections:
-        blocks = _shown_blocks(section)
-        if section.status == "unchanged" and not blocks:
-            continue
-        out.extend(["", f"{section.name} — {section_status(section)}"])
-        out.extend(f"  {_text_block(block)}" for block in blocks)
+    for entry in layout(result):
+        out.extend(["", f"{entry.name} — {entry.status}"])
+        out.extend(f"  {_text_block(note, words)}" for note, words in entry.blocks)
     return "\n".join(out) + "\n"
 
 
@@ -244,30 +348,20 @@ def render_terminal(result: DiffResult, console: Console) -> None:
         return
     from rich.text import Text
 
-    for line in summary_lines(result):
-        console.print(Text(line, style="bold" if line is summary_lines(result)[0] else ""))
-    for section in result.changed_sections:
-        blocks = _shown_blocks(section)
-        if section.status == "unchanged" and not blocks:
-            continue
+    for number, line in enumerate(summary_lines(result)):
+        console.print(Text(line, style="" if number else "bold"))
+    for entry in layout(result):
         console.print()
-        console.print(Text(f"{section.name} — {section_status(section)}", style="bold cyan"))
-        for block in blocks:
-            console.print(_rich_block(block, Text))
+        console.print(Text(f"{entry.name} — {entry.status}", style="bold cyan"))
+        for note, words in entry.blocks:
+            console.print(_rich_block(note, words, Text))
 
 
-def _rich_block(block: BlockDiff, text_cls: type) -> object:
-    deleted, inserted = "red strike", "green underline"
+def _rich_block(note: str | None, words: list[WordOp], text_cls: type) -> object:
+    styles = {"insert": "green underline", "delete": "red strike"}
     line = text_cls("  ")
-    if block.status == "insert" and block.new is not None:
-        line.append(block.new.norm, style=inserted)
-        return line
-    if block.status == "delete" and block.old is not None:
-        line.append(block.old.norm, style=deleted)
-        return line
-    if block.status == "moved":
-        line.append(f"(moved{_origin(block)}) ", style="magenta italic")
-    for op in block.words:
-        style = {"equal": "", "insert": inserted, "delete": deleted}[op.op]
-        line.append(op.text, style=style)
+    if note:
+        line.append(f"({note[0].lower()}{note[1:]}) ", style="magenta italic")
+    for op in words:
+        line.append(op.text, style=styles.get(op.op, ""))
     return line

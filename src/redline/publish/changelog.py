@@ -24,7 +24,7 @@ from redline.errors import ConfigError, InputError
 from redline.files import atomic_write, read_inside
 from redline.layout import changelog_fields
 from redline.publish.changelog_summary import resolve_summary
-from redline.publish.links import policy_links
+from redline.publish.links import version_url
 from redline.publish.notice import PolicyInfo
 from redline.publish.prose import SectionChange, describe_changes, stats_dict
 from redline.publish.templates import Templates
@@ -52,11 +52,13 @@ class ChangelogEntry:
     summary: str
     sections: tuple[SectionChange, ...]
     renumbered: tuple[str, ...]
-    stats: dict[str, int]
+    stats: dict[str, int | bool]
     link: str | None
     tag: str
     previous_tag: str | None
     short_notice: bool = False
+    compare: str | None = None
+    reasons: tuple[str, ...] = ()
 
     def variables(self) -> dict[str, Any]:
         """The context of ``changelog-entry.md.j2``."""
@@ -74,6 +76,8 @@ class ChangelogEntry:
             "renumbered": list(self.renumbered),
             "stats": dict(self.stats),
             "link": self.link,
+            "compare": self.compare,
+            "reasons": list(self.reasons),
             "tag": self.tag,
             "previous_tag": self.previous_tag,
         }
@@ -138,7 +142,6 @@ def build_entry(
     tag = repo.tag_name(policy.slug, version)
     previous_tag = repo.tag_of(policy, previous_version) if previous_version is not None else None
     compare = repo.github_compare_url(previous_tag, tag) if previous_tag else None
-    links = policy_links(settings, policy.slug, version, compare)
     return ChangelogEntry(
         policy=PolicyInfo(policy.slug, policy.path, repo.title(policy, rev)),
         version=version,
@@ -150,11 +153,23 @@ def build_entry(
         sections=tuple(describe_changes(diff)) if diff is not None else (),
         renumbered=tuple(diff.renumbered_runs) if diff is not None else (),
         stats=stats_dict(diff),
-        link=compare or links.page,
+        link=redline_link(settings, policy.slug, version, previous_version is not None),
         tag=tag,
         previous_tag=previous_tag,
         short_notice=short_notice,
+        compare=compare,
+        reasons=tuple(str(reason) for reason in diff.reasons) if diff is not None else (),
     )
+
+
+def redline_link(settings: Settings, slug: str, version: int, has_redline: bool = True) -> str:
+    """Where a reader sees the full redline of ``version``: its site page at ``#redline``.
+
+    The absolute page with ``site_url``, else the page relative to the site's changelog page
+    (``../N/index.html``); the page alone for a first version, which has no redline.
+    """
+    page = version_url(settings, slug, version) or f"../{version}/index.html"
+    return f"{page}#redline" if has_redline else page
 
 
 def release_diff(repo: PolicyRepo, policy: Policy, release: Release) -> DiffResult | None:

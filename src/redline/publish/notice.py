@@ -27,15 +27,23 @@ Notice template context (``notice``, ``reminder`` and ``in-effect`` templates), 
     or "Preamble"), ``number``,
     ``title``, ``old_number``, ``old_title``, ``status`` (added|removed|modified|unchanged),
     ``moved``, ``renumbered``, ``retitled``, ``description`` ("one paragraph changed; new
-    paragraph"), ``level``, and the counts ``blocks_changed``, ``blocks_added``,
+    paragraph", "moved from after Section 8 (Retention) to after Section 6 (Sharing)"),
+    ``moved_from``, ``moved_to``, ``level``, and the counts ``blocks_changed``, ``blocks_added``,
     ``blocks_removed``, ``blocks_moved``, ``words_inserted``, ``words_deleted``.
 ``renumbered``
     One line per run of renumbered sections ("Sections 8-12 renumbered to 9-13").
 ``stats``
-    Counts of the whole change: ``words_inserted``, ``words_deleted``, ``sections_added``,
-    ``sections_removed``, ``sections_modified``, ``sections_moved``, ``sections_renumbered``.
+    Counts of the whole change, the sum of the sections' counts: ``words_inserted``,
+    ``words_deleted``, ``sections_added``, ``sections_removed``, ``sections_modified``,
+    ``sections_moved``, ``sections_renumbered``, ``blocks_changed``, ``blocks_added``,
+    ``blocks_removed``, ``blocks_moved``, and ``date_line_changed`` (the effective-date line
+    is never counted in the others).
+``reasons``
+    Why the change is classified as it is, one line each ("editorial: link targets only
+    (3)").
 ``links``
-    ``redline`` (the best link to the full redline: the site page, else a GitHub compare URL),
+    ``redline`` (the best link to the full redline: the site page at ``#redline``, else a
+    GitHub compare URL),
     ``page`` (the site page of this version), ``compare`` (GitHub compare URL), ``policy``
     (the policy's site page) and ``feed`` (its Atom feed); each a URL or ``None``.
 ``diff``
@@ -52,7 +60,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import InputError, TemplateError
@@ -109,10 +117,11 @@ class NoticeContext:
     short_notice: bool
     sections: tuple[SectionChange, ...]
     renumbered: tuple[str, ...]
-    stats: Mapping[str, int]
+    stats: Mapping[str, int | bool]
     links: Links
     diff: DiffResult | None = None
     today: dt.date = field(default_factory=dt.date.today)
+    reasons: tuple[str, ...] = ()
 
     def variables(self, kind: str) -> dict[str, Any]:
         """The template context for a notice of ``kind``."""
@@ -134,6 +143,7 @@ class NoticeContext:
             "sections": list(self.sections),
             "renumbered": list(self.renumbered),
             "stats": dict(self.stats),
+            "reasons": list(self.reasons),
             "links": self.links,
             "diff": self.diff,
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
@@ -175,10 +185,19 @@ def build_notice_context(
         sections=tuple(describe_changes(diff)) if diff is not None else (),
         renumbered=tuple(diff.renumbered_runs) if diff is not None else (),
         stats=stats_dict(diff),
-        links=policy_links(settings, policy.slug, release.version, compare),
+        links=_links(settings, policy.slug, release, compare),
         diff=diff,
         today=today or dt.date.today(),
+        reasons=tuple(str(reason) for reason in diff.reasons) if diff is not None else (),
     )
+
+
+def _links(settings: Settings, slug: str, release: Release, compare: str | None) -> Links:
+    """The release's links; the site page's redline is at its ``#redline``."""
+    links = policy_links(settings, slug, release.version, compare)
+    if links.page and release.previous_version is not None:
+        return replace(links, redline=f"{links.page}#redline")
+    return links
 
 
 def render_notice(

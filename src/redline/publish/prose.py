@@ -1,20 +1,22 @@
-"""A diff described in words: each changed section's change, and a summary of the whole."""
+"""A diff described in words: each changed section's change, and a summary that quotes it.
+
+Nothing is counted here: every number comes from the diff's stats
+(:mod:`redline.compare.stats`). The summary is plain text; templates escape it for their
+format.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from redline.compare.engine import DiffStats
-from redline.document.dates import is_date_line
+from redline.compare.stats import ACTIONS, DiffStats, edited, is_change
+from redline.compare.views import URL, whole_links
 from redline.publish.filters import number_word, plural
 
 if TYPE_CHECKING:
-    from redline.compare.engine import BlockDiff, DiffResult, SectionDiff
+    from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
 
-_WORD = re.compile(r"\w+")
 _NOUNS = {
     "paragraph": ("paragraph", "paragraphs"),
     "list_item": ("list item", "list items"),
@@ -23,11 +25,17 @@ _NOUNS = {
     "code": ("code block", "code blocks"),
     "html": ("HTML block", "HTML blocks"),
 }
+_VERBS = {"changed": "changed", "removed": "removed", "moved": "moved here"}
+#: Quotes longer than this many characters are cut at a word boundary.
+QUOTE_LIMIT = 60
+#: At most this many quoted changes per section; more are counted.
+QUOTES_PER_SECTION = 3
+_RUNS_PER_BLOCK = 2
 
 
 @dataclass(frozen=True)
 class SectionChange:
-    """One changed section, described for people."""
+    """One changed section, described for people; the counts are its stats."""
 
     name: str
     number: str | None
@@ -40,6 +48,8 @@ class SectionChange:
     retitled: bool
     level: int
     description: str
+    moved_from: str | None = None
+    moved_to: str | None = None
     blocks_changed: int = 0
     blocks_added: int = 0
     blocks_removed: int = 0
@@ -48,86 +58,46 @@ class SectionChange:
     words_deleted: int = 0
 
 
-def _words(text: str | None) -> int:
-    return len(_WORD.findall(text)) if text else 0
+def _noun(kind: str, count: int) -> str:
+    singular, plural_form = _NOUNS.get(kind, _NOUNS["paragraph"])
+    return plural(count, singular, plural_form)
 
 
-def _is_date_block(block: BlockDiff) -> bool:
-    return all(side is None or is_date_line(side.norm) for side in (block.old, block.new))
-
-
-def _block_counts(
-    blocks: Iterable[BlockDiff], *, section_moved: bool = False
-) -> tuple[dict[str, dict[str, int]], int, int]:
-    """Changed blocks per action and kind, and the words inserted and deleted.
-
-    Headings (see the retitled flag) and effective-date lines are left out; the blocks of a
-    section that moved as a whole count as changed only when their words changed.
-    """
-    counts: dict[str, dict[str, int]] = {"changed": {}, "new": {}, "removed": {}, "moved": {}}
-    inserted = deleted = 0
-    action = {"modified": "changed", "insert": "new", "delete": "removed", "moved": "moved"}
-    for block in blocks:
-        if block.status == "equal" or block.kind == "heading" or _is_date_block(block):
-            continue
-        kind = block.kind if block.kind in _NOUNS else "paragraph"
-        edited = any(op.op != "equal" for op in block.words)
-        if block.status == "moved" and section_moved:
-            if not edited:
-                continue
-            bucket = counts["changed"]
-        else:
-            bucket = counts[action[block.status]]
-        bucket[kind] = bucket.get(kind, 0) + 1
-        if block.status == "insert":
-            inserted += _words(block.new.norm if block.new else None)
-        elif block.status == "delete":
-            deleted += _words(block.old.norm if block.old else None)
-        for op in block.words:
-            if op.op == "insert":
-                inserted += _words(op.text)
-            elif op.op == "delete":
-                deleted += _words(op.text)
-    return counts, inserted, deleted
-
-
-def _only_date_changed(section: SectionDiff) -> bool:
-    """True when the effective-date line is the section's only changed block."""
-    changed = [block for block in section.blocks if block.status != "equal"]
-    return bool(changed) and all(_is_date_block(block) for block in changed)
-
-
-def _phrases(counts: dict[str, dict[str, int]]) -> list[str]:
+def _count_phrases(section: SectionDiff) -> list[str]:
+    """ "one paragraph changed", "two new list items", from the section's stats."""
     phrases = []
-    for action, by_kind in counts.items():
-        for kind, count in by_kind.items():
-            singular, plural_form = _NOUNS[kind]
-            noun = plural(count, singular, plural_form)
-            if action == "new":
+    for action in ACTIONS:
+        for kind, count in section.stats.kinds.get(action, {}).items():
+            noun = _noun(kind, count)
+            if action == "added":
                 phrases.append(f"new {noun}" if count == 1 else f"{number_word(count)} new {noun}")
             else:
-                phrases.append(f"{number_word(count)} {noun} {action}")
+                phrases.append(f"{number_word(count)} {noun} {_VERBS[action]}")
+    return phrases
+
+
+def _flag_phrases(section: SectionDiff) -> list[str]:
+    phrases = []
+    if section.moved:
+        phrases.append(f"moved from {section.moved_from} to {section.moved_to}")
+    if section.retitled:
+        phrases.append(f"retitled (was “{section.old_title}”)")
     return phrases
 
 
 def describe_section(section: SectionDiff) -> SectionChange | None:
-    """The section's change in words, or None when it only moved in numbering (see runs)."""
-    counts, inserted, deleted = _block_counts(section.blocks, section_moved=section.moved)
+    """The section's change in words, or None when nothing but its numbering changed."""
     if section.status == "added":
         phrases = ["new section"]
     elif section.status == "removed":
         phrases = ["section removed"]
     else:
-        phrases = _phrases(counts)
-        if section.retitled:
-            phrases.insert(0, f"retitled (was “{section.old_title}”)")
-        if section.moved:
-            was = section.renumbered and section.old_number
-            phrases.insert(0, f"moved (was Section {was})" if was else "moved")
+        phrases = _flag_phrases(section) + _count_phrases(section)
         if not phrases:
-            if section.status == "unchanged" or _only_date_changed(section):
+            if section.status == "unchanged":
                 return None
-            phrases = ["wording adjusted" if inserted or deleted else "formatting changed"]
+            phrases = ["wording adjusted" if section.changes else "formatting changed"]
+    stats = section.stats
     return SectionChange(
         name=section.name,
         number=section.number,
@@ -140,43 +110,163 @@ def describe_section(section: SectionDiff) -> SectionChange | None:
         retitled=section.retitled,
         level=section.level,
         description=", ".join(phrases),
-        blocks_changed=sum(counts["changed"].values()),
-        blocks_added=sum(counts["new"].values()),
-        blocks_removed=sum(counts["removed"].values()),
-        blocks_moved=sum(counts["moved"].values()),
-        words_inserted=inserted,
-        words_deleted=deleted,
+        moved_from=section.moved_from,
+        moved_to=section.moved_to,
+        blocks_changed=stats.blocks_changed,
+        blocks_added=stats.blocks_added,
+        blocks_removed=stats.blocks_removed,
+        blocks_moved=stats.blocks_moved,
+        words_inserted=stats.words_inserted,
+        words_deleted=stats.words_deleted,
     )
 
 
 def describe_changes(diff: DiffResult) -> list[SectionChange]:
     """Every changed section of ``diff`` in document order, described for people."""
-    changes = []
-    for section in diff.sections:
-        change = describe_section(section)
-        if change is not None:
-            changes.append(change)
-    return changes
+    return [change for s in diff.sections if (change := describe_section(s)) is not None]
+
+
+# -- quotes ------------------------------------------------------------------------------------
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` in quotes, cut at a word boundary with an ellipsis when longer than ``limit``.
+
+    A first word longer than ``limit`` (a URL) is kept whole.
+    """
+    text = " ".join(text.split())
+    if len(text) > limit:
+        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text.split()[0]
+        if cut != text:
+            text = cut.rstrip(",;:") + " …"
+    return f'"{text}"'
+
+
+def _spans(words: list[WordOp]) -> list[tuple[str, str]]:
+    """The changed runs of ``words`` as (old, new) texts out to whole words, with one word
+    of context when both sides are a single word: ("30 days", "90 days")."""
+    old = new = ""
+    runs: list[list[int]] = []  # [old start, old end, new start, new end]
+    for op in words:
+        if op.op != "equal" and not (runs and runs[-1][1] == len(old) and runs[-1][3] == len(new)):
+            runs.append([len(old), len(old), len(new), len(new)])
+        if op.op != "insert":
+            old += op.text
+        if op.op != "delete":
+            new += op.text
+        if op.op != "equal":
+            runs[-1][1], runs[-1][3] = len(old), len(new)
+    spans: list[tuple[int, int, int, int]] = []
+    for run in runs:
+        span = (*_word_span(old, run[0], run[1]), *_word_span(new, run[2], run[3]))
+        if spans and (span[0] <= spans[-1][1] or span[2] <= spans[-1][3]):
+            last = spans.pop()
+            span = (last[0], max(last[1], span[1]), last[2], max(last[3], span[3]))
+        spans.append(span)
+    return [_with_context(old, new, span) for span in spans]
+
+
+def _word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` without its outer white space, out to whole words."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start == end:  # nothing on this side: an insertion or deletion point
+        return start, end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    changed_end = end
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    if not any(char.isalnum() for char in text[changed_end:end]):
+        end = changed_end  # only the punctuation after the change: not part of the quote
+    return start, end
+
+
+def _with_context(old: str, new: str, span: tuple[int, int, int, int]) -> tuple[str, str]:
+    """The run's old and new text; a short run gets the words around it, so a reader sees
+    where it is: ("for 30 days", "for 90 days"), ("protect data", "protect all data")."""
+    o1, o2, n1, n2 = span
+    old_part, new_part = old[o1:o2], new[n1:n2]
+    if URL.search(old_part + " " + new_part):
+        return old_part, new_part
+    before = old[:o1].split()[-1:]
+    after = [word for word in (w.rstrip(".,;:") for w in old[o2:].split()[:1]) if word]
+    if not (old_part and new_part):
+        if len((old_part or new_part).split()) > 2:
+            return old_part, new_part
+        context_before, context_after = before, after
+    elif (
+        min(len(old_part.split()), len(new_part.split())) < 2
+        and max(len(old_part.split()), len(new_part.split())) <= 3
+    ):
+        context_before, context_after = ([], after) if after else (before, [])
+    else:
+        return old_part, new_part
+    return (
+        " ".join([*context_before, *old_part.split(), *context_after]),
+        " ".join([*context_before, *new_part.split(), *context_after]),
+    )
+
+
+def _block_quotes(section: SectionDiff, index: int, block: BlockDiff) -> list[str]:
+    """What changed in one block, quoted: ``"30 days" → "90 days"``, ``new paragraph "…"``."""
+    noun = _noun(block.kind, 1)
+    if block.status == "insert" and block.new is not None:
+        return [f"new {noun} {quote(block.new.norm)}"]
+    if block.status == "delete" and block.old is not None:
+        return [f"{noun} removed: {quote(block.old.norm)}"]
+    quotes = []
+    if index in section.moved_blocks:
+        origin = section.moved_blocks[index]
+        where = f"from {origin}" if origin else "within the section"
+        quotes.append(f"{noun} moved {where}: {quote(block.new.norm if block.new else '')}")
+    if not edited(block):
+        return quotes
+    runs = _spans(whole_links(block.words))
+    if len(runs) > _RUNS_PER_BLOCK:
+        return [*quotes, f"{noun} reworded"]
+    for old, new in runs:
+        if old and new:
+            quotes.append(f"{quote(old)} → {quote(new)}")
+        else:
+            quotes.append(f"added {quote(new)}" if new else f"deleted {quote(old)}")
+    return quotes
+
+
+def section_quotes(section: SectionDiff) -> list[str]:
+    """The changes of ``section`` quoted, at most :data:`QUOTES_PER_SECTION` of them."""
+    if section.status in {"added", "removed"}:
+        return ["new section" if section.status == "added" else "section removed"]
+    phrases = _flag_phrases(section)
+    for index, block in enumerate(section.blocks):
+        if is_change(block) and block.kind != "heading":
+            phrases.extend(_block_quotes(section, index, block))
+    if len(phrases) > QUOTES_PER_SECTION:
+        rest = len(phrases) - QUOTES_PER_SECTION + 1
+        phrases = [*phrases[: QUOTES_PER_SECTION - 1], f"{number_word(rest)} more changes"]
+    return phrases or ["wording adjusted"]
 
 
 def generate_summary(diff: DiffResult, *, limit: int = 8) -> str:
-    """A summary that reads as if a person wrote it, from the section changes of ``diff``.
+    """A summary that says what changed, quoting short changes, from ``diff``'s sections.
 
-    "Section 7 (Transfer of Data): one paragraph changed; Section 13 (Service Providers):
-    new paragraph."
+    ``Section 7 (Data Retention): “30 days” → “90 days”; Section 13 (Service Providers):
+    new paragraph “Every provider signs …”.``
     """
-    changes = describe_changes(diff)
+    changes = [s for s in diff.sections if describe_section(s) is not None]
     runs = [line.rstrip(".") for line in diff.renumbered_runs]
     if diff.classification == "none":
         return "No changes to the text."
     if diff.classification == "editorial":
-        names = [change.name for change in changes[:limit]]
+        names = [section.name for section in changes[:limit]]
         if len(changes) > limit:
             names.append(f"{number_word(len(changes) - limit)} more")
         where = f" in {_join_and(names)}" if names else ""
         extra = "; " + "; ".join(runs) if runs else ""
         return f"Editorial changes only, no change of wording{where}{extra}."
-    parts = [f"{change.name}: {change.description}" for change in changes[:limit]]
+    parts = [f"{s.name}: {', '.join(section_quotes(s))}" for s in changes[:limit]]
     if len(changes) > limit:
         rest = len(changes) - limit
         parts.append(f"{number_word(rest)} more {plural(rest, 'section')} changed")
@@ -190,7 +280,6 @@ def _join_and(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def stats_dict(diff: DiffResult | None) -> dict[str, int]:
+def stats_dict(diff: DiffResult | None) -> dict[str, int | bool]:
     """The diff's statistics as a plain mapping (all zero without a diff)."""
-    stats = diff.stats if diff else DiffStats()
-    return {item.name: int(getattr(stats, item.name)) for item in fields(DiffStats)}
+    return (diff.stats if diff else DiffStats()).as_dict()
