@@ -132,7 +132,8 @@ def _asked(rules: _Floor, asked: date, how: str, where: str) -> tuple[date, str,
         raise DateError(
             f"{name}: {where} {asked.isoformat()}, which is in the past "
             f"(today is {today.isoformat()})",
-            hint=f"ask for a date on or after {rules.floor.isoformat()} ({rules.source})",
+            hint=f"set a date on or after {rules.floor.isoformat()} ({rules.source}): "
+            f"redline effective-date {rules.slug} --in {rules.notice_days}d",
         )
     writable = earliest_writable(asked, rules.precision)
     if writable != asked:
