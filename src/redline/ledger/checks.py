@@ -7,6 +7,8 @@ problem (never another address than the one given).
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from redline.errors import InputError
@@ -14,6 +16,11 @@ from redline.ledger.headers import header_text, mailbox
 from redline.locales import parse_locale
 from redline.vocab import NOTICE_KINDS as KINDS
 
+# The stored forms of the addresses checked last (an import checks each address twice: when
+# it reads the row and when it stores the batch); bounded, so memory stays flat.
+_CHECKED: OrderedDict[str, str] = OrderedDict()
+_CHECKED_MAX = 4096
+_CHECKED_LOCK = threading.Lock()
 _SLUG = re.compile(r"(?!/)[^\s\\*,;]{1,200}(?<!/)")  # names are paths: de/privacy
 
 
@@ -47,8 +54,16 @@ def check_email(email: str) -> str:
     The address must make a To header that parses back to itself (the same check as at
     send, :func:`redline.ledger.headers.mailbox`); an encoded word in the local part, say, cannot.
     """
+    with _CHECKED_LOCK:
+        known = _CHECKED.get(email)
+    if known is not None:
+        return known
     normalized = normalize_email(email)
     mailbox(normalized)
+    with _CHECKED_LOCK:
+        _CHECKED[email] = _CHECKED[normalized] = normalized
+        while len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.popitem(last=False)
     return normalized
 
 
