@@ -160,11 +160,12 @@ class Planned:
 
 
 def _classify(old_text: str, new_text: str, settings: Settings, name: str) -> str:
-    """Classification of the change by the one classifier (every date line is editorial)."""
+    """Classification of the change by the one classifier, with the policy's ``settings``
+    (its date label, ``links_material``)."""
     fold = settings.fold_typography
     old_doc = parse_document(old_text, name=f"{name} (base)", fold_typography=fold)
     new_doc = parse_document(new_text, name=name, fold_typography=fold)
-    return diff_documents(old_doc, new_doc, path=name).classification
+    return diff_documents(old_doc, new_doc, path=name, settings=settings).classification
 
 
 def _read_date(text: str, options: DateOptions, name: str, today: date) -> date | None:

@@ -22,6 +22,7 @@ from redline.release.results import PolicyRelease, Skipped, Unreleasable
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
+    from redline.config import Settings
     from redline.document.dates import DateOptions
     from redline.document.model import Document
     from redline.history.repo import Policy, PolicyRepo
@@ -34,11 +35,13 @@ if TYPE_CHECKING:
 @dataclass
 class _Draft:
     """A policy's new version while it is worked out: HEAD's text (with its byte order
-    mark), the policy's releases, the change since the last one and its parsed text."""
+    mark), the policy's settings and releases, the change since the last one and its
+    parsed text."""
 
     policy: Policy
     text: str
     bom: bytes
+    settings: Settings
     releases: list[Release]
     classification: str = "material"
     old_doc: Document | None = None
@@ -71,7 +74,7 @@ def plan_policy(
         plan.warnings.append(f"{policy.path}: not committed at HEAD; it is not released")
         return None
     text, blob, bom = found
-    draft = _Draft(policy, text, bom, plan.repo.releases(policy))
+    draft = _Draft(policy, text, bom, plan.repo.settings_for(policy), plan.repo.releases(policy))
     left_alone = _compare(plan, draft, blob)
     if left_alone is not None:
         return left_alone
@@ -135,7 +138,9 @@ def _compare(plan: ReleasePlan, draft: _Draft, blob: str) -> Skipped | Unreleasa
         return Skipped(policy, latest, f"unchanged since v{latest.version}")
     fold = plan.settings.fold_typography
     head_doc = parse_document(draft.text, name=f"{policy.path} at HEAD", fold_typography=fold)
-    draft.classification = diff_documents(draft.old_doc, head_doc).classification
+    draft.classification = diff_documents(
+        draft.old_doc, head_doc, settings=draft.settings
+    ).classification
     if draft.classification == "none":
         return Skipped(policy, latest, f"unchanged since v{latest.version}")
     return None
@@ -161,7 +166,10 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
         return Unreleasable(policy, problem)
     if latest is not None and draft.old_doc is not None and draft.classification == "editorial":
         probe_doc = parse_document(probe, name=path, fold_typography=plan.settings.fold_typography)
-        if diff_documents(draft.old_doc, probe_doc).classification == "none":
+        if (
+            diff_documents(draft.old_doc, probe_doc, settings=draft.settings).classification
+            == "none"
+        ):
             plan.warnings.append(
                 f"{path}: only the effective-date line was edited since v{latest.version}; "
                 f"redline manages that date ({latest.effective_date.isoformat()}), so there "
@@ -171,7 +179,7 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
             return Skipped(policy, latest, why, date_only=True)
     pending = pending_date(draft.releases, plan.today)
     written = current.effective.date
-    by = plan.repo.settings_for(policy).effective_date_by
+    by = draft.settings.effective_date_by
     try:
         effective, source, short = choose_effective_date(
             draft.classification,
@@ -279,6 +287,7 @@ def _diffs(
             path=policy.path,
             from_ref=RefInfo(release.tag, release.commit),
             to_ref=RefInfo(tag, None),
+            settings=draft.settings,
         )
 
     diff = None
