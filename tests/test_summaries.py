@@ -56,14 +56,15 @@ def test_quote_cuts_long_text_and_keeps_a_long_word_whole():
 
 
 def test_a_changed_url_is_shown_whole_old_and_new():
-    old_url, new_url = (
-        "https://ec.europa.eu/info/law/data-protection",
-        "https://commission.europa.eu/law",
+    old_url = "https://ec.europa.eu/info/law/data-protection"
+    new_url = "https://commission.europa.eu/law"
+    new = V1.replace(old_url, new_url).replace("hosting partner", "cloud partner")
+    result = diff_documents(parse_document(V1), parse_document(new))
+    assert generate_summary(result) == (
+        f'Section 3 (Sharing): "hosting partner" → "cloud partner", "{old_url}" → "{new_url}".'
     )
-    result = diff_documents(parse_document(V1), parse_document(V1.replace(old_url, new_url)))
-    assert generate_summary(result) == f'Section 3 (Sharing): "{old_url}" → "{new_url}".'
-    assert f"[-{old_url}-]{{+{new_url}+}}" in render_text(result)
-    assert f"<del>{old_url}</del><ins>{new_url}</ins>" in render_html(result)
+    assert f"[- {old_url}-]{{+ {new_url}+}}" in render_text(result)
+    assert f"<del> {old_url}</del><ins> {new_url}</ins>" in render_html(result)
 
 
 def test_quotes_are_escaped_for_each_format(policy_repo, tag_release, tmp_path):

@@ -2,36 +2,49 @@
 
 1. Blocks are aligned with ``difflib.SequenceMatcher(autojunk=False)`` over normalised block
    keys (headings are keyed by their title without the number, so renumbering aligns).
-2. Inside each replaced range, blocks are paired by word similarity; paired blocks get a
-   word-level diff, the rest are deletes and inserts.
+2. Inside each replaced range, a run of paragraphs split or merged without a character
+   changed (whitespace and hard breaks aside) becomes ``reflowed`` blocks; the other blocks
+   are paired by word similarity, effective-date lines with effective-date lines; paired
+   blocks get a word-level diff, the rest are deletes and inserts.
 3. Deleted and inserted blocks with the same (or nearly the same) text become moves.
 4. Blocks are grouped into sections of the new document (deleted blocks into the section
    they left), and each section is reported as added, removed, modified or unchanged with
    moved, renumbered and retitled flags.
-5. The whole change is classified: ``none`` (identical after normalisation), ``editorial``
-   (same words in the same order once labels, punctuation, case and the effective-date line
-   are set aside) or ``material``.
+5. The whole change is classified, with its reasons, by :mod:`redline.compare.classify`.
+
+What renderings and counts read (the representation of noise):
+
+* ``BlockDiff.status`` is ``equal``, ``modified``, ``insert``, ``delete``, ``moved`` or
+  ``reflowed``. A reflowed group (old paragraphs A, B became C, D, E with the same text) is one
+  entry per block: ``(A, C)``, ``(B, D)``, ``(None, E)``; each has ``words`` all ``equal`` (the
+  new text, empty when there is no new block). It has no words inserted or deleted: show it
+  as the new text (or not at all) and never count it as a change of words.
+* ``BlockDiff.date_line`` is True when the block is the effective-date line on every side it
+  has (by :func:`redline.document.dates.is_date_line`, with the policy's ``date_label``);
+  its word ops then have the kind ``date-line``.
+* ``WordOp.kind`` says what a non-equal op changed: ``words`` (counted), or noise that is
+  never counted: ``link-targets`` (a link target, URL or e-mail address: one token, so an op
+  holds whole targets; show old and new whole), ``attribute-lists``, ``hard-breaks``,
+  ``punctuation``, ``case``, ``whitespace``, ``renumbering`` (a list item's label) or
+  ``date-line``. ``WordOp.words`` is the number of words the op counts: 0 for all noise, and
+  link targets and markup never count inside a ``words`` op either. Count an inserted or
+  deleted block's words with :func:`redline.compare.tokens.count_words`.
+* In normalised text a link reads ``label ⟨target⟩`` (:mod:`redline.document.normalize`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from redline.compare.stats import DiffStats, SectionStats
-from redline.document.model import Block, Document, is_date_line
-from redline.vocab import Classification
+from redline.compare.tokens import WORD as WORD  # re-exported: the word of every count
+from redline.compare.tokens import count_words
+from redline.document.model import Block, Document
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
-
-#: A word, for counting and comparing the words of blocks.
-WORD = re.compile(r"\w+")
-_ITEM_LABEL = re.compile(r"^(?:\(\w{1,6}\)|\w{1,6}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -82,21 +95,31 @@ class Change:
 
 @dataclass(frozen=True)
 class WordOp:
-    """A run of tokens in a word-level diff: equal, insert or delete."""
+    """A run of tokens in a word-level diff: equal, insert or delete; ``kind`` says what a
+    non-equal run changed (``words``, or a kind of noise: see the module docstring)."""
 
     op: str
     text: str
+    kind: str = "words"
+
+    @property
+    def words(self) -> int:
+        """The words this op inserts or deletes, as counted: 0 for equal runs and noise."""
+        if self.op == "equal" or self.kind != "words":
+            return 0
+        return count_words(self.text)
 
 
 @dataclass
 class BlockDiff:
-    """One block in the redline: equal, insert, delete, modified or moved."""
+    """One block in the redline: equal, insert, delete, modified, moved or reflowed."""
 
     status: str
     kind: str
     old: Block | None
     new: Block | None
     words: list[WordOp] = field(default_factory=list)
+    date_line: bool = False
 
 
 @dataclass
@@ -203,7 +226,8 @@ class DiffResult:
 def diff_policy(
     repo: PolicyRepo, policy: Policy, from_rev: str | None, to_rev: str | None
 ) -> DiffResult:
-    """Diff ``policy`` between ``from_rev`` and ``to_rev`` (None: the working tree).
+    """Diff ``policy`` between ``from_rev`` and ``to_rev`` (None: the working tree), with the
+    policy's own settings.
 
     ``from_rev`` None means the policy's last release, or HEAD if it was never released.
     """
@@ -219,6 +243,7 @@ def diff_policy(
         path=new_snapshot.path,
         from_ref=RefInfo(old_snapshot.ref, old_snapshot.commit),
         to_ref=RefInfo(new_snapshot.ref, new_snapshot.commit),
+        settings=repo.settings_for(policy),
     )
 
 
@@ -230,59 +255,33 @@ def diff_documents(
     path: str = "",
     from_ref: RefInfo | None = None,
     to_ref: RefInfo | None = None,
+    settings: Settings | None = None,
 ) -> DiffResult:
-    """Compute the redline of ``old`` against ``new``."""
+    """Compute the redline of ``old`` against ``new``, classified with the date label and
+    ``links_material`` of ``settings`` (pass the policy's: ``Settings.for_policy``)."""
     from redline.compare.align import align_blocks  # cycle: align imports engine
+    from redline.compare.classify import Classifier  # cycle: classify imports engine
     from redline.compare.sections import (  # cycle: sections imports engine
         group_sections,
         renumbered_runs,
         section_stats,
     )
 
-    sections = group_sections(align_blocks(old.blocks, new.blocks), old, new)
+    classifier = Classifier(settings)
+    entries = align_blocks(old.blocks, new.blocks, dates=classifier.dates)
+    sections = group_sections(entries, old, new)
+    classification, reasons = classifier.classify(old, new, sections)
     result = DiffResult(
         policy=policy,
         path=path,
         from_ref=from_ref or RefInfo("old", None),
         to_ref=to_ref or RefInfo("new", None),
-        classification=_classify(old, new),
+        classification=classification,
         stats=section_stats(sections),
         sections=sections,
         renumbered_runs=renumbered_runs(sections),
+        reasons=reasons,
     )
     if not any(block.is_heading for block in new.blocks):
         result.warnings.append("the policy has no headings; it was compared as one section")
     return result
-
-
-# -- classification -----------------------------------------------------------------------
-
-
-def _content_words(
-    document: Document, memo: dict[tuple[str, str | None], list[str]]
-) -> Iterator[str]:
-    """The words that carry meaning: no labels, case, punctuation or effective-date line.
-
-    ``memo`` holds each block's words, so the blocks both documents share are read once.
-    """
-    for block in document.blocks:
-        key = (block.norm, block.title if block.is_heading else None)
-        words = memo.get(key)
-        if words is None:
-            if is_date_line(block.norm):
-                words = []
-            else:
-                text = block.title or "" if block.is_heading else _ITEM_LABEL.sub("", block.norm)
-                words = WORD.findall(text.casefold())
-            memo[key] = words
-        yield from words
-
-
-def _classify(old: Document, new: Document) -> str:
-    if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
-        return Classification.NONE.value
-    memo: dict[tuple[str, str | None], list[str]] = {}
-    old_words, new_words = _content_words(old, memo), _content_words(new, memo)
-    if all(a == b for a, b in zip_longest(old_words, new_words)):  # stops at the first change
-        return Classification.EDITORIAL.value
-    return Classification.MATERIAL.value

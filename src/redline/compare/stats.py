@@ -4,7 +4,8 @@ Every count any page shows (the summary lines, the changelog entry, the site, th
 JSON) is read from these objects; nothing recounts. The rules, computed once here:
 
 * Words: every word inserted or deleted in the redline, headings included (a retitled
-  heading's words count).
+  heading's words count), as :mod:`redline.compare.tokens` counts them: noise (link targets,
+  punctuation, case, attribute lists, hard breaks, paragraphs split or merged) is no words.
 * Blocks: changed, added, removed and moved paragraphs, list items, table rows ... (headings
   are not blocks here: they show as the section's retitled flag or as an added or removed
   section). A block that moved together with its section counts only if its words changed,
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from redline.document.model import is_date_line
+from redline.compare.tokens import count_words
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -30,19 +31,14 @@ ACTIONS = ("changed", "added", "removed", "moved")
 _ACTION = {"modified": "changed", "insert": "added", "delete": "removed", "moved": "moved"}
 
 
-def is_date_block(block: BlockDiff) -> bool:
-    """True when both sides of ``block`` (those it has) are effective-date lines."""
-    return all(side is None or is_date_line(side.norm) for side in (block.old, block.new))
-
-
 def is_change(block: BlockDiff) -> bool:
     """True for a block the redline shows as changed: not equal, not reflowed, not a date."""
-    return block.status in _ACTION and not is_date_block(block)
+    return block.status in _ACTION and not block.date_line
 
 
 def is_date_change(block: BlockDiff) -> bool:
     """True for a changed effective-date line (reported once, never counted)."""
-    return block.status in _ACTION and is_date_block(block)
+    return block.status in _ACTION and block.date_line
 
 
 def edited(block: BlockDiff) -> bool:
@@ -117,25 +113,23 @@ class DiffStats:
 
 def count_section(section: SectionDiff, moved_in: Iterable[int]) -> SectionStats:
     """The counts of ``section``; ``moved_in`` are the indexes of blocks moved into it."""
-    from redline.compare.engine import WORD  # cycle: engine imports this module
-
     moved_here = set(moved_in)
     stats = SectionStats()
     for index, block in enumerate(section.blocks):
         if block.status not in _ACTION:
             continue
-        if is_date_block(block):
+        if block.date_line:
             stats.date_line_changed = True
             continue
         if block.status == "insert" and block.new is not None:
-            stats.words_inserted += len(WORD.findall(block.new.norm))
+            stats.words_inserted += count_words(block.new.norm)
         elif block.status == "delete" and block.old is not None:
-            stats.words_deleted += len(WORD.findall(block.old.norm))
+            stats.words_deleted += count_words(block.old.norm)
         for op in block.words:
             if op.op == "insert":
-                stats.words_inserted += len(WORD.findall(op.text))
+                stats.words_inserted += op.words
             elif op.op == "delete":
-                stats.words_deleted += len(WORD.findall(op.text))
+                stats.words_deleted += op.words
         if block.kind == "heading":
             continue
         action = _ACTION[block.status]

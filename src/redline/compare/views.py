@@ -7,11 +7,10 @@ All policy text is escaped for the target format.
 from __future__ import annotations
 
 import html
-import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
-from redline.compare.stats import edited, is_change, is_date_block, is_date_change
+from redline.compare.stats import edited, is_change, is_date_change
 from redline.md import md_escape
 from redline.vocab import Classification
 
@@ -22,9 +21,6 @@ if TYPE_CHECKING:
 DATE_LINE = "Effective-date line changed (not counted)"
 DATE_LINE_NAME = "Effective-date line"
 _TAGS = {"insert": "ins", "delete": "del"}
-_SPACED = re.compile(r"\s+|\S+")
-#: Where a URL starts: a changed one is shown whole, never diffed inside.
-URL = re.compile(r"(?:https?|ftp)://|mailto:|www\.", re.I)
 _CLASS_LABEL = {
     Classification.NONE: "No change",
     Classification.EDITORIAL: "Editorial change",
@@ -106,7 +102,7 @@ def layout(result: DiffResult) -> list[Shown]:
         blocks = shown_blocks(section)
         if section.status != "unchanged" or section.moved or blocks:
             shown.append(Shown("section", section, section.name, section_status(section), blocks))
-        dates = [(None, whole_links(b.words)) for b in section.blocks if is_date_change(b)]
+        dates = [(None, b.words) for b in section.blocks if is_date_change(b)]
         if dates:
             shown.append(Shown("date", section, DATE_LINE_NAME, "changed, not counted", dates))
         if section.old_index is not None:
@@ -123,7 +119,8 @@ def shown_blocks(section: SectionDiff) -> list[tuple[str | None, list[WordOp]]]:
     or None) and its words: the changed blocks, or all of an added or removed section.
 
     A block that moved together with its section is shown only when its words changed, and
-    is not called moved. A changed URL is shown whole (:func:`whole_links`).
+    is not called moved. A link target, URL or e-mail address is one token: a changed one is
+    shown whole, old and new.
     """
     whole = section.status in {"added", "removed"}
     shown: list[tuple[str | None, list[WordOp]]] = []
@@ -139,12 +136,12 @@ def shown_blocks(section: SectionDiff) -> list[tuple[str | None, list[WordOp]]]:
         elif block.status == "delete" and block.old is not None:
             shown.append((note, [WordOp("delete", block.old.norm)]))
         else:
-            shown.append((note, whole_links(block.words)))
+            shown.append((note, block.words))
     return shown
 
 
 def _whole_shows(block: BlockDiff) -> bool:
-    return not (is_date_block(block) and block.status != "equal")
+    return not (block.date_line and block.status != "equal")
 
 
 def _shows(section: SectionDiff, index: int, block: BlockDiff) -> bool:
@@ -152,43 +149,6 @@ def _shows(section: SectionDiff, index: int, block: BlockDiff) -> bool:
         return False
     carried = block.status == "moved" and index not in section.moved_blocks
     return not carried or edited(block)
-
-
-def whole_links(words: list[WordOp]) -> list[WordOp]:
-    """``words`` with every changed link or URL shown whole, old and new, never inside.
-
-    A run of tokens without white space between them that holds a URL and a change becomes
-    one deletion of the old run and one insertion of the new run.
-    """
-    groups: list[list[WordOp]] = []
-    for op in words:
-        for text in _SPACED.findall(op.text) if op.op == "equal" else [op.text]:
-            if groups and not (groups[-1][-1].text[-1:].isspace() or text[:1].isspace()):
-                groups[-1].append(WordOp(op.op, text))
-            else:
-                groups.append([WordOp(op.op, text)])
-    merged: list[WordOp] = []
-    for op in (op for group in groups for op in _whole(group)):
-        if merged and merged[-1].op == op.op:
-            merged[-1] = WordOp(op.op, merged[-1].text + op.text)
-        else:
-            merged.append(op)
-    return merged
-
-
-def _whole(group: list[WordOp]) -> list[WordOp]:
-    """A glued run of tokens; a changed URL in it as one deletion and one insertion."""
-    old = "".join(op.text for op in group if op.op != "insert")
-    new = "".join(op.text for op in group if op.op != "delete")
-    if all(op.op == "equal" for op in group) or not URL.search(f"{old} {new}"):
-        return group
-    lead = min(len(old) - len(old.lstrip()), len(new) - len(new.lstrip()))
-    ops = [WordOp("equal", old[:lead])] if lead else []
-    if old[lead:]:
-        ops.append(WordOp("delete", old[lead:]))
-    if new[lead:]:
-        ops.append(WordOp("insert", new[lead:]))
-    return ops
 
 
 # -- Markdown -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from redline.compare.stats import ACTIONS, DiffStats, edited, is_change
-from redline.compare.views import URL, whole_links
+from redline.compare.tokens import token_kind
 from redline.publish.filters import number_word, plural
 
 if TYPE_CHECKING:
@@ -189,8 +189,8 @@ def _with_context(old: str, new: str, span: tuple[int, int, int, int]) -> tuple[
     where it is: ("for 30 days", "for 90 days"), ("protect data", "protect all data")."""
     o1, o2, n1, n2 = span
     old_part, new_part = old[o1:o2], new[n1:n2]
-    if URL.search(old_part + " " + new_part):
-        return old_part, new_part
+    if any(token_kind(part) != "words" for part in f"{old_part} {new_part}".split()):
+        return old_part, new_part  # a link target or URL: shown whole, alone
     before = old[:o1].split()[-1:]
     after = [word for word in (w.rstrip(".,;:") for w in old[o2:].split()[:1]) if word]
     if not (old_part and new_part):
@@ -224,7 +224,7 @@ def _block_quotes(section: SectionDiff, index: int, block: BlockDiff) -> list[st
         quotes.append(f"{noun} moved {where}: {quote(block.new.norm if block.new else '')}")
     if not edited(block):
         return quotes
-    runs = _spans(whole_links(block.words))
+    runs = _spans(block.words)
     if len(runs) > _RUNS_PER_BLOCK:
         return [*quotes, f"{noun} reworded"]
     for old, new in runs:
