@@ -54,16 +54,14 @@ def command(
     it. An editorial change takes effect at once (or on the date of a release still
     pending). redline writes each new effective date and changelog entry, makes one commit
     as the bot, tags each policy version, pushes with --push, and emails the subscribers of
-    material changes. `redline check` and `redline preview` show this same plan on the
-    pull request. Running it again on the same commit does nothing, except finishing
-    notices an interrupted run left.
+    material changes (`redline check` and `preview` show this plan on the pull request).
+    A second run on the same commit only finishes notices an interrupted run left.
 
     With GITHUB_ACTIONS=true it writes a job summary and the outputs released, policies,
     notices-sent and notices-failed.
 
-    A policy whose effective date cannot be read or written, whose date gives too little
-    notice (without --allow-short-notice), or whose tag name git would refuse, is reported
-    with its fix and left out; the others are released. Only one
+    A policy whose date cannot be read or written or gives too little notice, or whose tag
+    name git would refuse, is reported with its fix and left out; the others are released. Only one
     release runs in a repository at a time, and a run that was interrupted (killed) is
     finished or rolled back by the next one.
 

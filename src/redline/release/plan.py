@@ -104,24 +104,11 @@ def plan_release(
         message = repo.commit_message(head)
         requested = effective_date_trailer(message, where=f"commit {head[:10]}")
     templates = templates or Templates(settings)
-    plan = ReleasePlan(
-        repo,
-        settings,
-        today,
-        head,
-        requested,
-        allow_short_notice,
-        notify,
-        worktree=worktree,
-        summary=summary,
-        templates=templates,
-        orders=repository_orders(repo),
-    )
-    if only is None:
-        policies = repo.policies()
-    else:
-        policies = [only] if isinstance(only, Policy) else list(only)
-    _plan_each(plan, policies, templates)
+    facts = (repo, settings, today, head, requested, allow_short_notice, notify)
+    orders = repository_orders(repo)
+    plan = ReleasePlan(*facts, worktree, summary, templates=templates, orders=orders)
+    chosen = repo.policies() if only is None else [only] if isinstance(only, Policy) else only
+    _plan_each(plan, list(chosen), templates)
     material = any(item.classification == "material" for item in plan.releases)
     if requested is not None and plan.releases and not material:
         plan.warnings.append(
