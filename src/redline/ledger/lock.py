@@ -1,26 +1,20 @@
-"""Cross-process locks held in or beside the database, which die with their holder.
+"""A sending run's sign of life: a lock held in or beside the database that dies with it.
 
-PostgreSQL: session advisory locks. SQLite: OS file locks (``filelock``: flock on POSIX,
-LockFileEx on Windows) on files beside the database. A crashed process never blocks the next.
-
-:class:`RunLock` is a sending run's sign of life: a run holds it while it works, so another
-run that finds the lock free knows the rows it left in flight are orphans
-(:mod:`redline.ledger.leases`). :meth:`Locking.exclusive` is a plain mutual exclusion.
+PostgreSQL: a session advisory lock. SQLite: an OS file lock (``filelock``: flock on POSIX,
+LockFileEx on Windows) on a file beside the database. A run holds :class:`RunLock` while it
+works, so another run that finds the lock free knows the rows it left in flight are orphans
+(:mod:`redline.ledger.leases`); a crashed process never blocks anyone.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import sqlalchemy as sa
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import Connection, Engine
-
-from redline.errors import RunInProgressError
-from redline.ledger.db import Database
 
 
 def lock_key(name: str) -> int:
@@ -95,51 +89,3 @@ def run_is_alive(conn: Connection, sqlite_path: Path | None, run_id: str) -> boo
         path.unlink()
     probe.release()
     return False
-
-
-class Locking(Database):
-    """:meth:`exclusive` on top of a :class:`~redline.ledger.db.Database`."""
-
-    @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        """Hold the cross-process lock ``name`` for the block; RunInProgressError if taken."""
-        key = lock_key(name)
-        busy = RunInProgressError(
-            f"another redline run is already sending {name}",
-            hint="wait for it to finish, then run again to pick up what it left",
-        )
-        if self._pg:
-            with self._advisory_lock(key, busy):
-                yield
-        elif self._sqlite_path is None:  # an in-memory database lives in this process only
-            yield
-        else:
-            with _file_lock(_lock_file(self._sqlite_path, name), busy):
-                yield
-
-    @contextmanager
-    def _advisory_lock(self, key: int, busy: RunInProgressError) -> Iterator[None]:
-        with self._guard(), self._engine.connect() as conn:
-            taken = conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar()
-            conn.commit()
-            if not taken:
-                raise busy
-            try:
-                yield
-            finally:
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-                conn.commit()
-
-
-@contextmanager
-def _file_lock(path: Path, busy: RunInProgressError) -> Iterator[None]:
-    """Hold an OS lock on the file ``path`` (created if needed) for the block, or raise ``busy``."""
-    lock = FileLock(path, timeout=0, mode=0o600)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise busy from None
-    try:
-        yield
-    finally:
-        lock.release()

@@ -3,7 +3,7 @@ PostgreSQL by URL).
 
 :class:`Store` is the one object callers open; its parts, each on the same
 :class:`~redline.ledger.db.Database`: the engine and its dialect quirks
-(:mod:`~redline.ledger.db`), the locks (:mod:`~redline.ledger.lock`), the tables and
+(:mod:`~redline.ledger.db`), the run lock (:mod:`~redline.ledger.lock`), the tables and
 migrations (:mod:`~redline.ledger.schema`), the subscriber repository
 (:mod:`~redline.ledger.subscriptions`), the ledger's state machine
 (:mod:`~redline.ledger.notices`, :mod:`~redline.ledger.claims`, :mod:`~redline.ledger.leases`,
@@ -24,14 +24,13 @@ from redline.ledger.claims import Claims
 from redline.ledger.db import LOG, URL_HINT, make_engine, parse_url, sqlite_file
 from redline.ledger.evidence import Evidence
 from redline.ledger.leases import LEASE_SECONDS
-from redline.ledger.lock import Locking
 from redline.ledger.marks import Marks
 from redline.ledger.notices import Notices
 from redline.ledger.schema import SCHEMA_VERSION, Schema
 from redline.ledger.subscriptions import Subscriptions
 
 
-class Store(Subscriptions, Claims, Notices, Marks, Evidence, Locking, Schema):
+class Store(Subscriptions, Claims, Notices, Marks, Evidence, Schema):
     """The subscriber list and the notice ledger in one database.
 
     Open with :meth:`Store.open`; use as a context manager or call :meth:`close`. Every
