@@ -95,22 +95,14 @@ class _Places:
         return self.old.sections[number].display_name
 
     def where(self, document: Document, number: int) -> str:
-        """ "after Section 8 (Retention)", "the start of Section 5 (Sharing)" or "the start".
-
-        The place of section ``number``: after the nearest earlier section of its own level,
-        else at the start of its parent (the document's title or preamble is the start).
-        """
-        sections = document.sections
-        level = sections[number].level
-        for earlier in range(number - 1, -1, -1):
-            section = sections[earlier]
-            if section.heading is None or (earlier == 0 and section.title == document.title):
-                return "the start"
-            if section.level == level:
-                return f"after {section.display_name}"
-            if section.level < level:
-                return f"the start of {section.display_name}"
-        return "the start"
+        """ "after Section 8 (Retention)": the place of section ``number``, named by the
+        section just before it; "the start" after the preamble, the title or nothing."""
+        if number == 0:
+            return "the start"
+        before = document.sections[number - 1]
+        if before.heading is None or (number == 1 and before.title == document.title):
+            return "the start"
+        return f"after {before.display_name}"
 
 
 def _new_section(

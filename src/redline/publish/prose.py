@@ -31,6 +31,8 @@ QUOTE_LIMIT = 60
 #: At most this many quoted changes per section; more are counted.
 QUOTES_PER_SECTION = 3
 _RUNS_PER_BLOCK = 2
+#: The kinds of change a summary quotes (the others are noise: see redline.compare.engine).
+_QUOTED = frozenset({"words", "link-targets"})
 
 
 @dataclass(frozen=True)
@@ -143,27 +145,35 @@ def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
 
 
 def _spans(words: list[WordOp]) -> list[tuple[str, str]]:
-    """The changed runs of ``words`` as (old, new) texts out to whole words, with one word
-    of context when both sides are a single word: ("30 days", "90 days")."""
+    """The changed runs of ``words`` as (old, new) texts out to whole words, with a word of
+    context when short: ("30 days", "90 days"). Runs of noise only (case, punctuation,
+    white space, markup) are left out; a changed link target is kept, whole."""
     old = new = ""
-    runs: list[list[int]] = []  # [old start, old end, new start, new end]
+    runs: list[list[int]] = []  # [old start, old end, new start, new end, quoted]
     for op in words:
         if op.op != "equal" and not (runs and runs[-1][1] == len(old) and runs[-1][3] == len(new)):
-            runs.append([len(old), len(old), len(new), len(new)])
+            runs.append([len(old), len(old), len(new), len(new), 0])
         if op.op != "insert":
             old += op.text
         if op.op != "delete":
             new += op.text
         if op.op != "equal":
             runs[-1][1], runs[-1][3] = len(old), len(new)
-    spans: list[tuple[int, int, int, int]] = []
+            runs[-1][4] |= op.kind in _QUOTED
+    spans: list[tuple[int, int, int, int, int]] = []
     for run in runs:
-        span = (*_word_span(old, run[0], run[1]), *_word_span(new, run[2], run[3]))
+        span = (*_word_span(old, run[0], run[1]), *_word_span(new, run[2], run[3]), run[4])
         if spans and (span[0] <= spans[-1][1] or span[2] <= spans[-1][3]):
             last = spans.pop()
-            span = (last[0], max(last[1], span[1]), last[2], max(last[3], span[3]))
+            span = (
+                last[0],
+                max(last[1], span[1]),
+                last[2],
+                max(last[3], span[3]),
+                last[4] | span[4],
+            )
         spans.append(span)
-    return [_with_context(old, new, span) for span in spans]
+    return [_with_context(old, new, span[:4]) for span in spans if span[4]]
 
 
 def _word_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -225,6 +235,8 @@ def _block_quotes(section: SectionDiff, index: int, block: BlockDiff) -> list[st
     if not edited(block):
         return quotes
     runs = _spans(block.words)
+    if not runs:
+        return [*quotes, f"{noun} reformatted"]
     if len(runs) > _RUNS_PER_BLOCK:
         return [*quotes, f"{noun} reworded"]
     for old, new in runs:
