@@ -1,15 +1,19 @@
 """Real aiosmtpd servers on loopback for the mailer, notify and benchmark code.
 
-* :class:`RecordingHandler` keeps every message it accepts.
+* :class:`RecordingHandler` keeps every message it accepts (optionally replying to each
+  DATA after a delay, like a real relay).
 * :class:`FaultHandler` also drops connections after N messages, answers 421/451 to some
   recipients (a given number of times) and 550 to others, can require AUTH (530 to MAIL
   FROM), refuse DATA (e.g. 552 over a size limit) and reply to DATA slower than a timeout.
+* :class:`SessionLimit` makes a server answer ``421 too many connections`` at connect to
+  every session beyond a number open at once.
 * :class:`Authenticator` is a real AUTH LOGIN/PLAIN checker.
 * :func:`make_certificate` creates a self-signed certificate with the ``openssl`` CLI.
 * :func:`running_server` starts plain, STARTTLS or implicit-TLS servers.
 
-Run as a script (``python tests/smtp_servers.py PORT``) it is a counting sink in its own
-process, printing ``ready`` once it listens; the benchmark uses that.
+Run as a script (``python tests/smtp_servers.py PORT [DELAY_MS]``) it is a counting sink in
+its own process that replies to each DATA after DELAY_MS (default 0), printing ``ready`` once
+it listens and the count when its stdin closes; the benchmark uses that.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 
@@ -62,10 +66,12 @@ class Received:
 
 
 class RecordingHandler:
-    """Accepts every message and records it."""
+    """Accepts every message and records it; ``data_delay``: seconds to wait, after queueing
+    the message, before replying 250 (other sessions go on meanwhile)."""
 
-    def __init__(self, *, keep_data: bool = True) -> None:
+    def __init__(self, *, keep_data: bool = True, data_delay: float = 0.0) -> None:
         self.keep_data = keep_data
+        self.data_delay = data_delay
         self.messages: list[Received] = []
         self.count = 0
         self._lock = threading.Lock()
@@ -88,6 +94,8 @@ class RecordingHandler:
                 )
             )
         session.accepted = getattr(session, "accepted", 0) + 1
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return f"250 2.0.0 Ok: queued as Q{number}"
 
     def per_recipient(self) -> Counter[str]:
@@ -119,7 +127,7 @@ class FaultHandler(RecordingHandler):
         data_reply: str | Mapping[str, str] | None = None,
         data_delay: float = 0.0,
     ) -> None:
-        super().__init__()
+        super().__init__(data_delay=data_delay)
         self.drop_after = drop_after
         self.temporary = {
             addr: [reply, times] for addr, (reply, times) in (temporary or {}).items()
@@ -127,7 +135,6 @@ class FaultHandler(RecordingHandler):
         self.permanent = dict(permanent or {})
         self.require_auth = require_auth
         self.data_reply = data_reply
-        self.data_delay = data_delay
         self.rcpt_attempts: Counter[str] = Counter()
         self.mail_attempts = 0
         self.data_attempts = 0
@@ -170,10 +177,69 @@ class FaultHandler(RecordingHandler):
             refusal = next((refusal[r] for r in envelope.rcpt_tos if r in refusal), None)
         if refusal:
             return refusal
-        reply = await super().handle_DATA(server, session, envelope)
-        if self.data_delay:
-            await asyncio.sleep(self.data_delay)
-        return reply
+        return await super().handle_DATA(server, session, envelope)
+
+
+class SessionLimit:
+    """At most ``limit`` sessions open at once: the server greets every further one with
+    ``421 4.7.0 Too many connections`` and closes it. Counts the refusals and the peak."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+        self.peak = 0
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        """Admit one more session, or count a refusal."""
+        with self._lock:
+            if self.open >= self.limit:
+                self.refused += 1
+                return False
+            self.open += 1
+            self.peak = max(self.peak, self.open)
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+class _LimitedSMTP(SMTP):
+    """aiosmtpd's server, refusing sessions beyond a :class:`SessionLimit` at the greeting."""
+
+    def __init__(self, handler: Any, *, limit: SessionLimit, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._limit = limit
+        self._admitted = False
+
+    async def _handle_client(self) -> None:
+        if not self._limit.enter():
+            await self.push("421 4.7.0 Too many connections, try again later")
+            self.transport.close()
+            return
+        self._admitted = True
+        await super()._handle_client()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._admitted:
+            self._admitted = False
+            self._limit.leave()
+        super().connection_lost(error)
+
+
+class _Controller(Controller):
+    """aiosmtpd's controller, with an optional :class:`SessionLimit`."""
+
+    def __init__(self, handler: Any, *, limit: SessionLimit | None = None, **kwargs: Any) -> None:
+        self._limit = limit
+        super().__init__(handler, **kwargs)
+
+    def factory(self) -> SMTP:
+        if self._limit is None:
+            return super().factory()
+        return _LimitedSMTP(self.handler, limit=self._limit, **self.SMTP_kwargs)
 
 
 class Authenticator:
@@ -265,9 +331,10 @@ def running_server(
     certificate: Certificate | None = None,
     authenticator: Authenticator | None = None,
     smtputf8: bool = True,
+    limit: SessionLimit | None = None,
 ) -> Iterator[Server]:
     """Run an aiosmtpd server on loopback: ``tls`` is none, starttls or ssl; ``smtputf8``:
-    whether it offers SMTPUTF8."""
+    whether it offers SMTPUTF8; ``limit``: the most sessions it serves at once."""
     handler = handler or RecordingHandler()
     kwargs: dict[str, Any] = {"server_hostname": "localhost", "enable_SMTPUTF8": smtputf8}
     if tls != "none":
@@ -284,7 +351,7 @@ def running_server(
         kwargs["auth_required"] = tls == "starttls"
         kwargs["auth_require_tls"] = tls == "starttls"
     port = free_port()
-    controller = Controller(handler, hostname=HOST, port=port, **kwargs)
+    controller = _Controller(handler, hostname=HOST, port=port, limit=limit, **kwargs)
     controller.start()
     try:
         yield Server(HOST, port, handler, tls, authenticator, controller)
@@ -292,9 +359,9 @@ def running_server(
         controller.stop()
 
 
-def _serve_forever(port: int) -> None:
-    """A counting sink in this process until stdin closes."""
-    handler = RecordingHandler(keep_data=False)
+def _serve_forever(port: int, delay: float) -> None:
+    """A counting sink in this process until stdin closes, replying to DATA after ``delay``."""
+    handler = RecordingHandler(keep_data=False, data_delay=delay)
     controller = Controller(handler, hostname=HOST, port=port, server_hostname="localhost")
     controller.start()
     print("ready", flush=True)
@@ -306,4 +373,4 @@ def _serve_forever(port: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve_forever(int(sys.argv[1]))
+    _serve_forever(int(sys.argv[1]), float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0)

@@ -229,7 +229,7 @@ class MessageFactory:
         when = format_datetime(date)
         fits = self._boundary and self._boundary not in url
         fits = fits and self._text.fits(url) and self._html.fits(escaped)
-        template = self._template(utf8, url.startswith("https://")) if fits else None
+        template = self.template(utf8, url.startswith("https://")) if fits else None
         if template is None:
             message = self._assemble(to, mid, when, (url, url, escaped))
             return Outgoing.of(message, self.sender.addr_spec, address)
@@ -266,8 +266,9 @@ class MessageFactory:
         }
         return template.fill(values, digest)
 
-    def _template(self, utf8: bool, one_click: bool) -> WireTemplate | None:
-        """The notice's template for one variant, made and checked on first use."""
+    def template(self, utf8: bool, one_click: bool) -> WireTemplate | None:
+        """The notice's template for one variant (UTF-8 headers, one-click unsubscribe),
+        made and checked on first use; None when every such copy is built in full."""
         key = (utf8, one_click)
         if key in self._templates:
             return self._templates[key]

@@ -8,9 +8,9 @@ Every yagmail workaround is in this module; messages come serialised
 smtplib's ``sendmail``, never through yagmail's own builder.
 
 A run sends over several transports at once (:meth:`SmtpTransport.clone`: one SMTP session
-each). A session that the server refuses with a 4xx at connect or MAIL FROM (421 too many
-connections) can give way (:class:`SessionRefused`) so that another session sends the
-message, instead of retrying.
+each). A new session that the server refuses with a 4xx at connect or at its first MAIL
+FROM (421 too many connections) can give way (:class:`SessionRefused`) so that another
+session sends the message, instead of retrying. A 4xx later in a session is retried.
 
 Each SMTP try is recorded as an :class:`~redline.mail.outcome.Attempt`, and a message ends
 in one of the outcomes of :mod:`redline.mail.outcome`. An authentication or TLS failure when
@@ -75,8 +75,8 @@ class Transport(Protocol):
 
 
 class SessionRefused(SendFailure):
-    """The server refused this session with a 4xx at connect or MAIL FROM (such as 421 too
-    many connections); nothing was sent, and another session may send the message."""
+    """The server refused a new session with a 4xx at connect or at its first MAIL FROM (such
+    as 421 too many connections); nothing was sent, and another session may send it."""
 
 
 class _Utf8(str):
@@ -195,6 +195,7 @@ class SmtpTransport:
         self._context = config.tls_context()
         self._sleep = sleep
         self._client: _Yagmail | None = None
+        self._used = False  # whether the session open now has delivered a message
 
     def open(self) -> None:
         """Connect and log in; any failure here is a DeliveryError (nothing was sent)."""
@@ -260,7 +261,8 @@ class SmtpTransport:
     def send(self, message: Outgoing, *, may_yield: bool = False) -> Delivery:
         """Send ``message``: 4xx replies and lost connections are retried (reconnecting,
         with exponential backoff); see :mod:`redline.mail.outcome` for the outcomes. With
-        ``may_yield``, a 4xx at connect or MAIL FROM raises SessionRefused at once."""
+        ``may_yield``, a 4xx at connect, or at MAIL FROM before this session delivered
+        anything, raises SessionRefused at once."""
         attempts: list[Attempt] = []
         outcome, code, reply = DEFERRED, None, ""
         for attempt in range(self.config.retries + 1):
@@ -271,12 +273,15 @@ class SmtpTransport:
                 if self._client is None:
                     self._connect()
                 smtp = self._client.smtp
-                return self._send_once(smtp, message, attempts)
+                delivery = self._send_once(smtp, message, attempts)
+                self._used = True
+                return delivery
             except (_Unreachable, DeliveryError, OSError) as exc:
                 outcome, code, reply = self._failed_try(exc, smtp, attempts)
-                if may_yield and _refuses_session(exc):
+                refused = _refused_with(exc)
+                if may_yield and refused and not self._used:
                     self._drop()
-                    raise SessionRefused(DEFERRED, code, reply) from None
+                    raise SessionRefused(DEFERRED, refused, reply) from None
             attempts.append(Attempt(attempt_at(), outcome, code, reply))
             if code is not None and 500 <= code < 600:
                 raise SendFailure(outcome, code, reply, tuple(attempts))
@@ -344,6 +349,7 @@ class SmtpTransport:
         self._drop()
 
     def _drop(self) -> None:
+        self._used = False
         if self._client is not None:
             self._close_quietly(self._client)
             self._client = None
@@ -360,8 +366,8 @@ class SmtpTransport:
             smtp.close()
 
 
-def _refuses_session(exc: Exception) -> bool:
-    """Whether ``exc`` is a 4xx refusal of the session: at connect, EHLO or MAIL FROM."""
+def _refused_with(exc: Exception) -> int | None:
+    """The code of a 4xx refusal of the session (at connect, EHLO or MAIL FROM) in ``exc``."""
     if isinstance(exc, _Unreachable):
         code = exc.code
     elif isinstance(exc, smtplib.SMTPResponseException) and not isinstance(
@@ -369,8 +375,8 @@ def _refuses_session(exc: Exception) -> bool:
     ):
         code = exc.smtp_code
     else:
-        return False
-    return code is not None and 400 <= code < 500
+        return None
+    return code if code is not None and 400 <= code < 500 else None
 
 
 def _text(value: bytes | str) -> str:
