@@ -211,6 +211,13 @@ def test_date_label_variants_are_date_lines(label, settings):
     assert_noise(diff(old, new, settings), "date-line")
 
 
+def test_the_comparison_knows_the_longest_date_line():
+    from redline.compare.tokens import LONGEST_DATE_LINE
+    from redline.document.dates import MAX_DATE_LINE
+
+    assert LONGEST_DATE_LINE == MAX_DATE_LINE
+
+
 def test_an_unconfigured_label_is_not_a_date_line():
     old = edit("Last updated: March 5, 2020", "Policy version date: March 5, 2020")
     new = edit("Last updated: March 5, 2020", "Policy version date: April 9, 2021")
@@ -308,3 +315,30 @@ def test_reasons_are_in_the_json():
             "text": "editorial: link targets only (1)",
         }
     ]
+
+
+def test_diff_policy_uses_the_policy_settings(policy_repo):
+    from redline.compare.engine import diff_policy
+    from redline.history.repo import PolicyRepo
+
+    repo = policy_repo()
+    body = "# Terms\n\nPolicy version date: March 5, 2020\n\nSee [the rules](rules.md).\n"
+    repo.write("policies/terms.md", body)
+    repo.commit("Add terms")
+    edited = body.replace("March 5, 2020", "April 9, 2021").replace("rules.md", "r2.md")
+    repo.write("policies/terms.md", edited)
+    plain = PolicyRepo(repo.settings())
+    assert diff_policy(plain, plain.resolve("terms"), None, None).classification == "material"
+
+    repo.write(
+        "redline.toml", '[policies."policies/terms.md"]\ndate_label = "Policy version date"\n'
+    )
+    configured = PolicyRepo(repo.settings())
+    result = diff_policy(configured, configured.resolve("terms"), None, None)
+    assert codes(result) == ["date-line", "link-targets"]
+
+    table = '[policies."policies/terms.md"]\ndate_label = "Policy version date"\n'
+    repo.write("redline.toml", f"links_material = true\n{table}")
+    strict = PolicyRepo(repo.settings())
+    result = diff_policy(strict, strict.resolve("terms"), None, None)
+    assert result.classification == "material" and codes(result) == ["link-targets"]

@@ -278,7 +278,7 @@ def _moved(old: Block, new: Block) -> BlockDiff:
 
 def _pair_date_lines(entries: list[BlockDiff], dates: DateLines) -> None:
     """Pair deleted and inserted effective-date lines, in order, at the insert's position;
-    mark every entry that is an effective-date line on each of its sides (in place)."""
+    mark every changed entry that is an effective-date line on each of its sides (in place)."""
     deletes = [i for i, e in enumerate(entries) if e.status == "delete" and _is_date(e.old, dates)]
     inserts = [i for i, e in enumerate(entries) if e.status == "insert" and _is_date(e.new, dates)]
     pairs = list(zip(deletes, inserts, strict=False))
@@ -287,6 +287,8 @@ def _pair_date_lines(entries: list[BlockDiff], dates: DateLines) -> None:
     for source in sorted((source for source, _ in pairs), reverse=True):
         del entries[source]
     for entry in entries:
+        if entry.status in {"equal", "reflowed"}:
+            continue
         sides = [side for side in (entry.old, entry.new) if side is not None]
         entry.date_line = all(dates.is_line(side.norm) for side in sides)
         if entry.old is None or entry.new is None or entry.status not in {"modified", "moved"}:

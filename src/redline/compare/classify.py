@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from redline.config import Settings
-    from redline.document.dates import DateOptions
     from redline.document.model import Block, Document
 
 EDITORIAL, MATERIAL = Classification.EDITORIAL.value, Classification.MATERIAL.value
@@ -61,18 +60,25 @@ _MEMO_LIMIT = 200_000
 
 
 @cache
-def _memo(options: DateOptions, links: bool) -> dict[tuple[str, str | None], str]:
-    """The content words of blocks by their text, for one policy's options."""
+def _memo(dates: tuple[str | None, ...], links: bool) -> dict[tuple[str, str | None, bool], str]:
+    """The content words of blocks by their text, for one policy's date settings."""
     return {}
+
+
+def _date_key(settings: Settings | None) -> tuple[str | None, ...]:
+    """What of ``settings`` decides how its dates read (the fields of its DateOptions)."""
+    if settings is None:
+        return ()
+    return (settings.date_label, settings.date_order, settings.locale)
 
 
 class Classifier:
     """Classifies changes of one policy, with its settings (None: the defaults)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.dates = DateLines.of(settings)
+        self.dates = DateLines(settings)
         self.links_material = bool(settings is not None and settings.links_material)
-        self._memo = _memo(self.dates.options, self.links_material)
+        self._memo = _memo(_date_key(settings), self.links_material)
 
     def classify(
         self, old: Document, new: Document, sections: list[SectionDiff]
@@ -80,14 +86,23 @@ class Classifier:
         """The classification of ``old`` → ``new`` and its reasons, from their redline."""
         if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
             return Classification.NONE.value, []
-        if self._same_content(old.blocks, new.blocks):
+        unchanged = {
+            id(side)
+            for section in sections
+            for block in section.blocks
+            if block.status in {"equal", "reflowed"}
+            for side in (block.old, block.new)
+        }
+        if self._same_content(
+            self._words(old.blocks, unchanged), self._words(new.blocks, unchanged)
+        ):
             return EDITORIAL, editorial_reasons(sections)
         return MATERIAL, material_reasons(sections, links=self.links_material)
 
-    def _same_content(self, old: list[Block], new: list[Block]) -> bool:
+    @staticmethod
+    def _same_content(old_words: Iterator[str], new_words: Iterator[str]) -> bool:
         """Whether both have the same words that carry meaning, joined without spaces (so a
         word split or joined reads the same); read block by block up to the first change."""
-        old_words, new_words = self._words(old), self._words(new)
         a = b = ""
         while True:
             if len(a) <= len(b):
@@ -105,22 +120,25 @@ class Classifier:
                 return False
             a, b = a[shared:], b[shared:]
 
-    def _words(self, blocks: list[Block]) -> Iterator[str]:
+    def _words(self, blocks: list[Block], unchanged: set[int]) -> Iterator[str]:
         """Each block's content words; kept by text, so blocks both sides (and the revisions
-        of a history) share are read once."""
+        of a history) share are read once. A block the redline shows unchanged is the same
+        on both sides: its date statement, if any, need not be found (the scanner is not
+        even loaded when no date line changed)."""
         memo = self._memo
         if len(memo) > _MEMO_LIMIT:
             memo.clear()
         for block in blocks:
-            key = (block.norm, block.title if block.is_heading else None)
+            dated = id(block) not in unchanged
+            key = (block.norm, block.title if block.is_heading else None, dated)
             words = memo.get(key)
             if words is None:
-                memo[key] = words = self._block_words(block)
+                memo[key] = words = self._block_words(block, dated)
             yield words
 
-    def _block_words(self, block: Block) -> str:
+    def _block_words(self, block: Block, dated: bool) -> str:
         text = (block.title or "") if block.is_heading else ITEM_LABEL.sub("", block.norm)
-        span = self.dates.span(text)
+        span = self.dates.span(text) if dated else None
         if span is not None:
             text = f"{text[: span[0]]} {text[span[1] :]}"
         return "".join(content_words(text, links=self.links_material))

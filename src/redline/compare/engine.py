@@ -19,9 +19,9 @@ What renderings and counts read (the representation of noise):
   entry per block: ``(A, C)``, ``(B, D)``, ``(None, E)``; each has ``words`` all ``equal`` (the
   new text, empty when there is no new block). It has no words inserted or deleted: show it
   as the new text (or not at all) and never count it as a change of words.
-* ``BlockDiff.date_line`` is True when the block is the effective-date line on every side it
-  has (by :func:`redline.document.dates.is_date_line`, with the policy's ``date_label``);
-  its word ops then have the kind ``date-line``.
+* ``BlockDiff.date_line`` is True when a changed block (not equal, not reflowed) is the
+  effective-date line on every side it has (:func:`redline.document.dates.is_date_line`,
+  with the policy's ``date_label``); its word ops then have the kind ``date-line``.
 * ``WordOp.kind`` says what a non-equal op changed: ``words`` (counted), or noise that is
   never counted: ``link-targets`` (a link target, URL or e-mail address: one token, so an op
   holds whole targets; show old and new whole), ``attribute-lists``, ``hard-breaks``,

@@ -16,11 +16,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from redline.document.dates import MAX_DATE_LINE, DateOptions, date_options
-from redline.document.dates.blocks import is_only_statement, statement_finder
 from redline.document.normalize import LINK_CLOSE, LINK_OPEN
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from redline.config import Settings
 
 #: A word, for counting and comparing the words of blocks.
@@ -39,6 +39,10 @@ TOKEN = re.compile(
     rf"\s*(?:{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}|{_ATTRIBUTES}"
     r"|\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])"
 )
+_MAYBE_DATE = re.compile(r"\d{4}|[:\uff1a]")
+#: redline.document.dates.MAX_DATE_LINE, known here so a long block never loads the scanner
+#: (a test checks they agree).
+LONGEST_DATE_LINE = 160
 _WHOLE_URL = re.compile(rf"(?:{_URL}|{_EMAIL})$")
 _TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}"
 _NOT_WORDS = re.compile(rf"{_TARGET}|{_ATTRIBUTES}")
@@ -140,21 +144,32 @@ def _words_differ(old: dict[str, list[str]], new: dict[str, list[str]]) -> bool:
 
 
 class DateLines:
-    """The effective-date statements of blocks, as one policy's settings write them."""
+    """The effective-date statements of blocks, as one policy's settings write them.
 
-    def __init__(self, options: DateOptions) -> None:
-        self.options = options
-        self._find = statement_finder(options)
+    The date scanner of :mod:`redline.document.dates` decides; it is loaded (with its month
+    names) only for a text that could hold a date statement: every form of date it reads
+    has a four-digit year, and a labelled blank has a colon.
+    """
 
-    @classmethod
-    def of(cls, settings: Settings | None) -> DateLines:
-        """The date lines of a policy with these settings (None: the defaults)."""
-        return cls(date_options(settings))
+    def __init__(self, settings: Settings | None) -> None:
+        self.settings = settings
+        self._find: Callable[[str], tuple[int, int] | None] | None = None
 
     def span(self, text: str) -> tuple[int, int] | None:
         """Where the date statement of a block's text is (label through date), if it has one."""
-        return self._find(text) if len(text) <= MAX_DATE_LINE else None
+        if len(text) > LONGEST_DATE_LINE or not _MAYBE_DATE.search(text):
+            return None
+        if self._find is None:
+            from redline.document.dates import date_options, statement_finder
+
+            self._find = statement_finder(date_options(self.settings))
+        return self._find(text)
 
     def is_line(self, text: str) -> bool:
         """True when a block's text is an effective-date line and nothing more."""
-        return len(text) <= MAX_DATE_LINE and is_only_statement(text, self._find(text))
+        span = self.span(text)
+        if span is None:
+            return False
+        from redline.document.dates import is_only_statement
+
+        return is_only_statement(text, span)

@@ -24,7 +24,13 @@ The public API is re-exported here (``__all__``); the modules of this package ar
 and their underscored names are private to the package.
 """
 
-from redline.document.dates.blocks import MAX_DATE_LINE, date_statement, is_date_line
+from redline.document.dates.blocks import (
+    MAX_DATE_LINE,
+    date_statement,
+    is_date_line,
+    is_only_statement,
+    statement_finder,
+)
 from redline.document.dates.command_line import (
     ENV_TODAY,
     parse_iso_date,
@@ -89,6 +95,7 @@ __all__ = [
     "first_managed",
     "inspect_policy_date",
     "is_date_line",
+    "is_only_statement",
     "locale_order",
     "order_proof",
     "parse_iso_date",
@@ -98,6 +105,7 @@ __all__ = [
     "resolve_today",
     "set_effective_date",
     "split_dates",
+    "statement_finder",
     "strip_dates",
     "write_policy_date",
 ]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: Longer, a block is prose that mentions a date, not a date line.
 MAX_DATE_LINE = 160
 _MAX_BARE = 60  # a bare date with its decoration
-_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"\d{4}")  # every form of date the scanner reads has one
 _WORD = re.compile(r"\w+")
 
 
@@ -64,7 +64,7 @@ def _statement(text: str, options: DateOptions) -> tuple[int, int] | None:
     if not text or len(text) > MAX_DATE_LINE:
         return None
     label = _label_regex(options.date_label).match(text)
-    if label is None and (len(text) > _MAX_BARE or not _DIGIT.search(text)):
+    if label is None and (len(text) > _MAX_BARE or not _YEAR.search(text)):
         return None
     for match in find_dates(text, options):
         if match.source not in {"label", "bare"}:
