@@ -134,14 +134,17 @@ def describe_changes(diff: DiffResult) -> list[SectionChange]:
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``text`` in quotes, cut at a word boundary with an ellipsis when longer than ``limit``.
 
-    A first word longer than ``limit`` (a URL) is kept whole.
+    The first word is kept whole, however long (a URL).
     """
-    text = " ".join(text.split())
-    if len(text) > limit:
-        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text.split()[0]
-        if cut != text:
-            text = cut.rstrip(",;:") + " …"
-    return f'"{text}"'
+    words = text.split()
+    if not words or len(" ".join(words)) <= limit:
+        return f'"{" ".join(words)}"'
+    kept = words[0]
+    for word in words[1:]:
+        if len(kept) + 1 + len(word) > limit:
+            break
+        kept += " " + word
+    return f'"{kept.rstrip(",;:")} …"' if kept != " ".join(words) else f'"{kept}"'
 
 
 def _spans(words: list[WordOp]) -> list[tuple[str, str]]:
