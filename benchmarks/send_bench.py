@@ -1,21 +1,25 @@
-"""Sending throughput and memory: redline notify vs a plain smtplib loop vs naive yagmail.
+"""Sending throughput and memory: redline notify vs plain smtplib vs naive yagmail.
 
-    .venv/bin/python benchmarks/send_bench.py [--subscribers 10000] [--naive 1000]
-                                              [--memory 10000,100000]
+    .venv/bin/python benchmarks/send_bench.py [--subscribers 10000] [--delayed 1000]
+        [--delays 0,20] [--connections 4] [--naive 1000] [--memory 10000,100000] [--million]
 
-All three send to the same local SMTP sink (aiosmtpd, tests/smtp_servers.py), which runs in
-its own process. In the same run it measures:
+Every sender talks to a local SMTP sink (aiosmtpd, tests/smtp_servers.py) running in its own
+process, one sink per delay: it answers each DATA after 0 ms (loopback) and after 20 ms
+(like a real relay). For each delay, in the same run:
 
-* redline: ``send_notices`` with its SQLite ledger (queue, claim, send, record each reply),
-  in a fresh process;
-* the ceiling: a plain smtplib loop over one connection sending the same messages (built by
-  the same MessageFactory, so the difference is the ledger and yagmail);
-* naive yagmail: ``yagmail.SMTP.send()`` per message, which opens a new connection each
-  time; run on ``--naive`` messages and extrapolated (it is a rate, labelled as such);
-* peak memory (max RSS) of the redline process at each ``--memory`` size.
+* redline: ``send_notices`` with its SQLite ledger (queue, claim, send, record the results
+  in batches), in a fresh process, over 1 and over N sessions (``--connections``);
+* the smtplib ceiling: plain smtplib over 1 and over N connections (one thread each),
+  sending the same messages made by the same MessageFactory, without any ledger;
+* naive yagmail: ``yagmail.SMTP.send()`` per message, which connects each time (a rate,
+  measured on ``--naive`` messages).
 
-Targets: redline >= 0.8x the smtplib ceiling, >= 1.5x naive yagmail, and peak memory at the
-largest size <= 1.2x the peak at the smallest.
+``--subscribers`` is the size at 0 ms, ``--delayed`` at 20 ms (a 20 ms sink takes 20 s per
+1000 messages on one connection). Then the peak memory (max RSS) of the redline process at
+each ``--memory`` size (over N sessions, 0 ms sink); ``--million`` adds 1,000,000.
+
+Targets: at 20 ms, redline over N=4 >= 0.85x the 4-connection ceiling; over 1 session >= 0.9x
+the 1-connection ceiling; peak memory at the largest size <= 1.2x the peak at 10,000.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,8 +42,8 @@ POLICY = "bench"
 SENDER = "Acme Legal <legal@acme.example>"
 UNSUBSCRIBE_URL = "https://acme.example/unsubscribe?token={token}"
 SECRET = "benchmark-secret-benchmark-secret"
-TARGET_CEILING = 0.8
-TARGET_NAIVE = 1.5
+TARGET_ONE = 0.9
+TARGET_MANY = 0.85
 TARGET_MEMORY = 1.2
 
 
@@ -138,13 +143,13 @@ def child_populate(directory: Path, count: int) -> None:
         for start in range(0, count, 5000):
             store.upsert_subscribers(
                 [
-                    SubscriberInput(f"reader{i:06d}@example.com", f"Reader {i}")
+                    SubscriberInput(f"reader{i:07d}@example.com", f"Reader {i}")
                     for i in range(start, min(count, start + 5000))
                 ]
             )
 
 
-def child_send(directory: Path, port: int) -> None:
+def child_send(directory: Path, port: int, connections: int) -> None:
     """Run redline's send path once and print what it measured as JSON."""
     from redline.ledger.store import Store
     from redline.mail.send import send_notices
@@ -164,23 +169,14 @@ def child_send(directory: Path, port: int) -> None:
             policy=POLICY,
             version=1,
             kind="notice",
+            connections=connections,
         )
         seconds = time.perf_counter() - started
-    peak = peak_rss_kb()
-    print(
-        json.dumps(
-            {
-                "sent": report.sent,
-                "failed": report.failed,
-                "seconds": seconds,
-                "baseline_kb": baseline,
-                "peak_kb": peak,
-            }
-        )
-    )
+    result = {"sent": report.sent, "failed": report.failed, "seconds": seconds}
+    print(json.dumps({**result, "baseline_kb": baseline, "peak_kb": peak_rss_kb()}))
 
 
-# -- the benchmark ----------------------------------------------------------------------------
+# -- the senders ------------------------------------------------------------------------------
 
 
 def run_child(*args: str) -> str:
@@ -193,42 +189,55 @@ def run_child(*args: str) -> str:
     return result.stdout
 
 
-def redline_run(workdir: Path, count: int, port: int, label: str) -> dict[str, float]:
-    directory = workdir / f"redline-{label}"
-    directory.mkdir()
+def redline_run(directory: Path, count: int, port: int, connections: int) -> dict[str, float]:
+    """One redline run over a fresh database of ``count`` subscribers."""
+    directory.mkdir(parents=True)
     run_child("--child-populate", str(directory), str(count))
-    result = json.loads(run_child("--child-send", str(directory), str(port)))
+    result = json.loads(run_child("--child-send", str(directory), str(port), str(connections)))
     if result["sent"] != count or result["failed"]:
         sys.exit(f"redline sent {result['sent']} of {count} ({result['failed']} failed)")
     return result
 
 
-def smtplib_loop(workdir: Path, port: int) -> float:
-    """Messages per second of the same messages over one smtplib connection, no ledger."""
-    from redline.ledger.store import Store
+def smtplib_ceiling(recipients: list[tuple[str, str]], port: int, connections: int) -> float:
+    """Messages per second of the same messages over ``connections`` plain smtplib
+    connections (one thread each), with no ledger."""
     from redline.ledger.subscribers import unsubscribe_link
     from redline.mail.message import MessageFactory
     from redline.mail.settings import sender_address
 
-    settings = settings_for(workdir)
-    factory = MessageFactory(
-        notice(),
-        sender=sender_address(settings),
-        policy=POLICY,
-        version=1,
-        kind="notice",
-        unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
-    )
-    sent = 0
-    with Store.open(database(workdir / "redline-ceiling")) as store:
+    settings = settings_for(Path(tempfile.gettempdir()))
+    the_notice = notice()
+    work = iter(enumerate(recipients))
+    lock = threading.Lock()
+
+    def send_all() -> None:
+        factory = MessageFactory(
+            the_notice,
+            sender=sender_address(settings),
+            policy=POLICY,
+            version=1,
+            kind="notice",
+            unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
+        )
         smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
-        started = time.perf_counter()
-        for subscriber in store.iter_subscribers(POLICY):
-            smtp.send_message(factory.build(subscriber.email, subscriber.name))
-            sent += 1
-        seconds = time.perf_counter() - started
+        while True:
+            with lock:
+                item = next(work, None)
+            if item is None:
+                break
+            number, (email, name) = item
+            message = factory.render(email, name, subscriber_id=number)
+            smtp.sendmail(message.sender, [message.recipient], message.data)
         smtp.quit()
-    return sent / seconds
+
+    threads = [threading.Thread(target=send_all) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(recipients) / (time.perf_counter() - started)
 
 
 def naive_yagmail(port: int, count: int) -> float:
@@ -263,95 +272,139 @@ def naive_yagmail(port: int, count: int) -> float:
     return count / seconds
 
 
+# -- the benchmark ----------------------------------------------------------------------------
+
+
+class Sink:
+    """The counting sink in its own process, answering DATA after ``delay_ms``."""
+
+    def __init__(self, delay_ms: int) -> None:
+        sys.path.insert(0, str(SINK.parent))
+        from smtp_servers import free_port
+
+        self.delay_ms = delay_ms
+        self.port = free_port()
+        self.expected = 0
+        self.process = subprocess.Popen(
+            [sys.executable, str(SINK), str(self.port), str(delay_ms)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if self.process.stdout is None or self.process.stdout.readline().strip() != "ready":
+            sys.exit("the SMTP sink did not start")
+
+    def received(self) -> int:
+        """Stop the sink; how many messages it accepted."""
+        self.process.stdin.close()  # type: ignore[union-attr]
+        count = int(self.process.stdout.read().strip() or 0)  # type: ignore[union-attr]
+        self.process.wait(timeout=30)
+        return count
+
+
+def measure(args: argparse.Namespace, sink: Sink, count: int, workdir: Path) -> dict[str, float]:
+    """Best msgs/s of each sender against ``sink`` over ``args.rounds`` interleaved rounds."""
+    n = args.connections
+    recipients = [(f"reader{i:07d}@example.com", f"Reader {i}") for i in range(count)]
+    best: dict[str, float] = {}
+    rounds = args.rounds if sink.delay_ms == 0 else 1
+    for round_ in range(rounds):
+        rates = {
+            "smtplib 1": smtplib_ceiling(recipients, sink.port, 1),
+            f"smtplib {n}": smtplib_ceiling(recipients, sink.port, n),
+        }
+        for connections in (1, n):
+            directory = workdir / f"d{sink.delay_ms}-r{round_}-c{connections}"
+            result = redline_run(directory, count, sink.port, connections)
+            rates[f"redline {connections}"] = result["sent"] / result["seconds"]
+        naive = args.naive if sink.delay_ms == 0 else max(1, args.naive // 10)
+        rates["naive"] = naive_yagmail(sink.port, naive)
+        sink.expected += 4 * count + naive
+        for name, rate in rates.items():
+            best[name] = max(best.get(name, 0.0), rate)
+        shown = ", ".join(f"{name} {rate:.0f}" for name, rate in best.items())
+        print(f"  {sink.delay_ms} ms, round {round_ + 1}: {shown} msgs/s (best so far)", flush=True)
+    return best
+
+
+def report(args: argparse.Namespace, delay: int, count: int, best: dict[str, float]) -> None:
+    n = args.connections
+    rounds = args.rounds if delay == 0 else 1
+    print(f"\nsink answers DATA after {delay} ms; {count} subscribers; best of {rounds}")
+    rows = [
+        ("smtplib, 1 connection", best["smtplib 1"], None, None),
+        (f"smtplib, {n} connections", best[f"smtplib {n}"], None, None),
+        ("redline notify, 1 connection", best["redline 1"], best["smtplib 1"], TARGET_ONE),
+        (f"redline notify, {n} connections", best[f"redline {n}"], best[f"smtplib {n}"], None),
+        ("naive yagmail send() loop", best["naive"], None, None),
+    ]
+    for label, rate, ceiling, target in rows:
+        line = f"  {label:<34} {rate:8.0f} msgs/s"
+        if ceiling:
+            line += f"   {rate / ceiling:5.2f}x the smtplib ceiling"
+            wanted = target or (TARGET_MANY if delay >= 20 else None)
+            line += f" (target >= {wanted}x)" if wanted else ""
+        print(line)
+    print(f"  redline {n} connections / naive yagmail: {best[f'redline {n}'] / best['naive']:.1f}x")
+
+
+def memory(args: argparse.Namespace, sink: Sink, workdir: Path) -> None:
+    sizes = sorted({int(size) for size in args.memory.split(",") if size})
+    if args.million:
+        sizes.append(1_000_000)
+    if len(sizes) < 2:
+        return
+    peaks = {}
+    for size in sizes:
+        peaks[size] = redline_run(workdir / f"memory-{size}", size, sink.port, args.connections)
+        sink.expected += size
+    print(f"\npeak memory (max RSS) of the redline process, {args.connections} connections")
+    for size, result in peaks.items():
+        growth = (result["peak_kb"] - result["baseline_kb"]) / 1024
+        print(
+            f"  {size:>9} subscribers  {result['peak_kb'] / 1024:7.1f} MB  "
+            f"(+{growth:.1f} MB while sending, {result['sent'] / result['seconds']:.0f} msgs/s)"
+        )
+    small, large = sizes[0], sizes[-1]
+    ratio = peaks[large]["peak_kb"] / peaks[small]["peak_kb"]
+    print(f"  {large} vs {small}: {ratio:.2f}x  (target <= {TARGET_MEMORY}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--subscribers", type=int, default=10_000, help="size at 0 ms")
+    parser.add_argument("--delayed", type=int, default=1000, help="size at 20 ms and more")
+    parser.add_argument("--delays", default="0,20", help="the sinks' DATA delays (ms)")
+    parser.add_argument("--connections", type=int, default=4, help="N of the N-session runs")
     parser.add_argument("--naive", type=int, default=1000, help="messages for naive yagmail")
     parser.add_argument("--memory", default="10000,100000", help="sizes for peak memory")
-    parser.add_argument(
-        "--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept"
-    )
+    parser.add_argument("--million", action="store_true", help="add 1,000,000 to --memory")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds at 0 ms")
     args = parser.parse_args()
-    sizes = [int(size) for size in args.memory.split(",") if size]
     os.environ["REDLINE_SECRET"] = SECRET
-
-    sys.path.insert(0, str(SINK.parent))
-    from smtp_servers import free_port
-
-    port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, str(SINK), str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if sink.stdout is None or sink.stdout.readline().strip() != "ready":
-        sys.exit("the SMTP sink did not start")
-    n = args.subscribers
-    expected = 0
-    ceiling = ours_rate = naive = 0.0
-    ours: dict[str, float] = {}
-    peaks: dict[int, dict[str, float]] = {}
-    print(f"SMTP sink: aiosmtpd on 127.0.0.1:{port} (own process); ledger: SQLite")
+    delays = [int(delay) for delay in args.delays.split(",") if delay]
+    sinks = {delay: Sink(delay) for delay in delays}
+    print(f"SMTP sinks: aiosmtpd in their own processes ({args.delays} ms); ledger: SQLite")
+    results = {}
     with tempfile.TemporaryDirectory(prefix="redline-send-bench-") as tmp:
         workdir = Path(tmp)
-        ceiling_dir = workdir / "redline-ceiling"
-        ceiling_dir.mkdir()
-        run_child("--child-populate", str(ceiling_dir), str(n))
-        # Interleaved rounds, best of each: other load on the machine hits all three alike.
-        for round_ in range(args.rounds):
-            ceiling = max(ceiling, smtplib_loop(workdir, port))
-            result = redline_run(workdir, n, port, f"{n}-{round_}")
-            if result["sent"] / result["seconds"] > ours_rate:
-                ours, ours_rate = result, result["sent"] / result["seconds"]
-            naive = max(naive, naive_yagmail(port, args.naive))
-            expected += 2 * n + args.naive
-            print(
-                f"  round {round_ + 1}: smtplib {ceiling:.0f}, redline {ours_rate:.0f}, "
-                f"naive yagmail {naive:.0f} msgs/s (best so far)",
-                flush=True,
-            )
-        for size in sizes:
-            if size == n:
-                peaks[size] = ours
-                continue
-            peaks[size] = redline_run(workdir, size, port, f"memory-{size}")
-            expected += size
-    sink.stdin.close()  # type: ignore[union-attr]
-    received = int(sink.stdout.read().strip() or 0)
-    sink.wait(timeout=30)
-
-    print(f"\n{n} subscribers, one notice each (best of {args.rounds} interleaved rounds)")
-    print(f"  redline notify (ledger)         {ours_rate:8.0f} msgs/s  ({n / ours_rate:.1f} s)")
-    print(f"  smtplib loop, one connection    {ceiling:8.0f} msgs/s  ({n / ceiling:.1f} s)")
-    print(
-        f"  naive yagmail send() loop       {naive:8.0f} msgs/s  "
-        f"(measured on {args.naive}, extrapolated {n / naive:.1f} s for {n})"
-    )
-    ratio_ceiling = ours_rate / ceiling
-    ratio_naive = ours_rate / naive
-    print(f"\n  redline / smtplib ceiling  {ratio_ceiling:5.2f}x  (target >= {TARGET_CEILING}x)")
-    print(f"  redline / naive yagmail    {ratio_naive:5.2f}x  (target >= {TARGET_NAIVE}x)")
-    if len(peaks) >= 2:
-        print("\npeak memory (max RSS) of the redline process")
-        for size, result in sorted(peaks.items()):
-            growth = (result["peak_kb"] - result["baseline_kb"]) / 1024
-            print(
-                f"  {size:>7} subscribers  {result['peak_kb'] / 1024:7.1f} MB  "
-                f"(+{growth:.1f} MB while sending, {result['sent'] / result['seconds']:.0f} msgs/s)"
-            )
-        small, large = min(peaks), max(peaks)
-        ratio_memory = peaks[large]["peak_kb"] / peaks[small]["peak_kb"]
-        print(f"  {large} vs {small}: {ratio_memory:.2f}x  (target <= {TARGET_MEMORY}x)")
-    print(f"\nsink received {received} messages (expected {expected})")
-    if received != expected:
-        sys.exit("the sink did not receive every message")
+        for delay, sink in sinks.items():
+            count = args.subscribers if delay == 0 else args.delayed
+            results[delay] = (count, measure(args, sink, count, workdir))
+        memory(args, sinks[min(sinks)], workdir)
+    for delay, (count, best) in results.items():
+        report(args, delay, count, best)
+    for delay, sink in sinks.items():
+        received = sink.received()
+        print(f"\nsink {delay} ms received {received} messages (expected {sink.expected})")
+        if received != sink.expected:
+            sys.exit("a sink did not receive every message")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child-populate":
         child_populate(Path(sys.argv[2]), int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-send":
-        child_send(Path(sys.argv[2]), int(sys.argv[3]))
+        child_send(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:
         main()
