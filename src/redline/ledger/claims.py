@@ -1,8 +1,10 @@
 """Claiming ledger rows for a run, and taking back the rows of runs that died.
 
-A claim is one ``WITH picked AS (SELECT id ... ORDER BY id LIMIT n [FOR UPDATE SKIP LOCKED])
-UPDATE ... RETURNING`` per claimable state, over the partial index of claimable rows
-(``ix_notices_claimable``): its cost depends on the batch, not on how many rows are done.
+A claim is one ``WITH picked AS (SELECT id ... ORDER BY created_at, id LIMIT n [FOR UPDATE
+SKIP LOCKED]) UPDATE ... RETURNING`` per claimable state, over the partial index of claimable
+rows (``ix_notices_claimable``), the only index in that order: its cost depends on the batch,
+not on how many rows are done. (Ordered by id alone, PostgreSQL may walk the primary key
+through the rows already sent while its statistics say most rows are pending.)
 Only the claimed rows' subscribers are then looked up, and rows of people who left are
 cancelled. Several processes share a campaign: on PostgreSQL the claims skip each other's
 locked rows, on SQLite they queue on ``BEGIN IMMEDIATE``. A claim takes:
@@ -64,7 +66,7 @@ def _claim(postgresql: bool, state: str) -> sa.Update:
             n.c.state == state,
             CLAIMABLE,
         )
-        .order_by(n.c.id)
+        .order_by(n.c.created_at, n.c.id)
         .limit(sa.bindparam("p_limit", type_=sa.Integer()))
     )
     if state == "sending":
