@@ -342,3 +342,13 @@ def test_diff_policy_uses_the_policy_settings(policy_repo):
     strict = PolicyRepo(repo.settings())
     result = diff_policy(strict, strict.resolve("terms"), None, None)
     assert result.classification == "material" and codes(result) == ["link-targets"]
+
+
+def test_a_split_after_an_edited_paragraph_is_still_reflowed():
+    old = POLICY + "\nWe may share data.\n\nOne two three. Four five six.\n"
+    new = POLICY + "\nWe never share data.\n\nOne two three.\n\nFour five six.\n"
+    result = diff(old, new)
+    assert result.classification == "material"
+    statuses = [b.status for s in result.sections for b in s.blocks if b.status != "equal"]
+    assert statuses == ["modified", "reflowed", "reflowed"]
+    assert counted_words(result) == 2  # "may" out, "never" in; nothing of the split

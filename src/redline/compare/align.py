@@ -11,7 +11,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from redline.compare.engine import WORD, BlockDiff, WordOp
-from redline.compare.reflow import reflowed_prefix
+from redline.compare.reflow import reflow_group, reflowed
 from redline.compare.tokens import ITEM_LABEL, DateLines, edit_kind, tokens
 from redline.document.model import Block
 
@@ -128,9 +128,7 @@ def _align(old: list[Block], new: list[Block]) -> list[BlockDiff]:
                 _pair(old[i], new[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
             )
         elif tag == "replace":
-            reflowed, i, j = reflowed_prefix(old[i1:i2], new[j1:j2], _pair)
-            entries.extend(reflowed)
-            entries.extend(_pair_range(old[i1 + i : i2], new[j1 + j : j2]))
+            entries.extend(_pair_range(old[i1:i2], new[j1:j2]))
         elif tag == "delete":
             entries.extend(BlockDiff("delete", old[i].kind, old[i], None) for i in range(i1, i2))
         else:
@@ -139,10 +137,16 @@ def _align(old: list[Block], new: list[Block]) -> list[BlockDiff]:
 
 
 def _pair_range(old: list[Block], new: list[Block]) -> list[BlockDiff]:
-    """Pair the blocks of a replaced range in order, by similarity, with a short look-ahead."""
+    """Pair the blocks of a replaced range in order: split or merged paragraphs as reflowed,
+    the others by similarity, with a short look-ahead."""
     entries: list[BlockDiff] = []
     i = j = 0
     while i < len(old) and j < len(new):
+        group = reflow_group(old, new, i, j)
+        if group is not None and group != (1, 1):
+            entries.extend(reflowed(old[i : i + group[0]], new[j : j + group[1]]))
+            i, j = i + group[0], j + group[1]
+            continue
         if _similarity(old[i], new[j]) >= _PAIR_THRESHOLD:
             entries.append(_pair(old[i], new[j]))
             i, j = i + 1, j + 1

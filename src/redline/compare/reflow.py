@@ -8,7 +8,7 @@ inserted or deleted word.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import lru_cache
 
 from redline.compare.engine import BlockDiff, WordOp
 from redline.document.model import Block
@@ -17,38 +17,22 @@ _MAX_GROUP = 64  # blocks on one side of one split or merge
 _REFLOWING = frozenset({"paragraph", "list_item", "blockquote"})
 
 
-def reflowed_prefix(
-    old: list[Block], new: list[Block], pair: Callable[[Block, Block], BlockDiff]
-) -> tuple[list[BlockDiff], int, int]:
-    """The entries of the reflowed run that starts ``old`` and ``new`` (one-to-one blocks
-    in it are paired with ``pair``), and how many old and new blocks it takes.
-
-    Nothing is taken unless the run has a split or a merge.
-    """
-    entries: list[BlockDiff] = []
-    i = j = 0
-    reflowed = False
-    while i < len(old) and j < len(new):
-        group = _group(old, new, i, j)
-        if group is None:
-            break
-        di, dj = group
-        if di == dj == 1:
-            entries.append(pair(old[i], new[j]))
-        else:
-            entries.extend(_entries(old[i : i + di], new[j : j + dj]))
-            reflowed = True
-        i, j = i + di, j + dj
-    return (entries, i, j) if reflowed else ([], 0, 0)
-
-
 def _flat(block: Block) -> str:
-    return "".join(block.norm.replace("\\", " ").split())
+    return _flat_text(block.norm)
 
 
-def _group(old: list[Block], new: list[Block], i: int, j: int) -> tuple[int, int] | None:
-    """How many blocks from ``old[i]`` and ``new[j]`` hold the same text, or None."""
+@lru_cache(maxsize=4096)
+def _flat_text(norm: str) -> str:
+    """``norm`` without whitespace and hard breaks: what a split or merge keeps."""
+    return "".join(norm.replace("\\", " ").split())
+
+
+def reflow_group(old: list[Block], new: list[Block], i: int, j: int) -> tuple[int, int] | None:
+    """How many blocks from ``old[i]`` and from ``new[j]`` hold the same text (a split or a
+    merge when one of them is more than 1), or None."""
     if old[i].kind not in _REFLOWING or new[j].kind not in _REFLOWING:
+        return None
+    if old[i].norm[:1] != new[j].norm[:1]:
         return None
     a, b = _flat(old[i]), _flat(new[j])
     di = dj = 1
@@ -70,7 +54,8 @@ def _group(old: list[Block], new: list[Block], i: int, j: int) -> tuple[int, int
     return di, dj
 
 
-def _entries(old: list[Block], new: list[Block]) -> list[BlockDiff]:
+def reflowed(old: list[Block], new: list[Block]) -> list[BlockDiff]:
+    """The entries of one split or merge of ``old`` into ``new``."""
     entries = []
     for index in range(max(len(old), len(new))):
         before = old[index] if index < len(old) else None
