@@ -52,6 +52,7 @@ def _texts(repo: Path, revisions: list[str]) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_every_consecutive_pair_is_classified_with_reasons(history):
     documents = [
         parse_document(text, name=f"v{n}") for n, text in enumerate(history) if text.strip()
