@@ -509,3 +509,14 @@ def test_a_date_only_its_history_proves_passes(policy_repo):
     assert result.returncode == 0, result.stdout + result.stderr
     (checked,) = json.loads(result.stdout)["policies"]
     assert checked["new_date"] == "2026-02-09" and checked["days_of_notice"] == 30
+
+
+def test_a_release_that_would_stop_fails_the_check(feature):
+    feature.write("policies/privacy.md", policy(We_never_sell="We sell"))
+    written = redline_in_process(feature, "changelog", "privacy", "--today", TODAY)  # by hand
+    assert written.returncode == 0, written.stderr
+    code, report, _ = check_json(feature)
+    assert (code, report["status"]) == (1, "fail")
+    assert "already has an entry for version 2" in report["release_error"]
+    result = run(feature, "--today", TODAY, NO_COLOR="1")
+    assert "FAIL  redline release would stop: policies/privacy.changelog.md" in result.stdout
