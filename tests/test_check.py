@@ -486,7 +486,7 @@ def test_check_change_with_kramdown_and_front_matter():
         today=date(2026, 1, 1),
         policy="p",
         path="p.md",
-        verdict=None,  # no release plan: the date and the classification only
+        planned=None,  # no release plan: the date and the classification only
     )
     assert (result.status, result.classification, result.new_date) == (
         "pass",
@@ -520,3 +520,18 @@ def test_a_release_that_would_stop_fails_the_check(feature):
     assert "already has an entry for version 2" in report["release_error"]
     result = run(feature, "--today", TODAY, NO_COLOR="1")
     assert "FAIL  redline release would stop: policies/privacy.changelog.md" in result.stdout
+
+
+def test_a_date_set_on_an_editorial_change_is_not_used_and_says_so(feature):
+    feature.write(
+        "policies/privacy.md",
+        policy("2026-03-01", We_collect_your_email_address="We collect your Email Address,"),
+    )
+    code, report, _ = check_json(feature)
+    assert (code, report["status"]) == (0, "warn")
+    entry = only(report)
+    assert entry["release"]["effective_date"] == TODAY  # released at once
+    assert [f["message"] for f in entry["findings"]][1:] == [
+        "the date set in the policy (2026-03-01) is not used: an editorial change takes "
+        "effect 2026-01-01 (released at once)"
+    ]

@@ -158,6 +158,12 @@ class Planned:
         """The plan's decision for the policy at ``path`` (None: it plans nothing for it)."""
         return self._by_path.get(path)
 
+    def warnings(self, path: str) -> list[str]:
+        """The plan's warnings about the policy at ``path``, without the path."""
+        prefix = f"{path}: "
+        found = self.plan.warnings if self.plan is not None else []
+        return [w.removeprefix(prefix) for w in found if w.startswith(prefix)]
+
 
 def _classify(old_text: str, new_text: str, settings: Settings, name: str) -> str:
     """Classification of the change by the one classifier, with the policy's ``settings``
@@ -194,11 +200,11 @@ def check_change(
     today: date,
     policy: str,
     path: str,
-    verdict: Verdict,
+    planned: Planned | None,
     options: DateOptions | None = None,
 ) -> PolicyCheck:
     """Check one policy's change from ``old_text`` (None: added) to ``new_text`` (None:
-    removed) against ``verdict``, what the release plan does with it.
+    removed) against what the release plan does with it (``planned``; None: no plan).
 
     ``options`` are the policy's date options with the order its evidence gives
     (:func:`redline.history.policy_dates.read_policy_date`); default: those of ``settings``.
@@ -226,12 +232,13 @@ def check_change(
         result.classification = _classify(old_text, new_text, settings, path)
     else:
         result.classification = "material"
-    _judge(result, verdict, line)
+    _judge(result, planned, line)
     return result
 
 
-def _judge(result: PolicyCheck, verdict: Verdict, line: int | None) -> None:
+def _judge(result: PolicyCheck, planned: Planned | None, line: int | None) -> None:
     """The finding of a changed policy: what the release plan does with it."""
+    verdict = planned.verdict(result.path) if planned is not None else None
     if isinstance(verdict, Unreleasable):
         error = verdict.error
         fix = f" (fix: {error.hint})" if error.hint else ""
@@ -242,6 +249,8 @@ def _judge(result: PolicyCheck, verdict: Verdict, line: int | None) -> None:
         result.days_of_notice = verdict.notice_days
         level = "warning" if verdict.short_notice else "notice"
         result.add(level, will_do(verdict), line)
+        for warning in planned.warnings(result.path) if planned is not None else []:
+            result.add("warning", warning, line)
     elif isinstance(verdict, Skipped) and verdict.date_only:
         was = result.old_date.isoformat() if result.old_date else "unreadable"
         now = result.new_date.isoformat() if result.new_date else "unreadable"
@@ -320,7 +329,7 @@ def check_policies(
             today=today,
             policy=policy.slug,
             path=policy.path,
-            verdict=planned.verdict(policy.path),
+            planned=planned,
             options=read.options if read else None,
         )
         if moved_from:
@@ -334,7 +343,7 @@ def check_policies(
         if path not in known:
             slug = settings.layout.name(path)
             report.policies.append(
-                check_change("", None, settings, today=today, policy=slug, path=path, verdict=None)
+                check_change("", None, settings, today=today, policy=slug, path=path, planned=None)
             )
     report.policies.sort(key=lambda checked: checked.path)
     return report

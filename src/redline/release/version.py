@@ -164,22 +164,13 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
         ).text
     except DateError as problem:
         return Unreleasable(policy, problem)
-    if latest is not None and draft.old_doc is not None and draft.classification == "editorial":
-        probe_doc = parse_document(probe, name=path, fold_typography=plan.settings.fold_typography)
-        if (
-            diff_documents(draft.old_doc, probe_doc, settings=draft.settings).classification
-            == "none"
-        ):
-            plan.warnings.append(
-                f"{path}: only the effective-date line was edited since v{latest.version}; "
-                f"redline manages that date ({latest.effective_date.isoformat()}), so there "
-                "is nothing to release"
-            )
-            why = f"unchanged since v{latest.version} (date line only)"
-            return Skipped(policy, latest, why, date_only=True)
+    date_only = _only_the_date_line(plan, draft, probe)
+    if date_only is not None:
+        return date_only
     pending = pending_date(draft.releases, plan.today)
     written = current.effective.date
     by = draft.settings.effective_date_by
+    stated = _stated(draft, written, options, by, plan.today)
     try:
         effective, source, short = choose_effective_date(
             draft.classification,
@@ -191,7 +182,7 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
             allow_short_notice=plan.allow_short_notice,
             name=path,
             precision=current.effective.precision,
-            stated=_stated(draft, written, options, by, plan.today),
+            stated=stated,
             by=by,
             slug=policy.slug,
         )
@@ -201,7 +192,30 @@ def _date(plan: ReleasePlan, draft: _Draft) -> _Dated | Skipped | Unreleasable:
         new_text = edit_effective_date(draft.text, effective, options, name=path).text
     except DateError as problem:  # pragma: no cover - the probe above writes the same line
         return Unreleasable(policy, problem)
+    if stated and written is not None and written != effective:  # an editorial change
+        plan.warnings.append(
+            f"{path}: the date set in the policy ({written.isoformat()}) is not used: an "
+            f"editorial change takes effect {effective.isoformat()} ({source})"
+        )
     return _Dated(effective, source, short, pending, new_text)
+
+
+def _only_the_date_line(plan: ReleasePlan, draft: _Draft, probe: str) -> Skipped | None:
+    """Skipped, with a warning, when only the effective-date line changed: ``probe`` (the
+    text with the last release's date written back) reads as that release."""
+    latest, path = draft.latest, draft.policy.path
+    if latest is None or draft.old_doc is None or draft.classification != "editorial":
+        return None
+    probe_doc = parse_document(probe, name=path, fold_typography=plan.settings.fold_typography)
+    if diff_documents(draft.old_doc, probe_doc, settings=draft.settings).classification != "none":
+        return None
+    plan.warnings.append(
+        f"{path}: only the effective-date line was edited since v{latest.version}; "
+        f"redline manages that date ({latest.effective_date.isoformat()}), so there "
+        "is nothing to release"
+    )
+    why = f"unchanged since v{latest.version} (date line only)"
+    return Skipped(draft.policy, latest, why, date_only=True)
 
 
 def _stated(
