@@ -58,24 +58,14 @@ def notice():
 
     sections = tuple(
         SectionChange(
-            name=f"Section {n} (Topic {n})",
-            number=str(n),
-            title=f"Topic {n}",
-            old_number=str(n),
-            old_title=f"Topic {n}",
-            status="modified",
-            moved=False,
-            renumbered=False,
-            retitled=False,
-            level=2,
-            description="one paragraph changed; new list item",
-            blocks_changed=1,
-            blocks_added=1,
-            words_inserted=40,
-            words_deleted=12,
+            name=f"Section {n} (Topic {n})", number=str(n), title=f"Topic {n}",
+            old_number=str(n), old_title=f"Topic {n}", status="modified", moved=False,
+            renumbered=False, retitled=False, level=2,
+            description="one paragraph changed; new list item", blocks_changed=1,
+            blocks_added=1, words_inserted=40, words_deleted=12,
         )
         for n in range(3, 15)
-    )
+    )  # fmt: skip
     context = NoticeContext(
         policy=PolicyInfo(slug=POLICY, path=f"policies/{POLICY}.md", title="Privacy Policy"),
         version=4,
@@ -117,11 +107,8 @@ def database(directory: Path) -> str:
 
 
 def peak_rss_kb() -> int:
-    """Peak resident memory of this process in KiB.
-
-    VmHWM belongs to the address space, so exec starts it afresh; ru_maxrss (the fallback
-    off Linux) survives exec and would include the parent's peak.
-    """
+    """Peak resident memory of this process in KiB (VmHWM starts afresh at exec; ru_maxrss,
+    the fallback off Linux, would include the parent's peak)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

@@ -10,9 +10,7 @@ import base64
 import json
 import logging
 import os
-import random
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -40,7 +38,7 @@ from redline.mail.send import open_transport, send_notices
 from redline.mail.settings import SmtpConfig
 from redline.mail.transport import SmtpTransport
 from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
-from smtp_servers import Authenticator, FaultHandler, RecordingHandler, running_server
+from smtp_servers import Authenticator, FaultHandler, running_server
 
 POLICY = "privacy"
 PASSWORD = "n0t-in-any-log"
@@ -343,86 +341,6 @@ def test_logs_report_and_errors_never_show_addresses_or_password(tmp_path, ledge
         assert email not in logged
         assert email not in exported
     assert PASSWORD not in logged
-
-
-# -- crash safety -----------------------------------------------------------------------------
-
-WORKER = """
-import json, sys
-from pathlib import Path
-from redline.config import Settings
-from redline.env import Environment
-from redline.mail.settings import SmtpConfig
-from redline.mail.transport import SmtpTransport
-from redline.mail.send import send_notices
-from redline.publish.notice import RenderedNotice
-from redline.ledger.store import Store
-
-url, port, root, subject, text, html = sys.argv[1:]
-settings = Settings(
-    repo_root=Path(root),
-    from_address="legal@acme.example",
-    unsubscribe_url="https://acme.example/u?token={token}",
-    env=Environment.from_os(),
-)
-transport = SmtpTransport(SmtpConfig("127.0.0.1", int(port), "none", timeout=10))
-with Store.open(url) as store:
-    report = send_notices(
-        settings, store, transport, RenderedNotice(subject, text, html),
-        policy="privacy", version=2, kind="notice",
-    )
-print(json.dumps(report.to_json()))
-"""
-
-
-def test_sigkill_at_random_points_then_rerun_serves_everyone(tmp_path, ledger, database_url):
-    """SIGKILL notify mid-run several times: nobody is skipped, duplicates stay in flight."""
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    emails = [f"crash{i:04d}@example.com" for i in range(2000)]
-    add_subscribers(ledger, emails)
-    in_flight: set[str] = set()
-    kills = 0
-    with running_server(RecordingHandler(keep_data=False)) as server:
-        handler = server.handler
-        argv = [
-            sys.executable, "-c", WORKER, database_url, str(server.port), str(tmp_path),
-            NOTICE.subject, NOTICE.text, NOTICE.html,
-        ]  # fmt: skip
-        env = {**os.environ, "REDLINE_SECRET": SECRET}
-        for round_ in range(5):
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            if round_ == 4:
-                out, err = proc.communicate(timeout=120)
-                assert proc.returncode == 0, err.decode()
-                final = json.loads(out)
-                break
-            if round_ == 0:
-                time.sleep(rng.uniform(0.05, 1.0))  # anywhere from start-up to sending
-            else:
-                target = handler.count + rng.randrange(20, 300)
-                deadline = time.monotonic() + 60
-                while handler.count < target and proc.poll() is None:
-                    assert time.monotonic() < deadline, f"worker stalled (seed {seed})"
-                    time.sleep(0.002)
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=30)
-            kills += proc.returncode == -signal.SIGKILL
-            in_flight |= {
-                record.email
-                for record in ledger.iter_notices(POLICY, 2, "notice")
-                if record.state == "sending"
-            }
-    assert kills >= 3, f"the worker finished too early to be killed (seed {seed})"
-    got = handler.per_recipient()
-    assert set(got) == set(emails), f"someone was skipped (seed {seed})"
-    duplicates = {email for email, count in got.items() if count > 1}
-    assert duplicates <= in_flight, f"a duplicate was not in flight at a kill (seed {seed})"
-    assert all(count <= 1 + kills for count in got.values())
-    assert ledger.ledger_counts(POLICY, 2, "notice")["sent"] == len(emails)
-    assert final["sent"] + final["skipped"].get("already notified in an earlier run", 0) == len(
-        emails
-    )
 
 
 # -- the command ------------------------------------------------------------------------------

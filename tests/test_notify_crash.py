@@ -1,4 +1,5 @@
-"""Two real ``redline notify`` processes with 4 SMTP sessions each on one campaign.
+"""Crashes: two real ``redline notify`` processes with 4 SMTP sessions each on one campaign,
+and one process on one session killed again and again.
 
 Together they finish it with no duplicate and no miss; when one is killed (SIGKILL) mid-run,
 the other finishes its own share and a re-run takes back the killed run's rows: nobody is
@@ -22,13 +23,19 @@ import pytest
 from redline.ledger.store import Store
 from redline.mail.run import RESULT_BATCH
 from smtp_servers import RecordingHandler, running_server
-from test_notify import CLI_CONFIG, SECRET, add_subscribers
+from test_notify import CLI_CONFIG, NOTICE, POLICY, SECRET, add_subscribers
 
 SUBSCRIBERS = 3000
 CONNECTIONS = 4
 #: The most messages a killed run has sent without their result in the ledger.
 BOUND = RESULT_BATCH + 2 * CONNECTIONS
 _MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)\r$", re.MULTILINE)
+
+
+@pytest.fixture
+def ledger(database_url: str):
+    with Store.open(database_url) as store:
+        yield store
 
 
 @pytest.fixture
@@ -126,3 +133,83 @@ def test_sigkill_one_of_two_processes_then_rerun_misses_nobody(campaign, databas
     assert duplicates <= set(left), f"a duplicate the killed run had recorded (seed {seed})"
     assert len(duplicates) <= BOUND and max(got.values()) <= 2, f"seed {seed}"
     assert_ledger_says_sent(database_url, handler, emails)
+
+
+# -- one process with one session, killed again and again ---------------------------------
+
+WORKER = """
+import json, sys
+from pathlib import Path
+from redline.config import Settings
+from redline.env import Environment
+from redline.mail.settings import SmtpConfig
+from redline.mail.transport import SmtpTransport
+from redline.mail.send import send_notices
+from redline.publish.notice import RenderedNotice
+from redline.ledger.store import Store
+
+url, port, root, subject, text, html = sys.argv[1:]
+settings = Settings(
+    repo_root=Path(root),
+    from_address="legal@acme.example",
+    unsubscribe_url="https://acme.example/u?token={token}",
+    env=Environment.from_os(),
+)
+transport = SmtpTransport(SmtpConfig("127.0.0.1", int(port), "none", timeout=10))
+with Store.open(url) as store:
+    report = send_notices(
+        settings, store, transport, RenderedNotice(subject, text, html),
+        policy="privacy", version=2, kind="notice",
+    )
+print(json.dumps(report.to_json()))
+"""
+
+
+def test_sigkill_at_random_points_then_rerun_serves_everyone(tmp_path, ledger, database_url):
+    """SIGKILL notify mid-run several times: nobody is skipped, duplicates stay in flight."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    emails = [f"crash{i:04d}@example.com" for i in range(2000)]
+    add_subscribers(ledger, emails)
+    in_flight: set[str] = set()
+    kills = 0
+    with running_server(RecordingHandler(keep_data=False)) as server:
+        handler = server.handler
+        argv = [
+            sys.executable, "-c", WORKER, database_url, str(server.port), str(tmp_path),
+            NOTICE.subject, NOTICE.text, NOTICE.html,
+        ]  # fmt: skip
+        env = {**os.environ, "REDLINE_SECRET": SECRET}
+        for round_ in range(5):
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if round_ == 4:
+                out, err = proc.communicate(timeout=120)
+                assert proc.returncode == 0, err.decode()
+                final = json.loads(out)
+                break
+            if round_ == 0:
+                time.sleep(rng.uniform(0.05, 1.0))  # anywhere from start-up to sending
+            else:
+                target = handler.count + rng.randrange(20, 300)
+                deadline = time.monotonic() + 60
+                while handler.count < target and proc.poll() is None:
+                    assert time.monotonic() < deadline, f"worker stalled (seed {seed})"
+                    time.sleep(0.002)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+            kills += proc.returncode == -signal.SIGKILL
+            in_flight |= {
+                record.email
+                for record in ledger.iter_notices(POLICY, 2, "notice")
+                if record.state == "sending"
+            }
+    assert kills >= 3, f"the worker finished too early to be killed (seed {seed})"
+    got = handler.per_recipient()
+    assert set(got) == set(emails), f"someone was skipped (seed {seed})"
+    duplicates = {email for email, count in got.items() if count > 1}
+    assert duplicates <= in_flight, f"a duplicate was not in flight at a kill (seed {seed})"
+    assert all(count <= 1 + kills for count in got.values())
+    assert ledger.ledger_counts(POLICY, 2, "notice")["sent"] == len(emails)
+    assert final["sent"] + final["skipped"].get("already notified in an earlier run", 0) == len(
+        emails
+    )
