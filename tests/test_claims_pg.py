@@ -24,12 +24,12 @@ KEY = ("privacy-policy", 1, "notice")
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def plan(url: str, state: str) -> str:
-    """The query plan of the claim of rows in ``state``, as text."""
+def plan(url: str, state: str, *, after: bool = False) -> str:
+    """The query plan of the claim of rows in ``state`` (``after`` a run's last claim)."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            statement = _claim(engine.dialect.name == "postgresql", state)
+            statement = _claim(engine.dialect.name == "postgresql", state, after)
             compiled = statement.compile(dialect=engine.dialect)
             params = compiled.construct_params(
                 {
@@ -40,6 +40,8 @@ def plan(url: str, state: str) -> str:
                     "p_expires": NOW + timedelta(minutes=2),
                     "p_now": NOW,
                     "p_limit": 20,
+                    "p_after_at": NOW - timedelta(days=1),
+                    "p_after_id": 10,
                 }
             )
             if engine.dialect.name == "postgresql":
@@ -78,10 +80,11 @@ def fill(url: str, rows: int, done: float) -> None:
 def test_the_claim_uses_the_partial_index_of_claimable_rows(database_url, state, done):
     """Early in a campaign (statistics: nearly all pending) and late (nearly all sent)."""
     fill(database_url, 3000, done)
-    text = plan(database_url, state)
-    # 'sending' rows may come from either partial index: both hold only rows not done
-    partial = ("ix_notices_claimable", "ix_notices_in_flight")
-    used = [name for name in partial if name in text]
-    assert used == ["ix_notices_claimable"] or (state == "sending" and used), text
-    assert "notices_pkey on notices notices_1" not in text, text  # walking every row by id
-    assert "SCAN notices\n" not in text + "\n", text
+    for after in (False, True) if state != "sending" else (False,):
+        text = plan(database_url, state, after=after)
+        # 'sending' rows may come from either partial index: both hold only rows not done
+        partial = ("ix_notices_claimable", "ix_notices_in_flight")
+        used = [name for name in partial if name in text]
+        assert used == ["ix_notices_claimable"] or (state == "sending" and used), text
+        assert "notices_pkey on notices notices_1" not in text, text  # every row by id
+        assert "SCAN notices\n" not in text + "\n", text

@@ -308,3 +308,23 @@ def test_ledger_commits_do_not_wait_for_the_disk_flush_set_once_per_session(data
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
         else:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_rows_released_behind_a_runs_last_claim_are_still_claimed(database_url):
+    queue(database_url, 12)
+    with Store.open(database_url) as store:
+        first = store.claim_batch(*KEY, 4)
+        assert store.release_claims([first[0].id, first[1].id]) == 2
+        later = store.claim_batch(*KEY, 6)  # reads on after its last claim
+        assert [t.id for t in later] == [t.id + 4 for t in first] + [
+            first[3].id + 5,
+            first[3].id + 6,
+        ]
+        rest = store.claim_batch(*KEY, 10)  # too few after it: looks from the start too
+        assert sorted(t.id for t in rest) == [
+            first[0].id,
+            first[1].id,
+            first[3].id + 7,
+            first[3].id + 8,
+        ]
+        assert store.claim_batch(*KEY, 10) == []

@@ -33,6 +33,7 @@ from redline.ledger.notices import NoticeTask, add_events, chunks
 from redline.ledger.schema import (
     ALL_POLICIES,
     CLAIMABLE,
+    ID_TYPE,
     NOW,
     ledger_key,
     notices_table,
@@ -49,13 +50,18 @@ _P = {
         ("kind", sa.String()),
         ("run", sa.String()),
         ("expires", NOW.type),
+        ("after_at", NOW.type),
+        ("after_id", ID_TYPE),
     )
 }
 
 
 @cache
-def _claim(postgresql: bool, state: str) -> sa.Update:
-    """The prebuilt claim of up to ``p_limit`` rows in ``state`` for the run ``p_run``."""
+def _claim(postgresql: bool, state: str, after: bool = False) -> sa.Update:
+    """The prebuilt claim of up to ``p_limit`` rows in ``state`` for the run ``p_run``.
+
+    ``after``: only rows after (``p_after_at``, ``p_after_id``) in queue order.
+    """
     n = notices_table
     picked = (
         sa.select(n.c.id)
@@ -73,6 +79,9 @@ def _claim(postgresql: bool, state: str) -> sa.Update:
         picked = picked.where(sa.or_(n.c.lease_expires.is_(None), n.c.lease_expires < NOW))
     elif state == "failed-temporary":  # tried once by this run is enough for this run
         picked = picked.where(sa.or_(n.c.run_id.is_(None), n.c.run_id != _P["run"]))
+    if after:
+        position = sa.tuple_(n.c.created_at, n.c.id)
+        picked = picked.where(position > sa.tuple_(_P["after_at"], _P["after_id"]))
     if postgresql:
         picked = picked.with_for_update(skip_locked=True)
     cte = picked.cte("picked")
@@ -87,12 +96,23 @@ def _claim(postgresql: bool, state: str) -> sa.Update:
             claimed_at=NOW,
             updated_at=NOW,
         )
-        .returning(n.c.id, n.c.attempts, n.c.subscriber_id, n.c.email)
+        .returning(n.c.id, n.c.attempts, n.c.subscriber_id, n.c.email, n.c.created_at)
     )
 
 
 class Claims(Leases):
-    """Claiming and recovering the ledger rows of a Database, for this Store's run."""
+    """Claiming and recovering the ledger rows of a Database, for this Store's run.
+
+    A run remembers where its last claim in each state ended (queue order), and the next
+    claim reads on from there: the rows before it were claimed, and until VACUUM their old
+    index entries are still in the partial index, which a claim from the start would read
+    through. Only when too few rows are left after it does a claim look from the start
+    (rows released or re-queued behind it), so an empty claim still means none is left.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cursors: dict[tuple[Any, ...], tuple[datetime, int]] = {}
 
     def claim_batch(
         self, policy: str, version: int, kind: str, limit: int, *, retry_failed: bool = False
@@ -133,8 +153,7 @@ class Claims(Leases):
         """Up to ``limit`` rows claimed, state by state; a 'recovered' event for reclaims."""
         rows: list[sa.Row[Any]] = []
         for state in states:
-            statement = _claim(self._pg, state)
-            got = conn.execute(statement, {**params, "p_limit": limit - len(rows)}).all()
+            got = self._claim_state(conn, state, limit - len(rows), params)
             if state == "sending":
                 add_events(
                     conn, [row.id for row in got], params["p_now"], "recovered", None, _RECOVERED
@@ -143,6 +162,25 @@ class Claims(Leases):
             if len(rows) >= limit:
                 break
         return rows
+
+    def _claim_state(
+        self, conn: Connection, state: str, limit: int, params: dict[str, Any]
+    ) -> list[sa.Row[Any]]:
+        """Up to ``limit`` rows in ``state``: after this run's last claim, then from the start."""
+        key = (params["p_policy"], params["p_version"], params["p_kind"], state)
+        cursor = None if state == "sending" else self._cursors.get(key)
+        got: list[sa.Row[Any]] = []
+        if cursor is not None:
+            after = {"p_after_at": cursor[0], "p_after_id": cursor[1]}
+            statement = _claim(self._pg, state, after=True)
+            got = conn.execute(statement, {**params, **after, "p_limit": limit}).all()
+        if len(got) < limit:
+            statement = _claim(self._pg, state)
+            got += conn.execute(statement, {**params, "p_limit": limit - len(got)}).all()
+        if got and state != "sending":
+            last = max((row.created_at, row.id) for row in got)
+            self._cursors[key] = max(last, cursor) if cursor else last
+        return got
 
     def recover_in_flight(self, policy: str, version: int, kind: str) -> int:
         """Return the in-flight rows of dead runs to 'pending', at start-up; return how many.
