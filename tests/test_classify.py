@@ -189,6 +189,21 @@ def test_a_date_line_anywhere_is_the_date_line():
     assert_noise(diff(old, new), "date-line")
 
 
+def test_a_date_line_with_links_after_it():
+    line = "Effective June 16, 2025 | [View printable version](https://x.example/p/1)"
+    old = edit("Last updated: March 5, 2020", line)
+    new = edit("Last updated: March 5, 2020", line.replace("June", "December").replace("1)", "2)"))
+    result = diff(old, new)
+    assert result.classification == "editorial"
+    assert codes(result) == ["date-line", "link-targets"] and counted_words(result) == 0
+    same_links = edit("Last updated: March 5, 2020", line.replace("June", "May"))
+    assert_noise(diff(old, same_links), "date-line")
+    renamed = edit("Last updated: March 5, 2020", line.replace("printable", "old"))
+    result = diff(old, renamed)
+    assert result.classification == "material"
+    assert [str(r) for r in result.reasons] == ["material: words changed in 1 section"]
+
+
 def test_a_date_line_replaced_by_another_form_is_one_change():
     result = diff(POLICY, edit("Last updated: March 5, 2020", "Effective date: 2021-06-01"))
     assert_noise(result, "date-line")

@@ -300,6 +300,10 @@ def _pair_date_lines(entries: list[BlockDiff], dates: DateLines) -> None:
         spans = _token_spans(entry.old, dates), _token_spans(entry.new, dates)
         if spans[0] is not None and spans[1] is not None:
             entry.words = _word_ops(_text(entry.old), _text(entry.new), (spans[0], spans[1]))
+        # a date line whose note (or anything but its date statement) changed is a change
+        entry.date_line = entry.date_line and all(
+            op.op == "equal" or op.kind == "date-line" for op in entry.words
+        )
 
 
 def _is_date(block: Block | None, dates: DateLines) -> bool:

@@ -26,6 +26,7 @@ MAX_DATE_LINE = 160
 _MAX_BARE = 60  # a bare date with its decoration
 _YEAR = re.compile(r"\d{4}")  # every form of date the scanner reads has one
 _WORD = re.compile(r"\w+")
+_NOTE = ("|", "(", "\u27e8", "-", "\u2013", "\u2014")  # what starts a note after a date
 
 
 def date_statement(
@@ -46,11 +47,14 @@ def is_date_line(text: str, settings: Settings | DateOptions | None = None) -> b
 
 def is_only_statement(text: str, span: tuple[int, int] | None) -> bool:
     """Whether ``span`` (``text``'s date statement) is all of ``text`` that has words, but for
-    a few words of a link after it."""
+    a note after it (after "|", "(" or a dash: links to other versions) or a few words."""
     if span is None:
         return False
     start, end = span
-    return not _WORD.search(text[:start]) and len(_WORD.findall(text[end:])) <= 3
+    if _WORD.search(text[:start]):
+        return False
+    rest = text[end:].lstrip(" .,;:*_")
+    return rest.startswith(_NOTE) or len(_WORD.findall(rest)) <= 3
 
 
 @cache
@@ -66,13 +70,23 @@ def _statement(text: str, options: DateOptions) -> tuple[int, int] | None:
     label = _label_regex(options.date_label).match(text)
     if label is None and (len(text) > _MAX_BARE or not _YEAR.search(text)):
         return None
+    # Normalised, a link after "|" has lost the "[" that ends a statement for the scanner
+    # ("Effective May 5, 2020 | Archived versions ⟨…⟩"): the part before "|" is read alone too.
+    head = text.partition(" | ")[0]
+    for part in (text, head) if head != text else (text,):
+        span = _scan(part, options, label)
+        if span is not None:
+            return span
+    return None
+
+
+def _scan(text: str, options: DateOptions, label: re.Match[str] | None) -> tuple[int, int] | None:
+    """The span of the labelled (``label``, the label's match) or bare date of ``text``."""
     for match in find_dates(text, options):
-        if match.source not in {"label", "bare"}:
-            continue
         if match.source == "bare":
             return 0, len(text)
-        if label is None:
-            return None
+        if match.source != "label" or label is None:
+            continue
         if match.blank:
             placeholder = _BLANK_PLACEHOLDER.match(text, label.end())
             return 0, placeholder.end() if placeholder else label.end()
