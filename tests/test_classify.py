@@ -184,6 +184,13 @@ def test_a_bare_date_line_swapped_under_the_title_is_the_date_line():
     assert block.status == "modified" and block.date_line
 
 
+def test_a_date_line_moved_above_the_title_is_the_date_line():
+    top = "Last updated: March 5, 2020\n\n# Privacy Policy\n"
+    old = POLICY.replace("# Privacy Policy\n\nLast updated: March 5, 2020\n", top)
+    assert_noise(diff(old, POLICY), "date-line")
+    assert_noise(diff(POLICY, old), "date-line")
+
+
 def test_a_date_line_anywhere_is_the_date_line():
     old, new = POLICY + "\nRevised: 05/06/2020\n", POLICY + "\nRevised: 2021-07-08\n"
     assert_noise(diff(old, new), "date-line")

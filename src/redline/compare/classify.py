@@ -86,13 +86,7 @@ class Classifier:
         """The classification of ``old`` → ``new`` and its reasons, from their redline."""
         if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
             return Classification.NONE.value, []
-        unchanged = {
-            id(side)
-            for section in sections
-            for block in section.blocks
-            if block.status in {"equal", "reflowed"}
-            for side in (block.old, block.new)
-        }
+        unchanged = _unchanged(sections)
         if self._same_content(
             self._words(old.blocks, unchanged), self._words(new.blocks, unchanged)
         ):
@@ -144,6 +138,20 @@ class Classifier:
         return "".join(content_words(text, links=self.links_material))
 
 
+def _unchanged(sections: list[SectionDiff]) -> set[int]:
+    """The blocks (ids) the redline shows unchanged and in place: equal or reflowed, when
+    nothing moved (a block moved past a date line would make the line's place matter)."""
+    blocks = [block for section in sections for block in section.blocks]
+    if any(block.status == "moved" for block in blocks):
+        return set()
+    return {
+        id(side)
+        for block in blocks
+        if block.status in {"equal", "reflowed"}
+        for side in (block.old, block.new)
+    }
+
+
 def editorial_reasons(sections: list[SectionDiff]) -> list[Reason]:
     """Each form of noise the redline shows, counted where a count means something."""
     seen: Counter[str] = Counter()
@@ -179,7 +187,10 @@ def _block_noise(block: BlockDiff, seen: Counter[str]) -> None:
         kind = edit_kind([], tokens(side.norm))
         seen["reflow" if kind == "words" else kind] += 1  # same words elsewhere: a reflow
     else:
-        for kind, count in _op_kinds(block).items():
+        kinds = _op_kinds(block)
+        if block.status == "moved" and not kinds:
+            kinds["date-line"] = 1  # the same words in the same order: it moved past a date
+        for kind, count in kinds.items():
             seen[kind] += count
 
 
