@@ -230,7 +230,7 @@ def _admit(
 
     Only these rows' subscribers and subscriptions are read (by primary key).
     """
-    s, x, n = subscribers_table, subscriptions_table, notices_table
+    s, x = subscribers_table, subscriptions_table
     ids = [row.subscriber_id for row in rows if row.subscriber_id is not None]
     people = {p.id: p for p in conn.execute(sa.select(s).where(s.c.id.in_(ids)))}
     wanting = set(
@@ -264,6 +264,13 @@ def _admit(
                     subscriber_id=person.id,
                 )
             )
+    _cancel(conn, cancel, now)
+    return tasks
+
+
+def _cancel(conn: Connection, cancel: dict[str, list[int]], now: datetime) -> None:
+    """Cancel the claimed rows of people who left, by reason; their claim's attempt undone."""
+    n = notices_table
     for reason, cancelled in cancel.items():
         conn.execute(
             sa.update(n)
@@ -277,4 +284,3 @@ def _admit(
                 updated_at=now,
             )
         )
-    return tasks
