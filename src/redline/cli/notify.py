@@ -87,14 +87,13 @@ def command(
 
     Each recipient has one row in the ledger, so a re-run (after a crash, or to retry
     temporary failures) never sends anyone a second copy, except for the few messages that
-    were in flight or not yet recorded when a run was killed (at most 50 plus 2 per
-    connection). Several runs, on one machine or many sharing the database, split the work;
-    a server that refuses extra sessions (421) lowers --connections for the run. A refusal
-    that is not about the recipient (530, 535, 552 over a size limit, MAIL FROM) pauses the
-    run and marks nobody. A message sent
-    without a reply is 'unknown' and is sent again only with --resend-unknown. SMTP comes
-    from REDLINE_SMTP_HOST, _PORT, _USER, _PASSWORD, _TLS and REDLINE_FROM; without SMTP,
-    give --outbox.
+    were in flight or not yet recorded when a run was killed (at most 50 plus the larger of
+    16 and 2 per connection). Several runs, on one machine or many sharing the database,
+    split the work; a server that refuses extra sessions (421) lowers --connections for the
+    run. A refusal that is not about the recipient (530, 535, 552 over a size limit, MAIL
+    FROM) pauses the run and marks nobody. A message sent without a reply is 'unknown' and
+    is sent again only with --resend-unknown. SMTP comes from REDLINE_SMTP_HOST, _PORT,
+    _USER, _PASSWORD, _TLS and REDLINE_FROM; without SMTP, give --outbox.
 
     Exit codes: 0 all sent; 1 some notices failed or are unknown (see the summary); 2 usage
     or config error; 4 delivery error (connection, authentication, TLS, a refusal not about

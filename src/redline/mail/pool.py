@@ -6,7 +6,9 @@ transport (one SMTP session, logged in once). smtplib blocks, and a thread waiti
 server lets the others work. The :class:`Pacer` is shared, so ``--rate`` caps the run.
 
 A refusal that is not about the recipient (deferred) stops every session from taking
-another message: the run pauses (messages already in flight on other sessions finish).
+another message: the run pauses (messages already in flight on other sessions finish). After
+any other failure a session waits until the run has counted it, so that ``max_send_errors``
+failures in a row stop it before it sends more.
 
 A session that cannot be opened, or that the server refuses with a 4xx at connect or MAIL
 FROM (421 too many connections), closes: the run goes on with one session fewer and that
@@ -69,12 +71,14 @@ class Job:
 class Done:
     """What became of a job: ``delivery``, or ``failure`` (this recipient), or ``error``
     (the run must stop: DeliveryError when nothing went out, anything else when the message
-    may have). Without a job: the last session could not be opened again."""
+    may have). Without a job: the last session could not be opened again. ``ack``: set by
+    the run once it has counted a failure; the session waits for it."""
 
     job: Job | None
     delivery: Delivery | None = None
     failure: SendFailure | None = None
     error: BaseException | None = None
+    ack: threading.Event | None = None
 
 
 class Connections:
@@ -195,7 +199,12 @@ class Connections:
         except SendFailure as failure:
             if failure.outcome == DEFERRED:
                 self._stop_taking()  # the run pauses: no session takes another message
-            self._done.put(Done(job, failure=failure))
+                self._done.put(Done(job, failure=failure))
+                return True
+            counted = threading.Event()
+            self._done.put(Done(job, failure=failure, ack=counted))
+            while not counted.wait(0.05) and not self._closed:
+                pass
         except BaseException as exc:  # handed to the run, which stops
             self._done.put(Done(job, error=exc))
             return False

@@ -3,9 +3,10 @@
 This thread claims rows, builds each message and records the results; the sessions of
 :class:`~redline.mail.pool.Connections` send. Results are recorded in batches: every
 :data:`RESULT_BATCH` results or :data:`RESULT_SECONDS`, whichever comes first. At most
-``2 x N`` messages are handed to the sessions at a time (in flight, queued, or sent and not
-yet counted), so at any moment at most ``RESULT_BATCH + 2 x N`` messages have gone out
-without their result in the ledger: after a crash, those are the most that are sent again.
+``Q = max(HANDED, 2 x N)`` messages are with the sessions at a time (queued, in flight, or
+sent and not yet counted; the queue lets the sessions go on while this thread writes to the
+ledger), so at any moment at most ``RESULT_BATCH + Q`` messages have gone out without their
+result in the ledger: after a crash, those are the most that are sent again.
 
 A run claims every pending row, then the rows that other runs left failed-temporary: the
 claims never give a run a row it failed itself, so each row is tried at most once per run
@@ -36,9 +37,11 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("redline.mail.send")
 
-#: Results recorded in one transaction (K): with N sessions, at most K + 2N messages of a
-#: crashed run go out again.
+#: Results recorded in one transaction (K): with N sessions, at most K + max(HANDED, 2N)
+#: messages of a crashed run go out again.
 RESULT_BATCH = 50
+#: The fewest messages handed to the sessions at a time (else two per session).
+HANDED = 16
 #: The longest a result waits to be recorded while messages keep going out.
 RESULT_SECONDS = 0.2
 
@@ -115,8 +118,8 @@ class SendingRun:
                 self._flush()
 
     def _feed(self, batch_size: int) -> bool:
-        """Hand messages to the sessions until 2 x N are out; True once nothing is left."""
-        while self._handed < 2 * self.pool.live:
+        """Hand messages to the sessions until Q are out; True once nothing is left."""
+        while self._handed < max(HANDED, 2 * self.pool.live):
             task = self._next_task(batch_size)
             if task is None:
                 return True
@@ -146,7 +149,15 @@ class SendingRun:
         return self._claimed.popleft()
 
     def _settle(self, done: Done, *, stopping: bool = False) -> None:
-        """Record what became of one job; while not ``stopping``, raise what stops the run."""
+        """Record what became of one job; while not ``stopping``, raise what stops the run.
+        A session that failed waits for this before it takes another message."""
+        try:
+            self._settle_one(done, stopping)
+        finally:
+            if done.ack is not None:
+                done.ack.set()
+
+    def _settle_one(self, done: Done, stopping: bool) -> None:
         if done.job is not None:
             self._handed -= 1
         if done.error is not None:
