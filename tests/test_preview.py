@@ -109,7 +109,7 @@ def test_a_date_left_to_release_passes_and_says_what_release_will_do(pull_reques
     repo.commit("Collect location")
     body = preview_of(repo).body
     assert "**Effective date the release would set:** 2025-07-02" in body
-    assert "- **Why:** material change: notice period of 30 days" in body
+    assert "- **Release decision:** material change: notice period of 30 days" in body
     assert "**Notice window (`redline check`):** ✅ pass" in body
     assert (
         "release will set 2025-07-02 (30 days after the release) and notify subscribers: v2, "

@@ -124,7 +124,7 @@ def _policy_lines(item: PolicyPreview) -> list[str]:
             f"({release.notice_days} days after the release)"
             + (" — **short notice**" if release.short_notice else ""),
             f"- **Subscribers:** {_subscribers_line(release)}",
-            f"- **Why:** {_md(release.reason)}",
+            f"- **Release decision:** {_md(release.reason)}",
             f"- **Summary:** {_md(release.summary)}",
         ]
         if not item.in_pull_request:
