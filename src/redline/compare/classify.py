@@ -86,7 +86,7 @@ class Classifier:
         """The classification of ``old`` → ``new`` and its reasons, from their redline."""
         if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
             return Classification.NONE.value, []
-        unchanged = _unchanged(sections)
+        unchanged = _unchanged(sections, old, new)
         if self._same_content(
             self._words(old.blocks, unchanged), self._words(new.blocks, unchanged)
         ):
@@ -138,18 +138,25 @@ class Classifier:
         return "".join(content_words(text, links=self.links_material))
 
 
-def _unchanged(sections: list[SectionDiff]) -> set[int]:
-    """The blocks (ids) the redline shows unchanged and in place: equal or reflowed, when
-    nothing moved (a block moved past a date line would make the line's place matter)."""
-    blocks = [block for section in sections for block in section.blocks]
-    if any(block.status == "moved" for block in blocks):
-        return set()
-    return {
-        id(side)
-        for block in blocks
-        if block.status in {"equal", "reflowed"}
-        for side in (block.old, block.new)
-    }
+def _unchanged(sections: list[SectionDiff], old: Document, new: Document) -> set[int]:
+    """The blocks (ids) the redline shows unchanged and in place: equal or reflowed, but for
+    a block that may be a date line and that a moved block went past (its place matters)."""
+    entries = [block for section in sections for block in section.blocks]
+    old_at = {id(block): index for index, block in enumerate(old.blocks)}
+    new_at = {id(block): index for index, block in enumerate(new.blocks)}
+    moves = [(old_at[id(e.old)], new_at[id(e.new)]) for e in entries if e.status == "moved"]
+    unchanged: set[int] = set()
+    for entry in entries:
+        if entry.status not in {"equal", "reflowed"}:
+            continue
+        if moves and entry.old is not None and entry.new is not None:
+            at_old, at_new = old_at[id(entry.old)], new_at[id(entry.new)]
+            if DateLines.may_hold(entry.old.norm) and any(
+                (was < at_old) != (now < at_new) for was, now in moves
+            ):
+                continue
+        unchanged.update(id(side) for side in (entry.old, entry.new))
+    return unchanged
 
 
 def editorial_reasons(sections: list[SectionDiff]) -> list[Reason]:

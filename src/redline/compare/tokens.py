@@ -155,9 +155,14 @@ class DateLines:
         self.settings = settings
         self._find: Callable[[str], tuple[int, int] | None] | None = None
 
+    @staticmethod
+    def may_hold(text: str) -> bool:
+        """False when ``text`` certainly holds no date statement (found without the scanner)."""
+        return len(text) <= LONGEST_DATE_LINE and _MAYBE_DATE.search(text) is not None
+
     def span(self, text: str) -> tuple[int, int] | None:
         """Where the date statement of a block's text is (label through date), if it has one."""
-        if len(text) > LONGEST_DATE_LINE or not _MAYBE_DATE.search(text):
+        if not self.may_hold(text):
             return None
         if self._find is None:
             from redline.document.dates import date_options, statement_finder
