@@ -142,21 +142,26 @@ def _unchanged(sections: list[SectionDiff], old: Document, new: Document) -> set
     """The blocks (ids) the redline shows unchanged and in place: equal or reflowed, but for
     a block that may be a date line and that a moved block went past (its place matters)."""
     entries = [block for section in sections for block in section.blocks]
-    old_at = {id(block): index for index, block in enumerate(old.blocks)}
-    new_at = {id(block): index for index, block in enumerate(new.blocks)}
-    moves = [(old_at[id(e.old)], new_at[id(e.new)]) for e in entries if e.status == "moved"]
-    unchanged: set[int] = set()
-    for entry in entries:
-        if entry.status not in {"equal", "reflowed"}:
-            continue
-        if moves and entry.old is not None and entry.new is not None:
-            at_old, at_new = old_at[id(entry.old)], new_at[id(entry.new)]
-            if DateLines.may_hold(entry.old.norm) and any(
-                (was < at_old) != (now < at_new) for was, now in moves
-            ):
-                continue
-        unchanged.update(id(side) for side in (entry.old, entry.new))
-    return unchanged
+    kept = [entry for entry in entries if entry.status in {"equal", "reflowed"}]
+    moved = [entry for entry in entries if entry.status == "moved"]
+    if moved:
+        old_at = {id(block): index for index, block in enumerate(old.blocks)}
+        new_at = {id(block): index for index, block in enumerate(new.blocks)}
+        moves = [(old_at[id(e.old)], new_at[id(e.new)]) for e in moved]
+        kept = [
+            entry
+            for entry in kept
+            if entry.old is None
+            or entry.new is None
+            or not DateLines.may_hold(entry.old.norm)
+            or not _crossed(moves, old_at[id(entry.old)], new_at[id(entry.new)])
+        ]
+    return {id(side) for entry in kept for side in (entry.old, entry.new)}
+
+
+def _crossed(moves: list[tuple[int, int]], at_old: int, at_new: int) -> bool:
+    """Whether a move (old index, new index) went past the block at these indexes."""
+    return any((was < at_old) != (now < at_new) for was, now in moves)
 
 
 def editorial_reasons(sections: list[SectionDiff]) -> list[Reason]:

@@ -39,7 +39,7 @@ TOKEN = re.compile(
     rf"\s*(?:{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}|{_ATTRIBUTES}"
     r"|\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])"
 )
-_MAYBE_DATE = re.compile(r"\d{4}|[:\uff1a]")
+_MAYBE_DATE = re.compile(r"(?<!\d)(?:1[89]|2\d)\d\d(?!\d)|[:\uff1a]")
 #: redline.document.dates.MAX_DATE_LINE, known here so a long block never loads the scanner
 #: (a test checks they agree).
 LONGEST_DATE_LINE = 160
@@ -148,7 +148,8 @@ class DateLines:
 
     The date scanner of :mod:`redline.document.dates` decides; it is loaded (with its month
     names) only for a text that could hold a date statement: every form of date it reads
-    has a four-digit year, and a labelled blank has a colon.
+    has a four-digit year (one from 1800 to 2999 is taken for a date), and a labelled blank
+    has a colon.
     """
 
     def __init__(self, settings: Settings | None) -> None:
