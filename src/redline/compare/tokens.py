@@ -29,10 +29,8 @@ WORD = re.compile(r"\w+")
 #: A list item's label at the start of a block: "(a) ", "1. ", "iv) ".
 ITEM_LABEL = re.compile(r"^(?:\(\w{1,6}\)|\w{1,6}[.)])\s+")
 
-_URL = (
-    r"(?:https?://|ftp://|mailto:|www\.)(?:\([^\s()⟨⟩]*\)|[^\s()<>⟨⟩\"])+?"
-    r"(?=[.,;:!?'\u2019\"]*(?:\s|$|[)\]<⟨]))"
-)
+# greedy, then back off the punctuation that ends a sentence rather than the URL
+_URL = r"(?:https?://|ftp://|mailto:|www\.)[^\s<>⟨⟩\"]*[^\s<>⟨⟩\".,;:!?'\u2019)\]]"
 _EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _ATTRIBUTES = r"\{(?::[^{}]*|[#.][^{}\s][^{}]*)\}"
 TOKEN = re.compile(
