@@ -104,6 +104,21 @@ def test_autolink_to_link_with_the_same_text_is_editorial():
     assert inserted == [" \u27e8mailto:privacy@example.com\u27e9"]  # one token, not ".com)."
 
 
+def test_a_new_visible_contact_address_is_material_and_shown_whole():
+    new = edit("<privacy@example.com>", "<dpo@example.org>")
+    result = diff(POLICY, new)
+    assert result.classification == "material"
+    assert [r.code for r in result.reasons] == ["words"]
+    changed = [
+        op.text.strip()
+        for s in result.sections
+        for b in s.blocks
+        for op in b.words
+        if op.op != "equal"
+    ]
+    assert changed == ["privacy@example.com", "dpo@example.org"]
+
+
 def test_a_url_in_the_text_is_replaced_whole():
     new = edit("https://ec.europa.eu/info/law/index_en.htm", "https://commission.europa.eu/law_en")
     result = diff(POLICY, new)

@@ -4,8 +4,9 @@ A token is a word, a number (``1,000.50``, ``2024-03-01``: one token, so a chang
 as one replacement), a punctuation mark, or one of the things a diff never cuts into and never
 counts as words (:data:`KINDS`):
 
-* ``link-targets``: a link's target (``⟨https://…⟩``, see :mod:`redline.document.normalize`),
-  a URL or an e-mail address in the text: one token each, shown whole, old and new;
+* ``link-targets``: a link's target (``⟨https://…⟩``, see :mod:`redline.document.normalize`)
+  or a URL in the text: one token each, shown whole, old and new. A visible e-mail address
+  is one token too, shown whole, but its words count: a new contact address is material;
 * ``attribute-lists``: a kramdown attribute list (``{: #anchor }``, ``{:.note}``);
 * ``hard-breaks``: a hard line break (``\\``).
 """
@@ -41,8 +42,9 @@ _MAYBE_DATE = re.compile(r"(?<!\d)(?:1[89]|2\d)\d\d(?!\d)|[:\uff1a]")
 #: redline.document.dates.MAX_DATE_LINE, known here so a long block never loads the scanner
 #: (a test checks they agree).
 LONGEST_DATE_LINE = 160
-_WHOLE_URL = re.compile(rf"(?:{_URL}|{_EMAIL})$")
-_TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}"
+_WHOLE_URL = re.compile(rf"{_URL}$")
+# A visible e-mail address is one token but words: a new contact address is a material change.
+_TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}"
 _NOT_WORDS = re.compile(rf"{_TARGET}|{_ATTRIBUTES}")
 _WORDS_AND_TARGETS = re.compile(rf"(?P<target>{_TARGET})|{_ATTRIBUTES}|\w+")
 
@@ -65,7 +67,7 @@ def token_kind(token: str) -> str:
         return "attribute-lists"
     if bare == "\\":
         return "hard-breaks"
-    if len(bare) > 4 and ("://" in bare or "@" in bare or first in "mw") and _WHOLE_URL.match(bare):
+    if len(bare) > 4 and ("://" in bare or first in "mw") and _WHOLE_URL.match(bare):
         return "link-targets"
     return "words"
 
