@@ -510,3 +510,21 @@ def test_html_comments_are_not_policy_text():
 def test_lone_asterisk_and_unknown_angle_brackets_are_text():
     assert normalize("2 * 3 is **six**") == "2 * 3 is six"
     assert normalize("Write to <Company Name> <b>now</b>") == "Write to <Company Name> now"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("# Privacy Policy\n\nWe care.\n", "Privacy Policy"),
+        ("# Privacy Policy {: #top }\n\nWe care.\n", "Privacy Policy"),
+        # an export that opens with an H2 and has a question as its first H1: no title
+        (
+            "## How to manage the info we use\n\nText.\n\n# What is the Privacy Policy?\n\nT.\n",
+            None,
+        ),
+        ("# What is this policy?\n\nText.\n", None),
+        ("---\ntitle: Cookie Policy\n---\n## Cookies\n\nText.\n", "Cookie Policy"),
+    ],
+)
+def test_the_title_is_the_opening_h1_unless_it_is_a_question(text, title):
+    assert parse_document(text).title == title

@@ -4,9 +4,10 @@
 * ``editorial``: the words that carry meaning are the same, in the same order, once these are
   set aside: section and item labels (renumbering), letter case, punctuation, whitespace
   (words joined or split), link targets and URLs (unless the policy's ``links_material`` is
-  true; a visible e-mail address is words), kramdown attribute lists, hard line breaks, block boundaries
-  (paragraphs split or merged) and the effective-date statement, wherever it stands (the
-  policy's ``date_label`` and the label vocabulary of :mod:`redline.document.dates`).
+  true; a visible e-mail address is words), kramdown attribute lists, hard line breaks,
+  block boundaries (paragraphs split or merged) and the effective-date statement, wherever
+  it stands (the policy's ``date_label`` and the label vocabulary of
+  :mod:`redline.document.dates`).
 * ``material``: anything else, moving text included.
 
 Every editorial or material classification carries reasons (:class:`Reason`), found in the

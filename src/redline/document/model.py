@@ -121,9 +121,7 @@ def make_document(
     source: str, front_matter_text: str, front_matter: dict[str, Any], blocks: list[Block]
 ) -> Document:
     """The document of ``source`` with these parts: its sections and title follow from them."""
-    title = next(
-        (strip_attribute_lists(b.norm) for b in blocks if b.is_heading and b.level == 1), None
-    )
+    title = _title_heading(blocks)
     if title is None and isinstance(front_matter.get("title"), str):
         title = " ".join(front_matter["title"].split()) or None
     return Document(
@@ -135,6 +133,19 @@ def make_document(
         sections=_build_sections(blocks),
         title=title,
     )
+
+
+def _title_heading(blocks: list[Block]) -> str | None:
+    """The text of the H1 that titles the document, or None.
+
+    Only an H1 that is the document's first heading is a title, and never a question: an
+    exported policy that opens with "How to manage the info we use" (H2) and goes on to
+    "What is the Privacy Policy and what does it cover?" (H1) has no title heading.
+    """
+    first = next((block for block in blocks if block.is_heading), None)
+    if first is None or first.level != 1 or first.norm.endswith("?"):
+        return None
+    return strip_attribute_lists(first.norm) or None
 
 
 def split_front_matter(text: str, name: str) -> tuple[str, dict[str, Any]]:

@@ -154,8 +154,8 @@ class PolicyTexts(RenameHistory):
         return snapshot, self._documents[key]
 
     def title(self, policy: Policy, rev: str | None) -> str:
-        """The policy's title: config ``title``, else its first H1 or front-matter ``title``
-        at ``rev``, else one made from the last part of its name."""
+        """The policy's title: config ``title``, else its opening H1 (not a question) or
+        front-matter ``title`` at ``rev``, else one made from the last part of its name."""
         if policy.title:
             return policy.title
         try:

@@ -6,7 +6,7 @@ Notice template context (``notice``, ``reminder`` and ``in-effect`` templates), 
 ``kind``
     ``"notice"``, ``"reminder"`` or ``"in-effect"``.
 ``policy``
-    ``.slug``, ``.path`` (repository-relative) and ``.title`` (first H1, else the slug made
+    ``.slug``, ``.path`` (repository-relative) and ``.title`` (the opening H1, else the slug made
     readable).
 ``version``, ``previous_version``
     Release numbers (``previous_version`` is ``None`` for the first release).
