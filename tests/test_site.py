@@ -90,6 +90,10 @@ def test_version_page_has_redline_and_full_text(released_repo, tmp_path):
     assert source == (released_repo.root / "policies/privacy-policy.md").read_text()
     changelog = (site / "privacy-policy/changelog.md").read_text()
     assert changelog.index("## Version 2") < changelog.index("## Version 1")
+    # each changelog page links the versions relative to where it lies
+    assert "(2/index.html#redline)" in changelog and "(1/index.html)" in changelog
+    page = (site / "privacy-policy/changelog/index.html").read_text()
+    assert 'href="../2/index.html#redline"' in page
 
 
 def test_every_relative_link_resolves(released_repo, tmp_path):

@@ -162,13 +162,20 @@ def build_entry(
     )
 
 
-def redline_link(settings: Settings, slug: str, version: int, has_redline: bool = True) -> str:
+def redline_link(
+    settings: Settings, slug: str, version: int, has_redline: bool = True, *, relative: str = ""
+) -> str | None:
     """Where a reader sees the full redline of ``version``: its site page at ``#redline``.
 
-    The absolute page with ``site_url``, else the page relative to the site's changelog page
-    (``../N/index.html``); the page alone for a first version, which has no redline.
+    The absolute page with ``site_url``; else, for a page of the site, the page relative to it
+    (``relative`` is the way from that page to the policy's folder: ``../`` from its
+    changelog page); else None: the repository's changelog has no site to point at. The
+    page alone for a first version, which has no redline.
     """
-    page = version_url(settings, slug, version) or f"../{version}/index.html"
+    page = version_url(settings, slug, version)
+    if page is None and not relative:
+        return None
+    page = page or f"{'' if relative == '.' else relative}{version}/index.html"
     return f"{page}#redline" if has_redline else page
 
 

@@ -23,7 +23,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -33,7 +33,13 @@ from markupsafe import Markup
 from redline.compare.views import render_html
 from redline.errors import InputError
 from redline.layout import SITE_MARKER
-from redline.publish.changelog import ChangelogEntry, entry_for_release, release_diff, render_entry
+from redline.publish.changelog import (
+    ChangelogEntry,
+    entry_for_release,
+    redline_link,
+    release_diff,
+    render_entry,
+)
 from redline.publish.feeds import (
     EPOCH,
     FeedEntry,
@@ -256,13 +262,15 @@ class _Build:
     def policy(self, pol: PolicyPages) -> None:
         """The files of one policy: its versions, changelog, index page and feed."""
         policy_entries = [self.version(pol, version) for version in pol.versions]
-        changelog_md = _changelog_markdown(self.settings, self.templates, pol)
+        changelog_md = _changelog_markdown(self.settings, self.templates, pol, relative=".")
         self.writer.write(f"{pol.slug}/changelog.md", changelog_md)
         self.page(
             f"{pol.slug}/changelog/index.html",
             "site/changelog.html.j2",
             policy=pol,
-            changelog=markdown_to_html(changelog_md),
+            changelog=markdown_to_html(
+                _changelog_markdown(self.settings, self.templates, pol, relative="../")
+            ),
         )
         self.page(f"{pol.slug}/index.html", "site/policy.html.j2", policy=pol)
         feed = policy_feed(self.repo, pol.policy, self.settings, policy_entries, title=pol.title)
@@ -284,9 +292,17 @@ def _next_version(pol: PolicyPages, version: int) -> int | None:
     return min(later) if later else None
 
 
-def _changelog_markdown(settings: Settings, templates: Templates, pol: PolicyPages) -> str:
+def _changelog_markdown(
+    settings: Settings, templates: Templates, pol: PolicyPages, *, relative: str
+) -> str:
+    """The policy's changelog as a page of the site ``relative`` to the policy's folder
+    (``.``: in it, ``../``: one below it) links its versions."""
     parts = [f"# Changelog: {pol.title}\n"]
-    parts.extend(render_entry(settings, v.entry, templates) for v in reversed(pol.versions))
+    for v in reversed(pol.versions):
+        link = redline_link(
+            settings, pol.slug, v.version, v.entry.previous_version is not None, relative=relative
+        )
+        parts.append(render_entry(settings, replace(v.entry, link=link), templates))
     return "\n".join(parts)
 
 
