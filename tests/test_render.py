@@ -453,3 +453,17 @@ def test_diff_filters_in_templates(released_repo):
     assert "Section 7 (Transfer of Data)" in notice.text.split("--")[1]  # diff_markdown
     assert "<ins>" in notice.html  # the redline's own markup, not escaped twice
     assert "&lt;ins&gt;" not in notice.html
+
+
+def test_a_hard_line_break_is_a_line_break_in_every_format_never_a_backslash():
+    from redline.compare.views import render_html, render_markdown, render_text
+
+    old = "# P\n\n## 1. Contact\n\nWrite to us:  \nNorthwind Ltd\\\n1 Main St\n"
+    new = old.replace("Ltd", "GmbH")
+    result = _diff(old, new)
+    text, markdown, page = render_text(result), render_markdown(result), render_html(result)
+    assert "\\" not in text and "\\" not in markdown and "\\" not in page
+    assert "Write to us:\n    Northwind" in text
+    assert "Write to us:<br> Northwind" in markdown
+    assert "Write to us:<br> Northwind" in page
+    assert "\\" not in generate_summary(_diff(old, old + "\nCall us:  \nany day\n"))

@@ -14,7 +14,7 @@ counts as words (:data:`KINDS`):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from redline.document.normalize import LINK_CLOSE, LINK_OPEN
@@ -47,6 +47,16 @@ _WHOLE_URL = re.compile(rf"{_URL}$")
 _TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}"
 _NOT_WORDS = re.compile(rf"{_TARGET}|{_ATTRIBUTES}")
 _WORDS_AND_TARGETS = re.compile(rf"(?P<target>{_TARGET})|{_ATTRIBUTES}|\w+")
+
+#: A hard line break in normalised text (``\\`` before a space or the end).
+HARD_BREAK = re.compile(r"\\(?= |$)")
+
+
+def break_lines(text: str, escape: Callable[[str], str], line_break: str) -> str:
+    """``text`` escaped for a format, each hard line break written as that format's
+    ``line_break`` (``<br>``, a new line), never as the backslash it is in normalised text."""
+    return line_break.join(escape(part) for part in HARD_BREAK.split(text))
+
 
 #: The kinds of token that are not words, in the order reasons name them.
 KINDS = ("link-targets", "attribute-lists", "hard-breaks")

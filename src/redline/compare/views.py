@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
 from redline.compare.stats import edited, is_change, is_date_change
+from redline.compare.tokens import break_lines
 from redline.md import md_escape
 from redline.vocab import Classification
 
@@ -158,9 +159,15 @@ def _md(text: str) -> str:
     return md_escape(text, entities=True)
 
 
+def _md_lines(text: str) -> str:
+    return break_lines(text, _md, "<br>")
+
+
 def _md_block(note: str | None, words: list[WordOp]) -> str:
     text = "".join(
-        _md(op.text) if op.op not in _TAGS else f"<{_TAGS[op.op]}>{_md(op.text)}</{_TAGS[op.op]}>"
+        _md_lines(op.text)
+        if op.op not in _TAGS
+        else f"<{_TAGS[op.op]}>{_md_lines(op.text)}</{_TAGS[op.op]}>"
         for op in words
     )
     return f"*{_md(note)}:* {text}" if note else text
@@ -201,10 +208,16 @@ ins{background:#dcf5dc;color:#135c13;text-decoration:underline}
 """
 
 
+def _html_lines(text: str) -> str:
+    return break_lines(text, html.escape, "<br>")
+
+
 def _html_block(note: str | None, words: list[WordOp]) -> str:
     esc = html.escape
     body = "".join(
-        esc(op.text) if op.op not in _TAGS else f"<{_TAGS[op.op]}>{esc(op.text)}</{_TAGS[op.op]}>"
+        _html_lines(op.text)
+        if op.op not in _TAGS
+        else f"<{_TAGS[op.op]}>{_html_lines(op.text)}</{_TAGS[op.op]}>"
         for op in words
     )
     if note:
@@ -284,9 +297,15 @@ def render_html(result: DiffResult, *, standalone: bool = True) -> str:
 _MARKERS = {"insert": ("{+", "+}"), "delete": ("[-", "-]")}
 
 
+def _text_lines(text: str) -> str:
+    return break_lines(text, str, "\n   ")
+
+
 def _text_block(note: str | None, words: list[WordOp]) -> str:
     text = "".join(
-        op.text if op.op not in _MARKERS else _MARKERS[op.op][0] + op.text + _MARKERS[op.op][1]
+        _text_lines(op.text)
+        if op.op not in _MARKERS
+        else _MARKERS[op.op][0] + _text_lines(op.text) + _MARKERS[op.op][1]
         for op in words
     )
     return f"({note[0].lower()}{note[1:]}) {text}" if note else text
@@ -323,5 +342,5 @@ def _rich_block(note: str | None, words: list[WordOp], text_cls: type) -> object
     if note:
         line.append(f"({note[0].lower()}{note[1:]}) ", style="magenta italic")
     for op in words:
-        line.append(op.text, style=styles.get(op.op, ""))
+        line.append(_text_lines(op.text), style=styles.get(op.op, ""))
     return line

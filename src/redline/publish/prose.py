@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from redline.compare.stats import ACTIONS, DiffStats, edited, is_change
-from redline.compare.tokens import token_kind
+from redline.compare.tokens import HARD_BREAK, token_kind
 from redline.publish.filters import number_word, plural
 
 if TYPE_CHECKING:
@@ -134,9 +134,9 @@ def describe_changes(diff: DiffResult) -> list[SectionChange]:
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``text`` in quotes, cut at a word boundary with an ellipsis when longer than ``limit``.
 
-    The first word is kept whole, however long (a URL).
+    The first word is kept whole, however long (a URL); a hard line break reads as a space.
     """
-    words = text.split()
+    words = HARD_BREAK.sub(" ", text).split()
     if not words or len(" ".join(words)) <= limit:
         return f'"{" ".join(words)}"'
     kept = words[0]
