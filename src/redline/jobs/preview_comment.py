@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from redline.compare.views import render_markdown
 from redline.jobs.preview import MARKER
 from redline.md import md_escape
+from redline.publish.filters import plural
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
@@ -160,7 +161,8 @@ def _redline_parts(item: PolicyPreview, diff: DiffResult, pointer: str) -> list[
     return [
         _Part(
             f"<details open><summary>Redline{against}: "
-            f"{stats.words_inserted} words inserted, {stats.words_deleted} deleted"
+            f"{stats.words_inserted} {plural(stats.words_inserted, 'word')} inserted, "
+            f"{stats.words_deleted} deleted"
             "</summary>\n\n"
         ),
         _Part(
