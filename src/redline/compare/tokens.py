@@ -165,6 +165,7 @@ class DateLines:
     def __init__(self, settings: Settings | None) -> None:
         self.settings = settings
         self._find: Callable[[str], tuple[int, int] | None] | None = None
+        self._spans: dict[str, tuple[int, int] | None] = {}  # each text is scanned once
 
     @staticmethod
     def may_hold(text: str) -> bool:
@@ -175,11 +176,14 @@ class DateLines:
         """Where the date statement of a block's text is (label through date), if it has one."""
         if not self.may_hold(text):
             return None
+        if text in self._spans:
+            return self._spans[text]
         if self._find is None:
             from redline.document.dates import date_options, statement_finder
 
             self._find = statement_finder(date_options(self.settings))
-        return self._find(text)
+        found = self._spans[text] = self._find(text)
+        return found
 
     def is_line(self, text: str) -> bool:
         """True when a block's text is an effective-date line and nothing more."""
