@@ -18,12 +18,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench_schema import drop_schema, fresh_schema
 from redline.ledger.marks import Result
 from redline.ledger.store import Store
 
@@ -127,13 +127,7 @@ def postgres_url(given: str | None, keep: list) -> tuple[str, str | None]:
             server = pgserver.get_server(directory, cleanup_mode="delete")
         keep.append(server)
         given = server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(given)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = sa.make_url(given).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
+    return fresh_schema(given)
 
 
 def main() -> None:
@@ -148,10 +142,7 @@ def main() -> None:
     url, schema = postgres_url(args.database_url, servers)
     ratios = [run("PostgreSQL", url, rows)]
     if args.database_url and schema:
-        engine = sa.create_engine(args.database_url)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+        drop_schema(args.database_url, schema)
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory(prefix="redline-claim-bench-") as tmp:
             ratios.append(run("SQLite", f"sqlite:///{Path(tmp) / 'claims.db'}", rows))

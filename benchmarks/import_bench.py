@@ -18,8 +18,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
+
+from bench_schema import drop_schema, fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.5
@@ -57,24 +58,7 @@ def database(base: str | None, directory: Path, size: int) -> tuple[str, str | N
     """(a URL of an empty database, the PostgreSQL schema to drop afterwards)."""
     if base is None:
         return f"sqlite:///{directory / f'import-{size}.db'}", None
-    import sqlalchemy as sa
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
-
-
-def drop(base: str, schema: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    return fresh_schema(base)
 
 
 def measure(size: int, base: str | None, directory: Path) -> dict:
@@ -90,7 +74,7 @@ def measure(size: int, base: str | None, directory: Path) -> dict:
         )
     finally:
         if schema:
-            drop(base or "", schema)
+            drop_schema(base or "", schema)
     if done.returncode:
         sys.exit(f"import of {size} rows failed:\n{done.stderr}")
     result = json.loads(done.stdout)

@@ -16,12 +16,27 @@ from redline.md import md_escape
 from redline.vocab import Classification
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
 #: The summary line of a changed effective-date line, and its place in the redline.
 DATE_LINE = "Effective-date line changed (not counted)"
 DATE_LINE_NAME = "Effective-date line"
-_TAGS = {"insert": "ins", "delete": "del"}
+_TAGS = {"insert": ("<ins>", "</ins>"), "delete": ("<del>", "</del>")}
+
+
+def _marked(
+    words: list[WordOp], lines: Callable[[str], str], marks: dict[str, tuple[str, str]]
+) -> str:
+    """``words`` written with ``lines`` (escape and line breaks), each changed run between
+    the marks of its op."""
+    return "".join(
+        lines(op.text) if op.op not in marks else marks[op.op][0] + lines(op.text) + marks[op.op][1]
+        for op in words
+    )
+
+
 _CLASS_LABEL = {
     Classification.NONE: "No change",
     Classification.EDITORIAL: "Editorial change",
@@ -164,12 +179,7 @@ def _md_lines(text: str) -> str:
 
 
 def _md_block(note: str | None, words: list[WordOp]) -> str:
-    text = "".join(
-        _md_lines(op.text)
-        if op.op not in _TAGS
-        else f"<{_TAGS[op.op]}>{_md_lines(op.text)}</{_TAGS[op.op]}>"
-        for op in words
-    )
+    text = _marked(words, _md_lines, _TAGS)
     return f"*{_md(note)}:* {text}" if note else text
 
 
@@ -214,12 +224,7 @@ def _html_lines(text: str) -> str:
 
 def _html_block(note: str | None, words: list[WordOp]) -> str:
     esc = html.escape
-    body = "".join(
-        _html_lines(op.text)
-        if op.op not in _TAGS
-        else f"<{_TAGS[op.op]}>{_html_lines(op.text)}</{_TAGS[op.op]}>"
-        for op in words
-    )
+    body = _marked(words, _html_lines, _TAGS)
     if note:
         return f'<div class="block moved"><div class="moved-note">{esc(note)}</div>{body}</div>'
     return f'<div class="block">{body}</div>'
@@ -302,12 +307,7 @@ def _text_lines(text: str) -> str:
 
 
 def _text_block(note: str | None, words: list[WordOp]) -> str:
-    text = "".join(
-        _text_lines(op.text)
-        if op.op not in _MARKERS
-        else _MARKERS[op.op][0] + _text_lines(op.text) + _MARKERS[op.op][1]
-        for op in words
-    )
+    text = _marked(words, _text_lines, _MARKERS)
     return f"({note[0].lower()}{note[1:]}) {text}" if note else text
 
 
