@@ -119,10 +119,11 @@ def test_a_new_visible_contact_address_is_material_and_shown_whole():
     assert changed == ["privacy@example.com", "dpo@example.org"]
 
 
-def test_a_url_in_the_text_is_replaced_whole():
+def test_a_url_in_the_visible_text_is_material_and_replaced_whole():
     new = edit("https://ec.europa.eu/info/law/index_en.htm", "https://commission.europa.eu/law_en")
     result = diff(POLICY, new)
-    assert_noise(result, "link-targets")
+    assert result.classification == "material"  # a reader sees another address
+    assert [r.code for r in result.reasons] == ["words"]
     changed = [
         op.text.strip()
         for s in result.sections
@@ -389,3 +390,20 @@ def test_a_split_after_an_edited_paragraph_is_still_reflowed():
     statuses = [b.status for s in result.sections for b in s.blocks if b.status != "equal"]
     assert statuses == ["modified", "reflowed", "reflowed"]
     assert counted_words(result) == 2  # "may" out, "never" in; nothing of the split
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("up to 18 months", "up to 1.8 months"),
+        ("up to 18 months", "up to 1 8 months"),
+        ("a cap of $15,000", "a cap of $15.000"),
+        ("a cap of $100.00", "a cap of $10000"),
+        ("within 24-hour", "within 2-4-hour"),
+    ],
+)
+def test_a_number_changed_by_punctuation_or_spacing_is_material(old, new):
+    text = edit("for the rules", f"for the rules, {old}")
+    result = diff(text, text.replace(old, new))
+    assert result.classification == "material", [str(r) for r in result.reasons]
+    assert [r.code for r in result.reasons] == ["words"]

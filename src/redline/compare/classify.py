@@ -3,8 +3,9 @@
 * ``none``: the two documents are the same block for block after normalisation.
 * ``editorial``: the words that carry meaning are the same, in the same order, once these are
   set aside: section and item labels (renumbering), letter case, punctuation, whitespace
-  (words joined or split), link targets and URLs (unless the policy's ``links_material`` is
-  true; a visible e-mail address is words), kramdown attribute lists, hard line breaks,
+  (words joined or split, never a number: ``18`` → ``1.8`` is material), links' hidden
+  targets (unless the policy's ``links_material`` is true; a visible URL or e-mail address
+  is words), kramdown attribute lists, hard line breaks,
   block boundaries (paragraphs split or merged) and the effective-date statement, wherever
   it stands (the policy's ``date_label`` and the label vocabulary of
   :mod:`redline.document.dates`).

@@ -4,9 +4,10 @@ A token is a word, a number (``1,000.50``, ``2024-03-01``: one token, so a chang
 as one replacement), a punctuation mark, or one of the things a diff never cuts into and never
 counts as words (:data:`KINDS`):
 
-* ``link-targets``: a link's target (``⟨https://…⟩``, see :mod:`redline.document.normalize`)
-  or a URL in the text: one token each, shown whole, old and new. A visible e-mail address
-  is one token too, shown whole, but its words count: a new contact address is material;
+* ``link-targets``: a link's hidden target (``⟨https://…⟩``, see
+  :mod:`redline.document.normalize`): one token each, shown whole, old and new. A URL or an
+  e-mail address in the visible text is one token too, shown whole, but it is words: a
+  reader sees it change;
 * ``attribute-lists``: a kramdown attribute list (``{: #anchor }``, ``{:.note}``);
 * ``hard-breaks``: a hard line break (``\\``).
 """
@@ -26,6 +27,15 @@ if TYPE_CHECKING:
 
 #: A word, for counting and comparing the words of blocks.
 WORD = re.compile(r"\w+")
+# A number with its separators is one word: "1.8" is not "18", nor "15,000" "15.000".
+_NUMBER_OR_WORD = re.compile(r"(\d+(?:[.,/:-]\d+)*)(?!\w)|\w+")
+
+
+def meaning_words(text: str) -> list[str]:
+    """The words of ``text`` that carry meaning, each number whole and set apart (``\\0``
+    around it), so that joining words can never join or split a number."""
+    return [f"\0{found[1]}\0" if found[1] else found[0] for found in _NUMBER_OR_WORD.finditer(text)]
+
 
 #: A list item's label at the start of a block: "(a) ", "1. ", "iv) ".
 ITEM_LABEL = re.compile(r"^(?:\(\w{1,6}\)|\w{1,6}[.)])\s+")
@@ -38,13 +48,14 @@ TOKEN = re.compile(
     rf"\s*(?:{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL}|{_ATTRIBUTES}"
     r"|\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])"
 )
+_WHOLE = re.compile(rf"(?:{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL})$")
 _MAYBE_DATE = re.compile(r"(?<!\d)(?:1[89]|2\d)\d\d(?!\d)|[:\uff1a]")
 #: redline.document.dates.MAX_DATE_LINE, known here so a long block never loads the scanner
 #: (a test checks they agree).
 LONGEST_DATE_LINE = 160
-_WHOLE_URL = re.compile(rf"{_URL}$")
-# A visible e-mail address is one token but words: a new contact address is a material change.
-_TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}"
+# A visible URL or e-mail address is one token but words: a reader sees it change. Only a
+# link's hidden target is a link target.
+_TARGET = rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}"
 _NOT_WORDS = re.compile(rf"{_TARGET}|{_ATTRIBUTES}")
 _WORDS_AND_TARGETS = re.compile(rf"(?P<target>{_TARGET})|{_ATTRIBUTES}|\w+")
 
@@ -67,6 +78,11 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(text)
 
 
+def shown_whole(token: str) -> bool:
+    """Whether ``token`` is a link target, a URL or an e-mail address: quoted whole, alone."""
+    return _WHOLE.match(token.strip()) is not None
+
+
 def token_kind(token: str) -> str:
     """``words`` for a word or punctuation, else one of :data:`KINDS`."""
     bare = token.lstrip()
@@ -77,8 +93,6 @@ def token_kind(token: str) -> str:
         return "attribute-lists"
     if bare == "\\":
         return "hard-breaks"
-    if len(bare) > 4 and ("://" in bare or first in "mw") and _WHOLE_URL.match(bare):
-        return "link-targets"
     return "words"
 
 
@@ -99,22 +113,22 @@ def _special(text: str) -> bool:
 def content_words(text: str, *, links: bool = False) -> list[str]:
     """The case-folded words of ``text``; link targets too (whole) when ``links`` is True."""
     if not _special(text):
-        return WORD.findall(text.casefold())
+        return meaning_words(text.casefold())
     if not links:
-        return WORD.findall(_NOT_WORDS.sub(" ", text).casefold())
+        return meaning_words(_NOT_WORDS.sub(" ", text).casefold())
     words: list[str] = []
     for found in _WORDS_AND_TARGETS.finditer(text):
         if found.group("target"):
             words.append(found.group("target"))
         elif found.group(0)[0] != "{":
-            words.append(found.group(0).casefold())
+            words.extend(meaning_words(found.group(0).casefold()))
     return words
 
 
 def count_words(text: str) -> int:
     """The words of ``text`` a redline counts: link targets and markup are not words."""
     if not _special(text):
-        return len(WORD.findall(text))
+        return len(meaning_words(text))
     return len(content_words(text))
 
 
@@ -128,7 +142,7 @@ def edit_kind(old: Sequence[str], new: Sequence[str]) -> str:
         ):
             return kind
     old_words, new_words = old_kinds.get("words", []), new_kinds.get("words", [])
-    if "".join(old_words) == "".join(new_words):
+    if "".join(old_words) == "".join(new_words) and _letters(old_words) == _letters(new_words):
         return "whitespace"
     old_text, new_text = _letters(old_words), _letters(new_words)
     if old_text == new_text:
@@ -146,7 +160,7 @@ def _by_kind(run: Iterable[str]) -> dict[str, list[str]]:
 
 
 def _letters(words: list[str]) -> str:
-    return "".join(WORD.findall(" ".join(words)))
+    return "".join(meaning_words(" ".join(words)))
 
 
 def _words_differ(old: dict[str, list[str]], new: dict[str, list[str]]) -> bool:

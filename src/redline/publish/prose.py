@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from redline.compare.stats import ACTIONS, DiffStats, edited, is_change
-from redline.compare.tokens import HARD_BREAK, token_kind
+from redline.compare.tokens import HARD_BREAK, shown_whole
 from redline.publish.filters import number_word, plural
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def _with_context(old: str, new: str, span: tuple[int, int, int, int]) -> tuple[
     where it is: ("for 30 days", "for 90 days"), ("protect data", "protect all data")."""
     o1, o2, n1, n2 = span
     old_part, new_part = old[o1:o2], new[n1:n2]
-    if any(token_kind(part) != "words" for part in f"{old_part} {new_part}".split()):
+    if any(shown_whole(part) for part in f"{old_part} {new_part}".split()):
         return old_part, new_part  # a link target or URL: shown whole, alone
     before = old[:o1].split()[-1:]
     after = [word for word in (w.rstrip(".,;:") for w in old[o2:].split()[:1]) if word]
