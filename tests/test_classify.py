@@ -407,3 +407,34 @@ def test_a_number_changed_by_punctuation_or_spacing_is_material(old, new):
     result = diff(text, text.replace(old, new))
     assert result.classification == "material", [str(r) for r in result.reasons]
     assert [r.code for r in result.reasons] == ["words"]
+
+
+@pytest.mark.parametrize(
+    ("line", "old", "new"),
+    [
+        (  # a note with a long link after "|": the line is longer than 160 characters
+            "Effective April 2, 2026 | [Archived versions](https://www.example.com/t/privacy_"
+            "archive?hl=en&entry_point=POLICY_ANNOTATION%3A0.ex.0-WhatProductsDoesThisPolicy)",
+            "April 2, 2026",
+            "May 2, 2026",
+        ),
+        (  # a link straight after the date, no "|"
+            "Last modified on 08/12/2026 [See prior versions](https://www.example.tv/legal/archive/)",
+            "08/12/2026",
+            "04/02/2027",
+        ),
+        ("This policy is effective as of 15 January 2026.", "15 January 2026", "1 March 2026"),
+    ],
+)
+def test_every_form_of_date_line_the_date_reader_knows_is_editorial(line, old, new):
+    text = POLICY.replace("# Privacy Policy\n", f"# Privacy Policy\n\n{line}\n", 1)
+    result = diff(text, text.replace(old, new))
+    assert_noise(result, "date-line")
+    assert result.stats.date_line_changed
+
+
+def test_a_sentence_dating_something_else_is_not_the_date_line():
+    line = "The new fees are effective as of 15 January 2026."
+    text = POLICY.replace("We keep", f"{line} We keep")
+    result = diff(text, text.replace("15 January 2026", "1 March 2026"))
+    assert result.classification == "material"

@@ -49,6 +49,7 @@ TOKEN = re.compile(
     r"|\d+(?:[.,/:-]\d+)+|\w+(?:['’]\w+)*|[^\w\s])"
 )
 _WHOLE = re.compile(rf"(?:{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}|{_URL}|{_EMAIL})$")
+_LINK_TARGETS = re.compile(rf"{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}")
 _MAYBE_DATE = re.compile(r"(?<!\d)(?:1[89]|2\d)\d\d(?!\d)|[:\uff1a]")
 #: redline.document.dates.MAX_DATE_LINE, known here so a long block never loads the scanner
 #: (a test checks they agree).
@@ -184,7 +185,9 @@ class DateLines:
     @staticmethod
     def may_hold(text: str) -> bool:
         """False when ``text`` certainly holds no date statement (found without the scanner)."""
-        return len(text) <= LONGEST_DATE_LINE and _MAYBE_DATE.search(text) is not None
+        if len(text) > LONGEST_DATE_LINE and len(_LINK_TARGETS.sub("", text)) > LONGEST_DATE_LINE:
+            return False  # a long "prior versions" link does not make a date line prose
+        return _MAYBE_DATE.search(text) is not None
 
     def span(self, text: str) -> tuple[int, int] | None:
         """Where the date statement of a block's text is (label through date), if it has one."""

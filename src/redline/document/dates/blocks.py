@@ -27,6 +27,20 @@ _MAX_BARE = 60  # a bare date with its decoration
 _YEAR = re.compile(r"\d{4}")  # every form of date the scanner reads has one
 _WORD = re.compile(r"\w+")
 _NOTE = ("|", "(", "\u27e8", "-", "\u2013", "\u2014")  # what starts a note after a date
+# A sentence states the policy's own date only when it speaks of the policy ("These terms
+# were last updated on ..."), never of something in it ("The new fees apply from ...").
+_OF_THE_POLICY = re.compile(
+    r"\b(?:this|these|our|the)\s+(?:[\w-]+\s+)?(?:policy|policies|terms|notice|statement|"
+    r"agreement|guidelines|conditions|document)\b",
+    re.I,
+)
+_LINK_TARGET = re.compile("\u27e8[^\u27e9]*\u27e9")  # a link's target in normalised text
+
+
+def _too_long(text: str) -> bool:
+    """Longer than a date line, not counting its links' targets (a line's "prior versions"
+    link can be long)."""
+    return len(text) > MAX_DATE_LINE and len(_LINK_TARGET.sub("", text)) > MAX_DATE_LINE
 
 
 def date_statement(
@@ -34,7 +48,7 @@ def date_statement(
 ) -> tuple[int, int] | None:
     """The span in ``text`` (one block's normalised text) of its date statement, from the
     start of the label (or of a bare date) to the end of the date; None when it has none."""
-    if len(text) > MAX_DATE_LINE:
+    if _too_long(text):
         return None
     return statement_finder(date_options(settings))(text)
 
@@ -47,13 +61,15 @@ def is_date_line(text: str, settings: Settings | DateOptions | None = None) -> b
 
 def is_only_statement(text: str, span: tuple[int, int] | None) -> bool:
     """Whether ``span`` (``text``'s date statement) is all of ``text`` that has words, but for
-    a note after it (after "|", "(" or a dash: links to other versions) or a few words."""
+    a note after it (after "|", "(" or a dash: links to other versions), a few words, or
+    the words of a sentence that speaks of the policy ("This policy is effective as of")."""
     if span is None:
         return False
     start, end = span
-    if _WORD.search(text[:start]):
+    lead = text[:start]
+    if _WORD.search(lead) and not (_OF_THE_POLICY.search(lead) and len(lead) <= 60):
         return False
-    rest = text[end:].lstrip(" .,;:*_")
+    rest = _LINK_TARGET.sub("", text[end:]).lstrip(" .,;:*_")
     return rest.startswith(_NOTE) or len(_WORD.findall(rest)) <= 3
 
 
@@ -65,15 +81,18 @@ def statement_finder(options: DateOptions) -> Callable[[str], tuple[int, int] | 
 
 
 def _statement(text: str, options: DateOptions) -> tuple[int, int] | None:
-    if not text or len(text) > MAX_DATE_LINE:
+    if not text or _too_long(text):
         return None
     label = _label_regex(options.date_label).match(text)
-    if label is None and (len(text) > _MAX_BARE or not _YEAR.search(text)):
+    year = _YEAR.search(text)
+    if label is None and (len(text) > _MAX_BARE or year is None):
         return None
-    # Normalised, a link after "|" has lost the "[" that ends a statement for the scanner
-    # ("Effective May 5, 2020 | Archived versions ⟨…⟩"): the part before "|" is read alone too.
-    head = text.partition(" | ")[0]
-    for part in (text, head) if head != text else (text,):
+    # Normalised, a link after the date has lost the "[" that ends a statement for the
+    # scanner ("Effective May 5, 2020 | Archived versions ⟨…⟩", "Last modified on 08/12/2026
+    # See prior versions ⟨…⟩"): the part before "|", and the text up to its first year, are
+    # read alone too.
+    parts = dict.fromkeys((text, text.partition(" | ")[0], text[: year.end()] if year else text))
+    for part in parts:
         span = _scan(part, options, label)
         if span is not None:
             return span
@@ -85,6 +104,8 @@ def _scan(text: str, options: DateOptions, label: re.Match[str] | None) -> tuple
     for match in find_dates(text, options):
         if match.source == "bare":
             return 0, len(text)
+        if match.source == "sentence" and _OF_THE_POLICY.search(text[: match.start]):
+            return match.start, match.end  # "This policy is effective as of 15 January 2026."
         if match.source != "label" or label is None:
             continue
         if match.blank:
