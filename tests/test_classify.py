@@ -438,3 +438,12 @@ def test_a_sentence_dating_something_else_is_not_the_date_line():
     text = POLICY.replace("We keep", f"{line} We keep")
     result = diff(text, text.replace("15 January 2026", "1 March 2026"))
     assert result.classification == "material"
+
+
+def test_a_paragraph_made_a_heading_with_the_same_words_is_editorial():
+    text = POLICY.replace("We keep personal data", "Our promise\n\nWe keep personal data")
+    made = text.replace("Our promise\n", "Our promise\n-----------\n")
+    result = diff(text, made)
+    assert_noise(result, "headings")
+    assert result.reasons[0].count == 1
+    assert not any(section.retitled for section in result.sections)

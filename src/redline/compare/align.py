@@ -47,6 +47,8 @@ def _token_matcher(old: str, new: str) -> SequenceMatcher[str]:
 
 
 def _similarity(old: Block, new: Block) -> float:
+    if old.norm == new.norm:  # the same text, also a paragraph made a heading
+        return 1.0
     if old.is_heading != new.is_heading:
         return 0.0
     matcher = _token_matcher(old.norm, new.norm)

@@ -55,6 +55,7 @@ _EDITORIAL = {
     "whitespace": ("whitespace", False),
     "punctuation": ("punctuation", False),
     "case": ("case", False),
+    "headings": ("paragraphs made headings or headings made paragraphs", True),
 }
 
 
@@ -86,7 +87,7 @@ class Classifier:
         self, old: Document, new: Document, sections: list[SectionDiff]
     ) -> tuple[str, list[Reason]]:
         """The classification of ``old`` → ``new`` and its reasons, from their redline."""
-        if [b.norm for b in old.blocks] == [b.norm for b in new.blocks]:
+        if _outline(old) == _outline(new):
             return Classification.NONE.value, []
         unchanged = _unchanged(sections, old, new)
         if self._same_content(
@@ -185,8 +186,15 @@ def editorial_reasons(sections: list[SectionDiff]) -> list[Reason]:
     return reasons
 
 
+def _outline(document: Document) -> list[tuple[bool, str]]:
+    """Each block's text and whether it is a heading: equal outlines are no change at all."""
+    return [(block.is_heading, block.norm) for block in document.blocks]
+
+
 def _block_noise(block: BlockDiff, seen: Counter[str]) -> None:
     """Count the noise ``block`` shows into ``seen``."""
+    if block.old is not None and block.new is not None:
+        seen["headings"] += block.old.is_heading != block.new.is_heading
     if block.status == "equal":
         if block.old is not None and block.new is not None and block.old.norm != block.new.norm:
             seen["attribute-lists"] += _attributes(block.old) != _attributes(block.new)

@@ -168,6 +168,8 @@ def _finish(
         section_diff.moved = True
         section_diff.moved_from = places.where(places.old, old_number)
         section_diff.moved_to = places.where(places.new, new_number)
+    if heading is not None and heading.old is not None and not heading.old.is_heading:
+        heading = None  # a paragraph made this heading: the section is new, not retitled
     if heading is not None and heading.old is not None and heading.new is not None:
         old_label, new_label = heading.old.label, heading.new.label
         section_diff.renumbered = bool(old_label and new_label and old_label != new_label)
