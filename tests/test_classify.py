@@ -447,3 +447,11 @@ def test_a_paragraph_made_a_heading_with_the_same_words_is_editorial():
     assert_noise(result, "headings")
     assert result.reasons[0].count == 1
     assert not any(section.retitled for section in result.sections)
+
+
+def test_an_editorial_change_counts_no_words_even_where_its_runs_do_not_pair():
+    text = POLICY.replace("personal data for", "User DataUsage Data for")
+    result = diff(text, text.replace("User DataUsage Data", "User Data Usage Data"))
+    assert result.classification == "editorial"
+    assert (result.stats.words_inserted, result.stats.words_deleted) == (0, 0)
+    assert all(s.stats.words_inserted == s.stats.words_deleted == 0 for s in result.sections)

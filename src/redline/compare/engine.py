@@ -271,6 +271,8 @@ def diff_documents(
     entries = align_blocks(old.blocks, new.blocks, dates=classifier.dates)
     sections = group_sections(entries, old, new)
     classification, reasons = classifier.classify(old, new, sections)
+    if classification != "material":
+        _count_no_words(sections)
     result = DiffResult(
         policy=policy,
         path=path,
@@ -285,3 +287,10 @@ def diff_documents(
     if not any(block.is_heading for block in new.blocks):
         result.warnings.append("the policy has no headings; it was compared as one section")
     return result
+
+
+def _count_no_words(sections: list[SectionDiff]) -> None:
+    """An editorial change has the same words in the same order: what its word diff shows
+    changed (words joined or split across a run, a paragraph's words re-cut) is no word."""
+    for section in sections:
+        section.stats.words_inserted = section.stats.words_deleted = 0
