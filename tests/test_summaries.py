@@ -135,3 +135,13 @@ def test_reasons_are_shown_in_every_output(policy_repo, tag_release, tmp_path):
     )
     assert "<dt>Why</dt><dd>editorial: link targets only (3)</dd>" in page
     assert 'id="redline"' in page
+
+
+def test_a_quoted_link_shows_its_target_in_parentheses_never_the_redline_notation():
+    old = "# P\n\n## 1. Cookies\n\nSee [here](https://help.example.com/cookies) for cookies.\n"
+    new = old.replace("[here](https://help.example.com/cookies)", "[our page](https://e.com/c2)")
+    summary = generate_summary(diff_documents(parse_document(old), parse_document(new)))
+    assert summary == (
+        'Section 1 (Cookies): "here (https://help.example.com/cookies)" → '
+        '"our page (https://e.com/c2)".'
+    )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from redline.compare.stats import ACTIONS, DiffStats, edited, is_change
 from redline.compare.tokens import HARD_BREAK, shown_whole
+from redline.document.normalize import LINK_CLOSE, LINK_OPEN
 from redline.publish.filters import number_word, plural
 
 if TYPE_CHECKING:
@@ -131,12 +132,17 @@ def describe_changes(diff: DiffResult) -> list[SectionChange]:
 # -- quotes ------------------------------------------------------------------------------------
 
 
+_LINK_MARKS = str.maketrans({LINK_OPEN: "(", LINK_CLOSE: ")"})
+
+
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``text`` in quotes, cut at a word boundary with an ellipsis when longer than ``limit``.
 
-    The first word is kept whole, however long (a URL); a hard line break reads as a space.
+    The first word is kept whole, however long (a URL); a hard line break reads as a space,
+    and a link's target is in parentheses after its text (the redline's ``⟨…⟩`` is
+    notation, not what a reader of a summary should see).
     """
-    words = HARD_BREAK.sub(" ", text).split()
+    words = HARD_BREAK.sub(" ", text).translate(_LINK_MARKS).split()
     if not words or len(" ".join(words)) <= limit:
         return f'"{" ".join(words)}"'
     kept = words[0]
