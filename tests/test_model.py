@@ -528,3 +528,15 @@ def test_lone_asterisk_and_unknown_angle_brackets_are_text():
 )
 def test_the_title_is_the_opening_h1_unless_it_is_a_question(text, title):
     assert parse_document(text).title == title
+
+
+def test_a_bold_address_or_year_is_not_a_numbered_section():
+    document = parse_document(
+        "# T\n\n**350 Bush Street, 2nd Floor**\n\n**2024 Updates**\n\n**6. Data**\n"
+    )
+    assert [block.kind for block in document.blocks] == [
+        "heading",
+        "paragraph",
+        "paragraph",
+        "heading",
+    ]

@@ -293,11 +293,18 @@ def _inline_block(
         return [_block("heading", lines, span, norm, raw, heading_level, label, title)]
     if not containers and _is_emphasis_only(raw):
         label, title = split_label(norm)
-        if label is not None and title:
+        if label is not None and title and _section_number(label):
             level = 1 + label.count(".") + 1 if label[0].isdigit() else 4
             return [_block("heading", lines, span, norm, raw, level, label, title)]
     kind = containers[-1] if containers else "paragraph"
     return [_block(kind, lines, span, norm, raw)]
+
+
+def _section_number(label: str) -> bool:
+    """Whether a bold paragraph's leading number can number a section: "6", "12.3", "(b)";
+    not "350" of "**350 Bush Street, 2nd Floor**" nor a year."""
+    first = label.strip("()").split(".")[0]
+    return not first.isdigit() or int(first) < 100
 
 
 def _is_emphasis_only(raw: str) -> bool:
