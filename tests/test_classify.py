@@ -455,3 +455,10 @@ def test_an_editorial_change_counts_no_words_even_where_its_runs_do_not_pair():
     assert result.classification == "editorial"
     assert (result.stats.words_inserted, result.stats.words_deleted) == (0, 0)
     assert all(s.stats.words_inserted == s.stats.words_deleted == 0 for s in result.sections)
+
+
+def test_a_date_line_followed_by_a_link_to_other_versions_is_the_date_line():
+    line = "Last modified on 08/12/2026 [See prior versions of these Terms](https://e.com/archive)"
+    text = POLICY.replace("# Privacy Policy\n", f"# Privacy Policy\n\n{line}\n", 1)
+    result = diff(text, text.replace("08/12/2026", "09/01/2026"))
+    assert_noise(result, "date-line")

@@ -34,6 +34,8 @@ _OF_THE_POLICY = re.compile(
     r"agreement|guidelines|conditions|document)\b",
     re.I,
 )
+# After a date, a link (its text and target) to other versions of the policy.
+_LINKED_NOTE = re.compile("[ .,;:]*[^\u27e8\u27e9]{0,80}\u27e8[^\u27e9]*\u27e9[ .]*")
 _LINK_TARGET = re.compile("\u27e8[^\u27e9]*\u27e9")  # a link's target in normalised text
 
 
@@ -69,6 +71,8 @@ def is_only_statement(text: str, span: tuple[int, int] | None) -> bool:
     lead = text[:start]
     if _WORD.search(lead) and not (_OF_THE_POLICY.search(lead) and len(lead) <= 60):
         return False
+    if _LINKED_NOTE.fullmatch(text[end:]):
+        return True  # "... 04/02/2025 See prior versions of Terms of Service ⟨…⟩"
     rest = _LINK_TARGET.sub("", text[end:]).lstrip(" .,;:*_")
     return rest.startswith(_NOTE) or len(_WORD.findall(rest)) <= 3
 
