@@ -191,3 +191,32 @@ def test_cli_effective_date_option(released_repo):
     wrong = run_cli(released_repo, "changelog", "privacy-policy", "--effective-date", "June")
     assert wrong.returncode == 2
     assert "--effective-date: 'June' is not a date" in wrong.stderr
+
+
+def test_the_changelog_links_a_policy_whose_path_has_spaces(policy_repo):
+    from markdown_it import MarkdownIt
+
+    repo = policy_repo()
+    repo.write("policies/Privacy Policy.md", "# Privacy Policy\n\nEffective date: 2024-01-01\n")
+    repo.commit("Add the policy", "policies/Privacy Policy.md")
+    policies, policy, settings = open_policy(repo, "privacy-policy")
+    entry = changelog.build_entry(
+        policies,
+        policy,
+        settings,
+        version=1,
+        effective_date=dt.date(2024, 1, 1),
+        published=dt.date(2024, 1, 1),
+        classification="material",
+        diff=None,
+        summary="First.",
+        previous_version=None,
+    )
+    text = changelog.changelog_with_entry(settings, policy, entry)[1]
+    links = [
+        token.attrs["href"]
+        for block in MarkdownIt("commonmark").parse(text)
+        for token in block.children or []
+        if token.type == "link_open"
+    ]
+    assert "Privacy%20Policy.md" in links

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from redline.compare.engine import diff_policy
 from redline.errors import ConfigError, InputError
@@ -267,7 +268,8 @@ def render_new_changelog(
         "changelog.md.j2",
         {
             "policy": PolicyInfo(policy.slug, policy.path, title),
-            "policy_link": PurePosixPath(*Path(policy_link).parts).as_posix(),
+            # percent-encoded: a path with a space is no link destination in Markdown
+            "policy_link": quote(PurePosixPath(*Path(policy_link).parts).as_posix()),
             "marker": MARKER,
         },
     )
