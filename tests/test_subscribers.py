@@ -55,7 +55,7 @@ MIXED = (
     "ann@Example.com,Ann,de,\n"  # 2 ok
     "not-an-address,Bob,,\n"  # 3 bad address
     'cat@example.com,"Cat\r\nBcc: everyone@example.com",,\n'  # 4-5 header injection
-    "ANN@example.COM,Ann again,,\n"  # 6 a different local part: ok
+    "ANN@example.COM,Ann again,,\n"  # 6 same as line 2 (case is ignored)
     "ann@EXAMPLE.COM,Ann twice,,\n"  # 7 same as line 2 (domain case)
     "\n"  # 8 blank: ignored
     "dee@example.com,Dee,xx-YY,\n"  # 9 unknown locale
@@ -71,17 +71,18 @@ MIXED = (
 def test_import_reports_bad_rows_by_line_and_keeps_the_good(store, tmp_path):
     report = import_csv(store, write_csv(tmp_path, MIXED))
     skipped = {row.line: row.reason for row in report.skipped}
-    assert set(skipped) == {3, 4, 7, 9, 11, 13, 14, 15}
+    assert set(skipped) == {3, 4, 6, 7, 9, 11, 13, 14, 15}
     assert "not a valid email address" in skipped[3]
+    assert skipped[6] == "same address as line 2"
     assert "header injection" in skipped[4]
     assert skipped[7] == "same address as line 2"
     assert "unknown locale 'xx-YY'" in skipped[9]
     assert skipped[11] == "has 5 fields, the header has 4"
     assert "header injection" in skipped[13]
     assert skipped[15] == "email is empty"
-    assert (report.added, report.updated, report.unchanged, report.rows) == (4, 0, 0, 12)
+    assert (report.added, report.updated, report.unchanged, report.rows) == (3, 0, 0, 12)
     emails = [s.email for s in store.iter_subscribers()]
-    assert emails == ["ANN@example.com", "ann@example.com", "eve@example.com", "gus@example.com"]
+    assert emails == ["ann@example.com", "eve@example.com", "gus@example.com"]
     eve = store.get_subscriber("eve@example.com")
     assert (eve.locale, eve.policies) == ("pt_BR", ("privacy-policy", "terms"))
     assert store.get_subscriber("gus@example.com").name == 'Gus "the" Great'
@@ -96,7 +97,7 @@ def test_reimporting_the_same_file_changes_nothing(store, tmp_path):
     import_csv(store, path)
     before = [(s.email, s.name, s.locale, s.policies, s.updated) for s in store.iter_subscribers()]
     again = import_csv(store, path)
-    assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 3)
     after = [(s.email, s.name, s.locale, s.policies, s.updated) for s in store.iter_subscribers()]
     assert after == before
 

@@ -35,10 +35,11 @@ class SubscriberInput:
 
 
 def normalize_email(email: str) -> str:
-    """Validate ``email`` (syntax only, no DNS) and return it with the domain lower-cased.
+    """Validate ``email`` (syntax only, no DNS) and return its display form.
 
-    Two addresses that differ only in the case of their domain are the same subscriber;
-    the local part keeps its case. Raises InputError with the validator's reason.
+    That is email-validator's normalisation: the domain lower-cased (IDNA), the local part
+    as given (NFC). The identity of the address is :func:`email_key` of it. Raises
+    InputError with the validator's reason.
     """
     from email_validator import EmailNotValidError, validate_email
 
@@ -46,6 +47,17 @@ def normalize_email(email: str) -> str:
         return validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InputError(f"not a valid email address: {exc}") from None
+
+
+def email_key(normalized: str) -> str:
+    """The identity of an address in its :func:`normalize_email` form: the local part
+    case-folded (``str.casefold``), the domain as email-validator normalised it.
+
+    Two addresses with the same key are one subscriber (as in Mailman 3), whose address is
+    shown, and sent to, as it was first given.
+    """
+    local, _, domain = normalized.rpartition("@")
+    return f"{local.casefold()}@{domain}"
 
 
 def check_email(email: str) -> str:
@@ -110,9 +122,10 @@ def check_version(version: int) -> int:
 
 
 def lookup_key(email: str) -> str | None:
-    """The stored form of ``email``, or None when it is not an address (so matches nobody)."""
+    """The :func:`email_key` of ``email``, or None when it is not an address (so matches
+    nobody)."""
     try:
-        return normalize_email(email)
+        return email_key(normalize_email(email))
     except InputError:
         return None
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from redline.errors import InputError
-from redline.ledger.checks import SubscriberInput
+from redline.ledger.checks import SubscriberInput, email_key
 from redline.ledger.subscribers import earlier_names, make_subscriber
 
 if TYPE_CHECKING:
@@ -224,28 +224,26 @@ class _Seen:
     def first_of(
         self, batch: list[tuple[int, SubscriberInput]], report: ImportReport
     ) -> list[SubscriberInput]:
-        """The items of ``batch`` (emptied) whose address is new; the rest skipped."""
-        emails = [item.email for _, item in batch]
+        """The items of ``batch`` (emptied) whose address is new, case ignored; the rest
+        skipped."""
+        keys = [email_key(item.email) for _, item in batch]
         earlier: dict[str, int] = {}
-        for start in range(0, len(emails), _SQL_VARIABLES):
-            chunk = emails[start : start + _SQL_VARIABLES]
+        for start in range(0, len(keys), _SQL_VARIABLES):
+            chunk = keys[start : start + _SQL_VARIABLES]
             marks = ", ".join("?" * len(chunk))
             earlier.update(
                 self._db.execute(f"SELECT email, line FROM seen WHERE email IN ({marks})", chunk)
             )
         first: list[SubscriberInput] = []
-        for line, item in batch:
-            if item.email in earlier:
-                report.skipped.append(
-                    SkippedRow(line, f"same address as line {earlier[item.email]}")
-                )
+        added: list[tuple[str, int]] = []
+        for key, (line, item) in zip(keys, batch, strict=True):
+            if key in earlier:
+                report.skipped.append(SkippedRow(line, f"same address as line {earlier[key]}"))
                 continue
-            earlier[item.email] = line
+            earlier[key] = line
+            added.append((key, line))
             first.append(item)
-        self._db.executemany(
-            "INSERT INTO seen (email, line) VALUES (?, ?)",
-            [(item.email, earlier[item.email]) for item in first],
-        )
+        self._db.executemany("INSERT INTO seen (email, line) VALUES (?, ?)", added)
         batch.clear()
         return first
 

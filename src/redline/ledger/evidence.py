@@ -59,6 +59,8 @@ class NoticeRecord:
     #: The run that last claimed the row, and until when it holds it while 'sending'.
     run_id: str | None = None
     lease_expires: datetime | None = None
+    #: The recipient's identity (the address case-folded: checks.email_key).
+    email_key: str = ""
     history: tuple[NoticeEvent, ...] = ()
 
 
@@ -93,7 +95,7 @@ class Evidence(Database):
             sa.select(sa.literal(1))
             .where(
                 *ledger_key(policy, version, kind),
-                n.c.email == s.c.email,
+                n.c.email_key == s.c.email_key,
                 n.c.state.in_(FINISHED_STATES),
             )
             .exists()

@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from redline.errors import InputError
 from redline.ledger.checks import check_kind, check_policy_slug, check_version
 from redline.ledger.db import BATCH, Database
+from redline.ledger.merge import MERGED_REASON
 from redline.ledger.schema import (
     UTCDateTime,
     events_table,
@@ -61,6 +62,7 @@ _QUEUE_COLUMNS = [
     "kind",
     "subscriber_id",
     "email",
+    "email_key",
     "state",
     "attempts",
     "created_at",
@@ -120,6 +122,7 @@ class Notices(Database):
                     n.c.version == version,
                     n.c.kind == kind,
                     n.c.state == "cancelled",
+                    n.c.reason.is_distinct_from(MERGED_REASON),
                     n.c.subscriber_id.in_(active),
                 )
                 .values(state="pending", reason=None, updated_at=now)
@@ -217,7 +220,7 @@ def _unqueued(policy: str, version: int, kind: str, now: datetime) -> sa.Select[
             n.c.policy == policy,
             n.c.version == version,
             n.c.kind == kind,
-            n.c.email == s.c.email,
+            n.c.email_key == s.c.email_key,
         )
         .exists()
     )
@@ -229,6 +232,7 @@ def _unqueued(policy: str, version: int, kind: str, now: datetime) -> sa.Select[
             sa.literal(kind, sa.String),
             s.c.id,
             s.c.email,
+            s.c.email_key,
             sa.literal("pending", sa.String),
             sa.literal(0, sa.Integer),
             sa.literal(now, UTCDateTime()),

@@ -21,7 +21,7 @@ from redline.vocab import NOTICE_KINDS, STATES
 
 LOG = logging.getLogger("redline.ledger.store")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ALL_POLICIES = "*"
 
 
@@ -68,13 +68,19 @@ subscribers_table = sa.Table(
     "subscribers",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # The address as first given (shown, and the To of notices).
     sa.Column("email", sa.String(320), nullable=False),
     sa.Column("name", sa.Text),
     sa.Column("locale", sa.String(35)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("unsubscribed_at", UTCDateTime),
+    # The identity (checks.email_key: the address case-folded) and, when the version 4
+    # migration merged case-duplicates into this row, their addresses (a JSON array).
+    sa.Column("email_key", sa.String(320), nullable=False, server_default=""),
+    sa.Column("merged_from", sa.Text),
     sa.UniqueConstraint("email", name="uq_subscribers_email"),
+    sa.Index("uq_subscribers_email_key", "email_key", unique=True),
 )
 
 subscriptions_table = sa.Table(
@@ -118,6 +124,9 @@ notices_table = sa.Table(
     # The run that claimed a 'sending' row, and until when it holds it (schema version 3).
     sa.Column("run_id", sa.String(32)),
     sa.Column("lease_expires", UTCDateTime),
+    # The recipient's identity (checks.email_key of ``email``; schema version 4): a person
+    # gets one row per (policy, version, kind) whatever the case of their address.
+    sa.Column("email_key", sa.String(320), nullable=False, server_default=""),
     sa.UniqueConstraint("policy", "version", "kind", "email", name="uq_notices_recipient"),
     sa.CheckConstraint(_STATE_CHECK, name="ck_notices_state"),
     sa.CheckConstraint(
@@ -146,6 +155,7 @@ notices_table = sa.Table(
     ),
     sa.Index("ix_notices_subscriber", "subscriber_id"),
     sa.Index("ix_notices_email", "email"),
+    sa.Index("ix_notices_email_key", "email_key", "policy", "version", "kind"),
 )
 
 events_table = sa.Table(
@@ -224,7 +234,14 @@ def _migrate_v3(conn: Connection) -> None:
             index.create(conn)
 
 
-_MIGRATIONS = {2: _migrate_v2, 3: _migrate_v3}
+def _migrate_v4(conn: Connection) -> None:
+    """Version 4: one subscriber per case-folded address (:mod:`redline.ledger.merge`)."""
+    from redline.ledger.merge import migrate_v4  # it builds on this module's tables
+
+    migrate_v4(conn)
+
+
+_MIGRATIONS = {2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4}
 
 
 class Schema(Database):

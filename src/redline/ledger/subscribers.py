@@ -34,8 +34,8 @@ from redline.locales import parse_locale
 if TYPE_CHECKING:
     from redline.config import Settings
     from redline.env import Environment
+    from redline.ledger.people import Subscriber
     from redline.ledger.store import Store
-    from redline.ledger.subscriptions import Subscriber
 
 LOG = logging.getLogger("redline.ledger.subscribers")
 
@@ -233,11 +233,22 @@ def resolve_target(store: Store, value: str, *, env: Environment) -> str:
     subscriber_id, tag = claim
     email = store.subscriber_email(subscriber_id)
     if email is None or not hmac.compare_digest(_address_tag(email, env), tag):
+        email = _merged_into(store, tag, env)
+    if email is None:
         raise InputError(
             "the unsubscribe token names no current subscriber",
             hint="they were removed, or the address changed since the notice was sent",
         )
     return email
+
+
+def _merged_into(store: Store, tag: str, env: Environment) -> str | None:
+    """The address of the subscriber that an address with digest ``tag`` was merged into
+    (a token sent before the merge names the id that address had), or None."""
+    for email, merged in store.merged_addresses():
+        if any(hmac.compare_digest(_address_tag(old, env), tag) for old in merged):
+            return email
+    return None
 
 
 def unsubscribe_link(
@@ -274,7 +285,8 @@ def unsubscribe_link(
 
 
 def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
-    """One subscriber as plain data (``policies`` null: every policy)."""
+    """One subscriber as plain data (``policies`` null: every policy; ``merged_from``: the
+    addresses differing only in case that were merged into it)."""
     return {
         "email": subscriber.email,
         "name": subscriber.name,
@@ -282,6 +294,7 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
         "policies": list(subscriber.policies) if subscriber.policies is not None else None,
         "subscribed_at": utc_iso(subscriber.created),
         "unsubscribed_at": utc_iso(subscriber.unsubscribed),
+        "merged_from": list(subscriber.merged_from),
     }
 
 

@@ -6,10 +6,10 @@ policy. Removing a subscriber keeps their ledger rows (with the address snapshot
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from redline.errors import StorageError
-from redline.ledger.checks import SubscriberInput, lookup_key, prepare_subscriber
+from redline.ledger.checks import SubscriberInput, email_key, lookup_key, prepare_subscriber
 from redline.ledger.db import Database
+from redline.ledger.people import Subscriber, group_subscribers
 from redline.ledger.schema import (
     ALL_POLICIES,
     NOW,
@@ -32,6 +33,7 @@ from redline.ledger.schema import (
 _S = subscribers_table
 _SUBSCRIBER_VALUES = {
     "email": sa.bindparam("p_email", type_=sa.String()),
+    "email_key": sa.bindparam("p_key", type_=sa.String()),
     "name": sa.bindparam("p_name", type_=sa.Text()),
     "locale": sa.bindparam("p_locale", type_=sa.String()),
     "created_at": NOW,
@@ -40,8 +42,8 @@ _SUBSCRIBER_VALUES = {
 _INSERT_SUBSCRIBER = {
     name: insert(_S)
     .values(**_SUBSCRIBER_VALUES)
-    .on_conflict_do_nothing(index_elements=["email"])
-    .returning(_S.c.id, _S.c.email)
+    .on_conflict_do_nothing(index_elements=["email_key"])
+    .returning(_S.c.id, _S.c.email_key)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 _UPDATE_SUBSCRIBER = (
@@ -60,38 +62,15 @@ _CLEAR_SUBSCRIPTIONS = sa.delete(subscriptions_table).where(
 _RELINK = (
     sa.update(notices_table)
     .where(
-        notices_table.c.email.in_(sa.bindparam("p_emails", expanding=True)),
+        notices_table.c.email_key.in_(sa.bindparam("p_keys", expanding=True)),
         notices_table.c.subscriber_id.is_(None),
     )
     .values(
         subscriber_id=sa.select(_S.c.id)
-        .where(_S.c.email == notices_table.c.email)
+        .where(_S.c.email_key == notices_table.c.email_key)
         .scalar_subquery()
     )
 )
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    """One subscriber; ``policies`` is None when subscribed to every policy."""
-
-    id: int
-    email: str
-    name: str | None
-    locale: str | None
-    policies: tuple[str, ...] | None
-    created: datetime
-    updated: datetime
-    unsubscribed: datetime | None
-
-    @property
-    def active(self) -> bool:
-        """True while the subscriber has not unsubscribed."""
-        return self.unsubscribed is None
-
-    def wants(self, policy: str) -> bool:
-        """True when active and subscribed to ``policy``."""
-        return self.active and (self.policies is None or policy in self.policies)
 
 
 @dataclass
@@ -130,18 +109,21 @@ class Subscriptions(Database):
     ) -> list[str]:
         """:meth:`upsert_subscriber` for many subscribers in one transaction, in order.
 
-        Raises InputError (and stores nothing) if any item is invalid.
+        Addresses are matched by :func:`~redline.ledger.checks.email_key`: a known person
+        keeps the address they were first stored with. Raises InputError (and stores
+        nothing) if any item is invalid.
         """
         prepared = [prepare_subscriber(item) for item in items]
         results: list[str | None] = [None] * len(prepared)
         if not prepared:
             return []
         with self._write() as conn:
-            known = self._fetch_subscribers(conn, {item.email for item in prepared})
+            known = self._fetch_subscribers(conn, {email_key(item.email) for item in prepared})
             fresh: dict[str, tuple[int, SubscriberInput]] = {}
             for index, item in enumerate(prepared):
-                if item.email not in known and item.email not in fresh:
-                    fresh[item.email] = (index, item)
+                key = email_key(item.email)
+                if key not in known and key not in fresh:
+                    fresh[key] = (index, item)
             if fresh:
                 for index in self._add_subscribers(conn, fresh, known):
                     results[index] = "added"
@@ -161,37 +143,44 @@ class Subscriptions(Database):
         rows = conn.execute(
             _INSERT_SUBSCRIBER[conn.dialect.name],
             [
-                {"p_email": email, "p_name": item.name, "p_locale": item.locale, "p_now": now}
-                for email, (_, item) in fresh.items()
+                {
+                    "p_email": item.email,
+                    "p_key": key,
+                    "p_name": item.name,
+                    "p_locale": item.locale,
+                    "p_now": now,
+                }
+                for key, (_, item) in fresh.items()
             ],
         ).all()
-        inserted = {email: new_id for new_id, email in rows}
+        inserted = {key: new_id for new_id, key in rows}
         subscriptions: list[dict[str, Any]] = []
-        for email, new_id in inserted.items():
-            item = fresh[email][1]
+        for key, new_id in inserted.items():
+            item = fresh[key][1]
             wanted = set(item.policies) if item.policies else {ALL_POLICIES}
             subscriptions += _subscription_rows(new_id, wanted, now)
-            known[email] = _Stored(new_id, item.name, item.locale, None, wanted)
+            known[key] = _Stored(new_id, item.name, item.locale, None, wanted)
         if subscriptions:
             conn.execute(sa.insert(subscriptions_table), subscriptions)
             # An address may have ledger rows from before it was removed: relink them.
-            conn.execute(_RELINK, {"p_emails": sorted(inserted)})
+            conn.execute(_RELINK, {"p_keys": sorted(inserted)})
         raced = set(fresh) - set(inserted)
         if raced:  # added by a concurrent run since we looked: update those instead
             known.update(self._fetch_subscribers(conn, raced))
-        return [fresh[email][0] for email in inserted]
+        return [fresh[key][0] for key in inserted]
 
-    def _fetch_subscribers(self, conn: Connection, emails: set[str]) -> dict[str, _Stored]:
+    def _fetch_subscribers(self, conn: Connection, keys: set[str]) -> dict[str, _Stored]:
+        """The stored subscribers with these identities, by identity."""
         s, x = subscribers_table, subscriptions_table
         found: dict[str, _Stored] = {}
         rows = conn.execute(
-            sa.select(s.c.id, s.c.email, s.c.name, s.c.locale, s.c.unsubscribed_at, x.c.policy)
+            sa.select(s.c.id, s.c.email_key, s.c.name, s.c.locale, s.c.unsubscribed_at, x.c.policy)
             .select_from(s.outerjoin(x, x.c.subscriber_id == s.c.id))
-            .where(s.c.email.in_(sorted(emails)))
+            .where(s.c.email_key.in_(sorted(keys)))
         )
         for row in rows:
             stored = found.setdefault(
-                row.email, _Stored(row.id, row.name, row.locale, row.unsubscribed_at, set())
+                row.email_key, _Stored(row.id, row.name, row.locale, row.unsubscribed_at, set())
             )
             if row.policy is not None:
                 stored.policies.add(row.policy)
@@ -202,7 +191,8 @@ class Subscriptions(Database):
     ) -> str:
         now = self._clock()
         wanted = set(item.policies) if item.policies else {ALL_POLICIES}
-        stored = known.get(item.email)
+        key = email_key(item.email)
+        stored = known.get(key)
         if stored is None:
             raise StorageError(
                 f"database {self.label}: a subscriber was removed during the update",
@@ -228,7 +218,7 @@ class Subscriptions(Database):
                 "p_now": now,
             },
         )
-        known[item.email] = _Stored(stored.id, item.name, item.locale, unsubscribed_at, wanted)
+        known[key] = _Stored(stored.id, item.name, item.locale, unsubscribed_at, wanted)
         return "updated"
 
     def remove_subscriber(self, email: str) -> bool:
@@ -238,7 +228,7 @@ class Subscriptions(Database):
             return False
         s = subscribers_table
         with self._write() as conn:
-            found = conn.execute(sa.select(s.c.id).where(s.c.email == key)).scalar()
+            found = conn.execute(sa.select(s.c.id).where(s.c.email_key == key)).scalar()
             if found is None:
                 return False
             # Explicit, so the proof keeps its rows even where foreign keys are not enforced.
@@ -289,25 +279,33 @@ class Subscriptions(Database):
         with self._write() as conn:
             result = conn.execute(
                 sa.update(s)
-                .where(s.c.email == key, s.c.unsubscribed_at.is_(None))
+                .where(s.c.email_key == key, s.c.unsubscribed_at.is_(None))
                 .values(unsubscribed_at=now, updated_at=now)
             )
             return result.rowcount == 1
 
     def get_subscriber(self, email: str) -> Subscriber | None:
-        """The subscriber with this address (domain case ignored), or None."""
+        """The subscriber with this address (case ignored), or None."""
         key = lookup_key(email)
         if key is None:
             return None
-        statement = self._subscriber_query().where(subscribers_table.c.email == key)
+        statement = self._subscriber_query().where(subscribers_table.c.email_key == key)
         with self._read() as conn:
-            return next(_group_subscribers(conn.execute(statement)), None)
+            return next(group_subscribers(conn.execute(statement)), None)
 
     def subscriber_email(self, subscriber_id: int) -> str | None:
         """The address of the subscriber with this id, or None."""
         s = subscribers_table
         with self._read() as conn:
             return conn.execute(sa.select(s.c.email).where(s.c.id == subscriber_id)).scalar()
+
+    def merged_addresses(self) -> Iterator[tuple[str, list[str]]]:
+        """(address, the addresses merged into it) of each subscriber the version 4
+        migration merged others into."""
+        s = subscribers_table
+        statement = sa.select(s.c.email, s.c.merged_from).where(s.c.merged_from.is_not(None))
+        for email, merged in self._stream(statement):
+            yield email, json.loads(merged)
 
     def iter_subscribers(
         self, policy: str | None = None, *, include_unsubscribed: bool = False
@@ -319,7 +317,7 @@ class Subscriptions(Database):
         statement = self._subscriber_query()
         for condition in self._subscriber_filter(policy, include_unsubscribed):
             statement = statement.where(condition)
-        yield from _group_subscribers(self._stream(statement))
+        yield from group_subscribers(self._stream(statement))
 
     def count_subscribers(
         self, policy: str | None = None, *, include_unsubscribed: bool = False
@@ -343,10 +341,11 @@ class Subscriptions(Database):
                 s.c.created_at,
                 s.c.updated_at,
                 s.c.unsubscribed_at,
+                s.c.merged_from,
                 x.c.policy,
             )
             .select_from(s.outerjoin(x, x.c.subscriber_id == s.c.id))
-            .order_by(s.c.email, x.c.policy)
+            .order_by(s.c.email_key, x.c.policy)
         )
 
     @staticmethod
@@ -369,20 +368,3 @@ def _subscription_rows(
         {"subscriber_id": subscriber_id, "policy": policy, "created_at": now}
         for policy in sorted(policies)
     ]
-
-
-def _group_subscribers(rows: Iterable[sa.Row[Any]]) -> Iterator[Subscriber]:
-    for _, group in groupby(rows, key=lambda row: row.id):
-        members = list(group)
-        first = members[0]
-        policies = {row.policy for row in members if row.policy is not None}
-        yield Subscriber(
-            id=first.id,
-            email=first.email,
-            name=first.name,
-            locale=first.locale,
-            policies=None if ALL_POLICIES in policies else tuple(sorted(policies)),
-            created=first.created_at,
-            updated=first.updated_at,
-            unsubscribed=first.unsubscribed_at,
-        )

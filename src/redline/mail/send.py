@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redline.errors import ConfigError
+from redline.ledger.checks import email_key
 from redline.ledger.subscribers import unsubscribe_link
 from redline.mail.message import MessageFactory
 from redline.mail.outbox import OutboxTransport
@@ -146,14 +147,14 @@ def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport, requeu
         if requeue.matches(record):
             report.requeued += 1
         elif record.state in FINISHED_STATES:
-            finished[record.email] = record.state
+            finished[record.email_key] = record.state
     skipped = {
         "sent": "already_sent",
         "failed-permanent": "failed_before",
         "unknown": "unknown_before",
     }
     for subscriber in store.iter_subscribers(factory.policy):
-        state = finished.get(subscriber.email)
+        state = finished.get(email_key(subscriber.email))
         if state is not None:
             setattr(report, skipped[state], getattr(report, skipped[state]) + 1)
             continue
