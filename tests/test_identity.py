@@ -129,6 +129,10 @@ NOTICES = [
     (6, "Dee@example.com", 2, "pending"),
     (7, "DEE@example.com", 2, "failed-temporary"),  # one of the two waits on
     (3, "Bob@example.com", 2, "cancelled"),
+    (1, "ann@example.com", 3, "sent"),
+    (2, "ANN@example.com", 3, "failed-permanent"),  # a retry would tell Ann twice
+    (6, "Dee@example.com", 3, "unknown"),
+    (7, "DEE@example.com", 3, "unknown"),  # a resend goes to one of the two
 ]
 
 
@@ -230,6 +234,10 @@ def test_a_database_with_case_duplicates_is_merged_keeping_every_proof_row(
             5: 6,
             6: 6,
             7: 4,
+            8: 1,
+            9: 1,
+            10: 6,
+            11: 6,
         }
         history = {
             r.id: [e.event for e in r.history] for r in store.iter_notices(POLICY, history=True)
@@ -301,3 +309,13 @@ def test_an_unsubscribe_link_sent_to_a_merged_address_still_works(database_url):
         stranger = make_token("zed@example.com", 2, env=env)
         with pytest.raises(InputError, match="names no current subscriber"):
             resolve_target(store, stranger, env=env)
+
+
+def test_a_merged_person_is_never_requeued_twice(database_url):
+    make_v2_with_case_duplicates(database_url)
+    with Store.open(database_url) as store:
+        assert store.requeue(POLICY, 3, "notice", states=["failed-permanent"]) == 0
+        assert store.requeue(POLICY, 3, "notice", states=["unknown"]) == 1
+        states = {r.id: r.state for r in store.iter_notices(POLICY, 3)}
+        assert states == {8: "sent", 9: "failed-permanent", 10: "pending", 11: "unknown"}
+        assert store.requeue(POLICY, 3, "notice", states=["unknown"]) == 0  # one is waiting

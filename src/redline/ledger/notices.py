@@ -147,7 +147,9 @@ class Notices(Database):
 
         For ``notify --retry-failed`` (failed rows) and ``--resend-unknown`` (unknown rows).
         ``codes``: only rows whose last SMTP code starts with one of these digits ('530',
-        '53', '5'). Each row's history records the re-queue and the state it left.
+        '53', '5'). Each row's history records the re-queue and the state it left. A person
+        with more than one row (addresses merged by schema version 4) gets at most one back,
+        and none while another of their rows is sent, waiting or may have been delivered.
         """
         wrong = [state for state in states if state not in STATES or state == "sent"]
         if wrong:
@@ -159,14 +161,21 @@ class Notices(Database):
                     hint="use e.g. 530, 53x or 5xx",
                 )
         n = notices_table
-        conditions = [*ledger_key(policy, version, kind), n.c.state.in_(list(states))]
+        conditions = [
+            *ledger_key(policy, version, kind),
+            n.c.state.in_(list(states)),
+            ~_live_sibling(set(STATES) - {"cancelled", "failed-permanent", *states}),
+        ]
         if codes:
             code_text = sa.cast(n.c.last_code, sa.String)
             conditions.append(sa.or_(*(code_text.like(f"{code}%") for code in codes)))
         now = self._clock()
         count = 0
         with self._write() as conn:
-            rows = conn.execute(sa.select(n.c.id, n.c.state).where(*conditions)).all()
+            found = conn.execute(
+                sa.select(n.c.id, n.c.state, n.c.email_key).where(*conditions).order_by(n.c.id)
+            )
+            rows = list({row.email_key: row for row in reversed(found.all())}.values())
             for state, group in groupby(sorted(rows, key=lambda row: row.state), lambda r: r.state):
                 ids = [row.id for row in group]
                 for chunk in chunks(ids):
@@ -178,6 +187,24 @@ class Notices(Database):
                     add_events(conn, chunk, now, "requeued", None, f"was {state}")
         LOG.info("re-queued %d %s rows for %s v%d", count, kind, policy, version)
         return count
+
+
+def _live_sibling(states: set[str]) -> sa.Exists:
+    """Whether the row's recipient has another row of its (policy, version, kind) in
+    ``states``."""
+    n, o = notices_table, notices_table.alias("o")
+    return (
+        sa.select(sa.literal(1))
+        .where(
+            o.c.email_key == n.c.email_key,
+            o.c.policy == n.c.policy,
+            o.c.version == n.c.version,
+            o.c.kind == n.c.kind,
+            o.c.id != n.c.id,
+            o.c.state.in_(sorted(states)),
+        )
+        .exists()
+    )
 
 
 def chunks(ids: list[int]) -> Iterator[list[int]]:
