@@ -34,13 +34,15 @@ TARGET = 2.0
 
 _SUBSCRIBERS = {
     "postgresql": (
-        "INSERT INTO subscribers (email, created_at, updated_at) SELECT "
-        "'p' || g || '@example.com', now(), now() FROM generate_series(1, :n) AS g"
+        "INSERT INTO subscribers (email, email_key, created_at, updated_at) SELECT "
+        "'p' || g || '@example.com', 'p' || g || '@example.com', now(), now() "
+        "FROM generate_series(1, :n) AS g"
     ),
     "sqlite": (
         "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :n) "
-        "INSERT INTO subscribers (email, created_at, updated_at) "
-        "SELECT 'p' || i || '@example.com', '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM g"
+        "INSERT INTO subscribers (email, email_key, created_at, updated_at) "
+        "SELECT 'p' || i || '@example.com', 'p' || i || '@example.com', "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM g"
     ),
 }
 
@@ -138,6 +140,8 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     rows = 1_000_000 if args.big else args.rows
+    if rows * 0.1 < CLAIMS * BATCH:  # the claims at 90% done need that many rows left
+        parser.error(f"--rows must be at least {CLAIMS * BATCH * 10:,}")
     servers: list = []
     url, schema = postgres_url(args.database_url, servers)
     ratios = [run("PostgreSQL", url, rows)]
