@@ -37,6 +37,17 @@ def diff(old: str, new: str, settings: Settings | None = None) -> DiffResult:
     return diff_documents(parse_document(old), parse_document(new), settings=settings)
 
 
+def changed_runs(result: DiffResult) -> list[str]:
+    """The text of every inserted or deleted run of the redline, in order."""
+    return [
+        op.text.strip()
+        for section in result.sections
+        for block in section.blocks
+        for op in block.words
+        if op.op != "equal"
+    ]
+
+
 def codes(result: DiffResult) -> list[str]:
     return [reason.code for reason in result.reasons]
 
@@ -109,13 +120,7 @@ def test_a_new_visible_contact_address_is_material_and_shown_whole():
     result = diff(POLICY, new)
     assert result.classification == "material"
     assert [r.code for r in result.reasons] == ["words"]
-    changed = [
-        op.text.strip()
-        for s in result.sections
-        for b in s.blocks
-        for op in b.words
-        if op.op != "equal"
-    ]
+    changed = changed_runs(result)
     assert changed == ["privacy@example.com", "dpo@example.org"]
 
 
@@ -124,13 +129,7 @@ def test_a_url_in_the_visible_text_is_material_and_replaced_whole():
     result = diff(POLICY, new)
     assert result.classification == "material"  # a reader sees another address
     assert [r.code for r in result.reasons] == ["words"]
-    changed = [
-        op.text.strip()
-        for s in result.sections
-        for b in s.blocks
-        for op in b.words
-        if op.op != "equal"
-    ]
+    changed = changed_runs(result)
     assert changed == [
         "https://ec.europa.eu/info/law/index_en.htm",
         "https://commission.europa.eu/law_en",
