@@ -461,3 +461,12 @@ def test_a_date_line_followed_by_a_link_to_other_versions_is_the_date_line():
     text = POLICY.replace("# Privacy Policy\n", f"# Privacy Policy\n\n{line}\n", 1)
     result = diff(text, text.replace("08/12/2026", "09/01/2026"))
     assert_noise(result, "date-line")
+
+
+@pytest.mark.parametrize("forward", [True, False], ids=["added", "removed"])
+def test_an_attribute_list_before_a_paragraph_leaves_its_first_word_unmarked(forward):
+    plain = POLICY.replace("You may ask", "If you write, you may ask")
+    marked = plain.replace("If you write", "{: #rights }\nIf you write")
+    result = diff(plain, marked) if forward else diff(marked, plain)
+    assert_noise(result, "attribute-lists")
+    assert [run for run in changed_runs(result)] == ["{: #rights }"]

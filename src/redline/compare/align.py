@@ -73,6 +73,11 @@ def _word_ops(
         if tag == "equal":
             ops.append(WordOp("equal", "".join(new_tokens[j1:j2])))
             continue
+        if tag == "replace" and i1 == j1 == 0:
+            opening = _opening_token(old_tokens[:i2], new_tokens[:j2])
+            if opening is not None:
+                ops.extend(opening)
+                continue
         if spans is not None and _inside(spans, i1, i2, j1, j2):
             kind = "date-line"
         else:
@@ -84,6 +89,22 @@ def _word_ops(
         if tag in {"insert", "replace"}:
             ops.append(WordOp("insert", "".join(new_tokens[j1:j2]), kind))
     return ops
+
+
+def _opening_token(old: list[str], new: list[str]) -> list[WordOp] | None:
+    """A token put before (or taken from before) a text's first word, which then gains (or
+    loses) the space before it: ``{: #id }`` + `` If`` against ``If``. The word is the same:
+    the ops are the token (with that space) and the unchanged rest, not the word replaced."""
+    inserted = len(old) < len(new)
+    short, long = (old, new) if inserted else (new, old)
+    start = len(long) - len(short)  # where the first word stands in the longer run
+    if start <= 0 or long[start].lstrip() != short[0] or long[start + 1 :] != short[1:]:
+        return None
+    first = long[start]
+    extra = "".join(long[:start]) + first[: len(first) - len(first.lstrip())]
+    kind = edit_kind([], long[:start]) if inserted else edit_kind(long[:start], [])
+    op = "insert" if inserted else "delete"
+    return [WordOp(op, extra, kind), WordOp("equal", "".join(short))]
 
 
 def _label_tokens(text: str, text_tokens: list[str]) -> int:
