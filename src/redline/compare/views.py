@@ -30,11 +30,17 @@ def _marked(
     words: list[WordOp], lines: Callable[[str], str], marks: dict[str, tuple[str, str]]
 ) -> str:
     """``words`` written with ``lines`` (escape and line breaks), each changed run between
-    the marks of its op."""
-    return "".join(
-        lines(op.text) if op.op not in marks else marks[op.op][0] + lines(op.text) + marks[op.op][1]
-        for op in words
-    )
+    the marks of its op. A hard line break added is shown as the break it is, one taken out
+    not at all: neither is text to mark."""
+    parts = []
+    for op in words:
+        if op.op not in marks:
+            parts.append(lines(op.text))
+        elif op.kind == "hard-breaks":
+            parts.append(lines(op.text) if op.op == "insert" else "")
+        else:
+            parts.append(marks[op.op][0] + lines(op.text) + marks[op.op][1])
+    return "".join(parts)
 
 
 _CLASS_LABEL = {
