@@ -154,6 +154,7 @@ def test_command_line_text_and_json(sqlite_world):
         "failed_temporary": 0,
         "failed_permanent": 1,
         "unknown": 0,
+        "bounced": 0,
         "pending": 0,
         "cancelled": 0,
     }

@@ -110,6 +110,7 @@ class Settings:
     from_address: str | None = _key(None, "an email address")
     smtp_connections: int = _key(1, "a whole number of connections", bounds=(1, 64))
     max_send_errors: int = _key(20, "a whole number", bounds=(1, 1_000_000))
+    bounce_limit: int = _key(3, "a whole number", bounds=(1, 1000))
     rate: float | None = _key(None, "messages per second", bounds=(0.001, 100_000))
     remind_days: tuple[int, ...] = _key(
         (7,), "a number of days or a list of them", bounds=(0, 3650)

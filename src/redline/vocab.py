@@ -27,6 +27,8 @@ class NoticeState(StrEnum):
     FAILED_PERMANENT = "failed-permanent"
     UNKNOWN = "unknown"
     CANCELLED = "cancelled"
+    #: Accepted, then returned by a delivery status notification (``redline bounces import``).
+    BOUNCED = "bounced"
 
 
 class Classification(StrEnum):
@@ -41,11 +43,14 @@ class Classification(StrEnum):
 NOTICE_KINDS: tuple[str, ...] = tuple(kind.value for kind in NoticeKind)
 #: Every ledger state.
 STATES: tuple[str, ...] = tuple(state.value for state in NoticeState)
-#: States a run never sends again by itself: done, or waiting for a person's decision.
+#: States a run never sends again by itself: done, or waiting for a person's decision. A
+#: bounced notice is finished but was not received: it is never resent automatically, and
+#: the proof counts it apart from 'sent'.
 FINISHED_STATES: tuple[str, ...] = (
     NoticeState.SENT.value,
     NoticeState.FAILED_PERMANENT.value,
     NoticeState.UNKNOWN.value,
+    NoticeState.BOUNCED.value,
 )
 #: The failed states, which ``notify --retry-failed`` re-queues.
 FAILED_STATES: tuple[str, ...] = (

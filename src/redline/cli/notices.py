@@ -46,9 +46,10 @@ def command(
     """Show who was told what about POLICY, and when: proof of notice for an auditor.
 
     One line per recipient and email: its state (pending, sending, sent, failed-temporary,
-    failed-permanent, unknown, cancelled), the number of SMTP tries, the Message-ID, the SMTP
-    server's reply, the times queued, claimed, sent and last changed, all in UTC (ISO 8601),
-    and its history (every try, re-queue and recovery).
+    failed-permanent, unknown, cancelled, or bounced: returned by the recipient's server, so
+    not received), the number of SMTP tries, the Message-ID, the SMTP server's reply (for a
+    bounced row, the bounce's reason), the times queued, claimed, sent and last changed, all
+    in UTC (ISO 8601), and its history (every try, re-queue, recovery and bounce).
     Every export starts with when and by what it was made. Removed subscribers stay in it.
 
     Exit codes: 0 success (also when nothing is recorded); 2 usage or input error;

@@ -62,6 +62,7 @@ def _counts(version: VersionStatus) -> str:
             f"{label[kind]}: {counts.sent} sent, {counts.failed} failed"
             + (f" ({counts.failed_temporary} to retry)" if counts.failed_temporary else "")
             + (f", {counts.unknown} unknown" if counts.unknown else "")
+            + (f", {counts.bounced} bounced" if counts.bounced else "")
             + f", {counts.pending} pending"
         )
     return "; ".join(parts)

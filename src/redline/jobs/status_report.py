@@ -45,6 +45,11 @@ class NoticeCounts:
         return self.states.get("unknown", 0)
 
     @property
+    def bounced(self) -> int:
+        """Messages accepted, then returned by a delivery status notification."""
+        return self.states.get("bounced", 0)
+
+    @property
     def pending(self) -> int:
         """Queued and not sent yet (including rows a crashed run left 'sending')."""
         return self.states.get("pending", 0) + self.states.get("sending", 0)
@@ -61,6 +66,7 @@ class NoticeCounts:
             "failed_temporary": self.failed_temporary,
             "failed_permanent": self.failed_permanent,
             "unknown": self.unknown,
+            "bounced": self.bounced,
             "pending": self.pending,
             "cancelled": self.states.get("cancelled", 0),
         }

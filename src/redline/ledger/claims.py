@@ -248,6 +248,8 @@ def _admit(
             cancel.setdefault("subscriber removed", []).append(row.id)
         elif person.unsubscribed_at is not None:
             cancel.setdefault("unsubscribed", []).append(row.id)
+        elif person.undeliverable_at is not None:
+            cancel.setdefault("undeliverable (bounced)", []).append(row.id)
         elif person.id not in wanting:
             cancel.setdefault("no longer subscribed to this policy", []).append(row.id)
         else:

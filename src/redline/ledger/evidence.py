@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from redline.ledger.db import Database
 from redline.ledger.schema import (
+    deliverable,
     events_table,
     ledger_key,
     notices_table,
@@ -103,7 +104,7 @@ class Evidence(Database):
         statement = (
             sa.select(sa.func.count())
             .select_from(s)
-            .where(s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy), ~finished)
+            .where(*deliverable(s), subscribed_to(s.c.id, policy), ~finished)
         )
         with self._read() as conn:
             return int(conn.execute(statement).scalar_one())

@@ -42,6 +42,7 @@ from redline.ledger.db import BATCH, Database
 from redline.ledger.merge import MERGED_REASON
 from redline.ledger.schema import (
     UTCDateTime,
+    deliverable,
     events_table,
     ledger_key,
     notices_table,
@@ -100,9 +101,7 @@ class Notices(Database):
         check_kind(kind)
         s, n = subscribers_table, notices_table
         now = self._clock()
-        active = sa.select(s.c.id).where(
-            s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy)
-        )
+        active = sa.select(s.c.id).where(*deliverable(s), subscribed_to(s.c.id, policy))
         with self._write() as conn:
             if self._pg:
                 # Fresh planner statistics: after a bulk import the stale ones pick plans that
@@ -265,7 +264,7 @@ def _unqueued(policy: str, version: int, kind: str, now: datetime) -> sa.Select[
             sa.literal(now, UTCDateTime()),
             sa.literal(now, UTCDateTime()),
         )
-        .where(s.c.unsubscribed_at.is_(None), subscribed_to(s.c.id, policy), ~existing)
+        .where(*deliverable(s), subscribed_to(s.c.id, policy), ~existing)
         .order_by(s.c.id)
     )
     return source

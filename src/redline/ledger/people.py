@@ -31,6 +31,7 @@ class Subscriber:
     updated: datetime
     unsubscribed: datetime | None
     merged_from: tuple[str, ...] = ()
+    undeliverable: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -58,4 +59,5 @@ def group_subscribers(rows: Iterable[sa.Row[Any]]) -> Iterator[Subscriber]:
             updated=first.updated_at,
             unsubscribed=first.unsubscribed_at,
             merged_from=tuple(json.loads(first.merged_from)) if first.merged_from else (),
+            undeliverable=first.undeliverable_at,
         )

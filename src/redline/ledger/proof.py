@@ -216,6 +216,8 @@ def write_text(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -
         reply = " ".join(
             str(part) for part in (record.last_code, record.last_message) if part is not None
         )
+        if record.state == "bounced":
+            reply = f"bounced: {record.reason}"
         tail = "  ".join(
             part for part in (record.email, record.message_id or "-", reply or record.reason or "-")
         )

@@ -21,7 +21,7 @@ from redline.vocab import NOTICE_KINDS, STATES
 
 LOG = logging.getLogger("redline.ledger.store")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 ALL_POLICIES = "*"
 
 
@@ -79,6 +79,9 @@ subscribers_table = sa.Table(
     # migration merged case-duplicates into this row, their addresses (a JSON array).
     sa.Column("email_key", sa.String(320), nullable=False, server_default=""),
     sa.Column("merged_from", sa.Text),
+    # When bounce_limit hard bounces made the address undeliverable (schema version 5): it
+    # is not queued for new notices.
+    sa.Column("undeliverable_at", UTCDateTime),
     sa.UniqueConstraint("email", name="uq_subscribers_email"),
     sa.Index("uq_subscribers_email_key", "email_key", unique=True),
 )
@@ -167,7 +170,7 @@ events_table = sa.Table(
     ),
     sa.Column("at", UTCDateTime, nullable=False),
     # An SMTP try's outcome (sent, failed-temporary, failed-permanent, unknown, deferred),
-    # or requeued / recovered.
+    # or requeued / recovered / bounced.
     sa.Column("event", sa.String(20), nullable=False),
     sa.Column("code", sa.Integer),
     sa.Column("message", sa.Text),
@@ -241,7 +244,43 @@ def _migrate_v4(conn: Connection) -> None:
     migrate_v4(conn)
 
 
-_MIGRATIONS = {2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4}
+def _rebuild_sqlite(conn: Connection, tables: tuple[sa.Table, ...]) -> None:
+    """Recreate ``tables`` (referenced ones first) with their current definitions, rows kept.
+
+    SQLite cannot change a CHECK constraint in place. Each table is renamed, its indexes
+    dropped, created anew and refilled; the old ones are dropped referencing ones first, so
+    no ON DELETE CASCADE reaches the copies.
+    """
+    for table in tables:
+        conn.execute(sa.text(f"ALTER TABLE {table.name} RENAME TO {table.name}_old"))
+        for index in sa.inspect(conn).get_indexes(f"{table.name}_old"):
+            conn.execute(sa.text(f"DROP INDEX {index['name']}"))
+    for table in tables:
+        table.create(conn)
+        columns = ", ".join(c.name for c in table.columns)
+        conn.execute(
+            sa.text(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {table.name}_old")
+        )
+    for table in reversed(tables):
+        conn.execute(sa.text(f"DROP TABLE {table.name}_old"))
+
+
+def _migrate_v5(conn: Connection) -> None:
+    """Version 5: the 'bounced' state and subscribers.undeliverable_at."""
+    spec = subscribers_table.c.undeliverable_at.type.compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE subscribers ADD COLUMN undeliverable_at {spec}"))
+    if conn.dialect.name == "sqlite":
+        _rebuild_sqlite(conn, (notices_table, events_table))
+    else:
+        conn.execute(
+            sa.text(
+                "ALTER TABLE notices DROP CONSTRAINT ck_notices_state, "
+                f"ADD CONSTRAINT ck_notices_state CHECK ({_STATE_CHECK})"
+            )
+        )
+
+
+_MIGRATIONS = {2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4, 5: _migrate_v5}
 
 
 class Schema(Database):
@@ -307,6 +346,12 @@ def subscribed_to(subscriber_id: Any, policy: str) -> sa.Exists:
         .where(x.c.subscriber_id == subscriber_id, x.c.policy.in_([ALL_POLICIES, policy]))
         .exists()
     )
+
+
+def deliverable(s: sa.Table | sa.Alias) -> list[sa.ColumnElement[bool]]:
+    """Conditions on subscribers ``s`` that new notices are queued for: subscribed and not
+    undeliverable."""
+    return [s.c.unsubscribed_at.is_(None), s.c.undeliverable_at.is_(None)]
 
 
 def ledger_key(policy: str, version: int | None, kind: str | None) -> list[Any]:

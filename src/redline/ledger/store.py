@@ -7,7 +7,7 @@ PostgreSQL by URL).
 migrations (:mod:`~redline.ledger.schema`), the subscriber repository
 (:mod:`~redline.ledger.subscriptions`), the ledger's state machine
 (:mod:`~redline.ledger.notices`, :mod:`~redline.ledger.claims`, :mod:`~redline.ledger.leases`,
-:mod:`~redline.ledger.marks`) and its evidence
+:mod:`~redline.ledger.marks`, :mod:`~redline.ledger.bounces`) and its evidence
 (:mod:`~redline.ledger.evidence`).
 """
 
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from redline.env import utc_now
 from redline.errors import StorageError
+from redline.ledger.bounces import Bounces
 from redline.ledger.claims import Claims
 from redline.ledger.db import LOG, URL_HINT, make_engine, parse_url, sqlite_file
 from redline.ledger.evidence import Evidence
@@ -30,7 +31,7 @@ from redline.ledger.schema import SCHEMA_VERSION, Schema
 from redline.ledger.subscriptions import Subscriptions
 
 
-class Store(Subscriptions, Claims, Notices, Marks, Evidence, Schema):
+class Store(Subscriptions, Claims, Notices, Marks, Evidence, Bounces, Schema):
     """The subscriber list and the notice ledger in one database.
 
     Open with :meth:`Store.open`; use as a context manager or call :meth:`close`. Every

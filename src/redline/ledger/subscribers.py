@@ -295,6 +295,7 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
         "subscribed_at": utc_iso(subscriber.created),
         "unsubscribed_at": utc_iso(subscriber.unsubscribed),
         "merged_from": list(subscriber.merged_from),
+        "undeliverable_at": utc_iso(subscriber.undeliverable),
     }
 
 

@@ -342,6 +342,7 @@ class Subscriptions(Database):
                 s.c.updated_at,
                 s.c.unsubscribed_at,
                 s.c.merged_from,
+                s.c.undeliverable_at,
                 x.c.policy,
             )
             .select_from(s.outerjoin(x, x.c.subscriber_id == s.c.id))
