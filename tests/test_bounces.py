@@ -15,9 +15,8 @@ from dsn_samples import exim_bounce, not_a_bounce, postfix_dsn
 from redline.jobs.status_report import NoticeCounts
 from redline.ledger.store import Store
 from redline.mail.bounces import parse_bounce
-from redline.mail.send import send_notices
-from smtp_servers import running_server
-from test_notify import NOTICE, SECRET, add_subscribers, make_settings, smtp
+from test_identity import notify as send_version
+from test_notify import SECRET, add_subscribers
 
 POLICY = "privacy"
 READERS = [f"reader{i}@example.com" for i in range(4)]
@@ -34,16 +33,8 @@ def repo(policy_repo):
 
 def notify(tmp_path: Path, database_url: str, version: int) -> dict[str, str]:
     """Send ``version`` to every subscriber through aiosmtpd; their Message-IDs by address."""
-    with Store.open(database_url) as store, running_server() as server:
-        report = send_notices(
-            make_settings(tmp_path),
-            store,
-            smtp(server),
-            NOTICE,
-            policy=POLICY,
-            version=version,
-            kind="notice",
-        )
+    with Store.open(database_url) as store:
+        report, _ = send_version(tmp_path, store, version)
         assert report.sent == len(READERS)
         return {r.email: r.message_id for r in store.iter_notices(POLICY, version, "notice")}
 
