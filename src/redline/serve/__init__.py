@@ -1,0 +1,1 @@
+"""`redline serve`: the subscriber web app (subscribe, preferences, one-click unsubscribe)."""
