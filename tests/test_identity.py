@@ -191,7 +191,7 @@ def test_a_database_with_case_duplicates_is_merged_keeping_every_proof_row(
     with caplog.at_level(logging.INFO, logger="redline"):
         store = Store.open(database_url)
     with store:
-        assert store.schema_version() == SCHEMA_VERSION == 5
+        assert store.schema_version() == SCHEMA_VERSION == 6
         logged = [r.getMessage() for r in caplog.records if "differ only in case" in r.message]
         assert logged == [
             "merged 3 addresses that differ only in case into 3 subscribers "

@@ -12,6 +12,7 @@ from email.headerregistry import Address
 from typing import TYPE_CHECKING
 
 from redline.errors import ConfigError
+from redline.ledger.subscribers import unsubscribe_template
 from redline.mail.message import MessageFactory
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class SampleAddressing:
             sender = sender_address(settings)
         except ConfigError:
             sender = SAMPLE_SENDER
-        url = settings.unsubscribe_url
+        url = unsubscribe_template(settings)
         return cls(sender, url.replace("{token}", SAMPLE_TOKEN) if url else None)
 
     def message(

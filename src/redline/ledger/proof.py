@@ -1,5 +1,8 @@
 """Proof of notice: the ledger as evidence of who was told what, when, and what the server said.
 
+The JSON and text exports also list the subscription changes (subscribed, changed,
+unsubscribed, each with its time and channel) of everybody the export covers.
+
 Exports stream the ledger (never the whole list in memory), state when and by what they were
 made, and give every time in UTC as ISO 8601 (``2025-06-01T09:30:00Z``). Each row carries its
 history: every SMTP try (with its outcome and reply), re-queue and recovery. CSV cells that a
@@ -23,6 +26,7 @@ from redline.files import atomic_open
 from redline.vocab import STATES
 
 if TYPE_CHECKING:
+    from redline.ledger.changes import SubscriptionChange
     from redline.ledger.evidence import NoticeEvent, NoticeRecord
     from redline.ledger.store import Store
 
@@ -93,6 +97,18 @@ def record_fields(record: NoticeRecord) -> dict[str, Any]:
         "notice_id": record.id,
         "subscriber_id": record.subscriber_id,
         "history": [event_fields(event) for event in record.history],
+    }
+
+
+def change_fields(change: SubscriptionChange) -> dict[str, Any]:
+    """One subscription change as plain data."""
+    return {
+        "at": utc_iso(change.at),
+        "email": change.email,
+        "subscriber_id": change.subscriber_id,
+        "action": change.action,
+        "channel": change.channel,
+        "detail": change.detail,
     }
 
 
@@ -192,21 +208,38 @@ def write_csv(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) ->
     return summary
 
 
-def write_json(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -> ExportSummary:
-    """``{"export": metadata, "notices": [...], "summary": counts}``, written as it streams."""
+def write_json(
+    records: Iterable[NoticeRecord],
+    info: ExportInfo,
+    out: TextIO,
+    changes: Iterable[SubscriptionChange] = (),
+) -> ExportSummary:
+    """``{"export": metadata, "notices": [...], "subscription_changes": [...], "summary":
+    counts}``, written as it streams."""
     summary = ExportSummary()
     out.write('{"export": ' + json.dumps(info.to_json(), ensure_ascii=False) + ',\n"notices": [')
     for record in records:
         out.write(",\n" if summary.records else "\n")
         out.write(json.dumps(record_fields(record), ensure_ascii=False))
         summary.add(record)
+    out.write('\n],\n"subscription_changes": [')
+    for index, change in enumerate(changes):
+        out.write(
+            (",\n" if index else "\n") + json.dumps(change_fields(change), ensure_ascii=False)
+        )
     out.write('\n],\n"summary": ' + json.dumps(summary.to_json(), ensure_ascii=False) + "}\n")
     return summary
 
 
-def write_text(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -> ExportSummary:
+def write_text(
+    records: Iterable[NoticeRecord],
+    info: ExportInfo,
+    out: TextIO,
+    changes: Iterable[SubscriptionChange] = (),
+) -> ExportSummary:
     """A readable listing; TIME is when a row was sent, or its last change otherwise. A row
-    with more than one history entry is followed by them, indented."""
+    with more than one history entry is followed by them, indented; the subscription
+    changes follow the summary."""
     summary = ExportSummary()
     out.write(info.describe() + "\n")
     header = f"{'VERSION':<8}{'KIND':<10}{'STATE':<18}{'TRIES':>5}  {'TIME':<21}"
@@ -230,10 +263,14 @@ def write_text(records: Iterable[NoticeRecord], info: ExportInfo, out: TextIO) -
         summary.add(record)
     for line in summary.lines(info.policy) or [f"no notices recorded for {info.policy}"]:
         out.write(line + "\n")
+    for index, change in enumerate(changes):
+        if not index:
+            out.write("subscription changes (time, action, channel, address):\n")
+        out.write(f"  {utc_iso(change.at)} {change.action} {change.channel} {change.email}\n")
     return summary
 
 
-_WRITERS: dict[str, Callable[[Iterable[NoticeRecord], ExportInfo, TextIO], ExportSummary]] = {
+_WRITERS: dict[str, Callable[..., ExportSummary]] = {
     "text": write_text,
     "csv": write_csv,
     "json": write_json,
@@ -256,11 +293,13 @@ def export_notices(
     writer = _WRITERS[fmt]
     info = ExportInfo(policy=policy, version=version, kind=kind, database=store.dialect)
     records = store.iter_notices(policy, version, kind, history=True)
+    # The CSV export is one table of notices; the others also list subscription changes.
+    extra = () if fmt == "csv" else (store.iter_changes(policy=policy),)
     if path is None:
         if out is None:
             raise ValueError("export_notices needs out or path")
-        return writer(records, info, out)
-    return _write_atomic(path, lambda handle: writer(records, info, handle))
+        return writer(records, info, out, *extra)
+    return _write_atomic(path, lambda handle: writer(records, info, handle, *extra))
 
 
 def _write_atomic(path: Path, write: Callable[[TextIO], ExportSummary]) -> ExportSummary:

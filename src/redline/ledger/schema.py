@@ -21,7 +21,7 @@ from redline.vocab import NOTICE_KINDS, STATES
 
 LOG = logging.getLogger("redline.ledger.store")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 ALL_POLICIES = "*"
 
 
@@ -177,7 +177,38 @@ events_table = sa.Table(
     sa.Index("ix_notice_events_notice", "notice_id", "id"),
 )
 
-_OUR_TABLES = ("subscribers", "subscriptions", "notices", "notice_events")
+#: How a subscription change came in (``subscription_events.channel``).
+CHANNELS = ("one-click", "page", "import", "cli", "confirm")
+
+# Every change to a subscriber (schema version 6), with its time and channel, for the proof:
+# ``action`` is subscribed, changed, resubscribed, unsubscribed, removed or confirmation-sent;
+# ``detail`` a JSON object (the policies and locale after the change).
+subscription_events_table = sa.Table(
+    "subscription_events",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email_key", sa.String(320), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_subscription_events_key", "email_key", "id"),
+)
+
+_OUR_TABLES = (
+    "subscribers",
+    "subscriptions",
+    "notices",
+    "notice_events",
+    "subscription_events",
+)
 
 
 def _set_meta(conn: Connection, key: str, value: str) -> None:
@@ -280,7 +311,18 @@ def _migrate_v5(conn: Connection) -> None:
         )
 
 
-_MIGRATIONS = {2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4, 5: _migrate_v5}
+def _migrate_v6(conn: Connection) -> None:
+    """Version 6: subscription_events, every subscription change with its time and channel."""
+    subscription_events_table.create(conn)
+
+
+_MIGRATIONS = {
+    2: _migrate_v2,
+    3: _migrate_v3,
+    4: _migrate_v4,
+    5: _migrate_v5,
+    6: _migrate_v6,
+}
 
 
 class Schema(Database):

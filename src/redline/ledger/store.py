@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from redline.env import utc_now
 from redline.errors import StorageError
 from redline.ledger.bounces import Bounces
+from redline.ledger.changes import Changes
 from redline.ledger.claims import Claims
 from redline.ledger.db import LOG, URL_HINT, make_engine, parse_url, sqlite_file
 from redline.ledger.evidence import Evidence
@@ -31,7 +32,7 @@ from redline.ledger.schema import SCHEMA_VERSION, Schema
 from redline.ledger.subscriptions import Subscriptions
 
 
-class Store(Subscriptions, Claims, Notices, Marks, Evidence, Bounces, Schema):
+class Store(Subscriptions, Changes, Claims, Notices, Marks, Evidence, Bounces, Schema):
     """The subscriber list and the notice ledger in one database.
 
     Open with :meth:`Store.open`; use as a context manager or call :meth:`close`. Every

@@ -126,8 +126,10 @@ def add_subscriber(
     policies: Collection[str] | None = None,
     known_policies: Mapping[str, str] | None = None,
     resubscribe: bool = False,
+    channel: str = "cli",
 ) -> tuple[str, Subscriber]:
-    """Add one subscriber, or update the fields given (None keeps the stored value).
+    """Add one subscriber, or update the fields given (None keeps the stored value); the
+    change is recorded as made through ``channel``.
 
     Returns ('added' | 'updated' | 'unchanged', the stored subscriber).
     """
@@ -138,7 +140,7 @@ def add_subscriber(
         if policies is None:
             policies = existing.policies
     item = make_subscriber(email, name, locale, policies, known_policies=known_policies)
-    result = store.upsert_subscribers([item], resubscribe=resubscribe)[0]
+    result = store.upsert_subscribers([item], resubscribe=resubscribe, channel=channel)[0]
     stored = store.get_subscriber(item.email)
     if stored is None:  # removed by a concurrent run in between
         raise InputError(f"subscriber {item.email} was removed meanwhile", hint="try again")
@@ -251,15 +253,25 @@ def _merged_into(store: Store, tag: str, env: Environment) -> str | None:
     return None
 
 
+def unsubscribe_template(settings: Settings) -> str | None:
+    """Config ``unsubscribe_url``; else, with ``serve_url`` set, the one-click endpoint of
+    ``redline serve`` there (``{serve_url}/unsubscribe?token={token}``); else None."""
+    if settings.unsubscribe_url:
+        return settings.unsubscribe_url
+    if settings.serve_url:
+        return settings.serve_url.rstrip("/") + "/unsubscribe?token={token}"
+    return None
+
+
 def unsubscribe_link(
     settings: Settings, email: str, subscriber_id: int | None = None
 ) -> str | None:
-    """The subscriber's unsubscribe URL from config ``unsubscribe_url``, or None if unset.
+    """The subscriber's unsubscribe URL (:func:`unsubscribe_template`), or None if unset.
 
-    ``{token}`` in the configured URL is replaced by :func:`make_token`. The URL must be
-    safe header text without white space (it is also the List-Unsubscribe header).
+    ``{token}`` in the URL is replaced by :func:`make_token`. The URL must be safe header
+    text without white space (it is also the List-Unsubscribe header).
     """
-    template = settings.unsubscribe_url
+    template = unsubscribe_template(settings)
     if not template:
         return None
     try:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from redline.errors import StorageError
+from redline.ledger.changes import change_detail, change_row, record_change_of, record_changes
 from redline.ledger.checks import SubscriberInput, email_key, lookup_key, prepare_subscriber
 from redline.ledger.db import Database
 from redline.ledger.people import Subscriber, group_subscribers
@@ -27,6 +28,7 @@ from redline.ledger.schema import (
     notices_table,
     subscribed_to,
     subscribers_table,
+    subscription_events_table,
     subscriptions_table,
 )
 
@@ -93,30 +95,37 @@ class Subscriptions(Database):
         policies: Sequence[str] | None = None,
         *,
         resubscribe: bool = False,
+        channel: str = "cli",
     ) -> str:
         """Add or update one subscriber; return 'added', 'updated' or 'unchanged'.
 
         The given values replace the stored ones (``name``/``locale`` None: none;
         ``policies`` None or empty: every policy). Someone who unsubscribed stays
         unsubscribed unless ``resubscribe`` is true. Raises InputError for an invalid
-        address, name or policy slug.
+        address, name or policy slug. The change is recorded as made through ``channel``.
         """
         item = SubscriberInput(email, name, locale, tuple(policies) if policies else None)
-        return self.upsert_subscribers([item], resubscribe=resubscribe)[0]
+        return self.upsert_subscribers([item], resubscribe=resubscribe, channel=channel)[0]
 
     def upsert_subscribers(
-        self, items: Sequence[SubscriberInput], *, resubscribe: bool = False
+        self,
+        items: Sequence[SubscriberInput],
+        *,
+        resubscribe: bool = False,
+        channel: str = "import",
     ) -> list[str]:
         """:meth:`upsert_subscriber` for many subscribers in one transaction, in order.
 
         Addresses are matched by :func:`~redline.ledger.checks.email_key`: a known person
         keeps the address they were first stored with. Raises InputError (and stores
-        nothing) if any item is invalid.
+        nothing) if any item is invalid. Each change is recorded as made through ``channel``
+        (:mod:`redline.ledger.changes`).
         """
         prepared = [prepare_subscriber(item) for item in items]
         results: list[str | None] = [None] * len(prepared)
         if not prepared:
             return []
+        changes: list[dict[str, Any]] = []
         with self._write() as conn:
             known = self._fetch_subscribers(conn, {email_key(item.email) for item in prepared})
             fresh: dict[str, tuple[int, SubscriberInput]] = {}
@@ -124,12 +133,16 @@ class Subscriptions(Database):
                 key = email_key(item.email)
                 if key not in known and key not in fresh:
                     fresh[key] = (index, item)
-            if fresh:
-                for index in self._add_subscribers(conn, fresh, known):
-                    results[index] = "added"
+            for index in self._add_subscribers(conn, fresh, known) if fresh else ():
+                results[index] = "added"
+                changes.append(self._change(known, prepared[index], channel, "subscribed"))
             for index, item in enumerate(prepared):
                 if results[index] is None:
-                    results[index] = self._update_subscriber(conn, item, known, resubscribe)
+                    action = self._update_subscriber(conn, item, known, resubscribe)
+                    results[index] = "unchanged" if action == "unchanged" else "updated"
+                    if action != "unchanged":
+                        changes.append(self._change(known, item, channel, action))
+            record_changes(conn, changes)
         return [result or "unchanged" for result in results]
 
     def _add_subscribers(
@@ -169,6 +182,14 @@ class Subscriptions(Database):
             known.update(self._fetch_subscribers(conn, raced))
         return [fresh[key][0] for key in inserted]
 
+    def _change(
+        self, known: dict[str, _Stored], item: SubscriberInput, channel: str, action: str
+    ) -> dict[str, Any]:
+        """The change row of ``action`` on the stored subscriber of ``item``."""
+        stored = known[email_key(item.email)]
+        detail = change_detail(stored.policies, stored.locale)
+        return change_row(stored.id, item.email, self._clock(), channel, action, detail)
+
     def _fetch_subscribers(self, conn: Connection, keys: set[str]) -> dict[str, _Stored]:
         """The stored subscribers with these identities, by identity."""
         s, x = subscribers_table, subscriptions_table
@@ -189,6 +210,7 @@ class Subscriptions(Database):
     def _update_subscriber(
         self, conn: Connection, item: SubscriberInput, known: dict[str, _Stored], resub: bool
     ) -> str:
+        """Update one known subscriber: 'unchanged', 'changed' or 'resubscribed'."""
         now = self._clock()
         wanted = set(item.policies) if item.policies else {ALL_POLICIES}
         key = email_key(item.email)
@@ -219,10 +241,11 @@ class Subscriptions(Database):
             },
         )
         known[key] = _Stored(stored.id, item.name, item.locale, unsubscribed_at, wanted)
-        return "updated"
+        return "resubscribed" if stored.unsubscribed_at and not unsubscribed_at else "changed"
 
-    def remove_subscriber(self, email: str) -> bool:
-        """Delete a subscriber and their subscriptions; their ledger rows stay as proof."""
+    def remove_subscriber(self, email: str, *, channel: str = "cli") -> bool:
+        """Delete a subscriber and their subscriptions; their ledger rows and subscription
+        changes stay as proof (the removal recorded as made through ``channel``)."""
         key = lookup_key(email)
         if key is None:
             return False
@@ -231,12 +254,14 @@ class Subscriptions(Database):
             found = conn.execute(sa.select(s.c.id).where(s.c.email_key == key)).scalar()
             if found is None:
                 return False
+            record_change_of(conn, key, self._clock(), channel, "removed")
             # Explicit, so the proof keeps its rows even where foreign keys are not enforced.
-            conn.execute(
-                sa.update(notices_table)
-                .where(notices_table.c.subscriber_id == found)
-                .values(subscriber_id=None)
-            )
+            for table in (notices_table, subscription_events_table):
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.subscriber_id == found)
+                    .values(subscriber_id=None)
+                )
             conn.execute(
                 sa.delete(subscriptions_table).where(subscriptions_table.c.subscriber_id == found)
             )
@@ -269,8 +294,9 @@ class Subscriptions(Database):
                 conn.execute(sa.delete(x).where(x.c.policy == old))
         return moved
 
-    def unsubscribe(self, email: str) -> bool:
-        """Mark a subscriber unsubscribed; False if unknown or already unsubscribed."""
+    def unsubscribe(self, email: str, *, channel: str = "cli") -> bool:
+        """Mark a subscriber unsubscribed, recorded as made through ``channel``; False if
+        unknown or already unsubscribed."""
         key = lookup_key(email)
         if key is None:
             return False
@@ -282,7 +308,10 @@ class Subscriptions(Database):
                 .where(s.c.email_key == key, s.c.unsubscribed_at.is_(None))
                 .values(unsubscribed_at=now, updated_at=now)
             )
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            record_change_of(conn, key, now, channel, "unsubscribed")
+            return True
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         """The subscriber with this address (case ignored), or None."""

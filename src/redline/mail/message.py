@@ -21,7 +21,8 @@ from email.utils import format_datetime
 from typing import Any
 
 from redline.env import utc_now
-from redline.errors import InputError
+from redline.errors import ConfigError, InputError
+from redline.ledger.checks import normalize_email
 from redline.ledger.headers import header_text, mailbox
 from redline.mail.outcome import PERMANENT, SendFailure
 from redline.mail.wire import (
@@ -148,6 +149,7 @@ class MessageFactory:
         version: int,
         kind: str,
         unsubscribe: Callable[[Recipient], str | None],
+        unsubscribe_mailto: str | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sender = sender
@@ -163,6 +165,8 @@ class MessageFactory:
             raise InputError("the notice subject cannot be written as a mail header")
         self._unsubscribe = unsubscribe
         self._fallback = f"mailto:{sender.addr_spec}?subject=unsubscribe"
+        # Config unsubscribe_mailto: a mailto: List-Unsubscribe beside the https one.
+        self._mailto = _mailto(unsubscribe_mailto) if unsubscribe_mailto else None
         self._text = _Body.prepare(notice.text, "plain")
         self._html = _Body.prepare(notice.html, "html")
         digest = hashlib.sha256(f"{notice.subject}\0{notice.text}\0{notice.html}".encode())
@@ -260,11 +264,17 @@ class MessageFactory:
         values = {
             TO: folded(policy, "To", to),
             DATE: date,
-            UNSUBSCRIBE: folded(policy, "List-Unsubscribe", f"<{url}>"),
+            UNSUBSCRIBE: folded(policy, "List-Unsubscribe", self._list_unsubscribe(url)),
             TEXT_LINK: text_link.encode("ascii"),
             HTML_LINK: html_link.encode("ascii"),
         }
         return template.fill(values, digest)
+
+    def _list_unsubscribe(self, url: str) -> str:
+        """The List-Unsubscribe value: ``<url>``, then the configured mailto: one, if any."""
+        if self._mailto and url != self._mailto:
+            return f"<{url}>, <{self._mailto}>"
+        return f"<{url}>"
 
     def template(self, utf8: bool, one_click: bool) -> WireTemplate | None:
         """The notice's template for one variant (UTF-8 headers, one-click unsubscribe),
@@ -282,7 +292,7 @@ class MessageFactory:
             TO: folded(policy, "To", to),
             DATE: folded(policy, "Date", when),
             MESSAGE_ID: folded(policy, "Message-ID", mid),
-            UNSUBSCRIBE: folded(policy, "List-Unsubscribe", f"<{marks.url}>"),
+            UNSUBSCRIBE: folded(policy, "List-Unsubscribe", self._list_unsubscribe(marks.url)),
         }
         template = WireTemplate.cut(self._assemble(to, mid, when, links, utf8), marks, lines)
         # The probe: a copy for someone else must be what building it in full gives.
@@ -317,7 +327,7 @@ class MessageFactory:
         msg["Subject"] = self._subject
         msg["Date"] = date
         msg["Message-ID"] = mid
-        msg["List-Unsubscribe"] = f"<{url}>"
+        msg["List-Unsubscribe"] = self._list_unsubscribe(url)
         if url.startswith("https://"):
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
@@ -330,6 +340,18 @@ class MessageFactory:
         msg.attach(self._text.part(text_link))
         msg.attach(self._html.part(html_link))
         return msg
+
+
+def _mailto(address: str) -> str:
+    """``mailto:ADDRESS?subject=unsubscribe`` for config ``unsubscribe_mailto`` (an ASCII
+    address; ConfigError otherwise)."""
+    try:
+        checked = normalize_email(address)
+    except InputError as problem:
+        raise ConfigError(f"unsubscribe_mailto {problem.message}") from None
+    if not checked.isascii() or any(char in checked for char in "<>,?&%\"' "):
+        raise ConfigError(f"unsubscribe_mailto {address!r} cannot be a mailto: header link")
+    return f"mailto:{checked}?subject=unsubscribe"
 
 
 def _recipient_header(email: str, name: str | None) -> Any:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from redline.errors import ConfigError
 from redline.ledger.checks import email_key
-from redline.ledger.subscribers import unsubscribe_link
+from redline.ledger.subscribers import unsubscribe_link, unsubscribe_template
 from redline.mail.message import MessageFactory
 from redline.mail.outbox import OutboxTransport
 from redline.mail.outcome import SendFailure, redact
@@ -95,7 +95,7 @@ def send_notices(
     report = NotifyReport(
         policy, version, kind, transport.description if transport else None, dry_run=dry_run
     )
-    if not settings.unsubscribe_url:
+    if not unsubscribe_template(settings):
         LOG.warning(
             "unsubscribe_url is not configured; notices offer a mailto: unsubscribe link "
             "to %s instead",
@@ -134,6 +134,7 @@ def _factory(
         version=version,
         kind=kind,
         unsubscribe=lambda to: unsubscribe_link(settings, to.email, to.subscriber_id),
+        unsubscribe_mailto=settings.unsubscribe_mailto,
         clock=settings.env.clock,
     )
 
