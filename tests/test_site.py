@@ -77,15 +77,16 @@ def test_version_page_has_redline_and_full_text(released_repo, tmp_path):
     page = (site / "privacy-policy/2/index.html").read_text()
     assert "<title>Privacy Policy, version 2</title>" in page
     assert "March 1, 2024" in page
-    assert '<a href="../1/index.html">version 1</a>' in page
+    assert '<a href="../1/index.html">Version 1</a>' in page
     assert "Redline against version 1" in page
     assert "<ins> and in Switzerland</ins>" in page
-    assert "<h2>7. Transfer of Data</h2>" in page  # the full text, rendered
+    # the full text, rendered, its headings below the page's own h2 "Full text of version 2"
+    assert "<h3>Privacy Policy</h3>" in page and "<h4>7. Transfer of Data</h4>" in page
     assert "Every service provider signs a data processing agreement with us." in page
     first = (site / "privacy-policy/1/index.html").read_text()
     assert "Redline against" not in first
-    assert "this is the first version" in first
-    assert '<a href="../2/index.html">version 2</a>' in first  # replaced by
+    assert "This is the first published version of the policy." in first
+    assert '<a href="../2/index.html">Version 2</a>' in first  # replaced by
     source = (site / "privacy-policy/2/privacy-policy.md").read_text()
     assert source == (released_repo.root / "policies/privacy-policy.md").read_text()
     changelog = (site / "privacy-policy/changelog.md").read_text()

@@ -10,7 +10,7 @@ from redline.document.model import parse_document
 from redline.publish.changelog import entry_for_release, render_entry
 from redline.publish.notice import build_notice_context, render_notice
 from redline.publish.prose import QUOTE_LIMIT, generate_summary, quote
-from redline.publish.site import build_site
+from redline.publish.site import build_site, site_globals
 from redline.publish.templates import Templates
 
 
@@ -121,11 +121,15 @@ def test_reasons_are_shown_in_every_output(policy_repo, tag_release, tmp_path):
     page = Templates(settings).render(
         "site/version.html.j2",
         {
-            "site": {"title": "t", "url": None},
+            "site": site_globals(settings, release.effective_date),
             "root": "../../",
             "canonical": None,
             "policy": entry.policy,
-            "version": {"source_name": "privacy-policy.md"},
+            "version": {
+                "source_name": "privacy-policy.md",
+                "status": "in-force",
+                "release": release,
+            },
             "entry": entry,
             "redline": render_html(diff, standalone=False),
             "text": "",

@@ -168,15 +168,18 @@ def redline_link(
 ) -> str | None:
     """Where a reader sees the full redline of ``version``: its site page at ``#redline``.
 
-    The absolute page with ``site_url``; else, for a page of the site, the page relative to it
-    (``relative`` is the way from that page to the policy's folder: ``../`` from its
-    changelog page); else None: the repository's changelog has no site to point at. The
-    page alone for a first version, which has no redline.
+    For a page of the site, the page relative to it (``relative`` is the way from that page
+    to the policy's folder: ``.`` in it, ``../`` from its changelog page), with or without
+    ``site_url``; else the absolute page with ``site_url``; else None: the repository's
+    changelog has no site to point at. The page alone for a first version, which has no
+    redline.
     """
-    page = version_url(settings, slug, version)
-    if page is None and not relative:
+    if relative:
+        page: str | None = f"{'' if relative == '.' else relative}{version}/index.html"
+    else:
+        page = version_url(settings, slug, version)
+    if page is None:
         return None
-    page = page or f"{'' if relative == '.' else relative}{version}/index.html"
     return f"{page}#redline" if has_redline else page
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import textwrap
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from redline.compare.views import render_html, render_markdown, render_text
+from redline.md import markdown_html
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult
@@ -18,18 +18,32 @@ if TYPE_CHECKING:
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _LIST_MARKER = re.compile(r"\s*((?:[-*+]|\d+[.)])\s+)")
 _LIST_ITEM_START = re.compile(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)")
-
-
-@cache
-def _markdown_parser() -> Any:
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_HEADING = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1>", re.S)
 
 
 def markdown_to_html(text: str) -> Markup:
-    """Policy Markdown as HTML; raw HTML in the source is escaped, never passed through."""
-    return Markup(_markdown_parser().render(str(text)))
+    """Policy Markdown as HTML by the one rule of :func:`redline.md.markdown_html`: raw HTML
+    in the source is shown as text (escaped), never rendered."""
+    return Markup(markdown_html(str(text)))
+
+
+def nest_headings(html: str, *, top: int) -> str:
+    """``html`` with its headings moved below a page's own: the first at level ``top``, and
+    none more than one level below the one before it (no level skipped), h6 at most.
+
+    Only for HTML made from policy Markdown, whose raw HTML is escaped: every ``<hN>`` in it
+    is a Markdown heading.
+    """
+    offset = top - min((int(m.group(1)) for m in _HEADING.finditer(html)), default=top)
+    previous = top - 1
+
+    def nest(match: re.Match[str]) -> str:
+        nonlocal previous
+        level = max(top, min(int(match.group(1)) + offset, previous + 1, 6))
+        previous = level
+        return f"<h{level}{match.group(2) or ''}>{match.group(3)}</h{level}>"
+
+    return _HEADING.sub(nest, html)
 
 
 def isodate(value: dt.date | dt.datetime | None) -> str:

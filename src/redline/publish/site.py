@@ -2,7 +2,7 @@
 
 Layout of OUTDIR (every URL below is stable, so notices can link to it)::
 
-    index.html                 the policies
+    index.html                 the policies: the version in force and the upcoming one
     feed.atom                  all releases of all policies
     style.css
     <slug>/index.html          the versions of one policy
@@ -12,17 +12,23 @@ Layout of OUTDIR (every URL below is stable, so notices can link to it)::
     <slug>/<N>/redline.html    the standalone redline page
     <slug>/<N>/<slug>.md       the Markdown source of version N
 
-The build reads only git (release tags and the texts at them), never the clock, so the same
-repository gives byte-identical output. It is written to a temporary directory beside OUTDIR
-and swapped in at the end; an existing OUTDIR is replaced only if an earlier build made it.
+Pages link each other relatively (a copy or a staging preview works anywhere); only the
+canonical links and the feeds use ``site_url``. Which version is in force and which are
+upcoming is worked out for the build day ``today`` (``redline site --today``, else
+``$REDLINE_TODAY``, else the date; the API's default is the date of the last commit), and the
+pages say so ("as of …"). Apart from that day the build reads only git (release tags and the
+texts at them), never the clock: the same repository built for the same day gives
+byte-identical output. It is written to a temporary directory beside OUTDIR and swapped in at
+the end; an existing OUTDIR is replaced only if an earlier build made it.
+
+A first version's public pages say "First version" and show no release summary: the summary
+of a baseline (``redline init``) is a note for maintainers, kept in the repository's changelog.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -31,7 +37,6 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from redline.compare.views import render_html
-from redline.errors import InputError
 from redline.layout import SITE_MARKER
 from redline.publish.changelog import (
     ChangelogEntry,
@@ -43,15 +48,15 @@ from redline.publish.changelog import (
 from redline.publish.feeds import (
     EPOCH,
     FeedEntry,
-    author_name,
     combined_feed,
     feed_entry,
     identity,
     policy_feed,
     render_feed,
 )
-from redline.publish.filters import markdown_to_html
+from redline.publish.filters import markdown_to_html, nest_headings
 from redline.publish.links import site_base
+from redline.publish.site_files import Writer, check_outdir, finalise_modes, staging_dir, swap
 from redline.publish.templates import Templates
 
 if TYPE_CHECKING:
@@ -60,12 +65,18 @@ if TYPE_CHECKING:
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
 
+__all__ = ["SITE_MARKER", "SiteReport", "build_site", "collect"]
+
 _MARKER_TEXT = "Built by `redline site`. The whole directory is replaced on every build.\n"
+DEFAULT_SITE_NAME = "Policies"
+#: The public summary of every first version (the tag's own summary stays in the repository).
+FIRST_VERSION_SUMMARY = "First version."
+IN_FORCE, UPCOMING, REPLACED = "in-force", "upcoming", "replaced"
 
 
 @dataclass(frozen=True)
 class VersionPage:
-    """One released version and what its pages show."""
+    """One released version, what its pages show, and its status on the build day."""
 
     release: Release
     entry: ChangelogEntry
@@ -73,6 +84,7 @@ class VersionPage:
     source: str
     body: str
     source_name: str
+    status: str = REPLACED
 
     @property
     def version(self) -> int:
@@ -94,9 +106,14 @@ class PolicyPages:
         return self.policy.slug
 
     @property
-    def latest(self) -> VersionPage:
-        """The newest released version."""
-        return self.versions[-1]
+    def in_force(self) -> VersionPage | None:
+        """The version in force on the build day (None before the first takes effect)."""
+        return next((v for v in self.versions if v.status == IN_FORCE), None)
+
+    @property
+    def upcoming(self) -> tuple[VersionPage, ...]:
+        """The versions that take effect after the build day, oldest first."""
+        return tuple(v for v in self.versions if v.status == UPCOMING)
 
 
 @dataclass(frozen=True)
@@ -107,27 +124,48 @@ class SiteReport:
     policies: int
     versions: int
     files: int
+    today: dt.date
 
 
-def collect(repo: PolicyRepo, settings: Settings) -> list[PolicyPages]:
-    """Every policy that has releases, sorted by path, with its versions read from git."""
+def _statuses(releases: list[Release], today: dt.date) -> list[str]:
+    """Each release's status on ``today``: the newest one in effect is in force."""
+    effective = [r.version for r in releases if r.effective_date <= today]
+    current = max(effective, default=None)
+    return [
+        IN_FORCE if r.version == current else UPCOMING if r.effective_date > today else REPLACED
+        for r in releases
+    ]
+
+
+def _public(entry: ChangelogEntry) -> ChangelogEntry:
+    """The entry as the public pages show it: a first version's summary is not shown."""
+    if entry.previous_version is None:
+        return replace(entry, summary=FIRST_VERSION_SUMMARY)
+    return entry
+
+
+def collect(repo: PolicyRepo, settings: Settings, today: dt.date) -> list[PolicyPages]:
+    """Every policy that has releases, sorted by path, with its versions read from git and
+    their status on ``today``."""
     collected = []
     for policy in repo.policies():
         releases = repo.releases(policy)
         if not releases:
             continue
         pages = []
-        for release in releases:
+        for release, status in zip(releases, _statuses(releases, today), strict=True):
             snapshot, document = repo.document(policy, release.tag)
             diff = release_diff(repo, policy, release)
+            entry = entry_for_release(repo, policy, release, settings, diff=diff)
             pages.append(
                 VersionPage(
                     release=release,
-                    entry=entry_for_release(repo, policy, release, settings, diff=diff),
+                    entry=_public(entry),
                     diff=diff,
                     source=snapshot.text,
                     body=document.source[len(document.front_matter_text) :],
                     source_name=PurePosixPath(snapshot.path).name,
+                    status=status,
                 )
             )
         title = pages[-1].entry.policy.title
@@ -135,62 +173,64 @@ def collect(repo: PolicyRepo, settings: Settings) -> list[PolicyPages]:
     return collected
 
 
-class _Writer:
-    """Writes the pages of one build below a root directory, keeping count."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.files = 0
-
-    def write(self, relpath: str, text: str) -> None:
-        path = self.root / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-        self.files += 1
-
-
 def _root_prefix(relpath: str) -> str:
     """The relative way back to the site root from the page at ``relpath``."""
     return "../" * (len(PurePosixPath(relpath).parts) - 1)
 
 
-def _site_context(title: str, settings: Settings, relpath: str) -> dict[str, Any]:
-    base = site_base(settings)
-    directory = str(PurePosixPath(relpath).parent)
-    canonical = None
-    if base:
-        canonical = f"{base}/" if directory == "." else f"{base}/{quote(directory)}/"
-        if not relpath.endswith("index.html"):
-            canonical = f"{base}/{quote(relpath)}"
+def _contact_href(contact: str) -> str:
+    """A link for config ``contact``: ``mailto:`` for an address, else the URL itself."""
+    return contact if "://" in contact or contact.startswith("mailto:") else f"mailto:{contact}"
+
+
+def site_globals(settings: Settings, today: dt.date) -> dict[str, Any]:
+    """What every page shows of the site: its name, organization, contact, subscribe link."""
+    contact = settings.contact
+    serve = settings.serve_url.rstrip("/") if settings.serve_url else None
     return {
-        "site": {"title": title, "url": base},
-        "root": _root_prefix(relpath),
-        "canonical": canonical,
+        "title": settings.site_name or DEFAULT_SITE_NAME,
+        "organization": settings.organization,
+        "url": site_base(settings),
+        "contact": contact,
+        "contact_href": _contact_href(contact) if contact else None,
+        "subscribe": f"{serve}/subscribe" if serve else None,
+        "today": today,
     }
 
 
-def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport:
-    """Build the site into ``outdir`` (replacing an earlier build there)."""
+def _canonical(base: str | None, relpath: str) -> str | None:
+    if not base:
+        return None
+    if not relpath.endswith("index.html"):
+        return f"{base}/{quote(relpath)}"
+    directory = str(PurePosixPath(relpath).parent)
+    return f"{base}/" if directory == "." else f"{base}/{quote(directory)}/"
+
+
+def build_site(
+    repo: PolicyRepo, settings: Settings, outdir: Path, *, today: dt.date | None = None
+) -> SiteReport:
+    """Build the site into ``outdir`` (replacing an earlier build there), as of ``today``
+    (default: the date of the repository's last commit)."""
     outdir = outdir.resolve()
-    _check_outdir(outdir)
-    policies = collect(repo, settings)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".tmp", dir=outdir.parent))
+    check_outdir(outdir)
+    day = today or _head_time(repo).date()
+    policies = collect(repo, settings, day)
+    staging = staging_dir(outdir)
     try:
         build = _Build(
             repo,
             settings,
             Templates(settings),
-            _Writer(staging),
-            title=author_name(repo),
+            Writer(staging),
+            site=site_globals(settings, day),
             ident=identity(repo, settings),
-            base=site_base(settings),
         )
         for pol in policies:
             build.policy(pol)
         build.home(policies)
-        _finalise_modes(staging)
-        _swap(staging, outdir)
+        finalise_modes(staging)
+        swap(staging, outdir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -199,6 +239,7 @@ def build_site(repo: PolicyRepo, settings: Settings, outdir: Path) -> SiteReport
         policies=len(policies),
         versions=sum(len(p.versions) for p in policies),
         files=build.writer.files,
+        today=day,
     )
 
 
@@ -209,15 +250,24 @@ class _Build:
     repo: PolicyRepo
     settings: Settings
     templates: Templates
-    writer: _Writer
-    title: str
+    writer: Writer
+    site: dict[str, Any]
     ident: str
-    base: str | None
     entries: list[FeedEntry] = field(default_factory=list)
+
+    @property
+    def base(self) -> str | None:
+        """The site's absolute URL (config ``site_url``), for canonical links and feeds."""
+        return self.site["url"]
 
     def page(self, relpath: str, template: str, **context: Any) -> None:
         """Render ``template`` with the site's context into ``relpath``."""
-        variables = {**_site_context(self.title, self.settings, relpath), **context}
+        variables = {
+            "site": self.site,
+            "root": _root_prefix(relpath),
+            "canonical": _canonical(self.base, relpath),
+            **context,
+        }
         limit = self.templates.page_limit
         self.writer.write(relpath, self.templates.render(template, variables, limit=limit))
 
@@ -225,15 +275,14 @@ class _Build:
         """The files of one version; returns its entry of the policy's feed."""
         release = version.release
         rel = f"{pol.slug}/{release.version}/index.html"
-        redline_html = Markup(render_html(version.diff, standalone=False)) if version.diff else None
         self.page(
             rel,
             "site/version.html.j2",
             policy=pol,
             version=version,
             entry=version.entry,
-            redline=redline_html,
-            text=markdown_to_html(version.body),
+            redline=_redline_fragment(version.diff),
+            text=Markup(nest_headings(markdown_to_html(version.body), top=3)),
             previous=release.previous_version,
             next=_next_version(pol, release.version),
         )
@@ -262,16 +311,10 @@ class _Build:
     def policy(self, pol: PolicyPages) -> None:
         """The files of one policy: its versions, changelog, index page and feed."""
         policy_entries = [self.version(pol, version) for version in pol.versions]
-        changelog_md = _changelog_markdown(self.settings, self.templates, pol, relative=".")
-        self.writer.write(f"{pol.slug}/changelog.md", changelog_md)
-        self.page(
-            f"{pol.slug}/changelog/index.html",
-            "site/changelog.html.j2",
-            policy=pol,
-            changelog=markdown_to_html(
-                _changelog_markdown(self.settings, self.templates, pol, relative="../")
-            ),
+        self.writer.write(
+            f"{pol.slug}/changelog.md", _changelog_markdown(self.settings, self.templates, pol)
         )
+        self.page(f"{pol.slug}/changelog/index.html", "site/changelog.html.j2", policy=pol)
         self.page(f"{pol.slug}/index.html", "site/policy.html.j2", policy=pol)
         feed = policy_feed(self.repo, pol.policy, self.settings, policy_entries, title=pol.title)
         self.writer.write(f"{pol.slug}/feed.atom", render_feed(self.settings, feed, self.templates))
@@ -287,21 +330,24 @@ class _Build:
         self.writer.write(SITE_MARKER, _MARKER_TEXT)
 
 
+def _redline_fragment(diff: DiffResult | None) -> Markup | None:
+    """The redline embedded in a version page, below its h2 (None for a first version)."""
+    if diff is None:
+        return None
+    return Markup(render_html(diff, standalone=False))
+
+
 def _next_version(pol: PolicyPages, version: int) -> int | None:
     later = [v.version for v in pol.versions if v.version > version]
     return min(later) if later else None
 
 
-def _changelog_markdown(
-    settings: Settings, templates: Templates, pol: PolicyPages, *, relative: str
-) -> str:
-    """The policy's changelog as a page of the site ``relative`` to the policy's folder
-    (``.``: in it, ``../``: one below it) links its versions."""
+def _changelog_markdown(settings: Settings, templates: Templates, pol: PolicyPages) -> str:
+    """The policy's changelog as the Markdown file of its folder, linking versions relatively."""
     parts = [f"# Changelog: {pol.title}\n"]
     for v in reversed(pol.versions):
-        link = redline_link(
-            settings, pol.slug, v.version, v.entry.previous_version is not None, relative=relative
-        )
+        has_redline = v.entry.previous_version is not None
+        link = redline_link(settings, pol.slug, v.version, has_redline, relative=".")
         parts.append(render_entry(settings, replace(v.entry, link=link), templates))
     return "\n".join(parts)
 
@@ -310,38 +356,3 @@ def _head_time(repo: PolicyRepo) -> dt.datetime:
     if not repo.has_commits():
         return EPOCH
     return repo.git.commit_time("HEAD")
-
-
-def _check_outdir(outdir: Path) -> None:
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"{outdir}: is not a directory", hint="choose a directory for the site")
-    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / SITE_MARKER).is_file():
-        raise InputError(
-            f"{outdir}: is not empty and was not built by redline",
-            hint="choose an empty or new directory; redline replaces the whole directory",
-        )
-    if outdir == Path(outdir.anchor):
-        raise InputError(f"{outdir}: cannot build a site at the file system root")
-
-
-def _finalise_modes(staging: Path) -> None:
-    """Give the staged tree ordinary permissions (mkdtemp makes its directory private)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(staging, 0o777 & ~mask)
-
-
-def _swap(staging: Path, outdir: Path) -> None:
-    """Put ``staging`` in the place of ``outdir``; the old build is removed afterwards."""
-    if not outdir.exists():
-        os.replace(staging, outdir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".old", dir=outdir.parent))
-    os.rmdir(old)
-    os.replace(outdir, old)
-    try:
-        os.replace(staging, outdir)
-    except OSError:
-        os.replace(old, outdir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
