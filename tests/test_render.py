@@ -465,7 +465,7 @@ def test_a_hard_line_break_is_a_line_break_in_every_format_never_a_backslash():
     assert "\\" not in text and "\\" not in markdown and "\\" not in page
     assert "Write to us:\n    Northwind" in text
     assert "Write to us:<br> Northwind" in markdown
-    assert "Write to us:<br> Northwind" in page
+    assert "Write to us:<br>Northwind" in page
     assert "\\" not in generate_summary(_diff(old, old + "\nCall us:  \nany day\n"))
 
 
@@ -475,7 +475,7 @@ def test_a_hard_break_added_or_taken_out_is_not_marked_as_text():
     plain = "# P\n\n## 1. Contact\n\nWrite to us:\nNorthwind Ltd\n"
     broken = plain.replace("us:\n", "us:\\\n")
     added, removed = _diff(plain, broken), _diff(broken, plain)
-    assert "Write to us:<br> Northwind Ltd" in render_html(added)
+    assert "Write to us:<br>Northwind Ltd" in render_html(added)
     assert "Write to us: Northwind Ltd" in render_html(removed)
     for result in (added, removed):
         for page in (render_html(result), render_markdown(result), render_text(result)):

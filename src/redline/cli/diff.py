@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from redline.cli._app import AppContext, pass_app
 from redline.cli._options import ConfigOption, json_option
+
+if TYPE_CHECKING:
+    from redline.compare.engine import DiffResult
+    from redline.config import Settings
+    from redline.history.repo import Policy, PolicyRepo
 
 FORMATS = ("terminal", "markdown", "html", "json")
 
@@ -60,7 +66,7 @@ def command(
     material (any change of words). See README, 'JSON output of redline diff'.
     """
     from redline.compare.engine import diff_policy
-    from redline.compare.views import render_html, render_markdown, render_terminal, render_text
+    from redline.compare.views import render_markdown, render_terminal, render_text
     from redline.console import emit_json, out
     from redline.files import atomic_write
     from redline.history.repo import PolicyRepo
@@ -68,7 +74,8 @@ def command(
     settings = app.settings(fold_typography=fold_typography)
     repo = PolicyRepo(settings)
     revisions = [rev for rev in (from_rev, to_rev) if rev is not None]
-    result = diff_policy(repo, repo.resolve(policy, at=revisions), from_rev, to_rev)
+    found = repo.resolve(policy, at=revisions)
+    result = diff_policy(repo, found, from_rev, to_rev)
     fmt = "json" if as_json else output_format
     if fmt is None:
         fmt = "terminal" if output is None and sys.stdout.isatty() else "text"
@@ -78,7 +85,7 @@ def command(
         rendered = {
             "json": lambda: json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n",
             "markdown": lambda: render_markdown(result),
-            "html": lambda: render_html(result),
+            "html": lambda: _page(repo, found, result, settings),
         }.get(fmt, lambda: render_text(result))()
         atomic_write(output, rendered)
     elif fmt == "json":
@@ -86,8 +93,18 @@ def command(
     elif fmt == "markdown":
         sys.stdout.write(render_markdown(result))
     elif fmt == "html":
-        sys.stdout.write(render_html(result))
+        sys.stdout.write(_page(repo, found, result, settings))
     else:
         render_terminal(result, out())
     if exit_code and result.classification != "none":
         sys.exit(1)
+
+
+def _page(repo: PolicyRepo, policy: Policy, result: DiffResult, settings: Settings) -> str:
+    """The standalone HTML redline, with the policy's title and the versions' dates."""
+    from redline.publish.redline_page import reader_sides, render_redline_page
+    from redline.publish.templates import Templates
+
+    templates = Templates(settings)
+    sides = reader_sides(repo, policy, result, templates)
+    return render_redline_page(result, templates, sides, organization=settings.organization or "")

@@ -1,4 +1,6 @@
-"""Renderings of a redline: terminal (rich), Markdown, standalone HTML, and plain text.
+"""Renderings of a redline: terminal (rich), Markdown, and plain text, and what every
+rendering shares (the summary, the entries in reading order, the blocks each shows); the HTML
+redline is :mod:`redline.compare.html_view` (:func:`render_html` is re-exported here).
 
 Every renderer shows the summary first, then each changed section with its changed blocks.
 All policy text is escaped for the target format.
@@ -6,7 +8,6 @@ All policy text is escaped for the target format.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, NamedTuple
 
 from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
@@ -110,9 +111,10 @@ class Shown(NamedTuple):
     blocks: list[tuple[str | None, list[WordOp]]]
 
 
-def layout(result: DiffResult) -> list[Shown]:
-    """What a rendering shows, in reading order: each shown section, the old place of each
-    moved section after the section that preceded it there, and each changed date line."""
+def layout(result: DiffResult, *, everything: bool = False) -> list[Shown]:
+    """What a rendering shows, in reading order: each shown section (``everything``: each
+    section), the old place of each moved section after the section that preceded it there,
+    and each changed date line."""
     after: dict[int | None, list[SectionDiff]] = {}
     known = {s.old_index for s in result.sections if s.old_index is not None}
     for section in result.sections:
@@ -124,6 +126,8 @@ def layout(result: DiffResult) -> list[Shown]:
         blocks = shown_blocks(section)
         if section.status != "unchanged" or section.moved or blocks:
             shown.append(Shown("section", section, section.name, section_status(section), blocks))
+        elif everything:
+            shown.append(Shown("unchanged", section, section.name, section.status, []))
         dates = [(None, b.words) for b in section.blocks if is_date_change(b)]
         if dates:
             shown.append(Shown("date", section, DATE_LINE_NAME, "changed, not counted", dates))
@@ -136,16 +140,16 @@ def _left(section: SectionDiff) -> Shown:
     return Shown("left", section, section.name, f"moved to {section.moved_to}", [])
 
 
-def shown_blocks(section: SectionDiff) -> list[tuple[str | None, list[WordOp]]]:
-    """The blocks a rendering shows, each as its note ("Moved from Section 9 (Security)",
-    or None) and its words: the changed blocks, or all of an added or removed section.
+def changed_blocks(section: SectionDiff) -> list[tuple[int, str | None, BlockDiff]]:
+    """The blocks a rendering shows as changed, each with its index and its note ("Moved
+    from Section 9 (Security)", or None): the changed blocks, or all of an added or removed
+    section.
 
     A block that moved together with its section is shown only when its words changed, and
-    is not called moved. A link target, URL or e-mail address is one token: a changed one is
-    shown whole, old and new.
+    is not called moved.
     """
     whole = section.status in {"added", "removed"}
-    shown: list[tuple[str | None, list[WordOp]]] = []
+    shown: list[tuple[int, str | None, BlockDiff]] = []
     for index, block in enumerate(section.blocks):
         if not (_whole_shows(block) if whole else _shows(section, index, block)):
             continue
@@ -153,6 +157,15 @@ def shown_blocks(section: SectionDiff) -> list[tuple[str | None, list[WordOp]]]:
         note = None
         if origin is not None:
             note = f"Moved from {origin}" if origin else "Moved within this section"
+        shown.append((index, note, block))
+    return shown
+
+
+def shown_blocks(section: SectionDiff) -> list[tuple[str | None, list[WordOp]]]:
+    """The :func:`changed_blocks` of ``section``, each as its note and its words. A link
+    target, URL or e-mail address is one token: a changed one is shown whole, old and new."""
+    shown: list[tuple[str | None, list[WordOp]]] = []
+    for _index, note, block in changed_blocks(section):
         if block.status == "insert" and block.new is not None:
             shown.append((note, [WordOp("insert", block.new.norm)]))
         elif block.status == "delete" and block.old is not None:
@@ -205,104 +218,6 @@ def render_markdown(result: DiffResult, *, heading_level: int = 3) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-# -- HTML ---------------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:Georgia,serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.55;
-color:#1a1a1a}
-nav{background:#f5f5f0;border:1px solid #ddd;padding:.75rem 1rem;margin-bottom:2rem}
-nav ol{margin:.25rem 0 0 1.25rem;padding:0}
-.summary li{margin:.1rem 0}
-section{border-top:1px solid #ddd;padding-top:.5rem;margin-top:1.5rem}
-.status{font:600 .85rem sans-serif;color:#555;text-transform:uppercase;letter-spacing:.03em}
-del{background:#fde2e1;color:#8a1c1c;text-decoration:line-through}
-ins{background:#dcf5dc;color:#135c13;text-decoration:underline}
-.moved{border-left:4px solid #6a5acd;padding-left:.75rem}
-.moved-note{font:italic .85rem sans-serif;color:#6a5acd}
-.block{margin:.6rem 0}
-.stepper a{margin-right:1rem;font:.85rem sans-serif}
-"""
-
-
-def _html_lines(text: str) -> str:
-    return break_lines(text, html.escape, "<br>")
-
-
-def _html_block(note: str | None, words: list[WordOp]) -> str:
-    esc = html.escape
-    body = _marked(words, _html_lines, _TAGS)
-    if note:
-        return f'<div class="block moved"><div class="moved-note">{esc(note)}</div>{body}</div>'
-    return f'<div class="block">{body}</div>'
-
-
-def _html_entry(entry: Shown, n: int, count: int) -> str:
-    """One entry; a moved section links to its old place (``#moved-N``) and back."""
-    esc = html.escape
-    section, status = entry.section, esc(entry.status)
-    if entry.kind == "left":
-        return (
-            f'<section id="moved-{n}" class="moved-away"><h2>{esc(entry.name)}</h2>'
-            f'<div class="status"><a href="#change-{n}">{status}</a></div></section>'
-        )
-    if entry.kind == "date":
-        head = '<section class="date-line">'
-    else:
-        head = f'<section id="change-{n}">'
-        if section.moved:
-            moved = esc(f"moved from {section.moved_from}")
-            status = status.replace(moved, f'<a href="#moved-{n}">{moved}</a>', 1)
-    parts = [f'{head}<h2>{esc(entry.name)}</h2><div class="status">{status}</div>']
-    parts.extend(_html_block(note, words) for note, words in entry.blocks)
-    steps = []
-    if entry.kind == "section" and n > 1:
-        steps.append(f'<a href="#change-{n - 1}">← previous change</a>')
-    if entry.kind == "section" and n < count:
-        steps.append(f'<a href="#change-{n + 1}">next change →</a>')
-    parts.append(f'<div class="stepper">{"".join(steps)}</div></section>')
-    return "\n".join(parts)
-
-
-def render_html(result: DiffResult, *, standalone: bool = True) -> str:
-    """The redline as HTML: a summary with steps through the changes, then the inline redline.
-
-    A moved section stands at its new place (``#change-N``) and leaves a note at its old
-    place (``#moved-N``); each links to the other.
-    """
-    esc = html.escape
-    shown = layout(result)
-    sections = [entry for entry in shown if entry.kind == "section"]
-    numbers = {id(entry.section): n for n, entry in enumerate(sections, 1)}
-    parts = ['<div class="redline">', '<nav class="summary">']
-    parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in summary_lines(result)))
-    parts.append("</ul>")
-    if sections:
-        parts.append("<strong>Changes</strong><ol>")
-        parts.extend(
-            f'<li><a href="#change-{numbers[id(e.section)]}">{esc(e.name)}</a> — '
-            f"{esc(e.status)}</li>"
-            for e in sections
-        )
-        parts.append("</ol>")
-    parts.append("</nav>")
-    parts.extend(
-        _html_entry(entry, numbers.get(id(entry.section), 0), len(sections)) for entry in shown
-    )
-    if not shown:
-        parts.append("<p>No changes.</p>")
-    parts.append("</div>")
-    fragment = "\n".join(parts)
-    if not standalone:
-        return fragment
-    title = esc(f"Redline: {result.policy or result.path}")
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{title}</h1>\n{fragment}\n</body>\n</html>\n"
-    )
-
-
 # -- plain text and terminal --------------------------------------------------------------
 
 _MARKERS = {"insert": ("{+", "+}"), "delete": ("[-", "-]")}
@@ -350,3 +265,6 @@ def _rich_block(note: str | None, words: list[WordOp], text_cls: type) -> object
     for op in words:
         line.append(_text_lines(op.text), style=styles.get(op.op, ""))
     return line
+
+
+from redline.compare.html_view import render_html as render_html  # noqa: E402 (uses this module)

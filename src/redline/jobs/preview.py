@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.compare.engine import diff_policy
-from redline.compare.views import render_html
 from redline.files import atomic_write
 from redline.history.repo import Policy
 from redline.jobs.check import Planned, check_policies
 from redline.jobs.sample_email import SampleAddressing
 from redline.mail.message import MESSAGE_POLICY
+from redline.publish.redline_page import reader_sides, render_redline_page
+from redline.publish.templates import Templates
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -164,7 +165,7 @@ def build_preview(
         warnings.extend(w for w in plan.warnings if w not in left_out)
     result = Preview(check, today, previews, plan_error, warnings, left_out)
     if output_dir is not None:
-        result.files = write_files(result, output_dir)
+        result.files = write_files(result, output_dir, repo, settings)
     result.full_body = render_body(result, pointer=None, limit=None)
     if pointer is None:
         pointer = (
@@ -210,15 +211,21 @@ def _collect(
     return [previews[path] for path in sorted(previews)]
 
 
-def write_files(preview: Preview, directory: Path) -> list[Path]:
+def write_files(
+    preview: Preview, directory: Path, repo: PolicyRepo, settings: Settings
+) -> list[Path]:
     """Write each policy's HTML redline, notice ``.eml`` and the full comment into ``directory``."""
+    templates = Templates(settings)
+    organization = settings.organization or ""
     written: list[Path] = []
     for item in preview.policies:
         version = f"-v{item.release.version}" if item.release else ""
         stem = f"{item.policy.slug}{version}"
         if item.diff is not None:
             path = directory / f"{stem}.redline.html"
-            atomic_write(path, render_html(item.diff))
+            sides = reader_sides(repo, item.policy, item.diff, templates)
+            page = render_redline_page(item.diff, templates, sides, organization=organization)
+            atomic_write(path, page)
             item.files.append(path)
         if item.message is not None:
             path = directory / f"{stem}.notice.eml"

@@ -1,0 +1,58 @@
+"""The standalone HTML redline (``redline diff --format html``, the site's ``redline.html``):
+the fragment of :mod:`redline.compare.html_view` in ``templates/redline.html.j2``, with the
+policy's title and its two versions as readers know them (:func:`reader_sides`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
+
+from redline.compare.html_view import Sides, render_html
+
+if TYPE_CHECKING:
+    from redline.compare.engine import DiffResult, RefInfo
+    from redline.history.repo import Policy, PolicyRepo
+    from redline.publish.templates import Templates
+
+#: What the working tree is called as one side of a redline.
+WORKING_COPY = "working copy"
+
+
+def render_redline_page(
+    result: DiffResult, templates: Templates, sides: Sides, *, organization: str = ""
+) -> str:
+    """The whole page: one ``<h1>``, the CSS inlined, a print stylesheet."""
+    context = {
+        "title": sides.title,
+        "old": sides.old,
+        "new": sides.new,
+        "organization": organization,
+        "redline": Markup(render_html(result, heading_level=1, sides=sides)),
+        "generated": dt.date.today(),
+    }
+    return templates.render("redline.html.j2", context, limit=templates.page_limit)
+
+
+def reader_sides(
+    repo: PolicyRepo, policy: Policy, result: DiffResult, templates: Templates
+) -> Sides:
+    """The policy's title and "version 3 (effective 1 March 2026)" for a release, "as of
+    2 March 2026" for another commit, "working copy" for the working tree."""
+    from babel.dates import format_date
+
+    releases = {release.commit: release for release in repo.releases(policy)}
+    title = policy.title or repo.document(policy, result.to_ref.commit)[1].title or policy.name
+
+    def label(ref: RefInfo) -> str:
+        if ref.commit is None:
+            return WORKING_COPY
+        day = format_date(repo.git.commit_time(ref.commit).date(), "long", templates.locale)
+        release = releases.get(ref.commit)
+        if release is None:
+            return f"as of {day}"
+        effective = format_date(release.effective_date, "long", templates.locale)
+        return f"version {release.version} (effective {effective})"
+
+    return Sides(title, label(result.from_ref), label(result.to_ref))
