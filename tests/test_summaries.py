@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
+
 from moved_world import NEW_PARAGRAPH, V1, release_of, released
 from redline.compare.engine import Reason, diff_documents
 from redline.compare.views import render_html, render_markdown, render_text, summary_lines
@@ -134,7 +136,7 @@ def test_reasons_are_shown_in_every_output(policy_repo, tag_release, tmp_path):
                 "release": release,
             },
             "entry": entry,
-            "redline": render_html(diff),
+            "redline": Markup(render_html(diff)),
             "text": "",
             "previous": 1,
             "next": None,

@@ -105,7 +105,7 @@ def diff_markdown(diff: DiffResult) -> str:
 
 def diff_html(diff: DiffResult) -> Markup:
 
-    return Markup(render_html(diff, standalone=False))
+    return Markup(render_html(diff))
 
 
 def diff_text(diff: DiffResult) -> str:

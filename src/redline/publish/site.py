@@ -36,7 +36,8 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from redline.compare.views import render_html
+from redline.compare.views import render_html  # isort: skip (loads html_view)
+from redline.compare.html_view import Sides
 from redline.layout import SITE_MARKER
 from redline.publish.changelog import (
     ChangelogEntry,
@@ -274,23 +275,20 @@ class _Build:
     def version(self, pol: PolicyPages, version: VersionPage) -> FeedEntry:
         """The files of one version; returns its entry of the policy's feed."""
         release = version.release
-        rel = f"{pol.slug}/{release.version}/index.html"
-        self.page(
-            rel,
-            "site/version.html.j2",
-            policy=pol,
-            version=version,
-            entry=version.entry,
-            redline=_redline_fragment(version.diff),
-            text=Markup(nest_headings(markdown_to_html(version.body), top=3)),
-            previous=release.previous_version,
-            next=_next_version(pol, release.version),
-        )
-        if version.diff is not None:
-            self.writer.write(
-                f"{pol.slug}/{release.version}/redline.html", render_html(version.diff)
-            )
-        self.writer.write(f"{pol.slug}/{release.version}/{version.source_name}", version.source)
+        folder = f"{pol.slug}/{release.version}"
+        context = {
+            "policy": pol,
+            "version": version,
+            "entry": version.entry,
+            "redline": self.redline(pol, version),
+            "previous": release.previous_version,
+            "next": _next_version(pol, release.version),
+        }
+        text = Markup(nest_headings(markdown_to_html(version.body), top=3))
+        self.page(f"{folder}/index.html", "site/version.html.j2", text=text, **context)
+        if context["redline"] is not None:
+            self.page(f"{folder}/redline.html", "site/redline.html.j2", **context)
+        self.writer.write(f"{folder}/{version.source_name}", version.source)
         slug_url = quote(pol.slug)
         absolute = f"{self.base}/{slug_url}/{release.version}/" if self.base else None
         self.entries.append(
@@ -307,6 +305,21 @@ class _Build:
             url=absolute or f"{release.version}/",
             published=release.published,
         )
+
+    def redline(self, pol: PolicyPages, version: VersionPage) -> Markup | None:
+        """The redline of ``version`` against the one before, under an h2 (None for a first
+        version); its sides are named by version and effective date."""
+        if version.diff is None or version.release.previous_version is None:
+            return None
+        before = next(v for v in pol.versions if v.version == version.release.previous_version)
+        sides = Sides(pol.title, self.side(before), self.side(version))
+        return Markup(render_html(version.diff, heading_level=2, sides=sides))
+
+    def side(self, version: VersionPage) -> str:
+        """A version as readers know it: "Version 2 (effective March 1, 2024)"."""
+        templates = self.templates
+        effective = templates.format_date_in(version.release.effective_date, templates.locale)
+        return f"Version {version.version} (effective {effective})"
 
     def policy(self, pol: PolicyPages) -> None:
         """The files of one policy: its versions, changelog, index page and feed."""
@@ -328,13 +341,6 @@ class _Build:
         self.writer.write("feed.atom", render_feed(self.settings, feed, self.templates))
         self.writer.write("style.css", self.templates.render("site/style.css.j2", {}))
         self.writer.write(SITE_MARKER, _MARKER_TEXT)
-
-
-def _redline_fragment(diff: DiffResult | None) -> Markup | None:
-    """The redline embedded in a version page, below its h2 (None for a first version)."""
-    if diff is None:
-        return None
-    return Markup(render_html(diff, standalone=False))
 
 
 def _next_version(pol: PolicyPages, version: int) -> int | None:
