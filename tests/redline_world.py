@@ -31,7 +31,9 @@ def v2(text: str = V1) -> str:
         .replace("We never sell data.", "We never sell data;")
         .replace("https://host.example.com/terms", "https://host.example.com/terms-2025")
         .replace("We store data in the EU.\n\n", "")
-        .replace("We encrypt everything.", "We encrypt everything.\n\nWe test our **backups** monthly.")
+        .replace(
+            "We encrypt everything.", "We encrypt everything.\n\nWe test our **backups** monthly."
+        )
         .replace("1 March 2024", "1 April 2025")
     )
 

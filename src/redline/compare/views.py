@@ -267,4 +267,10 @@ def _rich_block(note: str | None, words: list[WordOp], text_cls: type) -> object
     return line
 
 
-from redline.compare.html_view import render_html as render_html  # noqa: E402 (uses this module)
+def __getattr__(name: str) -> object:
+    """``render_html`` of :mod:`redline.compare.html_view`, which imports this module."""
+    if name == "render_html":
+        from redline.compare.html_view import render_html
+
+        return render_html
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
