@@ -61,6 +61,7 @@ def test_every_block_is_shown_in_order_with_unchanged_runs_collapsed(page):
     text = seen(page)
     full = text[text.index('id="full-text"') : text.index('id="changes"')]
     assert "<summary>8 unchanged paragraphs</summary>" in full
+    assert '<p class="block heading">5. Contact</p>' in full  # unchanged, in sight
     assert (
         full.index("Unchanged paragraph 8")
         < full.index("We collect your")

@@ -201,15 +201,19 @@ class _FullText:
                     f'<div class="block date-line"><div class="date-note">{_esc(DATE_LINE)}'
                     f"</div>{marked_html(block, block.words)}</div>"
                 )
+            elif block.new is not None and block.kind == "heading":
+                self._flush()  # an unchanged section's heading stays in sight
+                self.parts.append(f'<p class="block heading">{block_html(block.new)}</p>')
             elif block.new is not None:
-                klass = "heading" if block.kind == "heading" else _kind(block)
-                self.quiet.append(f'<div class="block {klass}">{block_html(block.new)}</div>')
+                self.quiet.append(
+                    f'<div class="block {_kind(block)}">{block_html(block.new)}</div>'
+                )
 
     def _flush(self) -> None:
         if not self.quiet:
             return
-        count = sum('class="block heading"' not in block for block in self.quiet)
-        label = f"{count} unchanged paragraph{'s' if count != 1 else ''}" if count else "Unchanged"
+        count = len(self.quiet)
+        label = f"{count} unchanged paragraph{'s' if count != 1 else ''}"
         self.parts.append(
             f'<details class="unchanged"><summary>{label}</summary>'
             f'<div class="unchanged-text">{"".join(self.quiet)}</div></details>'

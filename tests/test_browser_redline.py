@@ -1,0 +1,80 @@
+"""The standalone HTML redline in a real browser (chromium) at 390 and 1280 px: no horizontal
+scroll, marks present and visible without colour, hidden words for screen readers, anchors
+both ways, the legend, collapsed runs that open; screenshots saved for people to look at."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser import (
+    DESKTOP,
+    PHONE,
+    broken_links,
+    browser,
+    computed,
+    horizontal_overflow,
+    screenshot,
+    show,
+    visible,
+)
+from redline_world import make_repo, redline
+
+__all__ = ["browser"]
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory) -> str:
+    from conftest import GitPolicyRepo
+
+    base = tmp_path_factory.mktemp("redline-browser")
+    repo = make_repo(lambda: GitPolicyRepo(base / "repo"))
+    out = base / "redline.html"
+    result = redline(repo, "diff", "privacy", "HEAD~1", "HEAD", "--format", "html", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    return out.as_uri()
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_the_redline_reads_at_both_widths(browser, url, width):
+    show(browser, url, width=width)
+    assert horizontal_overflow(browser) == 0
+    assert broken_links(browser) == []
+    deleted, inserted = visible(browser, "#full-text del"), visible(browser, "#full-text ins")
+    assert deleted and inserted
+    assert "line-through" in computed(browser, deleted[0], "text-decoration-line")
+    assert "underline" in computed(browser, inserted[0], "text-decoration-line")
+    assert computed(browser, inserted[0], "text-decoration-style") == "double"
+    assert visible(browser, ".legend")
+    assert screenshot(browser, f"redline-{width}").stat().st_size > 1000
+
+
+def test_hidden_words_are_there_for_screen_readers_only(browser, url):
+    show(browser, url)
+    hidden = browser.find_elements("css selector", "del .visually-hidden")
+    assert hidden and hidden[0].get_attribute("textContent") == "deleted: "
+    assert hidden[0].size["width"] <= 1 and hidden[0].size["height"] <= 1
+    assert computed(browser, hidden[0], "overflow") == "hidden"
+
+
+def test_moved_anchors_go_both_ways(browser, url):
+    show(browser, url)
+    browser.find_element("css selector", 'a[href="#moved-2"]').click()
+    assert browser.execute_script("return location.hash") == "#moved-2"
+    browser.find_element("css selector", '#moved-2 a[href="#change-2"]').click()
+    assert browser.execute_script("return location.hash") == "#change-2"
+    assert (
+        browser.execute_script(
+            "return document.getElementById('change-2').getBoundingClientRect().top"
+        )
+        < 100
+    )
+
+
+def test_unchanged_runs_are_collapsed_and_open(browser, url):
+    show(browser, url)
+    details = browser.find_elements("css selector", "details.unchanged")
+    assert details and not any(d.get_attribute("open") for d in details)
+    assert not visible(browser, "details.unchanged .unchanged-text")
+    details[2].find_element("css selector", "summary").click()
+    assert details[2].get_attribute("open") is not None
+    assert visible(browser, "details.unchanged .unchanged-text")
