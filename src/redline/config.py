@@ -107,6 +107,8 @@ class Settings:
     serve_url: str | None = _key(None, "a URL")
     unsubscribe_url: str | None = _key(None, "a URL containing {token}")
     unsubscribe_mailto: str | None = _key(None, "an email address")
+    confirm_hours: int = _key(48, "a whole number of hours", bounds=(1, 8760))
+    serve_rate_limit: int = _key(20, "a whole number of requests", bounds=(1, 1_000_000))
     smtp_host: str | None = _key(None, "a host name")
     smtp_port: int | None = _key(None, "a port number", bounds=(1, 65535))
     smtp_tls: str = _choice("starttls", "starttls", "ssl", "none")

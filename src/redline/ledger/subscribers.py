@@ -150,7 +150,8 @@ def add_subscriber(
 # -- unsubscribe tokens -----------------------------------------------------------------------
 
 
-def _secret(env: Environment) -> str:
+def signing_secret(env: Environment) -> str:
+    """``REDLINE_SECRET``, the key that signs every token; InputError if unset or short."""
     secret = env.get(ENV_SECRET)
     if not secret:
         raise InputError(
@@ -170,13 +171,13 @@ def _serializer(salt: str, env: Environment) -> Any:
     from itsdangerous import URLSafeSerializer
 
     return URLSafeSerializer(
-        _secret(env), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
+        signing_secret(env), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
     )
 
 
 def _address_tag(email: str, env: Environment) -> str:
     """A keyed digest of the address (16 bytes): opaque without ``REDLINE_SECRET``."""
-    key = f"{_TOKEN_SALT}\0{_secret(env)}".encode()
+    key = f"{_TOKEN_SALT}\0{signing_secret(env)}".encode()
     digest = hmac.new(key, normalize_email(email).encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
