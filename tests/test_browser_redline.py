@@ -78,3 +78,18 @@ def test_unchanged_runs_are_collapsed_and_open(browser, url):
     details[2].find_element("css selector", "summary").click()
     assert details[2].get_attribute("open") is not None
     assert visible(browser, "details.unchanged .unchanged-text")
+
+
+def test_print_shows_the_collapsed_runs_and_no_navigation(browser, url):
+    show(browser, url)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        heights = browser.execute_script(
+            "return [...document.querySelectorAll('.unchanged-text')].map(e => e.offsetHeight)"
+        )
+        assert heights and all(heights)  # selenium's is_displayed() calls them hidden
+        assert not visible(browser, "nav") and not visible(browser, ".legend")
+        assert not visible(browser, "#changes")
+        assert screenshot(browser, "redline-print").stat().st_size > 1000
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
