@@ -66,9 +66,9 @@ def test_every_format_gives_the_same_numbers(policy_repo, tag_release, tmp_path)
     # The email lists the same sections, in text and in HTML.
     context = build_notice_context(policies, policy, release, diff, settings)
     notice = render_notice(Templates(settings), context)
-    listed = notice.text.split("Changed sections:")[1].split("\n\n")[0]
+    listed = notice.text.split("What changes\n------------\n")[1].split("\n\n")[0]
     assert len(re.findall(r"^  - ", listed, re.M)) == len(entry.sections)
-    assert notice.html.count('class="section-name"') == len(entry.sections)
+    assert notice.html.count('class="change-name"') == len(entry.sections)
     assert context.variables("notice")["stats"] == stats.as_dict()
 
 

@@ -56,7 +56,12 @@ def test_default_notice_has_subject_text_and_inlined_html(released_repo):
         'processing agreement …".'
     )
     assert context.summary == summary  # the effective-date line is not a change to report
-    assert summary in " ".join(notice.text.split())
+    flat = " ".join(notice.text.split())
+    assert '- Section 7 (Transfer of Data): added "and in Switzerland"' in flat
+    assert (
+        '- Section 13 (Service Providers): new paragraph "Every service provider signs a data '
+        'processing agreement …"' in flat
+    )
     assert "https://policies.example.com/privacy-policy/2/#redline" in notice.text
     assert UNSUBSCRIBE_PLACEHOLDER in notice.text
     assert UNSUBSCRIBE_PLACEHOLDER in notice.html
@@ -64,12 +69,14 @@ def test_default_notice_has_subject_text_and_inlined_html(released_repo):
     assert not HTML_TAG.search(notice.text)
     assert "&amp;" not in notice.text and "&#" not in notice.text
     assert max(len(line) for line in notice.text.splitlines()) <= 76
-    # HTML: CSS inlined, no <style> left, no images needed, the link to the redline.
-    assert "<style" not in notice.html
+    # HTML: CSS inlined, only the phone's @media rules left in <style>, no images needed,
+    # the link to the redline.
+    leftover = re.findall(r"<style>(.*?)</style>", notice.html, re.S)
+    assert [block.strip()[:6] for block in leftover] == ["@media"]
     assert 'style="' in notice.html
     assert "<img" not in notice.html
     assert 'href="https://policies.example.com/privacy-policy/2/#redline"' in notice.html
-    assert 'Section 7 (Transfer of Data): added "and in Switzerland"' in notice.html
+    assert 'Section 7 (Transfer of Data)</span>: added "and in Switzerland"' in notice.html
     assert "Section 13 (Service Providers)" in notice.html
 
 
@@ -435,7 +442,7 @@ def test_preview_email_of_the_pending_change_and_all_kinds(released_repo, tmp_pa
     )
     assert len(list(outdir.iterdir())) == 9
     text = (outdir / "terms-of-service-v2-notice.txt").read_text()
-    assert "Section 1 (Using Kiteboard): one paragraph changed" in text
+    assert '- Section 1 (Using Kiteboard): "16 years" → "18 years"' in text
 
 
 def test_diff_filters_in_templates(released_repo):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from redline.errors import ConfigError
 from redline.ledger.subscribers import unsubscribe_template
-from redline.mail.message import MessageFactory
+from redline.mail.campaign import CampaignFactory
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -46,10 +46,17 @@ class SampleAddressing:
         return cls(sender, url.replace("{token}", SAMPLE_TOKEN) if url else None)
 
     def message(
-        self, notice: RenderedNotice, *, policy: str, version: int, kind: str
+        self,
+        notice: RenderedNotice,
+        *,
+        policy: str,
+        version: int,
+        kind: str,
+        locale: str | None = None,
     ) -> EmailMessage:
-        """``notice`` as the message :data:`SAMPLE_RECIPIENT` would get."""
-        factory = MessageFactory(
+        """``notice`` as the message :data:`SAMPLE_RECIPIENT` would get, reading ``locale``
+        (None: the copy of the default templates)."""
+        factory = CampaignFactory(
             notice,
             sender=self.sender,
             policy=policy,
@@ -57,4 +64,4 @@ class SampleAddressing:
             kind=kind,
             unsubscribe=lambda _email: self.unsubscribe_url,
         )
-        return factory.build(SAMPLE_RECIPIENT[1], SAMPLE_RECIPIENT[0])
+        return factory.build(SAMPLE_RECIPIENT[1], SAMPLE_RECIPIENT[0], locale=locale)

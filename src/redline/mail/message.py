@@ -16,22 +16,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.errors import MessageError
 from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from redline.env import utc_now
 from redline.errors import ConfigError, InputError
 from redline.ledger.checks import normalize_email
 from redline.ledger.headers import header_text, mailbox
+from redline.mail.body import Body, greeting_name
 from redline.mail.outcome import PERMANENT, SendFailure
 from redline.mail.wire import (
-    BODY_POLICY,
     DATE,
     HTML_LINK,
+    HTML_NAME,
     MESSAGE_ID,
     MESSAGE_POLICY,
     TEXT_LINK,
+    TEXT_NAME,
     TO,
     UNSUBSCRIBE,
     UTF8_POLICY,
@@ -40,7 +42,7 @@ from redline.mail.wire import (
     WireTemplate,
     folded,
 )
-from redline.publish.notice import UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
+from redline.publish.notice import NAME_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedNotice
 
 LOG = logging.getLogger("redline.mail.message")
 
@@ -62,61 +64,28 @@ def _message_id(policy: str, version: int, kind: str, domain: str, digest: str) 
     return f"<redline.{slug}.v{version}.{kind}.{digest}@{domain}>"
 
 
-def _body_part(text: str, subtype: str) -> MIMEPart:
-    """A text part: 7bit or 8bit when every line fits in 998 bytes, else quoted-printable or
-    base64 with the short lines RFC 2045 asks for."""
-    part = MIMEPart(policy=MESSAGE_POLICY)
-    part.set_content(text, subtype=subtype, charset="utf-8")
-    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
-        return part
-    part = MIMEPart(policy=BODY_POLICY)
-    part.set_content(text, subtype=subtype, charset="utf-8")
-    return part
+class _Fill(NamedTuple):
+    """One recipient's fields: the List-Unsubscribe URL, the unsubscribe link of the text and
+    of the HTML body, and the greeting's name in each (empty: none)."""
 
-
-@dataclass(frozen=True)
-class _Body:
-    """One body part of a notice, prepared once for all recipients.
-
-    When the part needs no transfer encoding (7bit or 8bit), its headers and payload are made
-    once; a recipient's copy only replaces the placeholder in the payload. ``room`` is the
-    longest link that keeps every line within 998 bytes.
-    """
-
-    subtype: str
-    source: str
-    headers: tuple[tuple[str, Any], ...] | None
-    payload: str
-    room: int
+    url: str
+    text_link: str
+    html_link: str
+    text_name: str = ""
+    html_name: str = ""
 
     @classmethod
-    def prepare(cls, source: str, subtype: str) -> _Body:
-        part = _body_part(source, subtype)
-        if part["Content-Transfer-Encoding"] not in ("7bit", "8bit"):
-            return cls(subtype, source, None, "", 0)
-        # The payload as stored: the encoded bytes, non-ASCII ones surrogate-escaped.
-        payload = part.get_payload(decode=True).decode("ascii", "surrogateescape")
-        limit = MESSAGE_POLICY.max_line_length
-        width = len(UNSUBSCRIBE_PLACEHOLDER)
-        room = limit
-        for line in payload.splitlines():
-            if count := line.count(UNSUBSCRIBE_PLACEHOLDER):
-                room = min(room, (limit - len(line) + count * width) // count)
-        return cls(subtype, source, tuple(part.items()), payload, room)
+    def of(cls, url: str, name: str | None) -> _Fill:
+        """The fields of a recipient with unsubscribe link ``url`` and ``name``."""
+        greeting = greeting_name(name) or ""
+        return cls(url, url, html.escape(url, quote=True), greeting, html.escape(greeting))
 
-    def fits(self, link: str) -> bool:
-        """Whether ``link`` goes in without encoding the body again."""
-        return self.headers is not None and len(link) <= self.room and link.isascii()
-
-    def part(self, link: str) -> MIMEPart:
-        """This body with ``link`` in place of the placeholder."""
-        if not self.fits(link):
-            return _body_part(self.source.replace(UNSUBSCRIBE_PLACEHOLDER, link), self.subtype)
-        part = MIMEPart(policy=MESSAGE_POLICY)
-        for name, header in self.headers:
-            part[name] = header
-        part.set_payload(self.payload.replace(UNSUBSCRIBE_PLACEHOLDER, link))
-        return part
+    def values(self, html_part: bool) -> dict[str, str]:
+        """The body's values by placeholder."""
+        link, name = (
+            (self.html_link, self.html_name) if html_part else (self.text_link, self.text_name)
+        )
+        return {UNSUBSCRIBE_PLACEHOLDER: link, NAME_PLACEHOLDER: name}
 
 
 @dataclass(frozen=True)
@@ -131,7 +100,11 @@ class MessageFactory:
     """Builds each recipient's message from one notice rendered for all of them.
 
     The notice's :data:`~redline.publish.notice.UNSUBSCRIBE_PLACEHOLDER` becomes the
-    recipient's link (HTML-escaped in the HTML part). Without a link (no ``unsubscribe_url``
+    recipient's link (HTML-escaped in the HTML part), and its
+    :data:`~redline.publish.notice.NAME_PLACEHOLDER` the recipient's name as
+    :func:`~redline.mail.body.greeting_name` cleans it (escaped in the HTML part; empty
+    without one: :class:`~redline.mail.campaign.CampaignFactory` sends those the copy
+    without the name). Without a link (no ``unsubscribe_url``
     configured) the notice offers ``mailto:<sender>?subject=unsubscribe`` instead, and no
     one-click header. Everything that is the same for every recipient is prepared once; the
     subject, names and the link go through :func:`~redline.ledger.headers.header_text`.
@@ -167,8 +140,8 @@ class MessageFactory:
         self._fallback = f"mailto:{sender.addr_spec}?subject=unsubscribe"
         # Config unsubscribe_mailto: a mailto: List-Unsubscribe beside the https one.
         self._mailto = _mailto(unsubscribe_mailto) if unsubscribe_mailto else None
-        self._text = _Body.prepare(notice.text, "plain")
-        self._html = _Body.prepare(notice.html, "html")
+        self._text = Body.prepare(notice.text, "plain")
+        self._html = Body.prepare(notice.html, "html")
         digest = hashlib.sha256(f"{notice.subject}\0{notice.text}\0{notice.html}".encode())
         # One MIME boundary per notice, never inside its bodies, keeps Content-Type repeated.
         boundary = f"=_redline_{digest.hexdigest()[:32]}"
@@ -197,13 +170,9 @@ class MessageFactory:
         """
         to = _recipient_header(email, name)
         try:
-            url = self._url(Recipient(email, subscriber_id))
-            return self._assemble(
-                to,
-                self.message_id(email),
-                format_datetime(date or self._clock()),
-                (url, url, html.escape(url, quote=True)),
-            )
+            fill = _Fill.of(self._url(Recipient(email, subscriber_id)), name)
+            when = format_datetime(date or self._clock())
+            return self._assemble(to, self.message_id(email), when, fill)
         except (ValueError, UnicodeError, MessageError) as exc:
             raise SendFailure(PERMANENT, None, f"cannot build the message: {exc}") from None
 
@@ -219,25 +188,24 @@ class MessageFactory:
         :meth:`build` (same failures), made by filling in the notice's template."""
         to = _recipient_header(email, name)
         try:
-            return self._render(to, Recipient(email, subscriber_id), date or self._clock())
+            fill = _Fill.of(self._url(Recipient(email, subscriber_id)), name)
+            return self._render(to, email, fill, date or self._clock())
         except (ValueError, UnicodeError, MessageError) as exc:
             raise SendFailure(PERMANENT, None, f"cannot build the message: {exc}") from None
 
-    def _render(self, to: Any, recipient: Recipient, date: datetime) -> Outgoing:
+    def _render(self, to: Any, email: str, fill: _Fill, date: datetime) -> Outgoing:
         address = to.addresses[0].addr_spec
         utf8 = not address.isascii()
-        url = self._url(recipient)
-        escaped = html.escape(url, quote=True)
-        digest = _digest(self.policy, self.version, self.kind, recipient.email)
+        digest = _digest(self.policy, self.version, self.kind, email)
         mid = _message_id(self.policy, self.version, self.kind, self.sender.domain, digest)
         when = format_datetime(date)
-        fits = self._boundary and self._boundary not in url
-        fits = fits and self._text.fits(url) and self._html.fits(escaped)
-        template = self.template(utf8, url.startswith("https://")) if fits else None
+        fits = self._boundary_for(fill) is not None
+        fits = fits and self._text.fits(fill.values(False)) and self._html.fits(fill.values(True))
+        template = self.template(utf8, fill.url.startswith("https://")) if fits else None
         if template is None:
-            message = self._assemble(to, mid, when, (url, url, escaped))
+            message = self._assemble(to, mid, when, fill)
             return Outgoing.of(message, self.sender.addr_spec, address)
-        data = self._fill(template, utf8, to, when, (url, url, escaped), digest)
+        data = self._fill(template, utf8, to, when, fill, digest)
         return Outgoing(data, self.sender.addr_spec, address, mid, utf8, template.eight_bit)
 
     def _url(self, recipient: Recipient) -> str:
@@ -250,23 +218,24 @@ class MessageFactory:
         utf8: bool,
         to: Any,
         when: str,
-        links: tuple[str, str, str],
+        fill: _Fill,
         digest: str,
     ) -> bytes:
-        """A copy of ``template`` (see :meth:`_assemble` for ``links``)."""
+        """A copy of ``template`` with one recipient's ``fill``."""
         policy = UTF8_POLICY if utf8 else MESSAGE_POLICY
         date = self._dates.get((utf8, when))
         if date is None:
             if len(self._dates) >= 8:
                 self._dates.clear()
             date = self._dates[utf8, when] = folded(policy, "Date", when)
-        url, text_link, html_link = links
         values = {
             TO: folded(policy, "To", to),
             DATE: date,
-            UNSUBSCRIBE: folded(policy, "List-Unsubscribe", self._list_unsubscribe(url)),
-            TEXT_LINK: text_link.encode("ascii"),
-            HTML_LINK: html_link.encode("ascii"),
+            UNSUBSCRIBE: folded(policy, "List-Unsubscribe", self._list_unsubscribe(fill.url)),
+            TEXT_LINK: fill.text_link.encode("ascii"),
+            HTML_LINK: fill.html_link.encode("ascii"),
+            TEXT_NAME: fill.text_name.encode("utf-8"),
+            HTML_NAME: fill.html_name.encode("utf-8"),
         }
         return template.fill(values, digest)
 
@@ -287,22 +256,22 @@ class MessageFactory:
         to = mailbox(marks.to)
         when = format_datetime(self._clock())
         mid = _message_id(self.policy, self.version, self.kind, self.sender.domain, marks.digest)
-        links = (marks.url, marks.text_link, marks.html_link)
+        fill = _Fill(marks.url, marks.text_link, marks.html_link, marks.text_name, marks.html_name)
         lines = {
             TO: folded(policy, "To", to),
             DATE: folded(policy, "Date", when),
             MESSAGE_ID: folded(policy, "Message-ID", mid),
             UNSUBSCRIBE: folded(policy, "List-Unsubscribe", self._list_unsubscribe(marks.url)),
         }
-        template = WireTemplate.cut(self._assemble(to, mid, when, links, utf8), marks, lines)
+        template = WireTemplate.cut(self._assemble(to, mid, when, fill, utf8), marks, lines)
         # The probe: a copy for someone else must be what building it in full gives.
         probe = mailbox("pr\u00f8be@example.com" if utf8 else "probe@example.com", "Pr\u00f8be")
         url = "https://probe.example/u?t=1" if one_click else "mailto:probe@example.com"
-        links = (url, url, url)
+        fill = _Fill.of(url, "Probe O'Name")
         digest = _digest(self.policy, self.version, self.kind, "probe")
         mid = _message_id(self.policy, self.version, self.kind, self.sender.domain, digest)
-        full = self._assemble(probe, mid, when, links).as_bytes()
-        if template is not None and self._fill(template, utf8, probe, when, links, digest) != full:
+        full = self._assemble(probe, mid, when, fill).as_bytes()
+        if template is not None and self._fill(template, utf8, probe, when, fill, digest) != full:
             LOG.debug("the notice's template differs from a message built in full; not used")
             template = None
         self._templates[key] = template
@@ -313,14 +282,14 @@ class MessageFactory:
         to: Any,
         mid: str,
         date: str,
-        links: tuple[str, str, str],
+        fill: _Fill,
         utf8: bool | None = None,
     ) -> EmailMessage:
-        """The message: ``links`` are the List-Unsubscribe URL and the links of the text and
-        HTML bodies; ``utf8`` (default: whether the address needs it) picks the policy."""
+        """The message with one recipient's ``fill``; ``utf8`` (default: whether the address
+        needs it) picks the policy."""
         if utf8 is None:
             utf8 = not to.addresses[0].addr_spec.isascii()
-        url, text_link, html_link = links
+        url = fill.url
         msg = EmailMessage(policy=UTF8_POLICY if utf8 else MESSAGE_POLICY)
         msg["From"] = self._from
         msg["To"] = to
@@ -332,14 +301,20 @@ class MessageFactory:
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
         msg["MIME-Version"] = "1.0"
-        boundary = self._boundary if self._boundary and self._boundary not in url else None
+        boundary = self._boundary_for(fill)
         # Without a boundary here, the generator picks one that is not in the bodies.
         msg["Content-Type"] = (
             f'multipart/alternative; boundary="{boundary}"' if boundary else "multipart/alternative"
         )
-        msg.attach(self._text.part(text_link))
-        msg.attach(self._html.part(html_link))
+        msg.attach(self._text.part(fill.values(False)))
+        msg.attach(self._html.part(fill.values(True)))
         return msg
+
+    def _boundary_for(self, fill: _Fill) -> str | None:
+        """The notice's MIME boundary, unless this recipient's fields contain it."""
+        if self._boundary and not any(self._boundary in value for value in fill):
+            return self._boundary
+        return None
 
 
 def _mailto(address: str) -> str:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from redline.config import Settings
     from redline.ledger.notices import NoticeTask
     from redline.ledger.store import Store
-    from redline.mail.message import MessageFactory
+    from redline.mail.campaign import CampaignFactory
 
 LOG = logging.getLogger("redline.mail.send")
 
@@ -53,7 +53,7 @@ class SendingRun:
         self,
         settings: Settings,
         store: Store,
-        factory: MessageFactory,
+        factory: CampaignFactory,
         report: NotifyReport,
         pool: Connections,
     ) -> None:
@@ -125,7 +125,7 @@ class SendingRun:
                 return True
             try:
                 message = self.factory.render(
-                    task.email, task.name, subscriber_id=task.subscriber_id
+                    task.email, task.name, locale=task.locale, subscriber_id=task.subscriber_id
                 )
             except SendFailure as failure:
                 self._failed(task, failure)

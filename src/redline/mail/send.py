@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from redline.errors import ConfigError
 from redline.ledger.checks import email_key
 from redline.ledger.subscribers import unsubscribe_link, unsubscribe_template
-from redline.mail.message import MessageFactory
+from redline.mail.campaign import CampaignFactory
 from redline.mail.outbox import OutboxTransport
 from redline.mail.outcome import SendFailure, redact
 from redline.mail.pool import Connections, Pacer
@@ -123,11 +123,11 @@ def send_notices(
 
 def _factory(
     settings: Settings, notice: RenderedNotice, policy: str, version: int, kind: str
-) -> MessageFactory:
+) -> CampaignFactory:
     """The run's message factory, with each recipient's unsubscribe link."""
     # A missing REDLINE_SECRET or a bad unsubscribe_url fails here, before anything happens.
     unsubscribe_link(settings, "probe@example.com")
-    return MessageFactory(
+    return CampaignFactory(
         notice,
         sender=sender_address(settings),
         policy=policy,
@@ -139,7 +139,9 @@ def _factory(
     )
 
 
-def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport, requeue: Requeue) -> None:
+def _dry_run(
+    store: Store, factory: CampaignFactory, report: NotifyReport, requeue: Requeue
+) -> None:
     """Render every message a real run would send now, and count them; write nothing."""
     counts = store.ledger_counts(factory.policy, factory.version, factory.kind)
     report.ledger = counts
@@ -160,7 +162,12 @@ def _dry_run(store: Store, factory: MessageFactory, report: NotifyReport, requeu
             setattr(report, skipped[state], getattr(report, skipped[state]) + 1)
             continue
         try:
-            factory.build(subscriber.email, subscriber.name, subscriber_id=subscriber.id)
+            factory.build(
+                subscriber.email,
+                subscriber.name,
+                locale=subscriber.locale,
+                subscriber_id=subscriber.id,
+            )
         except SendFailure as failure:
             report.reasons[f"would fail: {redact(failure.message)}"] += 1
             continue

@@ -3,11 +3,11 @@ notice serialised once.
 
 A :class:`WireTemplate` is one recipient-independent serialisation of a notice (per
 variant: UTF-8 headers or not, one-click unsubscribe or not) with the places where the
-recipients' copies differ: the To, Date, Message-ID and List-Unsubscribe lines and the
-unsubscribe links in the bodies. A copy is the template's bytes with each recipient's
-values put in; each header line is folded by the same policy the generator uses, so the
-result is byte for byte the message :class:`~redline.mail.message.MessageFactory` would
-build and serialise (a probe checks that once per template; on any difference the factory
+recipients' copies differ: the To, Date, Message-ID and List-Unsubscribe lines, and the
+unsubscribe links and the greeting's name in the bodies. A copy is the template's bytes with
+each recipient's values put in; each header line is folded by the same policy the generator
+uses, so the result is byte for byte the message :class:`~redline.mail.message.MessageFactory`
+would build and serialise (a probe checks that once per template; on any difference the factory
 builds every message in full).
 """
 
@@ -97,14 +97,19 @@ UTF8_POLICY = MESSAGE_POLICY.clone(utf8=True)
 BODY_POLICY = MESSAGE_POLICY.clone(max_line_length=76)
 
 #: The fields a recipient's copy fills in.
-TO, DATE, MESSAGE_ID, UNSUBSCRIBE, TEXT_LINK, HTML_LINK = (
+TO, DATE, MESSAGE_ID, UNSUBSCRIBE, TEXT_LINK, HTML_LINK, TEXT_NAME, HTML_NAME = (
     "to",
     "date",
     "message_id",
     "unsubscribe",
     "text_link",
     "html_link",
+    "text_name",
+    "html_name",
 )
+# The fields of the bodies: the links are in every notice, the name only where it greets.
+_BODY_FIELDS = frozenset({TEXT_LINK, HTML_LINK, TEXT_NAME, HTML_NAME})
+_OPTIONAL_FIELDS = frozenset({TEXT_NAME, HTML_NAME})
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ class Sentinels:
     url: str
     text_link: str
     html_link: str
+    text_name: str
+    html_name: str
 
     @classmethod
     def make(cls, one_click: bool) -> Sentinels:
@@ -166,6 +173,8 @@ class Sentinels:
             url=url,
             text_link=f"https://{token}.invalid/t",
             html_link=f"https://{token}.invalid/h",
+            text_name=f"Name{token}t",
+            html_name=f"Name{token}h",
         )
 
 
@@ -196,18 +205,21 @@ class WireTemplate:
     ) -> WireTemplate | None:
         """The template of ``message`` (built with ``sentinels``): ``lines`` holds the folded
         To, Date, Message-ID and List-Unsubscribe lines of the sentinel values. None when a
-        field is not found exactly where expected."""
+        field is not found exactly where expected (a name may be missing: the copy without)."""
         data = message.as_bytes()
         marks = {
             **lines,
             TEXT_LINK: sentinels.text_link.encode("ascii"),
             HTML_LINK: sentinels.html_link.encode("ascii"),
+            TEXT_NAME: sentinels.text_name.encode("ascii"),
+            HTML_NAME: sentinels.html_name.encode("ascii"),
         }
         spans: list[tuple[int, int, str]] = []
         for field, needle in marks.items():
             found = _all(data, needle)
-            header = field not in (TEXT_LINK, HTML_LINK)
-            if not found or (header and len(found) != 1):
+            if field not in _BODY_FIELDS and len(found) != 1:
+                return None
+            if not found and field not in _OPTIONAL_FIELDS:
                 return None
             spans += ((start, start + len(needle), field) for start in found)
         spans.sort()

@@ -15,6 +15,7 @@ class Links:
     """Absolute links for a release; each is None when it cannot be built."""
 
     redline: str | None = None
+    text: str | None = None  # the full new text (the site page's #text; set by the notice)
     page: str | None = None
     compare: str | None = None
     policy: str | None = None

@@ -1,35 +1,55 @@
 """The notice emails: their template context, and the subject, text and HTML rendered from it.
 
-Notice template context (``notice``, ``reminder`` and ``in-effect`` templates), see also
-:meth:`NoticeContext.variables` and the filters of :mod:`redline.publish.templates`:
+The text and the HTML part render from one context (:meth:`NoticeContext.variables`), and
+the built-in layouts take every phrase from one module, ``_email_words.j2``, so the two parts
+say the same things. Notice template context (``notice``, ``reminder`` and ``in-effect``
+templates), see also the filters of :mod:`redline.publish.templates`:
 
 ``kind``
     ``"notice"``, ``"reminder"`` or ``"in-effect"``.
 ``policy``
     ``.slug``, ``.path`` (repository-relative) and ``.title`` (the opening H1, else the slug made
     readable).
+``organization``, ``site_name``
+    Config ``organization`` ("Example Inc.") and ``site_name``, or ``None``.
+``contact``
+    Config ``contact`` as ``.text`` (the address or URL), ``.url`` (``mailto:`` for an
+    address) and ``.email`` (whether it is an address), or ``None``.
+``subscriber``
+    ``.name``: where the recipient's name goes (:data:`NAME_PLACEHOLDER`, filled in per
+    recipient, escaped for each part), or ``None`` in the copy for subscribers without one.
+    Use it in the bodies only, never in the subject.
+``locale``, ``lang``
+    The locale of this copy (``"de"`` in ``notice.de.*.j2``, else the configured locale or
+    ``None``) and its BCP 47 form for ``<html lang>``.
 ``version``, ``previous_version``
     Release numbers (``previous_version`` is ``None`` for the first release).
 ``effective_date``, ``published``, ``today``
     A ``date``, an aware ``datetime`` (or ``None``) and the date of rendering; format them with
     ``|format_date`` (``"long"`` by default, or ``"short"``, ``"medium"``, ``"full"``, or a
-    Babel pattern) in the configured ``locale``.
+    Babel pattern) in the copy's ``locale``.
 ``days_left``, ``notice_days``
     Days from ``today`` to the effective date, and from publication to the effective date.
 ``classification``, ``material``
     ``"material"`` or ``"editorial"``, and ``classification == "material"``.
 ``short_notice``
     True when the release was made with less than the configured notice period.
-``summary``
-    The plain-language summary of the change.
+``summary``, ``summary_written``
+    The summary of the change, and whether people wrote it (a ``--summary``, a commit's
+    ``Policy-Summary:``) rather than redline generating it from ``changes``.
+``changes``
+    The one list of what changed: each with ``.name`` ("Section 7 (Data Retention)", or a
+    renumbering line "Sections 8-12 renumbered to 9-13"), ``.quotes`` (``'"30 days" → "90
+    days"'``, ``'moved from after Section 8 (Retention) to after Section 6 (Sharing)'``, from
+    :func:`redline.publish.prose.section_quotes`) and ``.section`` (its entry of
+    ``sections``, ``None`` for a renumbering line).
 ``sections``
-    The changed sections, each with ``name`` ("Section 7 (Transfer of Data)", a bare title,
-    or "Preamble"), ``number``,
+    The changed sections, each with ``name``, ``number``,
     ``title``, ``old_number``, ``old_title``, ``status`` (added|removed|modified|unchanged),
     ``moved``, ``renumbered``, ``retitled``, ``description`` ("one paragraph changed; new
-    paragraph", "moved from after Section 8 (Retention) to after Section 6 (Sharing)"),
-    ``moved_from``, ``moved_to``, ``level``, and the counts ``blocks_changed``, ``blocks_added``,
-    ``blocks_removed``, ``blocks_moved``, ``words_inserted``, ``words_deleted``.
+    paragraph"), ``moved_from``, ``moved_to``, ``level``, and the counts ``blocks_changed``,
+    ``blocks_added``, ``blocks_removed``, ``blocks_moved``, ``words_inserted``,
+    ``words_deleted``.
 ``renumbered``
     One line per run of renumbered sections ("Sections 8-12 renumbered to 9-13").
 ``stats``
@@ -43,9 +63,10 @@ Notice template context (``notice``, ``reminder`` and ``in-effect`` templates), 
     (3)").
 ``links``
     ``redline`` (the best link to the full redline: the site page at ``#redline``, else a
-    GitHub compare URL),
-    ``page`` (the site page of this version), ``compare`` (GitHub compare URL), ``policy``
-    (the policy's site page) and ``feed`` (its Atom feed); each a URL or ``None``.
+    GitHub compare URL), ``text`` (the full new text: the site page at ``#text``), ``page``
+    (the site page of this version), ``compare`` (GitHub compare URL), ``policy`` (the
+    policy's site page) and ``feed`` (its Atom feed); each a URL or ``None``. The site links
+    need config ``site_url``.
 ``diff``
     The diff itself, for the filters ``diff_markdown``, ``diff_html`` and ``diff_text``.
 ``unsubscribe_url``
@@ -59,13 +80,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import InputError, TemplateError
+from redline.publish.changelog_summary import FIRST_VERSION_SUMMARY
 from redline.publish.links import Links, policy_links
-from redline.publish.prose import SectionChange, describe_changes, generate_summary, stats_dict
+from redline.publish.prose import (
+    SectionChange,
+    describe_section,
+    generate_summary,
+    section_quotes,
+    stats_dict,
+)
 from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
@@ -76,6 +104,8 @@ if TYPE_CHECKING:
     from redline.publish.templates import Templates
 
 UNSUBSCRIBE_PLACEHOLDER = "@@UNSUBSCRIBE_URL@@"
+#: Where a subscriber's name goes in a body; the mailer fills it in per recipient.
+NAME_PLACEHOLDER = "@@SUBSCRIBER_NAME@@"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -86,12 +116,42 @@ class RenderedNotice:
     """One rendered notice: subject line, plain-text body and HTML body (CSS inlined).
 
     Both bodies contain :data:`UNSUBSCRIBE_PLACEHOLDER` where the recipient's unsubscribe
-    link goes.
+    link goes. This copy is for subscribers without a name, in the default templates;
+    ``named`` is the copy with :data:`NAME_PLACEHOLDER` for those with one (None when the
+    templates do not use the name), and ``translations`` the copies of each translated
+    template set, by locale (:meth:`variant` picks one).
     """
 
     subject: str
     text: str
     html: str
+    locale: str | None = None
+    named: RenderedNotice | None = None
+    translations: Mapping[str, RenderedNotice] = field(default_factory=dict)
+
+    def variant(self, locale: str | None, named: bool) -> RenderedNotice:
+        """The copy for a subscriber who reads ``locale`` and has a name or not."""
+        chosen = best_locale(locale, self.translations)
+        base = self.translations[chosen] if chosen else self
+        return base.named or base if named else base
+
+    def variants(self) -> Iterator[tuple[tuple[str | None, bool], RenderedNotice]]:
+        """Every copy, by (locale of the translation or None, named)."""
+        for locale, base in [(None, self), *self.translations.items()]:
+            plain = replace(base, named=None, translations={})
+            yield (locale, False), plain
+            yield (locale, True), replace(base.named, translations={}) if base.named else plain
+
+
+def best_locale(wanted: str | None, available: Collection[str]) -> str | None:
+    """The locale of ``available`` for someone who reads ``wanted``: the same locale, else
+    its language (``de_AT`` reads ``de``), else None (the default templates)."""
+    if not wanted:
+        return None
+    for candidate in (wanted, wanted.split("_")[0]):
+        if candidate in available:
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,6 +161,34 @@ class PolicyInfo:
     slug: str
     path: str
     title: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Config ``contact``: an email address (``url`` is its ``mailto:``) or a URL."""
+
+    text: str
+    url: str
+    email: bool
+
+    @classmethod
+    def of(cls, value: str | None) -> Contact | None:
+        """The contact of config ``contact`` (None when it is not set)."""
+        text = (value or "").strip().removeprefix("mailto:")
+        if not text:
+            return None
+        if "@" in text and "/" not in text and ":" not in text:
+            return cls(text, f"mailto:{text}", True)
+        return cls(text, text, False)
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One line of what changed: a section and its quoted changes, or a renumbering."""
+
+    name: str
+    quotes: tuple[str, ...] = ()
+    section: SectionChange | None = None
 
 
 @dataclass(frozen=True)
@@ -122,13 +210,25 @@ class NoticeContext:
     diff: DiffResult | None = None
     today: dt.date = field(default_factory=dt.date.today)
     reasons: tuple[str, ...] = ()
+    changes: tuple[ChangeLine, ...] = ()
+    summary_written: bool = False
+    organization: str | None = None
+    site_name: str | None = None
+    contact: Contact | None = None
 
-    def variables(self, kind: str) -> dict[str, Any]:
-        """The template context for a notice of ``kind``."""
+    def variables(
+        self, kind: str, *, locale: str | None = None, named: bool = False
+    ) -> dict[str, Any]:
+        """The template context for a notice of ``kind``, in ``locale`` (None: the
+        configured one), for a subscriber with a name (``named``) or without."""
         published_day = self.published.date() if self.published else None
-        return {
+        variables = {
             "kind": kind,
             "policy": self.policy,
+            "organization": self.organization,
+            "site_name": self.site_name,
+            "contact": self.contact,
+            "subscriber": {"name": NAME_PLACEHOLDER if named else None},
             "version": self.version,
             "previous_version": self.previous_version,
             "effective_date": self.effective_date,
@@ -140,6 +240,8 @@ class NoticeContext:
             "material": self.classification == "material",
             "short_notice": self.short_notice,
             "summary": self.summary,
+            "summary_written": self.summary_written,
+            "changes": list(self.changes),
             "sections": list(self.sections),
             "renumbered": list(self.renumbered),
             "stats": dict(self.stats),
@@ -148,6 +250,9 @@ class NoticeContext:
             "diff": self.diff,
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         }
+        if locale:
+            variables.update(locale=locale, lang=locale.replace("_", "-"))
+        return variables
 
 
 def build_notice_context(
@@ -168,9 +273,9 @@ def build_notice_context(
     if release.previous_version is not None:
         previous_tag = repo.tag_of(policy, release.previous_version)
         compare = repo.github_compare_url(previous_tag, release.tag)
-    summary = (release.summary or "").strip()
-    if not summary:
-        summary = generate_summary(diff) if diff is not None else "First published version."
+    generated = generate_summary(diff) if diff is not None else FIRST_VERSION_SUMMARY
+    summary = (release.summary or "").strip() or generated
+    changes, sections = _changes(diff)
     return NoticeContext(
         policy=PolicyInfo(
             slug=policy.slug, path=policy.path, title=repo.title(policy, release.commit or None)
@@ -182,28 +287,54 @@ def build_notice_context(
         classification=release.classification,
         summary=summary,
         short_notice=release.short_notice,
-        sections=tuple(describe_changes(diff)) if diff is not None else (),
+        sections=sections,
         renumbered=tuple(diff.renumbered_runs) if diff is not None else (),
         stats=stats_dict(diff),
         links=_links(settings, policy.slug, release, compare),
         diff=diff,
         today=today or dt.date.today(),
         reasons=tuple(str(reason) for reason in diff.reasons) if diff is not None else (),
+        changes=changes,
+        summary_written=summary not in (generated, FIRST_VERSION_SUMMARY),
+        organization=settings.organization,
+        site_name=settings.site_name,
+        contact=Contact.of(settings.contact),
     )
 
 
+def _changes(diff: DiffResult | None) -> tuple[tuple[ChangeLine, ...], tuple[SectionChange, ...]]:
+    """The one list of what changed (each section once, with its quotes, then the
+    renumbering lines), and the changed sections described."""
+    if diff is None:
+        return (), ()
+    lines: list[ChangeLine] = []
+    for section in diff.sections:
+        change = describe_section(section)
+        if change is not None:
+            lines.append(ChangeLine(change.name, tuple(section_quotes(section)), change))
+    sections = tuple(line.section for line in lines if line.section is not None)
+    lines += [ChangeLine(run.rstrip(".")) for run in diff.renumbered_runs]
+    return tuple(lines), sections
+
+
 def _links(settings: Settings, slug: str, release: Release, compare: str | None) -> Links:
-    """The release's links; the site page's redline is at its ``#redline``."""
+    """The release's links; the site page's redline is at its ``#redline``, its full text at
+    ``#text``."""
     links = policy_links(settings, slug, release.version, compare)
-    if links.page and release.previous_version is not None:
-        return replace(links, redline=f"{links.page}#redline")
-    return links
+    if not links.page:
+        return links
+    links = replace(links, text=f"{links.page}#text")
+    if release.previous_version is None:
+        return links
+    return replace(links, redline=f"{links.page}#redline")
 
 
 def render_notice(
     templates: Templates, context: NoticeContext, kind: str = "notice"
 ) -> RenderedNotice:
-    """Render the subject, text and HTML of a notice of ``kind`` (notice|reminder|in-effect).
+    """Render the subject, text and HTML of a notice of ``kind`` (notice|reminder|in-effect):
+    for subscribers with and without a name, in the default templates and in each
+    translation of them (``notice.de.txt.j2`` ...).
 
     ``templates`` is the run's one template environment, shared by all its notices and pages.
     """
@@ -211,13 +342,38 @@ def render_notice(
         raise InputError(
             f"unknown notice kind {kind!r}", hint=f"use one of: {', '.join(NOTICE_KINDS)}"
         )
-    variables = context.variables(kind)
+    translations = {
+        locale: _render_copies(templates, context, kind, locale)
+        for locale in templates.translations(kind)
+    }
+    return replace(_render_copies(templates, context, kind, None), translations=translations)
+
+
+def _render_copies(
+    templates: Templates, context: NoticeContext, kind: str, locale: str | None
+) -> RenderedNotice:
+    """The copy without a name, with the named copy when the templates use the name."""
+    named = _render(templates, context.variables(kind, locale=locale, named=True), locale)
+    if NAME_PLACEHOLDER not in named.text + named.html:
+        return named
+    plain = _render(templates, context.variables(kind, locale=locale), locale)
+    return replace(plain, named=named)
+
+
+def _render(templates: Templates, variables: dict[str, Any], locale: str | None) -> RenderedNotice:
+    """One copy: the subject, text and HTML of ``variables``' kind in ``locale``."""
+    stem = f"{variables['kind']}.{locale}" if locale else variables["kind"]
     subject_name, text_name, html_name = (
-        f"{kind}.{part}.j2" for part in ("subject", "txt", "html")
+        f"{stem}.{part}.j2" for part in ("subject", "txt", "html")
     )
     subject = " ".join(_CONTROL.sub(" ", templates.render(subject_name, variables)).split())
     if not subject:
         raise TemplateError(f"{templates.origin(subject_name)}: the subject came out empty")
+    if NAME_PLACEHOLDER in subject:
+        raise TemplateError(
+            f"{templates.origin(subject_name)}: the subject uses subscriber.name",
+            hint="the subject is the same for every recipient; greet by name in the bodies",
+        )
     if len(subject) > templates.max_subject_chars:
         raise TemplateError(
             f"{templates.origin(subject_name)}: the subject has {len(subject):,} characters, "
@@ -232,7 +388,7 @@ def render_notice(
                 f"{templates.origin(name)}: the notice has no unsubscribe link",
                 hint="place {{ unsubscribe_url }} where the recipient's link goes",
             )
-    return RenderedNotice(subject=subject, text=text, html=html)
+    return RenderedNotice(subject=subject, text=text, html=html, locale=locale)
 
 
 def tidy_text(text: str) -> str:

@@ -12,9 +12,13 @@ sandbox violation, an exception inside the template) becomes one
 :class:`~redline.errors.TemplateError` naming the template file and line.
 
 Filters everywhere (see :mod:`redline.publish.filters`): ``diff_markdown``, ``diff_html``,
-``diff_text``, ``format_date``, ``isodate``, ``rfc3339``, ``markdown`` (policy Markdown to
+``diff_text``, ``format_date`` (in the context's ``locale`` when it sets one, else the
+configured locale), ``isodate``, ``rfc3339``, ``markdown`` (policy Markdown to
 HTML, raw HTML escaped), ``md_escape`` (plain text made safe inside Markdown), ``reflow``
 (plain text refilled to a width, with indents for list items), ``plural`` and ``number_word``.
+
+Translated templates sit beside the default one: ``notice.de.txt.j2`` is the ``de`` variant
+of ``notice.txt.j2`` (:meth:`Templates.translations`).
 
 Never put settings, the repository or anything holding secrets into a template context:
 templates come from the policy repository, also from pull requests.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -40,6 +45,8 @@ from redline.publish import filters
 from redline.publish.sandbox import LimitedSandbox, OutputLimitError
 
 if TYPE_CHECKING:
+    from jinja2.runtime import Context
+
     from redline.config import Settings
 
 DEFAULT_TEMPLATES_DIR = "templates"
@@ -47,6 +54,9 @@ DEFAULT_TEMPLATES_DIR = "templates"
 PAGE_LIMIT_FACTOR = 64
 
 _AUTOESCAPE_SUFFIXES = {".html", ".htm", ".xhtml", ".xml", ".atom"}
+_PARTS = frozenset({"subject", "txt", "html"})
+# A translated template's locale, as babel spells it (redline.locales.parse_locale): de, pt_BR.
+_TRANSLATION = re.compile(r"[a-z]{2,3}(?:_[A-Za-z0-9]{2,8})*")
 
 
 def packaged_templates_dir() -> Path:
@@ -169,8 +179,19 @@ class Templates:
         except ValueError:
             return str(directory)
 
-    def format_date(self, value: dt.date | dt.datetime | None, style: str = "long") -> str:
-        """``value`` formatted for people in the configured locale ("May 1, 2024")."""
+    @jinja2.pass_context
+    def format_date(
+        self, context: Context, value: dt.date | dt.datetime | None, style: str = "long"
+    ) -> str:
+        """``value`` formatted for people ("May 1, 2024") in the context's ``locale`` (a
+        translated notice), else the configured one."""
+        locale = context.get("locale")
+        return self.format_date_in(value, locale if isinstance(locale, str) else self.locale, style)
+
+    def format_date_in(
+        self, value: dt.date | dt.datetime | None, locale: str, style: str = "long"
+    ) -> str:
+        """``value`` formatted for people in ``locale``."""
         if value is None:
             return ""
         from babel.core import UnknownLocaleError
@@ -185,9 +206,28 @@ class Templates:
         if not isinstance(day, dt.date):
             raise TypeError(f"format_date needs a date, not {type(day).__name__}")
         try:
-            return format_date(day, format=style, locale=self.locale)
+            return format_date(day, format=style, locale=locale)
         except (UnknownLocaleError, ValueError) as exc:
-            raise ConfigError(f"locale {self.locale!r}: cannot format dates: {exc}") from None
+            raise ConfigError(f"locale {locale!r}: cannot format dates: {exc}") from None
+
+    def translations(self, stem: str) -> tuple[str, ...]:
+        """The locales that have every part of template ``stem`` translated: ``("de",)``
+        when ``notice.de.subject.j2``, ``notice.de.txt.j2`` and ``notice.de.html.j2`` exist
+        (in templates_dir or built in). A translation with a part missing is an error."""
+        found: dict[str, set[str]] = {}
+        for directory in self.search_path:
+            for path in directory.glob(f"{stem}.*.j2"):
+                locale, _, part = path.name[len(stem) + 1 : -3].rpartition(".")
+                if _TRANSLATION.fullmatch(locale) and part in _PARTS:
+                    found.setdefault(locale, set()).add(part)
+        for locale, parts in sorted(found.items()):
+            if parts != set(_PARTS):
+                missing = ", ".join(f"{stem}.{locale}.{part}.j2" for part in _PARTS - parts)
+                raise TemplateError(
+                    f"the {locale!r} translation of {stem} is incomplete: {missing} missing",
+                    hint="add the missing templates, or remove the translation's other parts",
+                )
+        return tuple(sorted(found))
 
     def origin(self, name: str) -> str:
         """Where template ``name`` comes from, for messages: a repository path or 'built-in'."""

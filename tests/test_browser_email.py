@@ -1,0 +1,46 @@
+"""Each notice email's HTML part (notice, reminder, in-effect, as `redline preview-email
+--kind all` writes it) in a real chromium at a phone's and a desktop's width: no horizontal
+scroll, one h1, the links a reader needs, text of at least 16 px, a full-width button on the
+phone; and valid HTML. Screenshots are saved for people to look at."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser import DESKTOP, PHONE, browser, computed, screenshot, show, visible
+from email_world import SITE_URL, email_repo, preview
+from html_check import heading_outline, html_problems
+
+__all__ = ["browser"]
+
+
+@pytest.fixture
+def emails(policy_repo, tag_release, tmp_path):
+    return preview(email_repo(policy_repo, tag_release), tmp_path / "mail")
+
+
+@pytest.mark.parametrize("kind", ["notice", "reminder", "in-effect"])
+def test_each_email_reads_well_on_a_phone_and_a_desktop(browser, emails, kind):
+    page = emails[kind]["html"]
+    text = page.read_text(encoding="utf-8")
+    assert html_problems(text) == [] and heading_outline(text) == []
+    for width in (PHONE, DESKTOP):
+        show(browser, page.as_uri(), width=width)
+        overflow = browser.execute_script(
+            "const e = document.documentElement; return e.scrollWidth - e.clientWidth;"
+        )
+        assert overflow == 0
+        assert len(visible(browser, "h1")) == 1
+        hrefs = {a.get_attribute("href") for a in visible(browser, "a[href]")}
+        assert f"{SITE_URL}/privacy-policy/2/#redline" in hrefs
+        assert f"{SITE_URL}/privacy-policy/2/#text" in hrefs
+        assert "mailto:privacy@northwind.example" in hrefs
+        assert any("unsubscribe?token=PREVIEW-TOKEN" in href for href in hrefs)
+        for element in visible(browser, "p, li, a, td"):
+            assert float(computed(browser, element, "font-size").removesuffix("px")) >= 16
+            assert "sans-serif" in computed(browser, element, "font-family")
+        (button,) = visible(browser, "a.button")
+        card = visible(browser, "td.content")[0]
+        full = button.size["width"] >= card.size["width"] - 2 * 18 - 1
+        assert full == (width == PHONE)
+        screenshot(browser, f"email-{kind}-{width}")
