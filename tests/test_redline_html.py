@@ -113,8 +113,9 @@ def test_the_fragment_takes_a_heading_level_and_names_the_opening_text():
     result = diff_documents(parse_document(V1), parse_document(new))
     fragment = render_html(result, heading_level=2)
     assert fragment.count("<h2>") == 1  # the title
-    assert fragment.count("<h3>") == 3  # the change list, the full text, the changes only
-    assert f"<h4>{OPENING}</h4>" in fragment and "<h4>Privacy Policy</h4>" not in fragment
+    assert fragment.count("<h3>") == 3  # the change list, the change, the changes only
+    assert f"<h3>{OPENING}</h3>" in fragment and "<h3>Privacy Policy</h3>" not in fragment
+    assert f"<h4>{OPENING}</h4>" in fragment  # in the changes only
     assert "<h1" not in fragment and "<h5" not in fragment
 
 

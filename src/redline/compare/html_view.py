@@ -3,7 +3,8 @@
 
 Inside ``<div class="redline" id="redline">``, in this order:
 
-1. the title (heading level ``heading_level``), the two versions as readers know them
+1. the title (heading level ``heading_level``; the parts and each change one level below),
+   the two versions as readers know them
    (:class:`Sides`: titles and dates, never slugs or refs), the summary and a legend;
 2. ``<nav aria-label="Changes">``: the list of changes, each linking to ``#change-N``;
 3. the full document (``id="full-text"``): every block in order, deleted blocks at their
@@ -32,6 +33,9 @@ _esc = html.escape
 _CLASS_LABEL = {"none": "No change", "editorial": "Editorial change", "material": "Material change"}
 #: What a reader calls the part before the first numbered section.
 OPENING = "Opening text"
+#: The title of the full document with its changes: a region, not a heading, so that each
+#: change is one level below the redline's title.
+FULL_TEXT = "Full text with the changes"
 _LEGEND = (
     '<div class="legend" role="note"><p>How to read this redline:</p><ul>'
     '<li><span class="sample-del">Deleted text</span> is struck through.</li>'
@@ -66,7 +70,8 @@ def reader_name(section: SectionDiff) -> str:
 
 
 def render_html(result: DiffResult, *, heading_level: int = 2, sides: Sides | None = None) -> str:
-    """The redline fragment (see the module docstring); changes get ``heading_level + 1``."""
+    """The redline fragment (see the module docstring): its title at ``heading_level``; the
+    change list, each change and the changes only one level below."""
     sides = sides or Sides.of(result)
     level = heading_level
     entries = layout(result, everything=True)
@@ -168,13 +173,15 @@ class _FullText:
             elif entry.kind == "section":
                 self._section(entry)
         self._flush()
-        h = self.level
         body = "\n".join(self.parts) or "<p>No text.</p>"
-        return f'<section id="full-text"><h{h}>Full text with the changes</h{h}>{body}</section>'
+        return (
+            '<section id="full-text" aria-labelledby="full-text-title">'
+            f'<p class="part-title" id="full-text-title">{FULL_TEXT}</p>{body}</section>'
+        )
 
     def _section(self, entry: Shown) -> None:
         self._flush()
-        n, h = self.numbers[id(entry.section)], self.level + 1
+        n, h = self.numbers[id(entry.section)], self.level
         section = entry.section
         changed = {index: note for index, note, _block in changed_blocks(section)}
         self.parts.append(
