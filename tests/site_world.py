@@ -66,8 +66,11 @@ def site_repo(
     return repo
 
 
-def build(repo: GitPolicyRepo, outdir: Path, today: dt.date = TODAY, **overrides: object) -> Any:
-    """Build the site of ``repo`` into ``outdir`` as of ``today``; returns the report."""
+def build(
+    repo: GitPolicyRepo, outdir: Path, today: dt.date | None = TODAY, **overrides: object
+) -> Any:
+    """Build the site of ``repo`` into ``outdir`` as of ``today`` (None: the build's default);
+    returns the report."""
     from redline.history.repo import PolicyRepo
     from redline.publish.site import build_site
 

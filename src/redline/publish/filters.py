@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import textwrap
+from html import unescape
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from markupsafe import Markup
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _LIST_MARKER = re.compile(r"\s*((?:[-*+]|\d+[.)])\s+)")
 _LIST_ITEM_START = re.compile(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)")
+_FRAGMENT_LINK = re.compile(r'<a href="#([^"]*)"(?: title="[^"]*")?>(.*?)</a>', re.S)
+_ID = re.compile(r'\sid="([^"]*)"')
 _HEADING = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1>", re.S)
 
 
@@ -44,6 +48,17 @@ def nest_headings(html: str, *, top: int) -> str:
         return f"<h{level}{match.group(2) or ''}>{match.group(3)}</h{level}>"
 
     return _HEADING.sub(nest, html)
+
+
+def unlink_dead_fragments(html: str) -> str:
+    """``html`` with each link to an anchor it does not have (``#information-use`` of a page
+    exported without its ids) shown as its text: a reader is never sent nowhere."""
+    ids = {unescape(found) for found in _ID.findall(html)}
+
+    def keep(match: re.Match[str]) -> str:
+        return match.group(0) if unescape(unquote(match.group(1))) in ids else match.group(2)
+
+    return _FRAGMENT_LINK.sub(keep, html)
 
 
 def isodate(value: dt.date | dt.datetime | None) -> str:

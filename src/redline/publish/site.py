@@ -55,7 +55,7 @@ from redline.publish.feeds import (
     policy_feed,
     render_feed,
 )
-from redline.publish.filters import markdown_to_html, nest_headings
+from redline.publish.filters import markdown_to_html, nest_headings, unlink_dead_fragments
 from redline.publish.links import site_base
 from redline.publish.site_files import Writer, check_outdir, finalise_modes, staging_dir, swap
 from redline.publish.templates import Templates
@@ -100,6 +100,9 @@ class PolicyPages:
     policy: Policy
     title: str
     versions: tuple[VersionPage, ...]
+    #: The folder it is in ("Facebook"), when the policies are in more than one: several
+    #: policies may have the same title.
+    group: str = ""
 
     @property
     def slug(self) -> str:
@@ -171,7 +174,15 @@ def collect(repo: PolicyRepo, settings: Settings, today: dt.date) -> list[Policy
             )
         title = pages[-1].entry.policy.title
         collected.append(PolicyPages(policy, title, tuple(pages)))
-    return collected
+    return _grouped(collected)
+
+
+def _grouped(policies: list[PolicyPages]) -> list[PolicyPages]:
+    """``policies`` with their folder's name as their group, when they are in several."""
+    folders = [PurePosixPath(pol.policy.path).parent for pol in policies]
+    if len(set(folders)) < 2:
+        return policies
+    return [replace(pol, group=folder.name) for pol, folder in zip(policies, folders, strict=True)]
 
 
 def _root_prefix(relpath: str) -> str:
@@ -284,7 +295,7 @@ class _Build:
             "previous": release.previous_version,
             "next": _next_version(pol, release.version),
         }
-        text = Markup(nest_headings(markdown_to_html(version.body), top=3))
+        text = Markup(unlink_dead_fragments(nest_headings(markdown_to_html(version.body), top=3)))
         self.page(f"{folder}/index.html", "site/version.html.j2", text=text, **context)
         if context["redline"] is not None:
             self.page(f"{folder}/redline.html", "site/redline.html.j2", **context)
@@ -313,7 +324,9 @@ class _Build:
             return None
         before = next(v for v in pol.versions if v.version == version.release.previous_version)
         sides = Sides(pol.title, self.side(before), self.side(version))
-        return Markup(render_html(version.diff, heading_level=2, sides=sides))
+        return Markup(
+            unlink_dead_fragments(render_html(version.diff, heading_level=2, sides=sides))
+        )
 
     def side(self, version: VersionPage) -> str:
         """A version as readers know it: "Version 2 (effective March 1, 2024)"."""
