@@ -169,3 +169,10 @@ def test_a_real_facebook_redline_keeps_bold_and_links(tmp_path):
     assert result.returncode == 0, result.stderr
     assert html_problems(result.stdout) == [] and heading_outline(result.stdout) == []
     assert "⟨" not in result.stdout and log[0][:7] not in result.stdout
+
+
+def test_only_the_first_unnumbered_part_is_the_opening_text():
+    old = "Intro text.\n\n# Cookies\n\nWe use cookies.\n"
+    result = diff_documents(parse_document(old), parse_document(old.replace("use", "set")))
+    fragment = render_html(result)
+    assert "<h3>Cookies</h3>" in fragment and OPENING not in fragment

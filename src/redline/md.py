@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -90,7 +90,9 @@ def inline_tokens(text: str) -> list[Token]:
     return _tidy_inline(found[0].children or []) if found else []
 
 
+@lru_cache(maxsize=65536)
 def markdown_inline(text: str) -> str:
-    """One block's inline Markdown as HTML (no ``<p>``), by the one rule."""
+    """One block's inline Markdown as HTML (no ``<p>``), by the one rule; kept for the next
+    call, since a site renders the unchanged text of one version in the redline of the next."""
     parser = _parser()
     return str(parser.renderer.render(inline_tokens(text), parser.options, {}))

@@ -62,9 +62,11 @@ class Sides:
 
 
 def reader_name(section: SectionDiff) -> str:
-    """A section's name for readers: the part before the first numbered section (untitled,
-    or under the document's title) is the opening text."""
-    if section.number is None and section.old_number is None and section.level <= 1:
+    """A section's name for readers: the document's first part when it is unnumbered and
+    untitled or under the document's title (an H1) is the opening text."""
+    first = 0 in {section.new_index, section.old_index}
+    unnumbered = section.number is None and section.old_number is None
+    if first and unnumbered and section.level <= 1:
         return OPENING
     return section.name
 
