@@ -169,6 +169,7 @@ def test_a_real_facebook_redline_keeps_bold_and_links(tmp_path):
     assert result.returncode == 0, result.stderr
     assert html_problems(result.stdout) == [] and heading_outline(result.stdout) == []
     assert "⟨" not in result.stdout and log[0][:7] not in result.stdout
+    assert "<h1>Redline: Privacy Policy</h1>" in result.stdout  # no H1 in it: from its name
 
 
 def test_only_the_first_unnumbered_part_is_the_opening_text():

@@ -43,7 +43,7 @@ def reader_sides(
     from babel.dates import format_date
 
     releases = {release.commit: release for release in repo.releases(policy)}
-    title = policy.title or repo.document(policy, result.to_ref.commit)[1].title or policy.name
+    title = repo.title(policy, result.to_ref.commit)
 
     def label(ref: RefInfo) -> str:
         if ref.commit is None:
