@@ -42,10 +42,9 @@ def command(
     """
     import os
 
-    import uvicorn
-
     from redline.console import err
     from redline.serve.app import ENV_CONFIG, ENV_ROOT, App
+    from redline.serve.server import run
 
     settings = app.settings()
     App(settings).close()  # a missing secret, database or template fails here, at once
@@ -53,16 +52,10 @@ def command(
     if settings.config_file is not None:
         os.environ[ENV_CONFIG] = str(settings.config_file)
     err().print(f"redline: serving on http://{host}:{port}{root_path}/", markup=False)
-    uvicorn.run(
-        "redline.serve.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
+    run(
+        host,
+        port,
         workers=workers,
-        proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         root_path=root_path,
-        server_header=False,
-        access_log=False,  # request URLs carry the tokens that unsubscribe their subscriber
-        log_level="warning",
     )

@@ -238,8 +238,8 @@ def write_text(
     changes: Iterable[SubscriptionChange] = (),
 ) -> ExportSummary:
     """A readable listing; TIME is when a row was sent, or its last change otherwise. A row
-    with more than one history entry is followed by them, indented; the subscription
-    changes follow the summary."""
+    with more than one history entry is followed by them, indented; then the subscription
+    changes, then the summary."""
     summary = ExportSummary()
     out.write(info.describe() + "\n")
     header = f"{'VERSION':<8}{'KIND':<10}{'STATE':<18}{'TRIES':>5}  {'TIME':<21}"
@@ -261,12 +261,12 @@ def write_text(
         if len(record.history) > 1:
             out.writelines(f"        {describe_event(event)}\n" for event in record.history)
         summary.add(record)
-    for line in summary.lines(info.policy) or [f"no notices recorded for {info.policy}"]:
-        out.write(line + "\n")
     for index, change in enumerate(changes):
         if not index:
             out.write("subscription changes (time, action, channel, address):\n")
         out.write(f"  {utc_iso(change.at)} {change.action} {change.channel} {change.email}\n")
+    for line in summary.lines(info.policy) or [f"no notices recorded for {info.policy}"]:
+        out.write(line + "\n")
     return summary
 
 

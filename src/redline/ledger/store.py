@@ -28,11 +28,12 @@ from redline.ledger.evidence import Evidence
 from redline.ledger.leases import LEASE_SECONDS
 from redline.ledger.marks import Marks
 from redline.ledger.notices import Notices
+from redline.ledger.optout import OptOut
 from redline.ledger.schema import SCHEMA_VERSION, Schema
 from redline.ledger.subscriptions import Subscriptions
 
 
-class Store(Subscriptions, Changes, Claims, Notices, Marks, Evidence, Bounces, Schema):
+class Store(Subscriptions, OptOut, Changes, Claims, Notices, Marks, Evidence, Bounces, Schema):
     """The subscriber list and the notice ledger in one database.
 
     Open with :meth:`Store.open`; use as a context manager or call :meth:`close`. Every

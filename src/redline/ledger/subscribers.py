@@ -12,6 +12,7 @@ itself, are still accepted, so the links in notices already sent keep working.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -168,18 +169,31 @@ def signing_secret(env: Environment) -> str:
 
 
 def _serializer(salt: str, env: Environment) -> Any:
+    return _signed_with(salt, signing_secret(env))
+
+
+@functools.lru_cache(maxsize=8)
+def _signed_with(salt: str, secret: str) -> Any:
     from itsdangerous import URLSafeSerializer
 
-    return URLSafeSerializer(
-        signing_secret(env), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
-    )
+    return URLSafeSerializer(secret, salt=salt, signer_kwargs={"digest_method": hashlib.sha256})
 
 
-def _address_tag(email: str, env: Environment) -> str:
-    """A keyed digest of the address (16 bytes): opaque without ``REDLINE_SECRET``."""
+def _address_tag(email: str, env: Environment, *, normalized: bool = False) -> str:
+    """A keyed digest of the address (16 bytes): opaque without ``REDLINE_SECRET``.
+    ``normalized``: ``email`` is in :func:`normalize_email` form already (as stored)."""
     key = f"{_TOKEN_SALT}\0{signing_secret(env)}".encode()
-    digest = hmac.new(key, normalize_email(email).encode(), hashlib.sha256).digest()[:16]
+    text = email if normalized else normalize_email(email)
+    digest = hmac.new(key, text.encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _tagged(email: str, tag: str, env: Environment) -> bool:
+    """Whether the stored address ``email`` has the digest ``tag`` (checked as stored first,
+    then normalised, for an address stored before normalisation changed)."""
+    if hmac.compare_digest(_address_tag(email, env, normalized=True), tag):
+        return True
+    return hmac.compare_digest(_address_tag(email, env), tag)
 
 
 def make_token(email: str, subscriber_id: int | None, *, env: Environment) -> str:
@@ -235,13 +249,36 @@ def resolve_target(store: Store, value: str, *, env: Environment) -> str:
         return claim
     subscriber_id, tag = claim
     email = store.subscriber_email(subscriber_id)
-    if email is None or not hmac.compare_digest(_address_tag(email, env), tag):
+    if email is None or not _tagged(email, tag, env):
         email = _merged_into(store, tag, env)
     if email is None:
         raise InputError(
             "the unsubscribe token names no current subscriber",
             hint="they were removed, or the address changed since the notice was sent",
         )
+    return email
+
+
+def unsubscribe_by_token(store: Store, token: str, *, env: Environment, channel: str) -> str | None:
+    """Unsubscribe whom an unsubscribe token names (idempotent), recording the change as
+    made through ``channel``: their address, or None when it names no current subscriber.
+    InputError when the token is not valid. A token of the current format takes one short
+    transaction (:meth:`~redline.ledger.optout.OptOut.unsubscribe_id`)."""
+    claim = read_token(token, env=env)
+    if not isinstance(claim, str):
+        subscriber_id, tag = claim
+        email = store.unsubscribe_id(
+            subscriber_id,
+            lambda stored: hmac.compare_digest(_address_tag(stored, env), tag),
+            channel,
+        )
+        if email is not None:
+            return email
+    try:  # a token of the first format, or of an address merged into another since
+        email = resolve_target(store, token, env=env)
+    except InputError:
+        return None
+    store.unsubscribe(email, channel=channel)
     return email
 
 

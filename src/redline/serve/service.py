@@ -18,6 +18,7 @@ from redline.ledger.subscribers import (
     policy_names,
     read_token,
     resolve_target,
+    unsubscribe_by_token,
 )
 from redline.locales import parse_locale
 from redline.serve.tokens import Signup
@@ -84,12 +85,10 @@ class Service:
             return None
         return self.store.get_subscriber(email)
 
-    def unsubscribe(self, token: str, channel: str) -> Subscriber | None:
-        """Unsubscribe whom ``token`` names (idempotent); None when nobody is left to."""
-        subscriber = self.subscriber(token)
-        if subscriber is not None:
-            self.store.unsubscribe(subscriber.email, channel=channel)
-        return subscriber
+    def unsubscribe(self, token: str, channel: str) -> str | None:
+        """Unsubscribe whom ``token`` names (idempotent): their address, or None when they
+        are gone. InputError when the token is not valid."""
+        return unsubscribe_by_token(self.store, token, env=self.settings.env, channel=channel)
 
     def choose(self, email: str, policies: Sequence[str], locale: str) -> Signup:
         """A sign-up from the form's fields; InputError names what is wrong."""
