@@ -33,6 +33,12 @@ from redline.vocab import NOTICE_KINDS
 )
 @kind_option("Which email.", default="notice", with_all=True)
 @today_option("Take this as today's date (or $REDLINE_TODAY).")
+@click.option(
+    "--locale",
+    metavar="LOCALE",
+    help="Show the copy a subscriber of LOCALE gets (e.g. de): a translated template set "
+    "(notice.de.txt.j2 ...) where one exists, else the default.",
+)
 @json_option()
 @allow_short_notice_option()
 @pass_app
@@ -43,6 +49,7 @@ def command(
     version: int | None,
     kind: str,
     today: str | None,
+    locale: str | None,
     as_json: bool,
     allow_short_notice: bool,
 ) -> None:
@@ -51,9 +58,10 @@ def command(
     Without --version it shows the version `redline release` would make of the working
     tree, with the effective date release would set.
 
-    The files show exactly what subscribers would get, addressed to a sample recipient, with
-    a sample unsubscribe link (config unsubscribe_url with token PREVIEW-TOKEN). Nothing is
-    sent and no subscriber data is read.
+    The files show exactly what subscribers would get, addressed to a sample recipient
+    ("Sample Subscriber"), with a sample unsubscribe link (config unsubscribe_url with token
+    PREVIEW-TOKEN). Nothing is sent and no subscriber data is read. With --locale the files
+    are named POLICY-vN-KIND.LOCALE.*.
     """
     from redline.console import emit_json, err
     from redline.document.dates import resolve_today
@@ -67,6 +75,7 @@ def command(
         today=resolve_today(today, env=app.env),
         outdir=outdir,
         allow_short_notice=allow_short_notice,
+        locale=locale,
     )
     if as_json:
         emit_json(preview.to_json())

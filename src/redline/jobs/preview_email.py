@@ -1,7 +1,8 @@
 """Preview a notice email: the exact message subscribers would get, as .eml, .txt and .html.
 
 The message is the sample of :mod:`redline.jobs.sample_email`: nothing is sent and no
-subscriber data is read.
+subscriber data is read. With a locale, it is the copy a subscriber of that locale gets (a
+translated template set, else the default one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from redline.errors import InputError
 from redline.files import atomic_write
 from redline.history.repo import PolicyRepo
 from redline.jobs.sample_email import SampleAddressing
+from redline.locales import parse_locale
 from redline.mail.message import MESSAGE_POLICY
 from redline.publish.notice import build_notice_context, render_notice
 from redline.release import notice_context, plan_release, provisional_release
@@ -39,6 +41,7 @@ class EmailPreview:
     what: str
     reason: str | None = None  # the planner's one line: its date and whether it notifies
     notify: bool | None = None  # whether release would email it (None: a release's own)
+    locale: str | None = None  # the subscriber's locale previewed (None: the default copy)
     files: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -51,6 +54,7 @@ class EmailPreview:
             "reason": self.reason,
             "notify": self.notify,
             "what": self.what,
+            "locale": self.locale,
             "files": self.files,
         }
 
@@ -64,10 +68,12 @@ def preview_email(
     today: dt.date,
     outdir: Path | None = None,
     allow_short_notice: bool = False,
+    locale: str | None = None,
 ) -> EmailPreview:
     """Write the emails of ``kinds`` for ``policy`` (default: its pending change, else its
-    latest release; with ``version``, that release) into ``outdir``; ``allow_short_notice``
-    plans as ``redline release --allow-short-notice`` would."""
+    latest release; with ``version``, that release) into ``outdir``, as a subscriber who
+    reads ``locale`` gets them; ``allow_short_notice`` plans as ``redline release
+    --allow-short-notice`` would."""
     from redline.publish.templates import Templates  # lazy: loads jinja2
 
     repo = PolicyRepo(settings)
@@ -83,6 +89,7 @@ def preview_email(
         what,
         planned.reason if planned else None,
         planned.notify if planned else None,
+        parse_locale(locale),
     )
     directory = outdir or settings.repo_root / ".redline" / "preview"
     templates = Templates(settings)
@@ -148,12 +155,17 @@ def _write_files(
     directory: Path,
 ) -> dict[str, str]:
     """Write one kind's message as .eml, .txt and .html; its subject and file names."""
-    message = sample.message(notice, policy=preview.policy, version=preview.version, kind=kind)
+    message = sample.message(
+        notice, policy=preview.policy, version=preview.version, kind=kind, locale=preview.locale
+    )
     stem = f"{preview.policy}-v{preview.version}-{kind}"
+    if preview.locale:
+        stem += f".{preview.locale}"
     text_part = message.get_body(("plain",))
     html_part = message.get_body(("html",))
     files = {suffix: directory / f"{stem}.{suffix}" for suffix in ("eml", "txt", "html")}
     atomic_write(files["eml"], message.as_bytes(policy=MESSAGE_POLICY))
     atomic_write(files["txt"], text_part.get_content() if text_part else notice.text)
     atomic_write(files["html"], html_part.get_content() if html_part else notice.html)
-    return {"kind": kind, "subject": notice.subject, **{k: str(v) for k, v in files.items()}}
+    subject = str(message["Subject"])
+    return {"kind": kind, "subject": subject, **{k: str(v) for k, v in files.items()}}

@@ -29,12 +29,13 @@ class CampaignFactory:
 
     def __init__(self, notice: RenderedNotice, **options: Any) -> None:
         self.notice = notice
-        made: dict[int, MessageFactory] = {}
+        made: dict[tuple[str, str, str], MessageFactory] = {}
         self._factories: dict[tuple[str | None, bool], MessageFactory] = {}
         for key, copy in notice.variants():
-            if id(copy) not in made:
-                made[id(copy)] = MessageFactory(copy, **options)
-            self._factories[key] = made[id(copy)]
+            content = (copy.subject, copy.text, copy.html)
+            if content not in made:
+                made[content] = MessageFactory(copy, **options)
+            self._factories[key] = made[content]
         self.default = self._factories[None, False]
         self.sender = self.default.sender
         self.policy, self.version, self.kind = (

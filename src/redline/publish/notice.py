@@ -36,7 +36,8 @@ templates), see also the filters of :mod:`redline.publish.templates`:
     True when the release was made with less than the configured notice period.
 ``summary``, ``summary_written``
     The summary of the change, and whether people wrote it (a ``--summary``, a commit's
-    ``Policy-Summary:``) rather than redline generating it from ``changes``.
+    ``Policy-Summary:``) rather than redline generating it from ``changes`` (never for a
+    first version: its tag's summary is a note for maintainers).
 ``changes``
     The one list of what changed: each with ``.name`` ("Section 7 (Data Retention)", or a
     renumbering line "Sections 8-12 renumbered to 9-13"), ``.quotes`` (``'"30 days" → "90
@@ -295,7 +296,7 @@ def build_notice_context(
         today=today or dt.date.today(),
         reasons=tuple(str(reason) for reason in diff.reasons) if diff is not None else (),
         changes=changes,
-        summary_written=summary not in (generated, FIRST_VERSION_SUMMARY),
+        summary_written=release.previous_version is not None and summary != generated,
         organization=settings.organization,
         site_name=settings.site_name,
         contact=Contact.of(settings.contact),
