@@ -4,6 +4,9 @@ both ways, the legend, collapsed runs that open; screenshots saved for people to
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
 from browser import (
@@ -93,3 +96,33 @@ def test_print_shows_the_collapsed_runs_and_no_navigation(browser, url):
         assert screenshot(browser, "redline-print").stat().st_size > 1000
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_the_printed_pdf_has_a_running_head_and_page_numbers(browser, url, tmp_path):
+    """chromium's own print-to-PDF (the browser fixture skips without chromium); the text of
+    the pages is read with poppler's pdftotext where it is installed."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    pdf = tmp_path / "redline.pdf"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            url,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed: the PDF was not read")
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout.split("\f")
+    assert "Page 1 of" in pages[0] and "Page 2 of" in pages[1]
+    assert "Privacy Policy: as of January 2, 2024 → as of January 3, 2024" in pages[1]
+    assert "Changes only" not in "".join(pages) and "Unchanged paragraph 8" in "".join(pages)

@@ -177,3 +177,11 @@ def test_only_the_first_unnumbered_part_is_the_opening_text():
     result = diff_documents(parse_document(old), parse_document(old.replace("use", "set")))
     fragment = render_html(result)
     assert "<h3>Cookies</h3>" in fragment and OPENING not in fragment
+
+
+def test_the_running_head_is_a_safe_css_string():
+    from redline.publish.redline_page import css_string
+
+    escaped = css_string('A "policy" </style> → b')
+    assert not set(escaped) & set("\"'<>&;{}")
+    assert escaped.startswith("A \\000022 policy")

@@ -29,6 +29,7 @@ def render_redline_page(
         "old": sides.old,
         "new": sides.new,
         "organization": organization,
+        "running_head": css_string(f"{sides.title}: {sides.old} → {sides.new}"),
         "redline": Markup(render_html(result, heading_level=1, sides=sides)),
         "generated": dt.date.today(),
     }
@@ -56,3 +57,9 @@ def reader_sides(
         return f"version {release.version} (effective {effective})"
 
     return Sides(title, label(result.from_ref), label(result.to_ref))
+
+
+def css_string(text: str) -> str:
+    """``text`` safe inside a double-quoted CSS string (and unchanged by HTML escaping): every
+    character but letters, digits and spaces written as a CSS escape (its space ends it)."""
+    return "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in text)
