@@ -217,6 +217,7 @@ class _Writer:
         self.words = words
         self.parts: list[str] = []
         self.open: tuple[str, ...] = ()
+        self.key: tuple[tuple[str, ...], str | None] | None = None  # of the last character
         self.last = " "
         self.after_run = False
 
@@ -229,6 +230,11 @@ class _Writer:
         self.open = wanted
 
     def _emit(self, text: str, tags: tuple[str, ...], mark: str | None = None) -> None:
+        if (tags, mark) == self.key:  # most characters sit in what the one before opened
+            self.parts.append("<br>" if text == "\n" else html.escape(text))
+            self.last = text
+            return
+        self.key = (tags, mark)
         if mark is not None:
             common = 0
             while (
@@ -273,6 +279,7 @@ class _Writer:
 
     def done(self) -> str:
         self._tags(())
+        self.key = None
         return "".join(self.parts)
 
 
