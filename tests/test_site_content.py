@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from redline.publish.filters import nest_headings, unlink_dead_fragments
+from redline.publish.filters import nest_headings, unlink_unreachable
 from site_world import TODAY, build, site_repo
 
 
@@ -139,8 +139,16 @@ def test_policy_headings_nest_below_the_page_without_skipping_a_level():
     assert nest_headings("<h2>a</h2><h6>b</h6>", top=5) == "<h5>a</h5><h6>b</h6>"
 
 
-def test_links_to_missing_anchors_become_their_text():
-    html = '<p><a href="#gone">see <em>this</em></a>, <a href="#here">that</a></p><h3 id="here">'
-    assert unlink_dead_fragments(html) == (
-        '<p>see <em>this</em>, <a href="#here">that</a></p><h3 id="here">'
+def test_links_a_reader_cannot_follow_become_their_text():
+    html = (
+        '<p><a href="#gone">see <em>this</em></a>, <a href="#here">that</a>, <a href="/support">'
+        'help</a>, <a href="https://e.com/x" title="t">web</a>, <a href="mailto:a@e.com">mail</a>'
+        '<img src="logo.png?w=1" alt="Our &quot;logo&quot;" />'
+        '<img src="https://e.com/i.png" alt="i" />'
+        '</p><h3 id="here">'
+    )
+    assert unlink_unreachable(html) == (
+        '<p>see <em>this</em>, <a href="#here">that</a>, help, <a href="https://e.com/x" '
+        'title="t">web</a>, <a href="mailto:a@e.com">mail</a>Our &quot;logo&quot;'
+        '<img src="https://e.com/i.png" alt="i" /></p><h3 id="here">'
     )

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _LIST_MARKER = re.compile(r"\s*((?:[-*+]|\d+[.)])\s+)")
 _LIST_ITEM_START = re.compile(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)")
-_FRAGMENT_LINK = re.compile(r'<a href="#([^"]*)"(?: title="[^"]*")?>(.*?)</a>', re.S)
+_LINK = re.compile(r'<a href="([^"]*)"(?: title="[^"]*")?>(.*?)</a>', re.S)
+_IMAGE = re.compile(r'<img src="([^"]*)" alt="([^"]*)"[^>]*>')
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ID = re.compile(r'\sid="([^"]*)"')
 _HEADING = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1>", re.S)
 
@@ -50,15 +52,27 @@ def nest_headings(html: str, *, top: int) -> str:
     return _HEADING.sub(nest, html)
 
 
-def unlink_dead_fragments(html: str) -> str:
-    """``html`` with each link to an anchor it does not have (``#information-use`` of a page
-    exported without its ids) shown as its text: a reader is never sent nowhere."""
+def unlink_unreachable(html: str) -> str:
+    """Policy ``html`` with each link a reader of the site cannot follow shown as its text,
+    and each image it cannot load as its alt text: a relative or root-relative target (an
+    exported page's ``/support`` or ``logo.png``, meant for its own site) and an anchor
+    the page does not have (``#information-use`` of a page exported without its ids).
+    Absolute targets (``https:``, ``mailto:``) are kept."""
     ids = {unescape(found) for found in _ID.findall(html)}
 
-    def keep(match: re.Match[str]) -> str:
-        return match.group(0) if unescape(unquote(match.group(1))) in ids else match.group(2)
+    def reachable(target: str) -> bool:
+        target = unescape(target)
+        if target.startswith("#"):
+            return unquote(target[1:]) in ids
+        return bool(_SCHEME.match(target))
 
-    return _FRAGMENT_LINK.sub(keep, html)
+    def link(match: re.Match[str]) -> str:
+        return match.group(0) if reachable(match.group(1)) else match.group(2)
+
+    def image(match: re.Match[str]) -> str:
+        return match.group(0) if reachable(match.group(1)) else match.group(2)
+
+    return _IMAGE.sub(image, _LINK.sub(link, html))
 
 
 def isodate(value: dt.date | dt.datetime | None) -> str:

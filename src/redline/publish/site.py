@@ -55,7 +55,7 @@ from redline.publish.feeds import (
     policy_feed,
     render_feed,
 )
-from redline.publish.filters import markdown_to_html, nest_headings, unlink_dead_fragments
+from redline.publish.filters import markdown_to_html, nest_headings, unlink_unreachable
 from redline.publish.links import site_base
 from redline.publish.site_files import Writer, check_outdir, finalise_modes, staging_dir, swap
 from redline.publish.templates import Templates
@@ -295,7 +295,7 @@ class _Build:
             "previous": release.previous_version,
             "next": _next_version(pol, release.version),
         }
-        text = Markup(unlink_dead_fragments(nest_headings(markdown_to_html(version.body), top=3)))
+        text = Markup(unlink_unreachable(nest_headings(markdown_to_html(version.body), top=3)))
         self.page(f"{folder}/index.html", "site/version.html.j2", text=text, **context)
         if context["redline"] is not None:
             self.page(f"{folder}/redline.html", "site/redline.html.j2", **context)
@@ -324,9 +324,7 @@ class _Build:
             return None
         before = next(v for v in pol.versions if v.version == version.release.previous_version)
         sides = Sides(pol.title, self.side(before), self.side(version))
-        return Markup(
-            unlink_dead_fragments(render_html(version.diff, heading_level=2, sides=sides))
-        )
+        return Markup(unlink_unreachable(render_html(version.diff, heading_level=2, sides=sides)))
 
     def side(self, version: VersionPage) -> str:
         """A version as readers know it: "Version 2 (effective March 1, 2024)"."""
