@@ -177,3 +177,21 @@ def test_without_site_url_or_organization_the_email_says_nothing_misleading(
     assert "Questions? Contact https://northwind.example/help" in flat
     assert 'href="https://northwind.example/help"' in page
     assert words(text) == visible(page).words
+
+
+def test_what_changed_in_words_is_quoted_before_blocks_only_reformatted():
+    from redline.compare.engine import diff_documents
+    from redline.document.model import parse_document
+    from redline.publish.prose import section_quotes
+
+    items = ["Posts you create", "Comments you write", "Photos you share", "Hashtags you use"]
+    old = "# Privacy\n\n## 1. What we collect\n\n" + "".join(f"* {i}\n" for i in items)
+    new = old.replace("create\n", "create.\n").replace("write\n", "write.\n")
+    new = new.replace("share\n", "share.\n") + "* Your chats with our assistant\n"
+    diff = diff_documents(parse_document(old), parse_document(new))
+    (section,) = [s for s in diff.sections if s.status != "unchanged"]
+    assert section_quotes(section) == [
+        'new list item "Your chats with our assistant"',
+        "list item reformatted",
+        "two more changes",
+    ]

@@ -260,10 +260,13 @@ def section_quotes(section: SectionDiff) -> list[str]:
     """The changes of ``section`` quoted, at most :data:`QUOTES_PER_SECTION` of them."""
     if section.status in {"added", "removed"}:
         return ["new section" if section.status == "added" else "section removed"]
-    phrases = _flag_phrases(section)
+    quotes: list[str] = []
     for index, block in enumerate(section.blocks):
         if is_change(block) and block.kind != "heading":
-            phrases.extend(_block_quotes(section, index, block))
+            quotes.extend(_block_quotes(section, index, block))
+    # What changed in words first; a block only reformatted is counted when quotes run out.
+    quotes.sort(key=lambda phrase: phrase.endswith(" reformatted"))
+    phrases = _flag_phrases(section) + quotes
     if len(phrases) > QUOTES_PER_SECTION:
         rest = len(phrases) - QUOTES_PER_SECTION + 1
         phrases = [*phrases[: QUOTES_PER_SECTION - 1], f"{number_word(rest)} more changes"]
