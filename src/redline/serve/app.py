@@ -71,7 +71,7 @@ class App:
 
     def refuse(self, error: RedlineError, status: int = 400) -> Response:
         """The page of a refused request: what is wrong, nothing changed."""
-        text = f"{error.message}. Nothing was changed."
+        text = f"{error.message[:1].upper()}{error.message[1:]}. Nothing was changed."
         return self.pages.message("This link or form cannot be used", text, status)
 
     def limited(self, request: Request) -> Response | None:

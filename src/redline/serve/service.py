@@ -51,8 +51,12 @@ def released_policies(settings: Settings) -> tuple[list[Choice], dict[str, str] 
     except (ConfigError, InputError) as error:
         LOG.warning("%s; the sign-up form offers every policy only", error.message)
         return [], None
-    released = [policy for policy in policies if repo.releases(policy)]
-    return [Choice(policy.slug, policy.title or policy.slug) for policy in released], known
+    choices = []
+    for policy in policies:
+        releases = repo.releases(policy)
+        if releases:  # titled as its latest release has it
+            choices.append(Choice(policy.slug, repo.title(policy, releases[-1].tag)))
+    return choices, known
 
 
 def offered_locales(settings: Settings) -> list[Choice]:
