@@ -38,6 +38,14 @@ def site(released_repo, tmp_path):
 def look(driver, name: str) -> None:
     """Check the page on screen at both widths and photograph it (without reloading it:
     it may be the answer to a POST; test_serve validates the pages as served)."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(driver, 10).until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and "</main>" in d.page_source
+        )
+    )
     assert heading_outline(driver.page_source) == [], name
     for width in (PHONE, DESKTOP):
         driver.execute_cdp_cmd(
