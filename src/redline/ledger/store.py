@@ -5,10 +5,11 @@ PostgreSQL by URL).
 :class:`~redline.ledger.db.Database`: the engine and its dialect quirks
 (:mod:`~redline.ledger.db`), the run lock (:mod:`~redline.ledger.lock`), the tables and
 migrations (:mod:`~redline.ledger.schema`), the subscriber repository
-(:mod:`~redline.ledger.subscriptions`), the ledger's state machine
-(:mod:`~redline.ledger.notices`, :mod:`~redline.ledger.claims`, :mod:`~redline.ledger.leases`,
-:mod:`~redline.ledger.marks`, :mod:`~redline.ledger.bounces`) and its evidence
-(:mod:`~redline.ledger.evidence`).
+(:mod:`~redline.ledger.subscriptions`, :mod:`~redline.ledger.renames`,
+:mod:`~redline.ledger.optout`) with its changes (:mod:`~redline.ledger.changes`), the
+ledger's state machine (:mod:`~redline.ledger.notices`, :mod:`~redline.ledger.claims`,
+:mod:`~redline.ledger.leases`, :mod:`~redline.ledger.marks`, :mod:`~redline.ledger.bounces`)
+and its evidence (:mod:`~redline.ledger.evidence`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from redline.ledger.leases import LEASE_SECONDS
 from redline.ledger.marks import Marks
 from redline.ledger.notices import Notices
 from redline.ledger.optout import OptOut
+from redline.ledger.renames import Renames
 from redline.ledger.schema import SCHEMA_VERSION, Schema
 from redline.ledger.subscriptions import Subscriptions
 
 
-class Store(Subscriptions, OptOut, Changes, Claims, Notices, Marks, Evidence, Bounces, Schema):
+class Store(
+    Subscriptions, Renames, OptOut, Changes, Claims, Notices, Marks, Evidence, Bounces, Schema
+):
     """The subscriber list and the notice ledger in one database.
 
     Open with :meth:`Store.open`; use as a context manager or call :meth:`close`. Every

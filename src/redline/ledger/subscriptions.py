@@ -7,7 +7,7 @@ policy. Removing a subscriber keeps their ledger rows (with the address snapshot
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,6 +78,7 @@ _RELINK = (
 @dataclass
 class _Stored:
     id: int
+    email: str
     name: str | None
     locale: str | None
     unsubscribed_at: datetime | None
@@ -172,7 +173,7 @@ class Subscriptions(Database):
             item = fresh[key][1]
             wanted = set(item.policies) if item.policies else {ALL_POLICIES}
             subscriptions += _subscription_rows(new_id, wanted, now)
-            known[key] = _Stored(new_id, item.name, item.locale, None, wanted)
+            known[key] = _Stored(new_id, item.email, item.name, item.locale, None, wanted)
         if subscriptions:
             conn.execute(sa.insert(subscriptions_table), subscriptions)
             # An address may have ledger rows from before it was removed: relink them.
@@ -188,20 +189,22 @@ class Subscriptions(Database):
         """The change row of ``action`` on the stored subscriber of ``item``."""
         stored = known[email_key(item.email)]
         detail = change_detail(stored.policies, stored.locale)
-        return change_row(stored.id, item.email, self._clock(), channel, action, detail)
+        return change_row(stored.id, stored.email, self._clock(), channel, action, detail)
 
     def _fetch_subscribers(self, conn: Connection, keys: set[str]) -> dict[str, _Stored]:
         """The stored subscribers with these identities, by identity."""
         s, x = subscribers_table, subscriptions_table
         found: dict[str, _Stored] = {}
         rows = conn.execute(
-            sa.select(s.c.id, s.c.email_key, s.c.name, s.c.locale, s.c.unsubscribed_at, x.c.policy)
+            sa.select(s.c.id, s.c.email, s.c.email_key, s.c.name, s.c.locale, s.c.unsubscribed_at)
+            .add_columns(x.c.policy)
             .select_from(s.outerjoin(x, x.c.subscriber_id == s.c.id))
             .where(s.c.email_key.in_(sorted(keys)))
         )
         for row in rows:
             stored = found.setdefault(
-                row.email_key, _Stored(row.id, row.name, row.locale, row.unsubscribed_at, set())
+                row.email_key,
+                _Stored(row.id, row.email, row.name, row.locale, row.unsubscribed_at, set()),
             )
             if row.policy is not None:
                 stored.policies.add(row.policy)
@@ -240,7 +243,9 @@ class Subscriptions(Database):
                 "p_now": now,
             },
         )
-        known[key] = _Stored(stored.id, item.name, item.locale, unsubscribed_at, wanted)
+        known[key] = _Stored(
+            stored.id, stored.email, item.name, item.locale, unsubscribed_at, wanted
+        )
         return "resubscribed" if stored.unsubscribed_at and not unsubscribed_at else "changed"
 
     def remove_subscriber(self, email: str, *, channel: str = "cli") -> bool:
@@ -267,32 +272,6 @@ class Subscriptions(Database):
             )
             conn.execute(sa.delete(s).where(s.c.id == found))
             return True
-
-    def move_subscriptions(
-        self, renames: Mapping[str, str], *, dry_run: bool = False
-    ) -> dict[str, int]:
-        """Move subscriptions to an earlier name of a policy (``old -> current``) to its
-        current name; a subscriber of both keeps one. Returns how many subscriptions each
-        earlier name had that moved (with ``dry_run``: would move)."""
-        x, other = subscriptions_table, subscriptions_table.alias("other")
-        moved: dict[str, int] = {}
-        with self._write() as conn:
-            for old, new in renames.items():
-                count = sa.select(sa.func.count()).select_from(x).where(x.c.policy == old)
-                found = int(conn.execute(count).scalar_one()) if old != new else 0
-                if not found:
-                    continue
-                moved[old] = found
-                if dry_run:
-                    continue
-                both = (
-                    sa.select(sa.literal(1))
-                    .where(other.c.subscriber_id == x.c.subscriber_id, other.c.policy == new)
-                    .exists()
-                )
-                conn.execute(sa.update(x).where(x.c.policy == old, ~both).values(policy=new))
-                conn.execute(sa.delete(x).where(x.c.policy == old))
-        return moved
 
     def unsubscribe(self, email: str, *, channel: str = "cli") -> bool:
         """Mark a subscriber unsubscribed, recorded as made through ``channel``; False if
