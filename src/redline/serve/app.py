@@ -102,9 +102,7 @@ class App:
     def confirmation(self, signup: Any, base: str) -> Confirmation:
         """The confirmation email of ``signup``, linking to ``base``/confirm."""
         link = f"{base.rstrip('/')}/confirm?token={self.signer.confirm_token(signup)}"
-        titles = {choice.value: choice.label for choice in self.service.policies}
-        names = [titles.get(slug, slug) for slug in signup.policies or ()]
-        return Confirmation(signup.email, link, names)
+        return Confirmation(signup.email, link, self.service.names(signup.policies))
 
     def send_confirmation(self, item: Confirmation) -> None:
         """Mail ``item`` and record it (after the response, so every answer takes as long)."""

@@ -88,7 +88,7 @@ class Forms:
         ticked = {c.value for c in service.policies} if policies is None else set(policies)
         return {
             "policies": [
-                {"value": c.value, "label": c.label, "checked": c.value in ticked}
+                {"value": c.value, "label": c.label, "group": c.group, "checked": c.value in ticked}
                 for c in service.policies
             ],
             "locales": [
@@ -174,8 +174,7 @@ class Forms:
         token = self._token(request, form)
         signup = self.app.signer.read_confirm(token, self.app.settings.confirm_hours * 3600)
         if form is None:
-            titles = {choice.value: choice.label for choice in self.service.policies}
-            names = [titles.get(slug, slug) for slug in signup.policies or ()]
+            names = self.service.names(signup.policies)
             context = {"email": signup.email, "policies": names, "token": token}
             return self._page(request, "confirm", context, token)
         refused = await self._posted(request, "confirm", form, token)

@@ -5,6 +5,7 @@ its channel (:mod:`redline.ledger.changes`)."""
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,10 +34,17 @@ LOG = logging.getLogger("redline.serve")
 
 @dataclass(frozen=True)
 class Choice:
-    """A value a form offers: a policy (slug, title) or a locale (code, its own name)."""
+    """A value a form offers: a policy (slug, title) or a locale (code, its own name).
+    ``group``: a policy's folder (policies of several services share titles)."""
 
     value: str
     label: str
+    group: str = ""
+
+    @property
+    def name(self) -> str:
+        """The label, with the folder when there is one: "Privacy Policy (Facebook)"."""
+        return f"{self.label} ({self.group})" if self.group else self.label
 
 
 def released_policies(settings: Settings) -> tuple[list[Choice], dict[str, str] | None]:
@@ -51,11 +59,16 @@ def released_policies(settings: Settings) -> tuple[list[Choice], dict[str, str] 
     except (ConfigError, InputError) as error:
         LOG.warning("%s; the sign-up form offers every policy only", error.message)
         return [], None
-    choices = []
-    for policy in policies:
-        releases = repo.releases(policy)
-        if releases:  # titled as its latest release has it
-            choices.append(Choice(policy.slug, repo.title(policy, releases[-1].tag)))
+    releases = repo.releases_of(policies)
+    choices = [  # each titled as its latest release has it
+        Choice(
+            policy.slug,
+            repo.title(policy, releases[policy.path][-1].tag),
+            posixpath.dirname(policy.path),
+        )
+        for policy in policies
+        if releases[policy.path]
+    ]
     return choices, known
 
 
@@ -139,6 +152,11 @@ class Service:
             channel="page",
         )
         return saved
+
+    def names(self, policies: Sequence[str] | None) -> list[str]:
+        """What ``policies`` are called (empty for None, every policy)."""
+        known = {choice.value: choice.name for choice in self.policies}
+        return [known.get(slug, slug) for slug in policies or ()]
 
     def token_of(self, subscriber: Subscriber) -> str:
         """The subscriber's unsubscribe token (the key to their preferences page)."""
