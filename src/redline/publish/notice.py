@@ -343,11 +343,12 @@ def render_notice(
         raise InputError(
             f"unknown notice kind {kind!r}", hint=f"use one of: {', '.join(NOTICE_KINDS)}"
         )
+    default = _render_copies(templates, context, kind, None)
     translations = {
         locale: _render_copies(templates, context, kind, locale)
         for locale in templates.translations(kind)
     }
-    return replace(_render_copies(templates, context, kind, None), translations=translations)
+    return replace(default, translations=translations)
 
 
 def _render_copies(
