@@ -68,12 +68,13 @@ class Client:
         form: Mapping[str, str | list[str]] | None = None,
         *,
         body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """``method path``, with ``form`` form-encoded as the body (or the raw form ``body``
-        as given); keeps Set-Cookie."""
+        as given) and ``headers``; keeps Set-Cookie."""
         if self._conn is None:
             self._conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
-        headers = {}
+        headers = dict(headers or {})
         if form is not None:
             body = urllib.parse.urlencode(form, doseq=True).encode()
         if body is not None:
@@ -129,12 +130,12 @@ def serve_env(database_url: str, smtp_port: int | None = None, **extra: str) -> 
 
 
 @contextmanager
-def served(
-    root: Path, env: Mapping[str, str], *, workers: int = 1, port: int | None = None
-) -> Iterator[Served]:
-    """``redline serve`` over the repository ``root`` until the block ends."""
-    port = port or free_port()
+def served(root: Path, env: Mapping[str, str], *options: str, workers: int = 1) -> Iterator[Served]:
+    """``redline serve`` (with ``options``) over the repository ``root`` until the block
+    ends."""
+    port = free_port()
     args = ["--repo", str(root), "serve", "--port", str(port), "--workers", str(workers)]
+    args += options
     process = subprocess.Popen(
         [sys.executable, "-m", "redline", *args],
         env=dict(env),
