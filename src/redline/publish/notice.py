@@ -2,79 +2,26 @@
 
 The text and the HTML part render from one context (:meth:`NoticeContext.variables`), and
 the built-in layouts take every phrase from one module, ``_email_words.j2``, so the two parts
-say the same things. Notice template context (``notice``, ``reminder`` and ``in-effect``
-templates), see also the filters of :mod:`redline.publish.templates`:
+say the same things. A notice is rendered in copies: for subscribers with a name and without
+(``subscriber.name`` is :data:`NAME_PLACEHOLDER`, filled in per recipient, or ``None``), and
+in each translated template set (``notice.de.txt.j2`` ...; ``locale`` is then ``"de"``).
 
-``kind``
-    ``"notice"``, ``"reminder"`` or ``"in-effect"``.
-``policy``
-    ``.slug``, ``.path`` (repository-relative) and ``.title`` (the opening H1, else the slug made
-    readable).
-``organization``, ``site_name``
-    Config ``organization`` ("Example Inc.") and ``site_name``, or ``None``.
-``contact``
-    Config ``contact`` as ``.text`` (the address or URL), ``.url`` (``mailto:`` for an
-    address) and ``.email`` (whether it is an address), or ``None``.
-``subscriber``
-    ``.name``: where the recipient's name goes (:data:`NAME_PLACEHOLDER`, filled in per
-    recipient, escaped for each part), or ``None`` in the copy for subscribers without one.
-    Use it in the bodies only, never in the subject.
-``locale``, ``lang``
-    The locale of this copy (``"de"`` in ``notice.de.*.j2``, else the configured locale or
-    ``None``) and its BCP 47 form for ``<html lang>``.
-``version``, ``previous_version``
-    Release numbers (``previous_version`` is ``None`` for the first release).
-``effective_date``, ``published``, ``today``
-    A ``date``, an aware ``datetime`` (or ``None``) and the date of rendering; format them with
-    ``|format_date`` (``"long"`` by default, or ``"short"``, ``"medium"``, ``"full"``, or a
-    Babel pattern) in the copy's ``locale``.
-``days_left``, ``notice_days``
-    Days from ``today`` to the effective date, and from publication to the effective date.
-``classification``, ``material``
-    ``"material"`` or ``"editorial"``, and ``classification == "material"``.
-``short_notice``
-    True when the release was made with less than the configured notice period.
-``summary``, ``summary_written``
-    The summary of the change, and whether people wrote it (a ``--summary``, a commit's
-    ``Policy-Summary:``) rather than redline generating it from ``changes`` (never for a
-    first version: its tag's summary is a note for maintainers).
-``changes``
-    The one list of what changed: each with ``.name`` ("Section 7 (Data Retention)", or a
-    renumbering line "Sections 8-12 renumbered to 9-13"), ``.quotes`` (``'"30 days" → "90
-    days"'``, ``'moved from after Section 8 (Retention) to after Section 6 (Sharing)'``, from
-    :func:`redline.publish.prose.section_quotes`) and ``.section`` (its entry of
-    ``sections``, ``None`` for a renumbering line).
-``sections``
-    The changed sections, each with ``name``, ``number``,
-    ``title``, ``old_number``, ``old_title``, ``status`` (added|removed|modified|unchanged),
-    ``moved``, ``renumbered``, ``retitled``, ``description`` ("one paragraph changed; new
-    paragraph"), ``moved_from``, ``moved_to``, ``level``, and the counts ``blocks_changed``,
-    ``blocks_added``, ``blocks_removed``, ``blocks_moved``, ``words_inserted``,
-    ``words_deleted``.
-``renumbered``
-    One line per run of renumbered sections ("Sections 8-12 renumbered to 9-13").
-``stats``
-    Counts of the whole change, the sum of the sections' counts: ``words_inserted``,
-    ``words_deleted``, ``sections_added``, ``sections_removed``, ``sections_modified``,
-    ``sections_moved``, ``sections_renumbered``, ``blocks_changed``, ``blocks_added``,
-    ``blocks_removed``, ``blocks_moved``, and ``date_line_changed`` (the effective-date line
-    is never counted in the others).
-``reasons``
-    Why the change is classified as it is, one line each ("editorial: link targets only
-    (3)").
-``links``
-    ``redline`` (the best link to the full redline: the site page at ``#redline``, else a
-    GitHub compare URL), ``text`` (the full new text: the site page at ``#text``), ``page``
-    (the site page of this version), ``compare`` (GitHub compare URL), ``policy`` (the
-    policy's site page) and ``feed`` (its Atom feed); each a URL or ``None``. The site links
-    need config ``site_url``.
-``diff``
-    The diff itself, for the filters ``diff_markdown``, ``diff_html`` and ``diff_text``.
-``unsubscribe_url``
-    :data:`UNSUBSCRIBE_PLACEHOLDER`; the mailer replaces it per recipient. The text and HTML
-    templates must contain it.
-``redline_version``
-    The version of redline.
+The context (README, "Templates", says what each holds): ``kind``, ``policy`` (``slug``,
+``path``, ``title``), ``organization``, ``site_name``, ``contact`` (:class:`Contact`),
+``subscriber``, ``locale`` and ``lang``, ``version``, ``previous_version``,
+``effective_date``, ``published``, ``today`` (dates for ``|format_date``, in the copy's
+locale), ``days_left``, ``notice_days``, ``classification``, ``material``, ``short_notice``,
+``summary`` and ``summary_written`` (people wrote it; never for a first version, whose tag
+summary is a note for maintainers), ``changes`` (the one list of what changed:
+:class:`ChangeLine`, each section once with its quotes from
+:func:`redline.publish.prose.section_quotes`, then the renumbering lines), ``sections``
+(:class:`~redline.publish.prose.SectionChange`), ``renumbered``, ``stats`` (the counts of
+:mod:`redline.compare.stats`), ``reasons`` (why the change is classified as it is),
+``links`` (:class:`~redline.publish.links.Links`: ``redline`` is the site page's
+``#redline``, else a GitHub compare URL; ``text`` its ``#text``; the site links need
+``site_url``), ``diff`` (for the ``diff_*`` filters), ``unsubscribe_url``
+(:data:`UNSUBSCRIBE_PLACEHOLDER`, which the text and HTML templates must contain; the mailer
+fills it in per recipient) and ``redline_version``.
 """
 
 from __future__ import annotations
