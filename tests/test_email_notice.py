@@ -195,3 +195,23 @@ def test_what_changed_in_words_is_quoted_before_blocks_only_reformatted():
         "list item reformatted",
         "two more changes",
     ]
+
+
+def test_a_first_version_is_published_not_changed(policy_repo, tag_release, tmp_path):
+    from conftest import redline_in_process
+
+    repo = email_repo(policy_repo, tag_release)
+    outdir = tmp_path / "mail"
+    outcome = redline_in_process(
+        repo, "preview-email", "privacy-policy", "--version", "1", "-o", str(outdir),
+        REDLINE_TODAY="2024-01-01",
+    )  # fmt: skip
+    assert outcome.returncode == 0, outcome.stderr
+    text = (outdir / "privacy-policy-v1-notice.txt").read_text(encoding="utf-8")
+    page = (outdir / "privacy-policy-v1-notice.html").read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    assert f"{ORGANIZATION} is publishing its Privacy Policy. It takes effect on" in flat
+    assert f"If you use the services of {ORGANIZATION} on or after" in flat
+    assert "changing" not in flat and "#redline" not in text + page
+    assert f"Read the full new text: {SITE_URL}/privacy-policy/1/#text" in flat
+    assert words(text) == visible(page).words
