@@ -40,6 +40,9 @@ def test_config_names_the_site_its_organization_contact_and_subscribe_page(world
     assert "<p>© Northwind Kites Ltd.</p>" in page
     assert '<a href="mailto:privacy@northwind.example">privacy@northwind.example</a>' in page
     assert page.count('href="https://notify.northwind.example/subscribe"') == 2  # header, footer
+    feed = read(tmp_path / "site", "feed.atom")
+    assert "<title>Northwind Kites Ltd.: policy versions</title>" in feed
+    assert "<name>Northwind Kites Ltd.</name>" in feed
 
 
 def test_in_force_and_upcoming_as_of_the_build_day(world, tmp_path):

@@ -77,8 +77,11 @@ def urn(name: str, ident: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{ident}#{name}')}"
 
 
-def author_name(repo: PolicyRepo) -> str:
-    """Who publishes the policies: the origin repository's name, else the directory's."""
+def author_name(repo: PolicyRepo, settings: Settings) -> str:
+    """Who publishes the policies: config ``organization``, else ``site_name``, else the
+    origin repository's name, else the directory's."""
+    if settings.organization or settings.site_name:
+        return str(settings.organization or settings.site_name)
     url = repo.git.remote_url("origin")
     if url is None:
         return repo.root.name
@@ -160,7 +163,7 @@ def policy_feed(
         name=f"{policy.slug}/",
         title=f"{title}: versions",
         subtitle=f"Every published version of {title}, with its effective date.",
-        author=author_name(repo),
+        author=author_name(repo, settings),
         self_url=f"{prefix}feed.atom",
         alternate_url=prefix or "./",
         entries=entries,
@@ -181,7 +184,7 @@ def combined_feed(
     """
     base = site_base(settings)
     prefix = f"{base}/" if base else ""
-    author = author_name(repo)
+    author = author_name(repo, settings)
     return make_feed(
         ident=identity(repo, settings),
         name="/",
