@@ -195,6 +195,8 @@ def test_site_command(released_repo, tmp_path):
             str(outdir),
             "--site-url",
             "https://policies.example.com",
+            "--today",
+            "2024-02-15",
             "--json",
         ],
         capture_output=True,
@@ -206,6 +208,9 @@ def test_site_command(released_repo, tmp_path):
     report = json.loads(result.stdout)
     assert report["versions"] == 3
     assert report["site_url"] == "https://policies.example.com"
+    assert report["today"] == "2024-02-15"
     page = (outdir / "privacy-policy/2/index.html").read_text()
     assert '<link rel="canonical" href="https://policies.example.com/privacy-policy/2/">' in page
     assert re.search(r'href="\.\./\.\./style\.css"', page)
+    # on 2024-02-15 version 2 (effective 2024-03-01) is upcoming, version 1 in force
+    assert "Upcoming (takes effect March 1, 2024)" in page and "as of February 15, 2024" in page
