@@ -9,7 +9,16 @@ import re
 
 import pytest
 
-from browser import DESKTOP, PHONE, browser, computed, screenshot, show, visible
+from browser import (
+    DESKTOP,
+    PHONE,
+    browser,
+    computed,
+    horizontal_overflow,
+    screenshot,
+    show,
+    visible,
+)
 from email_world import SITE_URL, email_repo, preview
 from html_check import heading_outline, html_problems
 
@@ -74,3 +83,26 @@ def test_each_email_reads_well_on_a_phone_and_a_desktop(browser, emails, kind):
         full = button.size["width"] >= card.size["width"] - 2 * 18 - 1
         assert full == (width == PHONE)
         screenshot(browser, f"email-{kind}-{width}")
+
+
+def test_a_long_link_in_what_changed_wraps_on_a_phone(browser, policy_repo, tag_release, tmp_path):
+    from conftest import redline_in_process
+    from moved_world import POLICY
+
+    repo = email_repo(policy_repo, tag_release)
+    long_link = "https://commission.europa.eu/law?entry_point=" + "POLICY_SECTION%3A" * 8
+    text = (repo.root / POLICY).read_text().replace("https://commission.europa.eu/law", long_link)
+    repo.write(POLICY, text)
+    repo.commit("A long link")
+    tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
+    out = tmp_path / "mail"
+    outcome = redline_in_process(
+        repo, "preview-email", "privacy-policy", "--version", "3", "-o", str(out),
+        REDLINE_TODAY="2024-03-02",
+    )  # fmt: skip
+    assert outcome.returncode == 0, outcome.stderr
+    page = out / "privacy-policy-v3-notice.html"
+    assert long_link in page.read_text(encoding="utf-8")
+    show(browser, page.as_uri(), width=PHONE)
+    assert horizontal_overflow(browser) == 0
+    screenshot(browser, "email-long-link-390")
