@@ -215,3 +215,27 @@ def test_a_first_version_is_published_not_changed(policy_repo, tag_release, tmp_
     assert "changing" not in flat and "#redline" not in text + page
     assert f"Read the full new text: {SITE_URL}/privacy-policy/1/#text" in flat
     assert words(text) == visible(page).words
+
+
+def test_a_summary_people_wrote_leads_and_the_changes_follow(policy_repo, tag_release, tmp_path):
+    from conftest import redline_in_process
+    from moved_world import POLICY
+
+    repo = email_repo(policy_repo, tag_release)
+    repo.write(POLICY, (repo.root / POLICY).read_text().replace("90 days", "120 days"))
+    repo.commit("Longer retention")
+    summary = "We keep flight logs <longer> & tell you why."
+    tag_release(repo, "privacy-policy", 3, "2024-04-01", summary=summary)
+    outdir = tmp_path / "mail"
+    outcome = redline_in_process(
+        repo, "preview-email", "privacy-policy", "--version", "3", "-o", str(outdir),
+        REDLINE_TODAY="2024-03-02",
+    )  # fmt: skip
+    assert outcome.returncode == 0, outcome.stderr
+    text = (outdir / "privacy-policy-v3-notice.txt").read_text(encoding="utf-8")
+    page = (outdir / "privacy-policy-v3-notice.html").read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    assert f"In short: {summary} What changes" in flat
+    assert '- Section 5 (Data Retention): "90 days" → "120 days"' in flat
+    assert "We keep flight logs &lt;longer&gt; &amp; tell you why." in page
+    assert words(text) == visible(page).words
