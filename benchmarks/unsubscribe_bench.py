@@ -91,15 +91,10 @@ def served_rate(root: Path, url: str, tokens: list[str], threads: int, workers: 
 def baseline_rate(root: Path, url: str, tokens: list[str]) -> float:
     """``redline subscribers unsubscribe TOKEN`` calls per second, a process each."""
     env = serve_env(url)
+    command = [sys.executable, "-m", "redline", "--repo", str(root), "subscribers", "unsubscribe"]
     started = time.perf_counter()
     for token in tokens:
-        subprocess.run(
-            [sys.executable, "-m", "redline", "--repo", str(root), "subscribers", "unsubscribe"]
-            + [token],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run([*command, token], env=env, check=True, capture_output=True)
     return len(tokens) / (time.perf_counter() - started)
 
 
