@@ -26,7 +26,7 @@ contact = "privacy@northwind.example"
 serve_url = "https://notify.northwind.example"
 """
 TERMS = """\
-# Terms of Service
+# Terms of Service of the Kiteboard App, the Kiteboard Website and Kiteboard Flight Logs
 
 Effective date: 01/15/2024
 
