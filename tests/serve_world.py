@@ -78,7 +78,7 @@ class Client:
         if form is not None:
             body = urllib.parse.urlencode(form, doseq=True).encode()
         if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self._conn.request(method, path, body=body, headers=headers)

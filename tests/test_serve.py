@@ -74,6 +74,21 @@ def test_one_click_unsubscribes_at_once_and_is_idempotent(world):
     assert changes == [("subscribed", "import"), ("unsubscribed", "one-click")]
 
 
+def test_one_click_accepts_a_multipart_body(world):
+    app, store, _ = world
+    client = app.client()
+    boundary = "redline-test-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+        f"One-Click\r\n--{boundary}--\r\n"
+    ).encode()
+    path = f"/unsubscribe?token={urllib.parse.quote(token_of(store))}"
+    content_type = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    answer = client.request("POST", path, body=body, headers=content_type)
+    assert (answer.status, answer.text) == (200, "unsubscribed")
+    assert not store.get_subscriber(KNOWN).active
+
+
 def test_tokens_of_the_first_format_still_unsubscribe(world):
     app, store, _ = world
     legacy = URLSafeSerializer(
