@@ -36,8 +36,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from redline.compare.views import render_html  # isort: skip (loads html_view)
-from redline.compare.html_view import Sides
+from redline.compare.html_view import Sides, render_html
 from redline.layout import SITE_MARKER
 from redline.publish.changelog import (
     ChangelogEntry,
