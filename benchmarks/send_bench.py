@@ -10,7 +10,7 @@ process, one sink per delay: it answers each DATA after 0 ms (loopback) and afte
 * redline: ``send_notices`` with its SQLite ledger (queue, claim, send, record the results
   in batches), in a fresh process, over 1 and over N sessions (``--connections``);
 * the smtplib ceiling: plain smtplib over 1 and over N connections (one thread each),
-  sending the same messages made by the same MessageFactory, without any ledger;
+  sending the same messages made by the same CampaignFactory, without any ledger;
 * naive yagmail: ``yagmail.SMTP.send()`` per message, which connects each time (a rate,
   measured on ``--naive`` messages).
 
@@ -190,7 +190,7 @@ def smtplib_ceiling(recipients: list[tuple[str, str]], port: int, connections: i
     """Messages per second of the same messages over ``connections`` plain smtplib
     connections (one thread each), with no ledger."""
     from redline.ledger.subscribers import unsubscribe_link
-    from redline.mail.message import MessageFactory
+    from redline.mail.campaign import CampaignFactory
     from redline.mail.settings import sender_address
 
     settings = settings_for(Path(tempfile.gettempdir()))
@@ -199,7 +199,7 @@ def smtplib_ceiling(recipients: list[tuple[str, str]], port: int, connections: i
     lock = threading.Lock()
 
     def send_all() -> None:
-        factory = MessageFactory(
+        factory = CampaignFactory(
             the_notice,
             sender=sender_address(settings),
             policy=POLICY,
