@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from redline.errors import InputError, RedlineError
 from redline.serve.forms import Forms
-from redline.serve.limits import RateLimit
+from redline.serve.limits import MAX_BODY, BodyLimit, RateLimit
 from redline.serve.mailer import Confirmation, ConfirmMailer
 from redline.serve.pages import Pages, SecurityHeaders, site_context
 from redline.serve.service import Service
@@ -73,6 +73,11 @@ class App:
         """The page of a refused request: what is wrong, nothing changed."""
         text = f"{error.message[:1].upper()}{error.message[1:]}. Nothing was changed."
         return self.pages.message("This link or form cannot be used", text, status)
+
+    def too_large(self) -> Response:
+        """The 413 page of a request body over :data:`~redline.serve.limits.MAX_BODY`."""
+        text = "What was sent is too large for this form. Nothing was changed."
+        return self.pages.message("Too much sent", text, 413)
 
     def limited(self, request: Request) -> Response | None:
         """A 429 page when the client address has used up its POSTs, else None."""
@@ -161,7 +166,7 @@ def build_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={HTTPException: not_found, Exception: failed},
     )
-    return SecurityHeaders(starlette)  # type: ignore[return-value]
+    return SecurityHeaders(BodyLimit(starlette, MAX_BODY, app.too_large))  # type: ignore[return-value]
 
 
 def app_from_environment() -> Starlette:

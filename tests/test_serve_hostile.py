@@ -1,0 +1,84 @@
+"""`redline serve` against hostile or broken input, under a real uvicorn process: bodies over
+the size limit, a database that fails mid-request, malformed forms and wrong methods, form
+data that is not UTF-8, and HTML in policy titles (the repository is untrusted)."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.parse
+
+import pytest
+
+from html_check import html_problems
+from redline.ledger.store import Store
+from serve_world import CONFIG, HOST, Answer, Client, serve_env, served
+from smtp_servers import running_server
+from test_serve import KNOWN, one_click, token_of
+
+PAGE_TITLE = "Terms & <script>alert(1)</script> of Service"
+
+
+@pytest.fixture
+def app(released_repo, database_url):
+    """The released repository served over ``database_url``, with one subscriber and an
+    SMTP server: (served, store, database_url)."""
+    released_repo.write("redline.toml", CONFIG)
+    with Store.open(database_url) as store, running_server() as smtp:
+        store.upsert_subscriber(KNOWN, channel="import")
+        with served(released_repo.root, serve_env(database_url, smtp.port)) as served_app:
+            yield served_app, store, database_url
+
+
+def _refusal(answer: Answer, status: int) -> str:
+    assert answer.status == status, answer.text
+    assert "Traceback" not in answer.text
+    assert html_problems(answer.text) == []
+    return answer.text
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(app):
+    served_app, store, _ = app
+    big = b"List-Unsubscribe=One-Click&x=" + b"a" * (2 * 1024 * 1024)
+    path = f"/unsubscribe?token={urllib.parse.quote(token_of(store))}"
+    text = _refusal(served_app.client().request("POST", path, body=big), 413)
+    assert "too large" in text
+    conn = http.client.HTTPConnection(HOST, served_app.port, timeout=10)  # no Content-Length
+    chunks = (b"a" * 65536 for _ in range(64))
+    conn.request("POST", path, body=chunks, encode_chunked=True)
+    assert conn.getresponse().status == 413
+    conn.close()
+    assert store.get_subscriber(KNOWN).active
+    assert one_click(served_app.client(), token_of(store)).status == 200  # small ones pass
+
+
+def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):
+    terms = released_repo.root / "policies" / "terms-of-service.md"
+    text = terms.read_text(encoding="utf-8").split("\n", 1)[1]
+    released_repo.write("policies/terms-of-service.md", f"# {PAGE_TITLE}\n{text}")
+    released_repo.commit("A title with markup")
+    tag_release(released_repo, "terms-of-service", 2, "2024-06-01")
+    released_repo.write("redline.toml", CONFIG)
+    url = f"sqlite:///{(tmp_path / 'titles.db').as_posix()}"
+    with running_server() as smtp, served(released_repo.root, serve_env(url, smtp.port)) as app:
+        page = Client(app.port).get("/subscribe")
+    assert page.status == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>" not in page.text
+    assert html_problems(page.text) == []
+
+
+def test_forwarded_headers_from_an_untrusted_address_are_ignored(app):
+    served_app, _, _ = app
+    statuses = []
+    for index in range(25):  # serve_rate_limit is 20 by default
+        conn = http.client.HTTPConnection(
+            HOST, served_app.port, timeout=10, source_address=("127.0.0.2", 0)
+        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Forwarded-For": f"10.0.0.{index}",
+        }
+        conn.request("POST", "/unsubscribe?token=bad", body=b"a=b", headers=headers)
+        statuses.append(conn.getresponse().status)
+        conn.close()
+    assert statuses[-1] == 429
