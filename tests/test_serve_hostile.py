@@ -8,6 +8,7 @@ import http.client
 import urllib.parse
 
 import pytest
+import sqlalchemy as sa
 
 from html_check import html_problems
 from redline.ledger.store import Store
@@ -49,6 +50,26 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(app):
     conn.close()
     assert store.get_subscriber(KNOWN).active
     assert one_click(served_app.client(), token_of(store)).status == 200  # small ones pass
+
+
+def test_a_failing_database_is_a_503_that_names_no_database(app):
+    served_app, store, url = app
+    token = token_of(store)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE subscription_events RENAME TO moved_away"))
+    try:
+        answer = one_click(served_app.client(), token)
+        text = _refusal(answer, 503)
+        assert "try again" in text.lower()
+        assert "database" not in text.lower() and "redline.db" not in text
+        assert "retry-after" in answer.headers
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE moved_away RENAME TO subscription_events"))
+        engine.dispose()
+    assert store.get_subscriber(KNOWN).active
+    assert one_click(served_app.client(), token).status == 200
 
 
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from redline.errors import InputError, RedlineError
+from redline.errors import InputError, RedlineError, StorageError
 from redline.serve.forms import Forms
 from redline.serve.limits import MAX_BODY, BodyLimit, RateLimit
 from redline.serve.mailer import Confirmation, ConfirmMailer
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from redline.config import Settings
 
 LOG = logging.getLogger("redline.serve")
+#: Seconds a client is asked to wait when the database does not answer.
+RETRY_AFTER = 60
 ENV_ROOT = "REDLINE_SERVE_ROOT"
 ENV_CONFIG = "REDLINE_SERVE_CONFIG"
 
@@ -74,6 +76,14 @@ class App:
         text = f"{error.message[:1].upper()}{error.message[1:]}. Nothing was changed."
         return self.pages.message("This link or form cannot be used", text, status)
 
+    def unavailable(self, error: StorageError) -> Response:
+        """The 503 page of a database failure (logged, and never shown to the client)."""
+        LOG.warning("a request failed: %s", error.message)
+        text = "We cannot answer right now. Nothing was changed; please try again later."
+        response = self.pages.message("Please try again later", text, 503)
+        response.headers["retry-after"] = str(RETRY_AFTER)
+        return response
+
     def too_large(self) -> Response:
         """The 413 page of a request body over :data:`~redline.serve.limits.MAX_BODY`."""
         text = "What was sent is too large for this form. Nothing was changed."
@@ -88,8 +98,12 @@ class App:
         return self.pages.message("Please wait", text, 429)
 
     async def healthz(self, request: Request) -> Response:
-        """200 "ok" when the database answers."""
-        await run_in_threadpool(self.store.schema_version)
+        """200 "ok" when the database answers, else 503."""
+        try:
+            await run_in_threadpool(self.store.schema_version)
+        except StorageError as error:
+            LOG.warning("health check: %s", error.message)
+            return PlainTextResponse("unavailable", 503)
         return PlainTextResponse("ok")
 
     async def stylesheet(self, request: Request) -> Response:
@@ -111,8 +125,12 @@ class App:
 
     def send_confirmation(self, item: Confirmation) -> None:
         """Mail ``item`` and record it (after the response, so every answer takes as long)."""
-        if self.mailer.send(item):
+        if not self.mailer.send(item):
+            return
+        try:
             self.store.record_confirmation_sent(item.email)
+        except StorageError as error:
+            LOG.warning("a confirmation email sent was not recorded: %s", error.message)
 
     def background(self, signup: Any, request: Request) -> BackgroundTask:
         """The task that mails the confirmation of ``signup``."""
@@ -121,11 +139,14 @@ class App:
 
 
 def _guarded(app: App, handler: Handler) -> Handler:
-    """``handler`` with a refused token or form (RedlineError) answered by a 400 page."""
+    """``handler`` with a refused token or form (RedlineError) answered by a 400 page, and a
+    database failure by a 503 page."""
 
     async def guarded(request: Request) -> Response:
         try:
             return await handler(request)
+        except StorageError as error:
+            return app.unavailable(error)
         except RedlineError as error:
             return app.refuse(error)
 
