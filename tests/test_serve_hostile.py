@@ -72,6 +72,18 @@ def test_a_failing_database_is_a_503_that_names_no_database(app):
     assert one_click(served_app.client(), token).status == 200
 
 
+def test_malformed_forms_and_wrong_methods_get_pages_that_say_so(app):
+    served_app, _, _ = app
+    client = served_app.client()
+    broken = client.request(
+        "POST", "/subscribe", body=b"garbage", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert "could not be read" in _refusal(broken, 400)
+    wrong = client.request("PUT", "/subscribe", body=b"x")
+    assert "no such page" not in _refusal(wrong, 405)
+    assert "no such page" in _refusal(client.get("/nowhere"), 404)
+
+
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):
     terms = released_repo.root / "policies" / "terms-of-service.md"
     text = terms.read_text(encoding="utf-8").split("\n", 1)[1]

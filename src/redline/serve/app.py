@@ -41,6 +41,12 @@ if TYPE_CHECKING:
     from redline.config import Settings
 
 LOG = logging.getLogger("redline.serve")
+#: The heading and text of the page of an HTTP error Starlette raises.
+STATUS_PAGES = {
+    400: ("This form cannot be read", "The form sent could not be read. Nothing was changed."),
+    404: ("Not here", "There is no such page."),
+    405: ("Not allowed", "This page does not take that kind of request. Nothing was changed."),
+}
 #: Seconds a client is asked to wait when the database does not answer.
 RETRY_AFTER = 60
 ENV_ROOT = "REDLINE_SERVE_ROOT"
@@ -164,9 +170,10 @@ def build_app(settings: Settings) -> Starlette:
         finally:
             app.close()
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return app.pages.message("Not here", "There is no such page.", status)
+        title, text = STATUS_PAGES.get(status, ("This request cannot be answered", ""))
+        return app.pages.message(title, text or "Nothing was changed.", status)
 
     async def failed(request: Request, exc: Exception) -> Response:
         LOG.error("request failed: %s", type(exc).__name__)
@@ -185,7 +192,7 @@ def build_app(settings: Settings) -> Starlette:
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: not_found, Exception: failed},
+        exception_handlers={HTTPException: http_error, Exception: failed},
     )
     return SecurityHeaders(BodyLimit(starlette, MAX_BODY, app.too_large))  # type: ignore[return-value]
 
