@@ -84,6 +84,17 @@ def test_malformed_forms_and_wrong_methods_get_pages_that_say_so(app):
     assert "no such page" in _refusal(client.get("/nowhere"), 404)
 
 
+def test_form_data_that_is_not_utf8_is_refused(app):
+    served_app, store, _ = app
+    client = served_app.client()
+    page = client.get("/subscribe")
+    csrf = urllib.parse.quote(page.field("csrf"))
+    body = f"csrf={csrf}&email=%FF%FEreader@example.com&policy=privacy-policy".encode()
+    text = _refusal(client.request("POST", "/subscribe", body=body), 400)
+    assert "UTF-8" in text
+    assert [c.action for c in store.iter_changes()] == ["subscribed"]
+
+
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):
     terms = released_repo.root / "policies" / "terms-of-service.md"
     text = terms.read_text(encoding="utf-8").split("\n", 1)[1]

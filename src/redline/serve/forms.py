@@ -76,6 +76,14 @@ class Forms:
         return None
 
     @staticmethod
+    async def _form(request: Request) -> FormData:
+        """The posted form; InputError when it was not UTF-8 (decoding left U+FFFD in it)."""
+        form = await request.form()
+        if any(isinstance(value, str) and "\ufffd" in value for _, value in form.multi_items()):
+            raise InputError("the form was not sent as UTF-8 text", hint="send it again")
+        return form
+
+    @staticmethod
     def _token(request: Request, form: FormData | None = None) -> str:
         token = request.query_params.get("token") or (form and form.get("token")) or ""
         if not isinstance(token, str) or not token.strip():
@@ -112,7 +120,7 @@ class Forms:
                 return self._gone()
             context = {"email": subscriber.email, "token": token}
             return self._page(request, "unsubscribe", context, token)
-        form = await request.form()
+        form = await self._form(request)
         token = self._token(request, form)
         if form.get(ONE_CLICK[0]) == ONE_CLICK[1]:
             return await self.app.one_click(request, token)
@@ -145,7 +153,7 @@ class Forms:
         """GET: the sign-up form; POST: mail a confirmation link, the same answer for all."""
         if request.method == "GET":
             return self._subscribe_page(request)
-        form = await request.form()
+        form = await self._form(request)
         refused = await self._posted(request, "subscribe", form)
         if refused is not None:
             return refused
@@ -170,7 +178,7 @@ class Forms:
 
     async def confirm(self, request: Request) -> Response:
         """GET: what the link would subscribe to, and the button; POST: subscribe."""
-        form = await request.form() if request.method == "POST" else None
+        form = await self._form(request) if request.method == "POST" else None
         token = self._token(request, form)
         signup = self.app.signer.read_confirm(token, self.app.settings.confirm_hours * 3600)
         if form is None:
@@ -208,7 +216,7 @@ class Forms:
 
     async def preferences(self, request: Request) -> Response:
         """GET: the subscriber's choices; POST: save them, or unsubscribe from everything."""
-        form = await request.form() if request.method == "POST" else None
+        form = await self._form(request) if request.method == "POST" else None
         token = self._token(request, form)
         if form is not None:
             refused = await self._posted(request, "preferences", form, token)
