@@ -239,3 +239,37 @@ def test_a_summary_people_wrote_leads_and_the_changes_follow(policy_repo, tag_re
     assert '- Section 5 (Data Retention): "90 days" → "120 days"' in flat
     assert "We keep flight logs &lt;longer&gt; &amp; tell you why." in page
     assert words(text) == visible(page).words
+
+
+def test_a_long_list_of_quotes_keeps_the_html_part_unencoded(policy_repo, tag_release, tmp_path):
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from conftest import redline_in_process
+    from moved_world import POLICY
+
+    repo = email_repo(policy_repo, tag_release)
+    links = [f"https://example.com/{n}?entry_point=" + "POLICY_SECTION%3A" * 30 for n in range(2)]
+    two = " ".join(f"See [part {n}](https://example.com/{n})." for n in range(2))
+    text = (repo.root / POLICY).read_text()
+    text = text.replace("We share data with our hosting partner.", two)
+    repo.write(POLICY, text)
+    repo.commit("Two links")
+    tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
+    for n, link in enumerate(links):
+        text = text.replace(f"(https://example.com/{n})", f"({link})")
+    repo.write(POLICY, text)
+    repo.commit("Two long links")
+    tag_release(repo, "privacy-policy", 4, "2024-05-01", when="2024-04-01T09:00:00+00:00")
+    outdir = tmp_path / "mail"
+    outcome = redline_in_process(
+        repo, "preview-email", "privacy-policy", "--version", "4", "-o", str(outdir),
+        REDLINE_TODAY="2024-04-02",
+    )  # fmt: skip
+    assert outcome.returncode == 0, outcome.stderr
+    data = (outdir / "privacy-policy-v4-notice.eml").read_bytes()
+    message = message_from_bytes(data, policy=email_policy.default)
+    page = message.get_body(("html",))
+    assert all(link in page.get_content() for link in links)
+    # 8bit, not quoted-printable: each recipient's copy is filled in from the notice's template
+    assert page["Content-Transfer-Encoding"] == "8bit"

@@ -76,7 +76,8 @@ def test_default_notice_has_subject_text_and_inlined_html(released_repo):
     assert 'style="' in notice.html
     assert "<img" not in notice.html
     assert 'href="https://policies.example.com/privacy-policy/2/#redline"' in notice.html
-    assert 'Section 7 (Transfer of Data)</span>: added "and in Switzerland"' in notice.html
+    flat_html = " ".join(notice.html.split())
+    assert 'Section 7 (Transfer of Data)</span>: added "and in Switzerland"' in flat_html
     assert "Section 13 (Service Providers)" in notice.html
 
 
