@@ -257,7 +257,7 @@ def test_preferences_change_policies_and_unsubscribe_from_everything(world):
     assert saved.status == 200 and "Your preferences are saved" in saved.text
     assert store.get_subscriber(KNOWN).policies == ("terms-of-service",)
     none = client.post("/preferences", {**form, "action": "save"})
-    assert none.status == 400 and "choose at least one policy" in none.text
+    assert none.status == 400 and "Choose at least one policy." in none.text
     gone = client.post("/preferences", {**form, "action": "unsubscribe"})
     assert gone.status == 200 and "You are unsubscribed" in gone.text
     assert not store.get_subscriber(KNOWN).active

@@ -5,6 +5,7 @@ data that is not UTF-8, and HTML in policy titles (the repository is untrusted).
 from __future__ import annotations
 
 import http.client
+import re
 import urllib.parse
 
 import pytest
@@ -93,6 +94,18 @@ def test_form_data_that_is_not_utf8_is_refused(app):
     text = _refusal(client.request("POST", "/subscribe", body=body), 400)
     assert "UTF-8" in text
     assert [c.action for c in store.iter_changes()] == ["subscribed"]
+
+
+def test_a_refused_address_is_told_in_one_sentence(app):
+    served_app, _, _ = app
+    client = served_app.client()
+    page = client.get("/subscribe")
+    form = {"csrf": page.field("csrf"), "email": "a@example.com, b@example.com"}
+    text = _refusal(client.post("/subscribe", form), 400)
+    error = re.search(r'<p class="error" role="alert">([^<]*)</p>', text)
+    assert error is not None
+    assert error.group(1).startswith("Not a valid email address: ")
+    assert error.group(1).endswith("SPACE.")
 
 
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):

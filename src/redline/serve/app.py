@@ -33,7 +33,7 @@ from redline.errors import InputError, RedlineError, StorageError
 from redline.serve.forms import Forms
 from redline.serve.limits import MAX_BODY, BodyLimit, RateLimit
 from redline.serve.mailer import Confirmation, ConfirmMailer
-from redline.serve.pages import Pages, SecurityHeaders, site_context
+from redline.serve.pages import Pages, SecurityHeaders, sentence, site_context
 from redline.serve.service import Service
 from redline.serve.tokens import Signer
 
@@ -79,7 +79,7 @@ class App:
 
     def refuse(self, error: RedlineError, status: int = 400) -> Response:
         """The page of a refused request: what is wrong, nothing changed."""
-        text = f"{error.message[:1].upper()}{error.message[1:]}. Nothing was changed."
+        text = f"{sentence(error.message)} Nothing was changed."
         return self.pages.message("This link or form cannot be used", text, status)
 
     def unavailable(self, error: StorageError) -> Response:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from redline.errors import InputError
+from redline.serve.pages import sentence
 from redline.serve.tokens import new_nonce
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class Forms:
                 str(form.get("locale", "")),
             )
         except InputError as error:
-            return self._subscribe_page(request, form, error.message)
+            return self._subscribe_page(request, form, sentence(error.message))
         response = self.pages.message(
             "Check your inbox",
             "If the address can receive mail, a message with a confirmation link is on its "
@@ -239,5 +240,5 @@ class Forms:
                 self.service.save, subscriber, policies, str(form.get("locale", ""))
             )
         except InputError as error:
-            return self._preferences_page(request, subscriber, token, error=error.message)
+            return self._preferences_page(request, subscriber, token, error=sentence(error.message))
         return self._preferences_page(request, saved, token, saved=True)

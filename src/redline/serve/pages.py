@@ -71,6 +71,12 @@ def site_context(settings: Settings) -> dict[str, Any]:
     }
 
 
+def sentence(message: str) -> str:
+    """An error message as a sentence: capitalised, ending in one full stop."""
+    text = message.strip().rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 class Pages:
     """Renders ``serve/NAME.html.j2`` with the site context."""
 
