@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import time
 import urllib.parse
 
 import pytest
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 
 from html_check import html_problems
 from redline.ledger.store import Store
-from serve_world import CONFIG, HOST, Answer, Client, serve_env, served
+from serve_world import CONFIG, HOST, Answer, Client, free_port, serve_env, served
 from smtp_servers import running_server
 from test_serve import KNOWN, one_click, token_of
 
@@ -106,6 +107,28 @@ def test_a_refused_address_is_told_in_one_sentence(app):
     assert error is not None
     assert error.group(1).startswith("Not a valid email address: ")
     assert error.group(1).endswith("SPACE.")
+
+
+def test_sign_up_closes_for_everyone_while_the_smtp_server_is_down(released_repo, tmp_path):
+    released_repo.write("redline.toml", CONFIG)
+    url = f"sqlite:///{(tmp_path / 'down.db').as_posix()}"
+    with served(released_repo.root, serve_env(url, free_port())) as served_app:
+        client = served_app.client()
+        page = client.get("/subscribe")
+        form = {
+            "csrf": page.field("csrf"),
+            "email": "first@example.com",
+            "policy": "privacy-policy",
+        }
+        assert client.post("/subscribe", form).status == 200  # answered before it is sent
+        deadline = time.monotonic() + 10
+        while "not available" not in client.get("/subscribe").text:
+            assert time.monotonic() < deadline, "sign-up stayed open"
+            time.sleep(0.05)
+        closed = client.post("/subscribe", {**form, "email": "second@example.com"})
+        assert "try again" in _refusal(closed, 503)
+    with Store.open(url) as store:
+        assert list(store.iter_changes()) == []  # no confirmation was sent, none recorded
 
 
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):

@@ -159,7 +159,7 @@ class Forms:
         if refused is not None:
             return refused
         if not self.app.mailer.available:
-            text = "Sign-up by email is not available right now."
+            text = "Sign-up by email is not available right now. Please try again in a few minutes."
             return self.pages.message("Sign-up is closed", text, 503)
         try:
             signup = self.service.choose(

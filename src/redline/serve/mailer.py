@@ -3,18 +3,24 @@
 The message is rendered from the templates ``confirm.subject.j2``, ``confirm.txt.j2`` and
 ``confirm.html.j2`` (overridable in ``templates_dir``) and sent with the same transport as
 notices (:class:`~redline.mail.transport.SmtpTransport`, yagmail over smtplib).
+
+A confirmation is sent after the answer (which is the same for every address), so nobody is
+told when it fails. When the SMTP server itself fails (cannot be reached, refuses the login),
+sign-up closes for :data:`CLOSED_SECONDS` (a 503 page for everyone alike), then the next
+sign-up tries again; the failure is logged. Nothing is retried.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Any
 
-from redline.errors import ConfigError, RedlineError
+from redline.errors import ConfigError, DeliveryError, RedlineError
 from redline.ledger.headers import header_text, mailbox
 from redline.mail.outcome import SendFailure, redact
 from redline.mail.settings import SmtpConfig, sender_address
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
     from redline.publish.templates import Templates
 
 LOG = logging.getLogger("redline.serve.mailer")
+#: Seconds sign-up stays closed after the SMTP server failed.
+CLOSED_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -47,11 +55,12 @@ class ConfirmMailer:
         self._site = dict(site)
         self._hours = settings.confirm_hours
         self._clock = settings.env.clock
+        self._closed_until = 0.0
 
     @property
     def available(self) -> bool:
-        """Whether an SMTP server is configured (sign-up needs one)."""
-        return self.smtp is not None
+        """Whether an SMTP server is configured (sign-up needs one) and has not just failed."""
+        return self.smtp is not None and time.monotonic() >= self._closed_until
 
     def message(self, item: Confirmation) -> EmailMessage:
         """The confirmation email to ``item.email``."""
@@ -88,6 +97,14 @@ class ConfirmMailer:
             transport.send(Outgoing.of(message, self.sender.addr_spec, item.email))
         except SendFailure as failure:
             LOG.warning("a confirmation email was not sent: %s", redact(failure.message))
+            return False
+        except DeliveryError as error:
+            self._closed_until = time.monotonic() + CLOSED_SECONDS
+            LOG.warning(
+                "a confirmation email was not sent: %s; sign-up is closed for %d s",
+                redact(error.message),
+                CLOSED_SECONDS,
+            )
             return False
         except RedlineError as error:
             LOG.warning("a confirmation email was not sent: %s", error.message)
