@@ -16,7 +16,7 @@ from html_check import html_problems
 from redline.ledger.store import Store
 from serve_world import CONFIG, HOST, Answer, Client, free_port, serve_env, served
 from smtp_servers import running_server
-from test_serve import KNOWN, one_click, token_of
+from test_serve import KNOWN, _caught, _link, one_click, token_of
 
 PAGE_TITLE = "Terms & <script>alert(1)</script> of Service"
 
@@ -129,6 +129,23 @@ def test_sign_up_closes_for_everyone_while_the_smtp_server_is_down(released_repo
         assert "try again" in _refusal(closed, 503)
     with Store.open(url) as store:
         assert list(store.iter_changes()) == []  # no confirmation was sent, none recorded
+
+
+def test_the_confirmation_link_ignores_the_host_header(released_repo, tmp_path):
+    released_repo.write("redline.toml", CONFIG)  # no serve_url
+    url = f"sqlite:///{(tmp_path / 'host.db').as_posix()}"
+    with running_server() as smtp, served(released_repo.root, serve_env(url, smtp.port)) as app:
+        client = app.client()
+        evil = {"Host": "evil.example"}
+        page = client.request("GET", "/subscribe", headers=evil)
+        form = {
+            "csrf": page.field("csrf"),
+            "email": "victim@example.com",
+            "policy": "privacy-policy",
+        }
+        assert client.request("POST", "/subscribe", form, headers=evil).status == 200
+        link = _link(_caught(smtp.handler, "victim@example.com"))
+    assert link.startswith(f"http://{HOST}:{app.port}/confirm?token="), link
 
 
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):

@@ -52,6 +52,11 @@ def command(
     if settings.config_file is not None:
         os.environ[ENV_CONFIG] = str(settings.config_file)
     err().print(f"redline: serving on http://{host}:{port}{root_path}/", markup=False)
+    if not settings.serve_url:
+        err().print(
+            "redline: serve_url is not set: confirmation emails link to the address above",
+            markup=False,
+        )
     run(
         host,
         port,

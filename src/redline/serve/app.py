@@ -140,8 +140,17 @@ class App:
 
     def background(self, signup: Any, request: Request) -> BackgroundTask:
         """The task that mails the confirmation of ``signup``."""
-        base = self.settings.serve_url or str(request.base_url)
+        base = self.settings.serve_url or _listening_url(request)
         return BackgroundTask(self.send_confirmation, self.confirmation(signup, base))
+
+
+def _listening_url(request: Request) -> str:
+    """The app's URL from the address it listens on, never from the Host header (which the
+    client chooses: a sign-up would mail a link to any site). Config ``serve_url`` is the
+    public URL; this is the fallback for a server reached directly."""
+    host, port = request.scope.get("server") or ("127.0.0.1", 8080)
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"{request.url.scheme}://{host}:{port}{request.scope.get('root_path', '')}"
 
 
 def _guarded(app: App, handler: Handler) -> Handler:
