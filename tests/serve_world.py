@@ -130,17 +130,24 @@ def serve_env(database_url: str, smtp_port: int | None = None, **extra: str) -> 
 
 
 @contextmanager
-def served(root: Path, env: Mapping[str, str], *options: str, workers: int = 1) -> Iterator[Served]:
+def served(
+    root: Path,
+    env: Mapping[str, str],
+    *options: str,
+    workers: int = 1,
+    log: Path | None = None,
+) -> Iterator[Served]:
     """``redline serve`` (with ``options``) over the repository ``root`` until the block
-    ends."""
+    ends; its stderr goes to the file ``log`` when given."""
     port = free_port()
     args = ["--repo", str(root), "serve", "--port", str(port), "--workers", str(workers)]
     args += options
+    stderr = log.open("w", encoding="utf-8") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [sys.executable, "-m", "redline", *args],
         env=dict(env),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     try:
@@ -153,13 +160,16 @@ def served(root: Path, env: Mapping[str, str], *options: str, workers: int = 1) 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log is not None:
+            stderr.close()  # type: ignore[union-attr]
 
 
 def _wait_healthy(process: subprocess.Popen[str], port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"redline serve exited: {process.stderr.read()}")  # type: ignore[union-attr]
+            output = process.stderr.read() if process.stderr else "(see its log)"
+            raise AssertionError(f"redline serve exited: {output}")
         try:
             conn = http.client.HTTPConnection(HOST, port, timeout=2)
             conn.request("GET", "/healthz")

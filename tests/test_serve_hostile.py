@@ -74,6 +74,21 @@ def test_a_failing_database_is_a_503_that_names_no_database(app):
     assert one_click(served_app.client(), token).status == 200
 
 
+def test_a_failing_database_writes_no_traceback_to_the_terminal(released_repo, tmp_path):
+    released_repo.write("redline.toml", CONFIG)
+    url, log = f"sqlite:///{(tmp_path / 'health.db').as_posix()}", tmp_path / "serve.log"
+    with served(released_repo.root, serve_env(url), log=log) as served_app:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE redline_meta RENAME TO moved_away"))
+        engine.dispose()
+        health = served_app.client().get("/healthz")
+        assert (health.status, health.text) == (503, "unavailable")
+    written = log.read_text(encoding="utf-8")
+    assert "health check: database" in written
+    assert "Traceback" not in written
+
+
 def test_malformed_forms_and_wrong_methods_get_pages_that_say_so(app):
     served_app, _, _ = app
     client = served_app.client()
