@@ -163,6 +163,15 @@ def test_the_confirmation_link_ignores_the_host_header(released_repo, tmp_path):
     assert link.startswith(f"http://{HOST}:{app.port}/confirm?token="), link
 
 
+def test_a_refused_form_says_to_open_the_page_again(app):
+    served_app, _, _ = app
+    client = served_app.client()
+    client.get("/subscribe")  # the cookie
+    for csrf in ("", "tampered", client.get("/subscribe").field("csrf")[:-2]):
+        form = {"csrf": csrf, "email": "reader@example.com", "policy": "privacy-policy"}
+        assert "open the page again" in _refusal(client.post("/subscribe", form), 403)
+
+
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):
     terms = released_repo.root / "policies" / "terms-of-service.md"
     text = terms.read_text(encoding="utf-8").split("\n", 1)[1]

@@ -84,15 +84,21 @@ class Signer:
         return self.dumps(f"form.{purpose}", [_digest(subject), _digest(nonce)])
 
     def check_form(self, purpose: str, token: str, subject: str, nonce: str) -> None:
-        """Refuse (InputError) a CSRF token not made by :meth:`form_token` for these."""
-        claim = self.loads(f"form.{purpose}", token, FORM_SECONDS)
+        """Refuse (InputError) a CSRF token not made by :meth:`form_token` for these (one
+        message for every reason: the page is old, or the form was not sent from it)."""
+        try:
+            claim = self.loads(f"form.{purpose}", token, FORM_SECONDS)
+        except InputError:
+            claim = None
         expected = [_digest(subject), _digest(nonce)]
         if (
             not nonce
             or not isinstance(claim, list)
             or not hmac.compare_digest("\0".join(map(str, claim)), "\0".join(expected))
         ):
-            raise InputError("the form is not valid", hint="open the page again")
+            raise InputError(
+                "this form is out of date or was not sent from its page; open the page again"
+            )
 
 
 def new_nonce() -> str:
