@@ -94,3 +94,16 @@ def test_preview_email_shows_the_copy_of_a_locale(policy_repo, tag_release, tmp_
     document = json.loads(report.stdout)
     assert document["locale"] == "de_AT"
     assert document["files"][0]["subject"].startswith("Änderungen an „Privacy Policy“")
+
+
+def test_a_translation_into_a_right_to_left_language_reads_right_to_left(released_repo):
+    released_repo.write("templates/notice.ar.subject.j2", "تغييرات\n")
+    released_repo.write("templates/notice.ar.txt.j2", "مرحبا\n{{ unsubscribe_url }}\n")
+    released_repo.write(
+        "templates/notice.ar.html.j2",
+        '{% extends "_email.html.j2" %}{% set words = "_email_words.j2" %}',
+    )
+    context, settings = notice_context(released_repo)
+    notice = render_notice(Templates(settings), context)
+    assert '<html lang="ar" dir="rtl">' in notice.variant("ar", False).html
+    assert '<html lang="en" dir="ltr">' in notice.html

@@ -147,7 +147,7 @@ def test_each_subscriber_gets_the_copy_of_their_locale(sent):
         f"Änderungen an „Privacy Policy“ von {ORGANIZATION}, gültig ab 1. März 2024"
     )
     text, page = parts(jurgen)
-    assert text.startswith("Hallo Jürgen,\n") and '<html lang="de">' in page
+    assert text.startswith("Hallo Jürgen,\n") and '<html lang="de" dir="ltr">' in page
     assert "Version 2 gilt ab 1. März 2024, in 7 Tagen." in " ".join(text.split())
     assert parts(vienna)[0].startswith("Guten Tag,\n")  # de_AT reads the de templates
     text, page = parts(sent["zoe@example.com"])  # the repository's own translation
@@ -156,7 +156,7 @@ def test_each_subscriber_gets_the_copy_of_their_locale(sent):
     rui = sent["pt@example.com"]
     assert parts(rui)[0].startswith("Hello Rui,\n")  # no Portuguese templates: the default
     assert rui["Subject"] == sent["ana@example.com"]["Subject"]
-    assert '<html lang="en">' in parts(rui)[1]
+    assert '<html lang="en" dir="ltr">' in parts(rui)[1]
 
 
 def test_without_site_url_or_organization_the_email_says_nothing_misleading(

@@ -8,7 +8,8 @@ in each translated template set (``notice.de.txt.j2`` ...; ``locale`` is then ``
 
 The context (README, "Templates", says what each holds): ``kind``, ``policy`` (``slug``,
 ``path``, ``title``), ``organization``, ``site_name``, ``contact`` (:class:`Contact`),
-``subscriber``, ``locale`` and ``lang``, ``version``, ``previous_version``,
+``subscriber``, ``locale``, ``lang`` and ``dir`` (``rtl`` for a translation into
+:data:`RIGHT_TO_LEFT`), ``version``, ``previous_version``,
 ``effective_date``, ``published``, ``today`` (dates for ``|format_date``, in the copy's
 locale), ``days_left``, ``notice_days``, ``classification``, ``material``, ``short_notice``,
 ``summary`` and ``summary_written`` (people wrote it; never for a first version, whose tag
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
 UNSUBSCRIBE_PLACEHOLDER = "@@UNSUBSCRIBE_URL@@"
 #: Where a subscriber's name goes in a body; the mailer fills it in per recipient.
 NAME_PLACEHOLDER = "@@SUBSCRIBER_NAME@@"
+
+#: Languages written right to left: a translation into one gets ``dir="rtl"``.
+RIGHT_TO_LEFT = frozenset({"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"})
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -199,7 +203,8 @@ class NoticeContext:
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         }
         if locale:
-            variables.update(locale=locale, lang=locale.replace("_", "-"))
+            direction = "rtl" if locale.split("_")[0] in RIGHT_TO_LEFT else "ltr"
+            variables.update(locale=locale, lang=locale.replace("_", "-"), dir=direction)
         return variables
 
 
