@@ -172,6 +172,23 @@ def test_a_refused_form_says_to_open_the_page_again(app):
         assert "open the page again" in _refusal(client.post("/subscribe", form), 403)
 
 
+def test_one_address_gets_at_most_three_confirmations_an_hour(released_repo, tmp_path):
+    released_repo.write("redline.toml", CONFIG)
+    url = f"sqlite:///{(tmp_path / 'flood.db').as_posix()}"
+    with running_server() as smtp, served(released_repo.root, serve_env(url, smtp.port)) as app:
+        client = app.client()
+        answers = []
+        for email in ["victim@example.com"] * 5 + ["other@example.com"]:
+            page = client.get("/subscribe")
+            form = {"csrf": page.field("csrf"), "email": email, "policy": "privacy-policy"}
+            answers.append(client.post("/subscribe", form))
+        _caught(smtp.handler, "other@example.com")
+        time.sleep(0.3)
+        caught = [m for m in list(smtp.handler.messages) if "victim@example.com" in m.rcpt_tos]
+    assert len({(answer.status, answer.body) for answer in answers}) == 1  # all alike
+    assert len(caught) == 3
+
+
 def test_policy_titles_are_escaped_in_every_page(released_repo, tag_release, tmp_path):
     terms = released_repo.root / "policies" / "terms-of-service.md"
     text = terms.read_text(encoding="utf-8").split("\n", 1)[1]

@@ -30,8 +30,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from redline.errors import InputError, RedlineError, StorageError
+from redline.ledger.checks import email_key
 from redline.serve.forms import Forms
-from redline.serve.limits import MAX_BODY, BodyLimit, RateLimit
+from redline.serve.limits import CONFIRMATIONS_PER_ADDRESS, MAX_BODY, BodyLimit, RateLimit
 from redline.serve.mailer import Confirmation, ConfirmMailer
 from redline.serve.pages import Pages, SecurityHeaders, sentence, site_context
 from redline.serve.service import Service
@@ -69,6 +70,7 @@ class App:
         self.pages = Pages(templates, site)
         self.mailer = ConfirmMailer(settings, templates, site)
         self.limit = RateLimit(settings.serve_rate_limit)
+        self.mailed = RateLimit(*CONFIRMATIONS_PER_ADDRESS)
         self.store = Store.open(settings.database, clock=settings.env.clock)
         self.service = Service(settings, self.store)
         self.forms = Forms(self)
@@ -130,7 +132,16 @@ class App:
         return Confirmation(signup.email, link, self.service.names(signup.policies))
 
     def send_confirmation(self, item: Confirmation) -> None:
-        """Mail ``item`` and record it (after the response, so every answer takes as long)."""
+        """Mail ``item`` and record it (after the response, so every answer takes as long),
+        unless its address had its share of confirmations (sign-up is no way to flood one)."""
+        if not self.mailed.allow(email_key(item.email)):
+            count, window = CONFIRMATIONS_PER_ADDRESS
+            LOG.warning(
+                "a confirmation email was not sent: its address had %d in %d minutes",
+                count,
+                window // 60,
+            )
+            return
         if not self.mailer.send(item):
             return
         try:

@@ -1,5 +1,5 @@
-"""The app's limits: a token bucket per client address, in process (each worker keeps its
-own), and the size of a request body."""
+"""The app's limits: token buckets (per client address, per address mailed), in process
+(each worker keeps its own), and the size of a request body."""
 
 from __future__ import annotations
 
@@ -20,12 +20,19 @@ MAX_CLIENTS = 10_000
 MAX_BODY = 256 * 1024
 
 
-class RateLimit:
-    """``per_minute`` requests per client address, in bursts of at most that many."""
+#: Confirmation emails one address gets at most, and in how many seconds.
+CONFIRMATIONS_PER_ADDRESS = (3, 3600.0)
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self._refill = per_minute / 60.0
+
+class RateLimit:
+    """``count`` requests per key (a client address) in ``window`` seconds, in bursts of at
+    most ``count``."""
+
+    def __init__(
+        self, count: int, window: float = 60.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.capacity = float(count)
+        self._refill = count / window
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
