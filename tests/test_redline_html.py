@@ -185,3 +185,10 @@ def test_the_running_head_is_a_safe_css_string():
     escaped = css_string('A "policy" </style> → b')
     assert not set(escaped) & set("\"'<>&;{}")
     assert escaped.startswith("A \\000022 policy")
+
+
+def test_why_says_the_reasons_without_repeating_the_classification(page):
+    assert '<p class="classification">Material change</p>' in page
+    why = re.search(r"<li>Why: ([^<]*)</li>", page)
+    assert why is not None and why.group(1).startswith("Words changed in ")
+    assert "material:" not in seen(page)

@@ -117,12 +117,15 @@ def test_reasons_are_shown_in_every_output(policy_repo, tag_release, tmp_path):
     repo = released(policy_repo, tag_release)
     policies, policy, release, diff, settings = release_of(repo)
     diff.reasons = [Reason("editorial", "link-targets", "link targets only", 3)]
-    line = "Why: editorial: link targets only (3)"
+    line = "Why: Link targets only (3)"  # the classification is said before, not again
     assert line in summary_lines(diff)
+    assert "editorial: " not in "\n".join(summary_lines(diff)[1:])
+    assert diff.to_json()["reasons"][0]["code"] == "link-targets"  # programs keep the codes
+    assert diff.to_json()["reasons"][0]["text"] == "editorial: link targets only (3)"
     assert line in render_text(diff) and f"- {line}" in render_markdown(diff)
     assert f"<li>{line}</li>" in render_html(diff)
     entry = entry_for_release(policies, policy, release, settings, diff=diff)
-    assert "- **Why:** editorial: link targets only (3)" in render_entry(settings, entry)
+    assert "- **Why:** Link targets only (3)" in render_entry(settings, entry)
     page = Templates(settings).render(
         "site/version.html.j2",
         {
@@ -142,7 +145,7 @@ def test_reasons_are_shown_in_every_output(policy_repo, tag_release, tmp_path):
             "next": None,
         },
     )
-    assert "<dt>Why</dt><dd>editorial: link targets only (3)</dd>" in page
+    assert "<dt>Why</dt><dd>Link targets only (3)</dd>" in page
     assert 'id="redline"' in page
 
 

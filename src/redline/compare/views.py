@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
+from redline.compare.engine import BlockDiff, DiffResult, Reason, SectionDiff, WordOp
 from redline.compare.stats import edited, is_change, is_date_change
 from redline.compare.tokens import break_lines
 from redline.md import md_escape
 from redline.vocab import Classification
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from rich.console import Console
 
@@ -51,6 +51,18 @@ _CLASS_LABEL = {
 }
 
 
+def reason_words(reason: Reason) -> str:
+    """What a reason says to readers, without its classification (said before it):
+    "words changed in 2 sections", "link targets (3)". Its JSON keeps ``code`` and ``text``."""
+    return reason.detail + (f" ({reason.count})" if reason.count else "")
+
+
+def why(phrases: Iterable[str]) -> str:
+    """The reasons' words as one line: "Words changed in 2 sections; section moved"."""
+    said = "; ".join(phrases)
+    return said[:1].upper() + said[1:]
+
+
 def summary_lines(result: DiffResult) -> list[str]:
     """Human-readable summary: classification, reasons, counts, moves, the date line, runs.
 
@@ -73,7 +85,7 @@ def summary_lines(result: DiffResult) -> list[str]:
         f"({result.from_ref.ref} → {result.to_ref.ref})"
     ]
     if result.reasons:
-        lines.append("Why: " + "; ".join(str(reason) for reason in result.reasons))
+        lines.append("Why: " + why(map(reason_words, result.reasons)))
     if counts:
         lines.append("Sections: " + ", ".join(counts))
     lines.extend(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from redline.compare.engine import diff_policy
+from redline.compare.views import reason_words, why
 from redline.errors import ConfigError, InputError
 from redline.files import atomic_write, read_inside
 from redline.layout import changelog_fields
@@ -61,6 +62,11 @@ class ChangelogEntry:
     compare: str | None = None
     reasons: tuple[str, ...] = ()
 
+    @property
+    def why(self) -> str:
+        """The reasons as one line for readers (see :func:`redline.compare.views.why`)."""
+        return why(self.reasons)
+
     def variables(self) -> dict[str, Any]:
         """The context of ``changelog-entry.md.j2``."""
         return {
@@ -79,6 +85,7 @@ class ChangelogEntry:
             "link": self.link,
             "compare": self.compare,
             "reasons": list(self.reasons),
+            "why": self.why,
             "tag": self.tag,
             "previous_tag": self.previous_tag,
         }
@@ -159,7 +166,7 @@ def build_entry(
         previous_tag=previous_tag,
         short_notice=short_notice,
         compare=compare,
-        reasons=tuple(str(reason) for reason in diff.reasons) if diff is not None else (),
+        reasons=tuple(map(reason_words, diff.reasons)) if diff is not None else (),
     )
 
 
