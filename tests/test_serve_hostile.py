@@ -142,6 +142,7 @@ def test_sign_up_closes_for_everyone_while_the_smtp_server_is_down(released_repo
             time.sleep(0.05)
         closed = client.post("/subscribe", {**form, "email": "second@example.com"})
         assert "try again" in _refusal(closed, 503)
+        assert closed.headers["retry-after"] == "60"
     with Store.open(url) as store:
         assert list(store.iter_changes()) == []  # no confirmation was sent, none recorded
 
@@ -217,6 +218,8 @@ def test_forwarded_headers_from_an_untrusted_address_are_ignored(app):
             "X-Forwarded-For": f"10.0.0.{index}",
         }
         conn.request("POST", "/unsubscribe?token=bad", body=b"a=b", headers=headers)
-        statuses.append(conn.getresponse().status)
+        answer = conn.getresponse()
+        statuses.append(answer.status)
         conn.close()
     assert statuses[-1] == 429
+    assert answer.getheader("Retry-After") == "60"

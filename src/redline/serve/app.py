@@ -103,7 +103,9 @@ class App:
         if self.limit.allow(client):
             return None
         text = "Too many requests from your address. Wait a minute and try again."
-        return self.pages.message("Please wait", text, 429)
+        response = self.pages.message("Please wait", text, 429)
+        response.headers["retry-after"] = str(RETRY_AFTER)
+        return response
 
     async def healthz(self, request: Request) -> Response:
         """200 "ok" when the database answers, else 503."""

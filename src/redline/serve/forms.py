@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from redline.errors import InputError
+from redline.serve.mailer import CLOSED_SECONDS
 from redline.serve.pages import sentence
 from redline.serve.tokens import new_nonce
 
@@ -160,7 +161,9 @@ class Forms:
             return refused
         if not self.app.mailer.available:
             text = "Sign-up by email is not available right now. Please try again in a few minutes."
-            return self.pages.message("Sign-up is closed", text, 503)
+            closed = self.pages.message("Sign-up is closed", text, 503)
+            closed.headers["retry-after"] = str(int(CLOSED_SECONDS))
+            return closed
         try:
             signup = self.service.choose(
                 str(form.get("email", "")),
