@@ -126,3 +126,17 @@ def test_the_printed_pdf_has_a_running_head_and_page_numbers(browser, url, tmp_p
     assert "Page 1 of" in pages[0] and "Page 2 of" in pages[1]
     assert "Privacy Policy: as of January 2, 2024 → as of January 3, 2024" in pages[1]
     assert "Changes only" not in "".join(pages) and "Unchanged paragraph 8" in "".join(pages)
+
+
+def test_changed_and_unchanged_headings_look_alike_and_the_status_is_a_label(browser, url):
+    show(browser, url)
+    changed = visible(browser, "#full-text .change > h2")
+    unchanged = visible(browser, "#full-text p.block.heading")
+    assert changed and unchanged
+    for prop in ("font-family", "font-size", "font-weight"):
+        assert computed(browser, changed[0], prop) == computed(browser, unchanged[0], prop), prop
+    text_font = computed(browser, visible(browser, "#full-text .block.paragraph")[0], "font-family")
+    status = visible(browser, "#full-text .change > .status")[0]
+    assert computed(browser, status, "font-family") != text_font  # the UI font, not the text's
+    assert computed(browser, status, "display") == "inline-block"
+    assert computed(browser, changed[0], "font-family") != text_font

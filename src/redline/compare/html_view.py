@@ -152,6 +152,17 @@ def _stepper(n: int, count: int) -> str:
     return f'<nav class="stepper" aria-label="Change {n} of {count}">{"".join(steps)}</nav>'
 
 
+def _title(section: SectionDiff, changed: dict[int, str | None]) -> str:
+    """A changed section's heading in the full document: its heading as the document has it
+    (as an unchanged section's reads), or its reader name for the opening text and when the
+    heading changed (shown marked below it) or is missing."""
+    name = reader_name(section)
+    first = section.blocks[0] if section.blocks else None
+    if name != OPENING and first and first.kind == "heading" and first.new and 0 not in changed:
+        return block_html(first.new)
+    return _esc(name)
+
+
 class _FullText:
     """The full document with the changes in place (item 3 of the module docstring)."""
 
@@ -187,8 +198,8 @@ class _FullText:
         section = entry.section
         changed = {index: note for index, note, _block in changed_blocks(section)}
         self.parts.append(
-            f'<section id="change-{n}" class="change"><h{h}>{_esc(reader_name(section))}'
-            f"</h{h}>{_status(entry, n)}"
+            f'<section id="change-{n}" class="change"><h{h}>{_title(section, changed)}'
+            f"</h{h}>{_status(entry, n, 'p')}"
         )
         for index, block in enumerate(section.blocks):
             if index in changed:
