@@ -9,7 +9,8 @@ in CPU time (which a busy machine disturbs less). redline runs cold (its cache o
 documents in ``.git/redline/cache/`` removed before each run: the target) and warm (both
 revisions already parsed once). The baseline, measured in the same run, is
 ``git diff --no-index --word-diff=porcelain --diff-algorithm=histogram``; ``python -c pass``
-is the floor of any Python command.
+is the floor of any Python command. ``--format html`` (the standalone redline page) runs warm
+and is shown against the warm JSON run of the same pair, in the same run.
 
     .venv/bin/python benchmarks/diff_bench.py [--runs 5] [--skip-large]
 """
@@ -284,6 +285,7 @@ def bench_pair(
     warm = timed([*command, "--format", "json"], runs)
     if warm.stdout != redline.stdout:
         raise SystemExit(f"{label}: the warm run's output differs from the cold run's")
+    html = timed([*command, "--format", "html"], runs)  # documents cached, as in the warm run
     data = json.loads(redline.stdout)
     changes = sum(len(section["changes"]) for section in data["sections"])
     git_diff = timed(
@@ -303,6 +305,10 @@ def bench_pair(
     print(f"\n{label}: {paragraphs} paragraphs, {len(old) / 1e6:.2f} MB -> {len(new) / 1e6:.2f} MB")
     print(f"  redline diff --format json  {redline.show(target)}")
     print(f"    warm (documents cached)   {warm.show()}")
+    print(
+        f"  redline diff --format html  {html.show(target)}   "
+        f"{html.wall / warm.wall:.1f}x the warm JSON's wall, {html.cpu / warm.cpu:.1f}x its CPU"
+    )
     print(f"  git diff --word-diff        {git_diff.show()}")
     print(
         f"  ratio redline/git           {redline.wall / git_diff.wall:7.1f}x wall "

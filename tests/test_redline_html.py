@@ -192,3 +192,27 @@ def test_why_says_the_reasons_without_repeating_the_classification(page):
     why = re.search(r"<li>Why: ([^<]*)</li>", page)
     assert why is not None and why.group(1).startswith("Words changed in ")
     assert "material:" not in seen(page)
+
+
+def test_a_block_is_marked_alike_whether_its_text_is_normalised_or_not():
+    """The marks of a block whose visible text is its normalised text (the fast way) and of
+    one with a ligature and a link target (matched character by character) are the same
+    marks, and the full text and the changes only show each changed block alike."""
+    old = "# P\n\n## 1. A\n\nWe file reports with **care** and [links](https://a.example).\n"
+    new = "# P\n\n## 1. A\n\nWe file weekly reports with **great care** and [links](https://b.example).\n"
+    blocks = []
+    for word in ("file", "\N{LATIN SMALL LIGATURE FI}le"):
+        fragment = render_html(
+            diff_documents(
+                parse_document(old.replace("file", word)), parse_document(new.replace("file", word))
+            )
+        )
+        found = re.findall(r'<div class="block paragraph">.*?</div>', fragment)
+        assert len(found) == 2 and found[0] == found[1]  # the full text, the changes only
+        blocks.append(seen(found[0]).replace(word, "file"))
+    assert blocks[0] == blocks[1]
+    assert (
+        "<ins>weekly</ins> reports" in blocks[0]
+        and "<ins><strong>great</strong></ins>" in blocks[0]
+    )
+    assert '<del><span class="link-target">https://a.example</span></del>' in blocks[0]

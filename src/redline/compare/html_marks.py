@@ -144,38 +144,48 @@ def _visible(text: str) -> list[tuple[str, tuple[str, ...]]]:
     return chars
 
 
-def _key(char: str) -> str:
-    return char if char.isascii() else unicodedata.normalize("NFKC", char)
-
-
 def _owned(text: str, words: list[WordOp], ops: set[str]) -> list[Char] | None:
     """The visible characters of one side, each owned by the op whose normalised characters
     it matches; None when the side's normalised text is not all found."""
-    wanted: list[tuple[str, int]] = []
+    parts: list[str] = []
+    owner_of: list[int] = []  # the op of each character of the wanted text
     for index, op in enumerate(words):
         if op.op in ops:
-            wanted.extend(
-                (char, index)
-                for token in tokens(op.text)
-                if token_kind(token) == "words"
-                for char in token.strip()
-            )
+            for token in tokens(op.text):
+                if token_kind(token) == "words":
+                    word = token.strip()
+                    parts.append(word)
+                    owner_of.extend([index] * len(word))
+    wanted = "".join(parts)
     seen = _visible(text)
+    shown = "".join(char for char, _tags in seen)
     owners: list[int | None] = [None] * len(seen)
-    at = 0
-    for place, (char, _tags) in enumerate(seen):
-        key = _key(char).strip()
-        if (
-            key
-            and at + len(key) <= len(wanted)
-            and all(wanted[at + i][0] == part for i, part in enumerate(key))
-        ):
-            owners[place] = wanted[at][1]
-            at += len(key)
-    if at < len(wanted):
+    if "".join(shown.split()) == wanted and unicodedata.is_normalized("NFKC", shown):
+        # what a reader sees is the normalised text, spaces aside: each its character's owner
+        places = [place for place, char in enumerate(shown) if not char.isspace()]
+        for place, owner in zip(places, owner_of, strict=True):
+            owners[place] = owner
+    elif _match(seen, wanted, owner_of, owners) < len(wanted):
         return None
     _fill(owners)
     return [Char(char, tags, owner) for (char, tags), owner in zip(seen, owners, strict=True)]
+
+
+def _match(
+    seen: list[tuple[str, tuple[str, ...]]],
+    wanted: str,
+    owner_of: list[int],
+    owners: list[int | None],
+) -> int:
+    """Each visible character that matches the next of ``wanted`` (compared in NFKC, spaces
+    aside) gets its owner; how many characters of ``wanted`` were matched."""
+    at = 0
+    for place, (char, _tags) in enumerate(seen):
+        key = (char if char.isascii() else unicodedata.normalize("NFKC", char)).strip()
+        if key and wanted.startswith(key, at):
+            owners[place] = owner_of[at]
+            at += len(key)
+    return at
 
 
 def _fill(owners: list[int | None]) -> None:
@@ -220,6 +230,12 @@ class _Writer:
         self.key: tuple[tuple[str, ...], str | None] | None = None  # of the last character
         self.last = " "
         self.after_run = False
+        self.text: list[str] = []  # characters in the tags now open, not yet written
+
+    def _write_text(self) -> None:
+        if self.text:
+            self.parts.append(html.escape("".join(self.text)).replace("\n", "<br>"))
+            self.text = []
 
     def _tags(self, wanted: tuple[str, ...]) -> None:
         keep = 0
@@ -231,9 +247,10 @@ class _Writer:
 
     def _emit(self, text: str, tags: tuple[str, ...], mark: str | None = None) -> None:
         if (tags, mark) == self.key:  # most characters sit in what the one before opened
-            self.parts.append("<br>" if text == "\n" else html.escape(text))
+            self.text.append(text)
             self.last = text
             return
+        self._write_text()
         self.key = (tags, mark)
         if mark is not None:
             common = 0
@@ -245,7 +262,7 @@ class _Writer:
                 common += 1
             tags = (*tags[:common], mark, *tags[common:])
         self._tags(tags)
-        self.parts.append("<br>" if text == "\n" else html.escape(text))
+        self.text.append(text)
         self.last = text
 
     def _space(self, op: WordOp) -> None:
@@ -278,6 +295,7 @@ class _Writer:
         self.after_run = True
 
     def done(self) -> str:
+        self._write_text()
         self._tags(())
         self.key = None
         return "".join(self.parts)

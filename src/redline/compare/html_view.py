@@ -88,8 +88,9 @@ def render_html(result: DiffResult, *, heading_level: int = 2, sides: Sides | No
     ]
     if changes:
         parts.append(_change_list(changes, numbers, level + 1))
-    parts.append(_FullText(numbers, len(changes), level + 1).render(entries))
-    parts.append(_changes_only(result, changes, level + 1))
+    blocks = _Blocks()  # each changed block is shown twice: marked once
+    parts.append(_FullText(numbers, len(changes), level + 1, blocks).render(entries))
+    parts.append(_changes_only(result, changes, level + 1, blocks))
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -137,6 +138,16 @@ def _block(block: BlockDiff, note: str | None = None) -> str:
     return f'<div class="block {_kind(block)}">{body}</div>'
 
 
+class _Blocks(dict[tuple[int, str | None], str]):
+    """:func:`_block` of each block and note, kept for the one redline being rendered."""
+
+    def __call__(self, block: BlockDiff, note: str | None = None) -> str:
+        key = (id(block), note)
+        if key not in self:
+            self[key] = _block(block, note)
+        return self[key]
+
+
 def _kind(block: BlockDiff) -> str:
     shown = block.new or block.old
     return (shown.kind if shown else "paragraph").replace("_", "-")
@@ -166,8 +177,8 @@ def _title(section: SectionDiff, changed: dict[int, str | None]) -> str:
 class _FullText:
     """The full document with the changes in place (item 3 of the module docstring)."""
 
-    def __init__(self, numbers: dict[int, int], count: int, level: int) -> None:
-        self.numbers, self.count, self.level = numbers, count, level
+    def __init__(self, numbers: dict[int, int], count: int, level: int, blocks: _Blocks) -> None:
+        self.numbers, self.count, self.level, self.blocks = numbers, count, level, blocks
         self.parts: list[str] = []
         self.quiet: list[str] = []  # the unchanged blocks not yet written
 
@@ -204,7 +215,7 @@ class _FullText:
         for index, block in enumerate(section.blocks):
             if index in changed:
                 self._flush()
-                self.parts.append(_block(block, changed[index]))
+                self.parts.append(self.blocks(block, changed[index]))
             elif block.new is not None and block.kind != "heading":
                 self.quiet.append(
                     f'<div class="block {_kind(block)}">{block_html(block.new)}</div>'
@@ -241,7 +252,7 @@ class _FullText:
         self.quiet = []
 
 
-def _changes_only(result: DiffResult, changes: list[Shown], level: int) -> str:
+def _changes_only(result: DiffResult, changes: list[Shown], level: int, blocks: _Blocks) -> str:
     """The changed sections and their changed blocks only, as the other renderings show."""
     parts = [f'<section id="changes"><h{level}>Changes only</h{level}>']
     for entry in layout(result):
@@ -253,7 +264,7 @@ def _changes_only(result: DiffResult, changes: list[Shown], level: int) -> str:
         if entry.kind == "date":
             parts.extend(f'<div class="block">{fallback_html(w)}</div>' for _n, w in entry.blocks)
         else:
-            parts.extend(_block(block, note) for _i, note, block in changed_blocks(entry.section))
+            parts.extend(blocks(block, note) for _i, note, block in changed_blocks(entry.section))
         parts.append("</div>")
     if not changes:
         parts.append("<p>No changes.</p>")

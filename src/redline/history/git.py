@@ -183,8 +183,11 @@ class Git:
             return None
 
     def commit_time(self, rev: str = "HEAD") -> datetime:
-        """When the commit ``rev`` was committed, in its committer's time zone."""
-        return self._objects.commit(rev).committed_datetime
+        """When the commit ``rev`` was committed, in its committer's time zone (read with
+        ``git show``: importing GitPython for it cost a standalone redline 0.1 s)."""
+        from datetime import datetime
+
+        return datetime.fromisoformat(self.read("show", "-s", "--format=%cI", rev, "--").strip())
 
 
 def find_repo_root(path: Path) -> Path:
