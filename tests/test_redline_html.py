@@ -22,6 +22,13 @@ CORPUS = Path("/work/shared/corpus/000_fe21ec6974767aad.txt")
 _HIDDEN = re.compile(r'<span class="visually-hidden">[^<]*</span>')
 
 
+def dangling(page: str) -> list[str]:
+    """The in-page links of ``page`` to an id it lacks, and its relative links."""
+    ids = set(re.findall(r'\sid="([^"]*)"', page))
+    hrefs = re.findall(r'<a href="([^"]*)"', page)
+    return [h for h in hrefs if (h[1:] not in ids if h.startswith("#") else ":" not in h)]
+
+
 def seen(page: str) -> str:
     """The page without its visually hidden words."""
     return _HIDDEN.sub("", page)
@@ -170,6 +177,7 @@ def test_a_real_facebook_redline_keeps_bold_and_links(tmp_path):
     assert html_problems(result.stdout) == [] and heading_outline(result.stdout) == []
     assert "⟨" not in result.stdout and log[0][:7] not in result.stdout
     assert "<h1>Redline: Privacy Policy</h1>" in result.stdout  # no H1 in it: from its name
+    assert dangling(result.stdout) == []  # its #annotation-N anchors are not in the page
 
 
 def test_only_the_first_unnumbered_part_is_the_opening_text():
@@ -216,3 +224,14 @@ def test_a_block_is_marked_alike_whether_its_text_is_normalised_or_not():
         and "<ins><strong>great</strong></ins>" in blocks[0]
     )
     assert '<del><span class="link-target">https://a.example</span></del>' in blocks[0]
+
+
+def test_the_standalone_page_shows_unreachable_links_as_text_as_the_site_does(policy_repo):
+    repo = policy_repo()
+    text = "# P\n\n## 1. A\n\nSee [note 1](#annotation-1) and [help](/support) first.\n"
+    repo.write("policies/p.md", text)
+    repo.commit("One")
+    repo.write("policies/p.md", text.replace("first", "now"))
+    repo.commit("Two")
+    page = redline(repo, "diff", "p", "HEAD~1", "HEAD", "--format", "html").stdout
+    assert "See note 1 and help" in seen(page) and dangling(page) == []

@@ -1,6 +1,7 @@
 """The standalone HTML redline (``redline diff --format html``, the site's ``redline.html``):
-the fragment of :mod:`redline.compare.html_view` in ``templates/redline.html.j2``, with the
-policy's title and its two versions as readers know them (:func:`reader_sides`)."""
+the fragment of :mod:`redline.compare.html_view`, as every page shows it
+(:func:`redline_fragment`), in ``templates/redline.html.j2``, with the policy's title and its
+two versions as readers know them (:func:`reader_sides`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from redline.compare.html_view import Sides, render_html
+from redline.publish.filters import unlink_unreachable
 
 if TYPE_CHECKING:
     from redline.compare.engine import DiffResult, RefInfo
@@ -30,10 +32,17 @@ def render_redline_page(
         "new": sides.new,
         "organization": organization,
         "running_head": css_string(f"{sides.title}: {sides.old} → {sides.new}"),
-        "redline": Markup(render_html(result, heading_level=1, sides=sides)),
+        "redline": redline_fragment(result, sides, heading_level=1),
         "generated": dt.date.today(),
     }
     return templates.render("redline.html.j2", context, limit=templates.page_limit)
+
+
+def redline_fragment(result: DiffResult, sides: Sides, *, heading_level: int) -> Markup:
+    """The redline fragment as every page shows it: with each link its reader cannot follow
+    (an anchor the page lacks, a relative target) shown as its text
+    (:func:`redline.publish.filters.unlink_unreachable`)."""
+    return Markup(unlink_unreachable(render_html(result, heading_level=heading_level, sides=sides)))
 
 
 def reader_sides(

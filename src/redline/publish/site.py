@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from redline.compare.html_view import Sides, render_html
+from redline.compare.html_view import Sides
 from redline.layout import SITE_MARKER
 from redline.publish.changelog import (
     ChangelogEntry,
@@ -56,6 +56,7 @@ from redline.publish.feeds import (
 )
 from redline.publish.filters import markdown_to_html, nest_headings, unlink_unreachable
 from redline.publish.links import site_base
+from redline.publish.redline_page import redline_fragment
 from redline.publish.site_files import Writer, check_outdir, finalise_modes, staging_dir, swap
 from redline.publish.templates import Templates
 
@@ -323,7 +324,7 @@ class _Build:
             return None
         before = next(v for v in pol.versions if v.version == version.release.previous_version)
         sides = Sides(pol.title, self.side(before), self.side(version))
-        return Markup(unlink_unreachable(render_html(version.diff, heading_level=2, sides=sides)))
+        return redline_fragment(version.diff, sides, heading_level=2)
 
     def side(self, version: VersionPage) -> str:
         """A version as readers know it: "Version 2 (effective March 1, 2024)"."""
