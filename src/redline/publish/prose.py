@@ -11,21 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from redline.compare.stats import ACTIONS, DiffStats, edited, is_change
-from redline.compare.tokens import HARD_BREAK, shown_whole
-from redline.document.normalize import LINK_CLOSE, LINK_OPEN
+from redline.compare.tokens import shown_whole
 from redline.publish.filters import number_word, plural
+from redline.publish.phrases import NOUNS, Phrase, link_targets, plain
 
 if TYPE_CHECKING:
     from redline.compare.engine import BlockDiff, DiffResult, SectionDiff, WordOp
 
-_NOUNS = {
-    "paragraph": ("paragraph", "paragraphs"),
-    "list_item": ("list item", "list items"),
-    "table_row": ("table row", "table rows"),
-    "blockquote": ("quotation", "quotations"),
-    "code": ("code block", "code blocks"),
-    "html": ("HTML block", "HTML blocks"),
-}
 _VERBS = {"changed": "changed", "removed": "removed", "moved": "moved here"}
 #: Quotes longer than this many characters are cut at a word boundary.
 QUOTE_LIMIT = 60
@@ -62,7 +54,7 @@ class SectionChange:
 
 
 def _noun(kind: str, count: int) -> str:
-    singular, plural_form = _NOUNS.get(kind, _NOUNS["paragraph"])
+    singular, plural_form = NOUNS.get(kind, NOUNS["paragraph"])
     return plural(count, singular, plural_form)
 
 
@@ -79,12 +71,18 @@ def _count_phrases(section: SectionDiff) -> list[str]:
     return phrases
 
 
-def _flag_phrases(section: SectionDiff) -> list[str]:
+def _flag_phrases(section: SectionDiff) -> list[Phrase]:
     phrases = []
     if section.moved:
-        phrases.append(f"moved from {section.moved_from} to {section.moved_to}")
+        phrases.append(
+            Phrase(
+                "section-moved",
+                old=plain(section.moved_from or ""),
+                new=plain(section.moved_to or ""),
+            )
+        )
     if section.retitled:
-        phrases.append(f"retitled (was “{section.old_title}”)")
+        phrases.append(Phrase("retitled", old=plain(section.old_title or "")))
     return phrases
 
 
@@ -95,7 +93,7 @@ def describe_section(section: SectionDiff) -> SectionChange | None:
     elif section.status == "removed":
         phrases = ["section removed"]
     else:
-        phrases = _flag_phrases(section) + _count_phrases(section)
+        phrases = [str(phrase) for phrase in _flag_phrases(section)] + _count_phrases(section)
         if not phrases:
             if section.status == "unchanged":
                 return None
@@ -132,17 +130,10 @@ def describe_changes(diff: DiffResult) -> list[SectionChange]:
 # -- quotes ------------------------------------------------------------------------------------
 
 
-_LINK_MARKS = str.maketrans({LINK_OPEN: "(", LINK_CLOSE: ")"})
-
-
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """``text`` in quotes, cut at a word boundary with an ellipsis when longer than ``limit``.
-
-    The first word is kept whole, however long (a URL); a hard line break reads as a space,
-    and a link's target is in parentheses after its text (the redline's ``⟨…⟩`` is
-    notation, not what a reader of a summary should see).
-    """
-    words = HARD_BREAK.sub(" ", text).translate(_LINK_MARKS).split()
+    """``text`` in quotes, as :func:`plain` text, cut at a word boundary with an ellipsis
+    when longer than ``limit``; the first word is kept whole, however long (a URL)."""
+    words = plain(text).split()
     if not words or len(" ".join(words)) <= limit:
         return f'"{" ".join(words)}"'
     kept = words[0]
@@ -229,48 +220,77 @@ def _with_context(old: str, new: str, span: tuple[int, int, int, int]) -> tuple[
     )
 
 
-def _block_quotes(section: SectionDiff, index: int, block: BlockDiff) -> list[str]:
+def _block_quotes(section: SectionDiff, index: int, block: BlockDiff) -> list[Phrase]:
     """What changed in one block, quoted: ``"30 days" → "90 days"``, ``new paragraph "…"``."""
-    noun = _noun(block.kind, 1)
+    kind = block.kind
     if block.status == "insert" and block.new is not None:
-        return [f"new {noun} {quote(block.new.norm)}"]
+        return [Phrase("new-block", new=quote(block.new.norm), noun=kind)]
     if block.status == "delete" and block.old is not None:
-        return [f"{noun} removed: {quote(block.old.norm)}"]
+        return [Phrase("block-removed", old=quote(block.old.norm), noun=kind)]
     quotes = []
     if index in section.moved_blocks:
         origin = section.moved_blocks[index]
-        where = f"from {origin}" if origin else "within the section"
-        quotes.append(f"{noun} moved {where}: {quote(block.new.norm if block.new else '')}")
+        moved = quote(block.new.norm if block.new else "")
+        what = "block-moved" if origin else "block-moved-within"
+        quotes.append(Phrase(what, old=plain(origin or ""), new=moved, noun=kind))
     if not edited(block):
         return quotes
     runs = _spans(block.words)
     if not runs:
-        return [*quotes, f"{noun} reformatted"]
-    if len(runs) > _RUNS_PER_BLOCK:
-        return [*quotes, f"{noun} reworded"]
-    for old, new in runs:
-        if old and new:
-            quotes.append(f"{quote(old)} → {quote(new)}")
-        else:
-            quotes.append(f"added {quote(new)}" if new else f"deleted {quote(old)}")
-    return quotes
+        return [*quotes, Phrase("reformatted", noun=kind)]
+    phrases = [_run_phrase(old, new) for old, new in runs]
+    if sum(not phrase.what.startswith("link") for phrase in phrases) > _RUNS_PER_BLOCK:
+        return [*quotes, Phrase("reworded", noun=kind)]
+    return [*quotes, *phrases]
 
 
-def section_quotes(section: SectionDiff) -> list[str]:
+def _run_phrase(old: str, new: str) -> Phrase:
+    """One changed run said in words; a run whose words are the same is a link's target."""
+    shown_old, shown_new = plain(old, targets=False), plain(new, targets=False)
+    if shown_old == shown_new:
+        return _link_phrase(link_targets(old), link_targets(new))
+    if shown_old and shown_new:
+        return Phrase("replaced", old=quote(old), new=quote(new))
+    return Phrase("added", new=quote(new)) if shown_new else Phrase("deleted", old=quote(old))
+
+
+def _link_phrase(old: list[str], new: list[str]) -> Phrase:
+    """A changed link target: both addresses when short, else only that it changed."""
+    short = all(len(target) <= QUOTE_LIMIT for target in old + new)
+    if len(old) == len(new) == 1 and short:
+        return Phrase("link-changed", old=old[0], new=new[0])
+    if len(new) == 1 and not old and short:
+        return Phrase("link-added", new=new[0])
+    if len(old) == 1 and not new and short:
+        return Phrase("link-removed", old=old[0])
+    return Phrase("link-address")
+
+
+def _merged(phrases: list[Phrase]) -> list[Phrase]:
+    """``phrases`` with the changed link addresses not quoted said once, counted."""
+    links = sum(phrase.what == "link-address" for phrase in phrases)
+    if links < 2:
+        return phrases
+    first = next(i for i, phrase in enumerate(phrases) if phrase.what == "link-address")
+    rest = [phrase for phrase in phrases if phrase.what != "link-address"]
+    return [*rest[:first], Phrase("links-changed", count=links), *rest[first:]]
+
+
+def section_quotes(section: SectionDiff) -> list[Phrase]:
     """The changes of ``section`` quoted, at most :data:`QUOTES_PER_SECTION` of them."""
     if section.status in {"added", "removed"}:
-        return ["new section" if section.status == "added" else "section removed"]
-    quotes: list[str] = []
+        return [Phrase("new-section" if section.status == "added" else "section-removed")]
+    quotes: list[Phrase] = []
     for index, block in enumerate(section.blocks):
         if is_change(block) and block.kind != "heading":
             quotes.extend(_block_quotes(section, index, block))
     # What changed in words first; a block only reformatted is counted when quotes run out.
-    quotes.sort(key=lambda phrase: phrase.endswith(" reformatted"))
-    phrases = _flag_phrases(section) + quotes
+    quotes.sort(key=lambda phrase: phrase.what == "reformatted")
+    phrases = _merged(_flag_phrases(section) + quotes)
     if len(phrases) > QUOTES_PER_SECTION:
         rest = len(phrases) - QUOTES_PER_SECTION + 1
-        phrases = [*phrases[: QUOTES_PER_SECTION - 1], f"{number_word(rest)} more changes"]
-    return phrases or ["wording adjusted"]
+        phrases = [*phrases[: QUOTES_PER_SECTION - 1], Phrase("more", count=rest)]
+    return phrases or [Phrase("wording")]
 
 
 def generate_summary(diff: DiffResult, *, limit: int = 8) -> str:
@@ -284,13 +304,13 @@ def generate_summary(diff: DiffResult, *, limit: int = 8) -> str:
     if diff.classification == "none":
         return "No changes to the text."
     if diff.classification == "editorial":
-        names = [section.name for section in changes[:limit]]
+        names = [plain(section.name) for section in changes[:limit]]
         if len(changes) > limit:
             names.append(f"{number_word(len(changes) - limit)} more")
         where = f" in {_join_and(names)}" if names else ""
         extra = "; " + "; ".join(runs) if runs else ""
         return f"Editorial changes only, no change of wording{where}{extra}."
-    parts = [f"{s.name}: {', '.join(section_quotes(s))}" for s in changes[:limit]]
+    parts = [f"{plain(s.name)}: {', '.join(map(str, section_quotes(s)))}" for s in changes[:limit]]
     if len(changes) > limit:
         rest = len(changes) - limit
         parts.append(f"{number_word(rest)} more {plural(rest, 'section')} changed")
