@@ -15,9 +15,11 @@ locale), ``days_left``, ``notice_days``, ``classification``, ``material``, ``sho
 ``summary`` and ``summary_written`` (people wrote it; never for a first version, whose tag
 summary is a note for maintainers), ``changes`` (the one list of what changed:
 :class:`ChangeLine`, each section once with its quotes from
-:func:`redline.publish.prose.section_quotes`, then the renumbering lines), ``sections``
+:func:`redline.publish.prose.section_quotes`, :class:`~redline.publish.phrases.Phrase`,
+then the renumbering lines; at most :data:`CHANGE_LINES`, ``more_changes`` counts the rest),
+``sections``
 (:class:`~redline.publish.prose.SectionChange`), ``renumbered``, ``stats`` (the counts of
-:mod:`redline.compare.stats`), ``reasons`` (why the change is classified as it is),
+:mod:`redline.compare.stats`), ``reasons`` (why the change is classified as it is: :class:`Why`),
 ``links`` (:class:`~redline.publish.links.Links`: ``redline`` is the site page's
 ``#redline``, else a GitHub compare URL; ``text`` its ``#text``; the site links need
 ``site_url``), ``diff`` (for the ``diff_*`` filters), ``unsubscribe_url``
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from redline.errors import InputError, TemplateError
 from redline.publish.changelog_summary import FIRST_VERSION_SUMMARY
 from redline.publish.links import Links, policy_links
+from redline.publish.phrases import Phrase, plain
 from redline.publish.prose import (
     SectionChange,
     describe_section,
@@ -46,7 +49,7 @@ from redline.publish.prose import (
 from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
-    from redline.compare.engine import DiffResult
+    from redline.compare.engine import DiffResult, Reason
     from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
@@ -59,6 +62,10 @@ NAME_PLACEHOLDER = "@@SUBSCRIBER_NAME@@"
 #: Languages written right to left: a translation into one gets ``dir="rtl"``.
 RIGHT_TO_LEFT = frozenset({"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"})
 
+#: At most this many lines of what changed; the rest are counted (``more_changes``).
+CHANGE_LINES = 12
+
+_NUMBER = re.compile(r"\d+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -135,11 +142,32 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Why:
+    """One reason for the classification: its ``code`` (``words``, ``moved`` …), its English
+    words without the classification (``text``) and the number in them (0: none)."""
+
+    code: str
+    text: str
+    number: int = 0
+
+    @classmethod
+    def of(cls, reason: Reason) -> Why:
+        """The reason said for a notice."""
+        counted = f" ({reason.count})" if reason.count else ""
+        found = _NUMBER.search(reason.detail)
+        number = reason.count or (int(found.group()) if found else 0)
+        return cls(reason.code, f"{reason.detail}{counted}", number)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class ChangeLine:
     """One line of what changed: a section and its quoted changes, or a renumbering."""
 
     name: str
-    quotes: tuple[str, ...] = ()
+    quotes: tuple[Phrase, ...] = ()
     section: SectionChange | None = None
 
 
@@ -161,7 +189,7 @@ class NoticeContext:
     links: Links
     diff: DiffResult | None = None
     today: dt.date = field(default_factory=dt.date.today)
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Why, ...] = ()
     changes: tuple[ChangeLine, ...] = ()
     summary_written: bool = False
     organization: str | None = None
@@ -193,7 +221,8 @@ class NoticeContext:
             "short_notice": self.short_notice,
             "summary": self.summary,
             "summary_written": self.summary_written,
-            "changes": list(self.changes),
+            "changes": list(self.changes[:CHANGE_LINES]),
+            "more_changes": max(len(self.changes) - CHANGE_LINES, 0),
             "sections": list(self.sections),
             "renumbered": list(self.renumbered),
             "stats": dict(self.stats),
@@ -246,7 +275,7 @@ def build_notice_context(
         links=_links(settings, policy.slug, release, compare),
         diff=diff,
         today=today or dt.date.today(),
-        reasons=tuple(str(reason) for reason in diff.reasons) if diff is not None else (),
+        reasons=tuple(map(Why.of, diff.reasons)) if diff is not None else (),
         changes=changes,
         summary_written=release.previous_version is not None and summary != generated,
         organization=settings.organization,
@@ -264,7 +293,7 @@ def _changes(diff: DiffResult | None) -> tuple[tuple[ChangeLine, ...], tuple[Sec
     for section in diff.sections:
         change = describe_section(section)
         if change is not None:
-            lines.append(ChangeLine(change.name, tuple(section_quotes(section)), change))
+            lines.append(ChangeLine(plain(change.name), tuple(section_quotes(section)), change))
     sections = tuple(line.section for line in lines if line.section is not None)
     lines += [ChangeLine(run.rstrip(".")) for run in diff.renumbered_runs]
     return tuple(lines), sections

@@ -15,7 +15,9 @@ Filters everywhere (see :mod:`redline.publish.filters`): ``diff_markdown``, ``di
 ``diff_text``, ``format_date`` (in the context's ``locale`` when it sets one, else the
 configured locale), ``isodate``, ``rfc3339``, ``markdown`` (policy Markdown to
 HTML, raw HTML escaped), ``md_escape`` (plain text made safe inside Markdown), ``reflow``
-(plain text refilled to a width, with indents for list items), ``plural`` and ``number_word``.
+(plain text refilled to a width, with indents for list items), ``plural``, ``number_word``
+and ``text`` (plain text no longer marked safe, so an HTML template escapes it: what a macro
+of a template that is not autoescaped returns to an HTML template comes back marked safe).
 
 Translated templates sit beside the default one: ``notice.de.txt.j2`` is the ``de`` variant
 of ``notice.txt.j2`` (:meth:`Templates.translations`).
@@ -117,6 +119,12 @@ class _ContainedLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+def _plain_text(value: object) -> str:
+    """``value`` as plain text, no longer marked safe (a words macro's output): an HTML
+    template then escapes it."""
+    return str(value)
+
+
 def _autoescape(name: str | None) -> bool:
     if name is None:
         return True
@@ -163,6 +171,7 @@ class Templates:
                 plural=filters.plural,
                 number_word=filters.number_word,
                 reflow=filters.reflow,
+                text=_plain_text,
             )
         )
         env.globals.update(redline_version=__version__, lang=self.locale.replace("_", "-"))

@@ -1,0 +1,125 @@
+"""What changed, said in plain words: quotes without Markdown (table pipes, heading marks,
+hard-break backslashes), a changed link target said as one (its addresses when short), the
+phrases in a translation's own language around the policy's words, and the reasons without
+the classification repeated."""
+
+from __future__ import annotations
+
+import pytest
+
+from email_world import email_repo, preview
+from redline.compare.engine import diff_documents
+from redline.document.model import parse_document
+from redline.publish.prose import generate_summary, section_quotes
+
+HEAD = "# Cookies\n\n## 1. Cookies we use\n\n"
+
+
+def quotes(old: str, new: str) -> list[str]:
+    diff = diff_documents(parse_document(HEAD + old), parse_document(HEAD + new))
+    return [str(p) for s in diff.sections if s.status != "unchanged" for p in section_quotes(s)]
+
+
+def test_a_table_row_is_quoted_as_its_cells_without_pipes_or_heading_marks():
+    table = "| ### Cookie | ### Lifespan |\n| --- | --- |\n| sid | 90 days |\n"
+    new = table + "| ### Partner | ### Domain |\n"
+    assert quotes(table, new) == ['new table row "Partner · Domain"']
+
+
+def test_a_stray_table_in_a_paragraph_reads_as_its_words():
+    assert quotes("Intro.\n", "Intro.\n\n| | | | --- | --- |ENTER SUMMARY\n") == [
+        'new paragraph "ENTER SUMMARY"'
+    ]
+
+
+def test_a_changed_link_target_is_said_as_a_link_with_both_addresses():
+    old = "See [our page](https://a.example/cookies) for more.\n"
+    new = old.replace("https://a.example/cookies", "https://b.example/c")
+    assert quotes(old, new) == ["link to https://a.example/cookies now https://b.example/c"]
+    generated = generate_summary(
+        diff_documents(parse_document(HEAD + old), parse_document(HEAD + new))
+    )
+    assert "(https://" not in generated and "⟨" not in generated
+
+
+def test_addresses_too_long_to_quote_are_counted():
+    old = (
+        "See [a](https://a.example/1) and [b](https://a.example/2) and [c](https://a.example/3).\n"
+    )
+    new = old.replace(")", "?entry_point=" + "POLICY_SECTION%3A" * 6 + ")")
+    assert quotes(old, new) == ["three links’ addresses changed"]
+
+
+def test_a_heading_with_a_hard_break_is_named_without_its_backslash():
+    old = "Text.\n"
+    new = "Text.\n\nCreate.  \nGrow.\n---\n\nMore.\n"
+    diff = diff_documents(parse_document(HEAD + old), parse_document(HEAD + new))
+    assert "Create. Grow.: new section" in generate_summary(diff)
+    assert "\\" not in generate_summary(diff)
+
+
+@pytest.fixture
+def emails(policy_repo, tag_release, tmp_path):
+    repo = email_repo(policy_repo, tag_release)
+    return {
+        "en": preview(repo, tmp_path / "en"),
+        "de": preview(repo, tmp_path / "de", "--locale", "de"),
+    }
+
+
+def test_the_reasons_do_not_repeat_the_classification(emails):
+    text = " ".join(emails["en"]["notice"]["txt"].read_text(encoding="utf-8").split())
+    assert "Why this is a material change: words changed in 4 sections; section moved" in text
+    assert "material:" not in text
+
+
+@pytest.mark.parametrize("kind", ["notice", "reminder", "in-effect"])
+def test_a_german_copy_says_what_changed_in_german_around_the_policys_words(emails, kind):
+    for part in ("txt", "html"):
+        body = " ".join(emails["de"][kind][part].read_text(encoding="utf-8").split())
+        assert 'neuer Absatz "(d) an analytics provider' in body
+        assert "Absatz gestrichen:" in body
+        assert "verschoben: bisher hinter Section 4 (Security), jetzt hinter Section 3" in body
+        assert "Wortlaut in 4 Abschnitten geändert; Abschnitt verschoben" in body
+        for english in ("new paragraph", "removed", "moved from", "words changed", "section"):
+            assert english not in body.replace("Section", "")
+
+
+def test_the_phrases_of_the_words_module_are_escaped_in_the_html_part(
+    policy_repo, tag_release, tmp_path
+):
+    from email_world import CONFIG, ORGANIZATION
+    from html_check import html_problems
+
+    config = CONFIG.replace(ORGANIZATION, "Kites <b>&</b> Co")
+    repo = email_repo(policy_repo, tag_release, config)
+    for locale in ((), ("--locale", "de")):
+        files = preview(repo, tmp_path / "-".join(locale or ["en"]), *locale)
+        for kind in ("notice", "reminder", "in-effect"):
+            page = files[kind]["html"].read_text(encoding="utf-8")
+            assert "<b>" not in page and "Kites &lt;b&gt;&amp;&lt;/b&gt; Co" in page
+            assert html_problems(page) == []
+
+
+def test_a_long_list_of_changes_is_cut_and_the_rest_counted_in_both_parts(
+    policy_repo, tag_release, tmp_path
+):
+    from conftest import redline_in_process
+    from moved_world import POLICY
+    from redline.publish.notice import CHANGE_LINES
+
+    repo = email_repo(policy_repo, tag_release)
+    added = "".join(f"\n## {n}. Topic {n}\n\nWe explain topic {n}.\n" for n in range(20, 40))
+    repo.write(POLICY, (repo.root / POLICY).read_text() + added)
+    repo.commit("Twenty new sections")
+    tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
+    outcome = redline_in_process(
+        repo, "preview-email", "privacy-policy", "--version", "3", "-o", str(tmp_path),
+        REDLINE_TODAY="2024-03-02",
+    )  # fmt: skip
+    assert outcome.returncode == 0, outcome.stderr
+    text = (tmp_path / "privacy-policy-v3-notice.txt").read_text(encoding="utf-8")
+    page = (tmp_path / "privacy-policy-v3-notice.html").read_text(encoding="utf-8")
+    assert text.count("  - ") == CHANGE_LINES + 1
+    assert f"  - and {20 - CHANGE_LINES} more changes\n" in text
+    assert page.count("<li") == CHANGE_LINES + 1 and f"and {20 - CHANGE_LINES} more changes" in page
