@@ -140,3 +140,17 @@ def test_changed_and_unchanged_headings_look_alike_and_the_status_is_a_label(bro
     assert computed(browser, status, "font-family") != text_font  # the UI font, not the text's
     assert computed(browser, status, "display") == "inline-block"
     assert computed(browser, changed[0], "font-family") != text_font
+
+
+def test_printed_the_redline_shows_its_collapsed_runs_flush_and_no_navigation(browser, url):
+    show(browser, url)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not visible(browser, "#change-list") and not visible(browser, ".stepper")
+        # selenium calls what a closed <details> holds hidden, whatever prints: measure it
+        run = browser.find_element("css selector", ".unchanged-text")
+        assert browser.execute_script("return arguments[0].getBoundingClientRect().height", run)
+        assert computed(browser, run, "padding-left") == "0px"
+        assert not visible(browser, "details.unchanged > summary")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})

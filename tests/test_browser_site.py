@@ -97,3 +97,20 @@ def test_redline_marks_are_visible_and_print_drops_the_chrome(browser, site):
         assert computed(browser, facts, "color") == "rgb(0, 0, 0)"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_a_printed_version_page_has_its_running_head_page_numbers_and_no_navigation(browser, site):
+    show(browser, (site / "privacy-policy/2/index.html").as_uri())
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not visible(browser, ".crumbs") and not visible(browser, ".page-links")
+        assert not visible(browser, "#change-list") and not visible(browser, ".stepper")
+        run = browser.find_element("css selector", ".unchanged-text")  # collapsed, printed
+        assert browser.execute_script("return arguments[0].getBoundingClientRect().height", run)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    page = (site / "privacy-policy/2/index.html").read_text()
+    head = '@top-left { content: "Privacy Policy\\00002c  version 2"'  # a CSS string
+    assert (
+        head in page and 'counter(page) " of " counter(pages)' in (site / "style.css").read_text()
+    )

@@ -56,7 +56,7 @@ from redline.publish.feeds import (
 )
 from redline.publish.filters import markdown_to_html, nest_headings, unlink_unreachable
 from redline.publish.links import site_base
-from redline.publish.redline_page import redline_fragment
+from redline.publish.redline_page import css_string, redline_fragment
 from redline.publish.site_files import Writer, check_outdir, finalise_modes, staging_dir, swap
 from redline.publish.templates import Templates
 
@@ -294,6 +294,7 @@ class _Build:
             "redline": self.redline(pol, version),
             "previous": release.previous_version,
             "next": _next_version(pol, release.version),
+            "running_head": css_string(f"{pol.title}, version {release.version}"),
         }
         text = Markup(unlink_unreachable(nest_headings(markdown_to_html(version.body), top=3)))
         self.page(f"{folder}/index.html", "site/version.html.j2", text=text, **context)
