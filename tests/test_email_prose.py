@@ -123,3 +123,44 @@ def test_a_long_list_of_changes_is_cut_and_the_rest_counted_in_both_parts(
     assert text.count("  - ") == CHANGE_LINES + 1
     assert f"  - and {20 - CHANGE_LINES} more changes\n" in text
     assert page.count("<li") == CHANGE_LINES + 1 and f"and {20 - CHANGE_LINES} more changes" in page
+
+
+def test_a_long_title_is_shortened_so_the_subject_fits(policy_repo, tag_release, tmp_path):
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from conftest import redline_in_process
+    from email_world import CONFIG
+    from moved_world import POLICY
+
+    repo = email_repo(policy_repo, tag_release, CONFIG + "max_subject_chars = 90\n")
+    title = "Privacy Policy for the Northwind Kites Apps, Websites and Connected Flying Devices"
+    text = (repo.root / POLICY).read_text()
+    repo.write(POLICY, text.replace("# Privacy Policy\n", f"# {title}\n", 1) + "\nMore.\n")
+    repo.commit("A long title")
+    tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
+    for locale in ((), ("--locale", "de")):
+        outcome = redline_in_process(
+            repo, "preview-email", "privacy-policy", "--version", "3", "--kind", "all",
+            "-o", str(tmp_path), *locale, REDLINE_TODAY="2024-03-02",
+        )  # fmt: skip
+        assert outcome.returncode == 0, outcome.stderr
+    subjects = {
+        path.name: message_from_bytes(path.read_bytes(), policy=email_policy.default)["Subject"]
+        for path in tmp_path.glob("*.eml")
+    }
+    assert len(subjects) == 6
+    assert all(len(subject) <= 90 and " …" in subject for subject in subjects.values())
+    assert subjects["privacy-policy-v3-notice.eml"].endswith(", effective April 1, 2024")
+    assert subjects["privacy-policy-v3-notice.de.eml"].endswith(", gültig ab 1. April 2024")
+    body = (tmp_path / "privacy-policy-v3-notice.txt").read_text(encoding="utf-8")
+    assert title in " ".join(body.split())  # the body keeps the whole title
+
+
+def test_the_inbox_preview_is_the_first_change_in_the_copys_language(emails):
+    import re
+
+    for locale, start in (("en", "new paragraph"), ("de", "neuer Absatz")):
+        page = emails[locale]["notice"]["html"].read_text(encoding="utf-8")
+        preheader = re.search(r'<div class="preheader"[^>]*>([^<]*)</div>', page)
+        assert preheader and preheader.group(1).startswith(f"Section 2 (Data We Collect): {start}")

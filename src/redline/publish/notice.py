@@ -19,18 +19,21 @@ summary is a note for maintainers), ``changes`` (the one list of what changed:
 then the renumbering lines; at most :data:`CHANGE_LINES`, ``more_changes`` counts the rest),
 ``sections``
 (:class:`~redline.publish.prose.SectionChange`), ``renumbered``, ``stats`` (the counts of
-:mod:`redline.compare.stats`), ``reasons`` (why the change is classified as it is: :class:`Why`),
+:mod:`redline.compare.stats`), ``reasons`` (why the change is classified as it is:
+:class:`Why`),
 ``links`` (:class:`~redline.publish.links.Links`: ``redline`` is the site page's
 ``#redline``, else a GitHub compare URL; ``text`` its ``#text``; the site links need
 ``site_url``), ``diff`` (for the ``diff_*`` filters), ``unsubscribe_url``
 (:data:`UNSUBSCRIBE_PLACEHOLDER`, which the text and HTML templates must contain; the mailer
-fills it in per recipient) and ``redline_version``.
+fills it in per recipient) and ``redline_version``. :class:`Contact`, :class:`ChangeLine` and
+:class:`Why` are in :mod:`redline.publish.notice_parts`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import textwrap
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -38,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 from redline.errors import InputError, TemplateError
 from redline.publish.changelog_summary import FIRST_VERSION_SUMMARY
 from redline.publish.links import Links, policy_links
-from redline.publish.phrases import Phrase, plain
+from redline.publish.notice_parts import ChangeLine, Contact, Why
+from redline.publish.phrases import plain
 from redline.publish.prose import (
     SectionChange,
     describe_section,
@@ -49,7 +53,7 @@ from redline.publish.prose import (
 from redline.vocab import NOTICE_KINDS
 
 if TYPE_CHECKING:
-    from redline.compare.engine import DiffResult, Reason
+    from redline.compare.engine import DiffResult
     from redline.config import Settings
     from redline.history.repo import Policy, PolicyRepo
     from redline.history.tags import Release
@@ -65,7 +69,8 @@ RIGHT_TO_LEFT = frozenset({"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur"
 #: At most this many lines of what changed; the rest are counted (``more_changes``).
 CHANGE_LINES = 12
 
-_NUMBER = re.compile(r"\d+")
+#: A title is not shortened below this many characters to fit a subject.
+_SHORTEST_TITLE = 12
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -120,55 +125,6 @@ class PolicyInfo:
     slug: str
     path: str
     title: str
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Config ``contact``: an email address (``url`` is its ``mailto:``) or a URL."""
-
-    text: str
-    url: str
-    email: bool
-
-    @classmethod
-    def of(cls, value: str | None) -> Contact | None:
-        """The contact of config ``contact`` (None when it is not set)."""
-        text = (value or "").strip().removeprefix("mailto:")
-        if not text:
-            return None
-        if "@" in text and "/" not in text and ":" not in text:
-            return cls(text, f"mailto:{text}", True)
-        return cls(text, text, False)
-
-
-@dataclass(frozen=True)
-class Why:
-    """One reason for the classification: its ``code`` (``words``, ``moved`` …), its English
-    words without the classification (``text``) and the number in them (0: none)."""
-
-    code: str
-    text: str
-    number: int = 0
-
-    @classmethod
-    def of(cls, reason: Reason) -> Why:
-        """The reason said for a notice."""
-        counted = f" ({reason.count})" if reason.count else ""
-        found = _NUMBER.search(reason.detail)
-        number = reason.count or (int(found.group()) if found else 0)
-        return cls(reason.code, f"{reason.detail}{counted}", number)
-
-    def __str__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
-class ChangeLine:
-    """One line of what changed: a section and its quoted changes, or a renumbering."""
-
-    name: str
-    quotes: tuple[Phrase, ...] = ()
-    section: SectionChange | None = None
 
 
 @dataclass(frozen=True)
@@ -349,7 +305,7 @@ def _render(templates: Templates, variables: dict[str, Any], locale: str | None)
     subject_name, text_name, html_name = (
         f"{stem}.{part}.j2" for part in ("subject", "txt", "html")
     )
-    subject = " ".join(_CONTROL.sub(" ", templates.render(subject_name, variables)).split())
+    subject = _subject(templates, subject_name, variables)
     if not subject:
         raise TemplateError(f"{templates.origin(subject_name)}: the subject came out empty")
     if NAME_PLACEHOLDER in subject:
@@ -372,6 +328,20 @@ def _render(templates: Templates, variables: dict[str, Any], locale: str | None)
                 hint="place {{ unsubscribe_url }} where the recipient's link goes",
             )
     return RenderedNotice(subject=subject, text=text, html=html, locale=locale)
+
+
+def _subject(templates: Templates, name: str, variables: dict[str, Any]) -> str:
+    """The subject on one line; over ``max_subject_chars``, rendered again with the policy's
+    title shortened at a word boundary by as much as it is over (a long title is cut, not
+    the date after it)."""
+    subject = " ".join(_CONTROL.sub(" ", templates.render(name, variables)).split())
+    over = len(subject) - templates.max_subject_chars
+    title = variables["policy"].title
+    if over > 0 and title in subject and len(title) - over >= _SHORTEST_TITLE:
+        short = textwrap.shorten(title, len(title) - over, placeholder=" …")
+        shorter = {**variables, "policy": replace(variables["policy"], title=short)}
+        subject = " ".join(_CONTROL.sub(" ", templates.render(name, shorter)).split())
+    return subject
 
 
 def tidy_text(text: str) -> str:
