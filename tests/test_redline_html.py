@@ -235,3 +235,12 @@ def test_the_standalone_page_shows_unreachable_links_as_text_as_the_site_does(po
     repo.commit("Two")
     page = redline(repo, "diff", "p", "HEAD~1", "HEAD", "--format", "html").stdout
     assert "See note 1 and help" in seen(page) and dangling(page) == []
+
+
+def test_an_added_or_retitled_section_shows_its_heading_once_marked_in_the_heading():
+    old = "# P\n\n## 1. Data\n\nWe keep data.\n\n## 2. Contact\n\nWrite to us.\n"
+    new = old.replace("2. Contact", "2. Contact us") + "\n## 3. Cookies\n\nWe use cookies.\n"
+    fragment = seen(render_html(diff_documents(parse_document(old), parse_document(new))))
+    full = fragment[fragment.index('id="full-text"') : fragment.index('id="changes"')]
+    assert full.count("Cookies") == 1 and "<h3><ins>3. Cookies</ins></h3>" in full
+    assert full.count("2. Contact") == 1 and "<h3>2. Contact <ins>us</ins></h3>" in full

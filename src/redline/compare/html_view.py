@@ -125,17 +125,21 @@ def _status(entry: Shown, n: int, tag: str = "div") -> str:
 
 def _block(block: BlockDiff, note: str | None = None) -> str:
     """One changed block as HTML, with its moved note."""
-    if block.status == "insert" and block.new is not None:
-        body = whole_html("insert", block.new)
-    elif block.status == "delete" and block.old is not None:
-        body = whole_html("delete", block.old)
-    elif block.status == "reflowed":
-        body = block_html(block.new) if block.new is not None else ""
-    else:
-        body = marked_html(block, block.words) if is_change(block) else block_html(block.new)
+    body = _body(block)
     if note:
         return f'<div class="block moved"><div class="moved-note">{_esc(note)}</div>{body}</div>'
     return f'<div class="block {_kind(block)}">{body}</div>'
+
+
+def _body(block: BlockDiff) -> str:
+    """A changed block's text, marked."""
+    if block.status == "insert" and block.new is not None:
+        return whole_html("insert", block.new)
+    if block.status == "delete" and block.old is not None:
+        return whole_html("delete", block.old)
+    if block.status == "reflowed":
+        return block_html(block.new) if block.new is not None else ""
+    return marked_html(block, block.words) if is_change(block) else block_html(block.new)
 
 
 class _Blocks(dict[tuple[int, str | None], str]):
@@ -163,15 +167,17 @@ def _stepper(n: int, count: int) -> str:
     return f'<nav class="stepper" aria-label="Change {n} of {count}">{"".join(steps)}</nav>'
 
 
-def _title(section: SectionDiff, changed: dict[int, str | None]) -> str:
-    """A changed section's heading in the full document: its heading as the document has it
-    (as an unchanged section's reads), or its reader name for the opening text and when the
-    heading changed (shown marked below it) or is missing."""
+def _title(section: SectionDiff, changed: dict[int, str | None]) -> tuple[str, bool]:
+    """A changed section's heading in the full document, and whether it is its first block:
+    its heading as the document has it (as an unchanged section's reads), marked when it
+    changed; its reader name for the opening text and when it has no heading."""
     name = reader_name(section)
     first = section.blocks[0] if section.blocks else None
-    if name != OPENING and first and first.kind == "heading" and first.new and 0 not in changed:
-        return block_html(first.new)
-    return _esc(name)
+    if name == OPENING or first is None or first.kind != "heading" or changed.get(0):
+        return _esc(name), False  # a moved heading is shown with its note below
+    if 0 in changed:
+        return _body(first), True
+    return (block_html(first.new), True) if first.new is not None else (_esc(name), False)
 
 
 class _FullText:
@@ -208,11 +214,13 @@ class _FullText:
         n, h = self.numbers[id(entry.section)], self.level
         section = entry.section
         changed = {index: note for index, note, _block in changed_blocks(section)}
+        title, heading = _title(section, changed)
         self.parts.append(
-            f'<section id="change-{n}" class="change"><h{h}>{_title(section, changed)}'
-            f"</h{h}>{_status(entry, n, 'p')}"
+            f'<section id="change-{n}" class="change"><h{h}>{title}</h{h}>{_status(entry, n, "p")}'
         )
         for index, block in enumerate(section.blocks):
+            if index == 0 and heading:
+                continue
             if index in changed:
                 self._flush()
                 self.parts.append(self.blocks(block, changed[index]))
