@@ -244,3 +244,15 @@ def test_an_added_or_retitled_section_shows_its_heading_once_marked_in_the_headi
     full = fragment[fragment.index('id="full-text"') : fragment.index('id="changes"')]
     assert full.count("Cookies") == 1 and "<h3><ins>3. Cookies</ins></h3>" in full
     assert full.count("2. Contact") == 1 and "<h3>2. Contact <ins>us</ins></h3>" in full
+
+
+def test_a_long_change_list_is_folded_and_the_sides_line_starts_with_a_capital(page):
+    assert '<p class="sides">As of January 2, 2024 → as of January 3, 2024</p>' in page
+    assert '<nav aria-label="Changes" id="change-list"><h2>' in page  # a short list: open
+    sections = "".join(f"## {n}. Part {n}\n\nText {n}.\n\n" for n in range(1, 15))
+    old, new = f"# P\n\n{sections}", f"# P\n\n{sections.replace('Text', 'New text')}"
+    fragment = render_html(diff_documents(parse_document(old), parse_document(new)))
+    assert (
+        '<nav aria-label="Changes" id="change-list"><details><summary><h3>Changes (14)' in fragment
+    )
+    assert html_problems(f"<!DOCTYPE html><title>t</title>{fragment}") == []

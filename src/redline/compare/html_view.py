@@ -33,6 +33,8 @@ _esc = html.escape
 _CLASS_LABEL = {"none": "No change", "editorial": "Editorial change", "material": "Material change"}
 #: What a reader calls the part before the first numbered section.
 OPENING = "Opening text"
+#: The most changes listed open; a longer list is folded.
+LONG_LIST = 12
 #: The title of the full document with its changes: a region, not a heading, so that each
 #: change is one level below the redline's title.
 FULL_TEXT = "Full text with the changes"
@@ -82,7 +84,7 @@ def render_html(result: DiffResult, *, heading_level: int = 2, sides: Sides | No
     parts = [
         '<div class="redline" id="redline">',
         f"<h{level}>Redline: {_esc(sides.title)}</h{level}>",
-        f'<p class="sides">{_esc(sides.old)} → {_esc(sides.new)}</p>',
+        f'<p class="sides">{_esc(sides.old[:1].upper() + sides.old[1:])} → {_esc(sides.new)}</p>',
         _summary(result),
         _LEGEND,
     ]
@@ -108,10 +110,13 @@ def _change_list(changes: list[Shown], numbers: dict[int, int], level: int) -> s
         f' <span class="status">— {_esc(e.status)}</span></li>'
         for e in changes
     )
-    return (
-        f'<nav aria-label="Changes" id="change-list"><h{level}>Changes ({len(changes)})'
-        f"</h{level}><ol>{items}</ol></nav>"
-    )
+    title = f"<h{level}>Changes ({len(changes)})</h{level}>"
+    if len(changes) > LONG_LIST:  # folded, so that a phone reaches the text
+        return (
+            f'<nav aria-label="Changes" id="change-list"><details><summary>{title}</summary>'
+            f"<ol>{items}</ol></details></nav>"
+        )
+    return f'<nav aria-label="Changes" id="change-list">{title}<ol>{items}</ol></nav>'
 
 
 def _status(entry: Shown, n: int, tag: str = "div") -> str:
