@@ -84,7 +84,7 @@ def render_html(result: DiffResult, *, heading_level: int = 2, sides: Sides | No
     parts = [
         '<div class="redline" id="redline">',
         f"<h{level}>Redline: {_esc(sides.title)}</h{level}>",
-        f'<p class="sides">{_esc(sides.old[:1].upper() + sides.old[1:])} → {_esc(sides.new)}</p>',
+        f'<p class="sides">{_esc(sides.old)} → {_esc(sides.new)}</p>',
         _summary(result),
         _LEGEND,
     ]
@@ -221,7 +221,7 @@ class _FullText:
         changed = {index: note for index, note, _block in changed_blocks(section)}
         title, heading = _title(section, changed)
         self.parts.append(
-            f'<section id="change-{n}" class="change"><h{h}>{title}</h{h}>{_status(entry, n, "p")}'
+            f'<section id="change-{n}" class="change"><h{h}>{title}</h{h}>{_status(entry, n)}'
         )
         for index, block in enumerate(section.blocks):
             if index == 0 and heading:

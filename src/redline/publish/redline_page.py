@@ -6,6 +6,7 @@ two versions as readers know them (:func:`reader_sides`)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -26,13 +27,14 @@ def render_redline_page(
     result: DiffResult, templates: Templates, sides: Sides, *, organization: str = ""
 ) -> str:
     """The whole page: one ``<h1>``, the CSS inlined, a print stylesheet."""
+    capitalised = sides.old[:1].upper() + sides.old[1:]  # it starts the redline's sides line
     context = {
         "title": sides.title,
         "old": sides.old,
         "new": sides.new,
         "organization": organization,
         "running_head": css_string(f"{sides.title}: {sides.old} → {sides.new}"),
-        "redline": redline_fragment(result, sides, heading_level=1),
+        "redline": redline_fragment(result, replace(sides, old=capitalised), heading_level=1),
         "generated": dt.date.today(),
     }
     return templates.render("redline.html.j2", context, limit=templates.page_limit)
