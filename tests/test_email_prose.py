@@ -50,6 +50,15 @@ def test_addresses_too_long_to_quote_are_counted():
     assert quotes(old, new) == ["three links’ addresses changed"]
 
 
+def test_a_link_into_the_policy_is_not_quoted_nor_a_target_without_its_words():
+    old = "Read your rights and your choices here. You can opt out.\n"
+    new = old.replace("rights", "[rights](#rights)").replace("choices", "[choices](#choices)")
+    assert quotes(old, new) == ["added a link"]
+    old = "Read the settings page for your account and your privacy. Thanks.\n"
+    new = old.replace("privacy.", "[privacy](https://e.example/p). You can opt out at any time.")
+    assert quotes(old, new) == ['added "You can opt out at any time"']
+
+
 def test_a_heading_with_a_hard_break_is_named_without_its_backslash():
     old = "Text.\n"
     new = "Text.\n\nCreate.  \nGrow.\n---\n\nMore.\n"

@@ -40,6 +40,8 @@ ENGLISH = {
     "link-changed": "link to {old} now {new}",
     "link-added": "added a link to {new}",
     "link-removed": "removed a link to {old}",
+    "a-link-added": "added a link",
+    "a-link-removed": "removed a link",
     "links-changed": "{count} links’ addresses changed",
     "link-address": "a link’s address changed",
     "more": "{count} more changes",
@@ -47,6 +49,8 @@ ENGLISH = {
 }
 
 _TARGET = re.compile(f"\\s*{LINK_OPEN}([^{LINK_CLOSE}]*){LINK_CLOSE}")
+#: A target that opens a text: its link's words are not part of the text.
+_LEADING_TARGET = re.compile(f"^\\s*{LINK_OPEN}[^{LINK_CLOSE}]*{LINK_CLOSE}[\\s.,;:]*")
 _HEADING_MARK = re.compile(r"(?:^|(?<=\s))#{1,6}(?=\s)")
 _TABLE_RULE = re.compile(r":?-{3,}:?")
 
@@ -73,7 +77,9 @@ def plain(text: str, *, targets: bool = True) -> str:
     """``text`` as a reader of a summary should see it: a link's target in parentheses after
     its words (not the redline's ``⟨…⟩``; left out with ``targets=False``), no heading marks
     (``###``), no table pipes or rules (cells read one after the other, ``·`` between them)
-    and no hard-break backslashes."""
+    and no hard-break backslashes. A target that opens ``text`` is left out: the words of
+    its link are not in ``text``."""
+    text = _LEADING_TARGET.sub("", text)
     text = _TARGET.sub(r" (\1)" if targets else "", HARD_BREAK.sub(" ", text))
     if "#" in text:
         text = _HEADING_MARK.sub(" ", text)

@@ -255,19 +255,30 @@ def _run_phrase(old: str, new: str) -> Phrase:
 
 
 def _link_phrase(old: list[str], new: list[str]) -> Phrase:
-    """A changed link target: both addresses when short, else only that it changed."""
-    short = all(len(target) <= QUOTE_LIMIT for target in old + new)
-    if len(old) == len(new) == 1 and short:
-        return Phrase("link-changed", old=old[0], new=new[0])
-    if len(new) == 1 and not old and short:
-        return Phrase("link-added", new=new[0])
-    if len(old) == 1 and not new and short:
-        return Phrase("link-removed", old=old[0])
+    """A changed link target: its addresses when short (an anchor in the policy, ``#…``,
+    is not an address to quote), else only that it changed."""
+    shown = all(len(target) <= QUOTE_LIMIT and not target.startswith("#") for target in old + new)
+    if old and new:
+        one = len(old) == len(new) == 1 and shown
+        return Phrase("link-changed", old=old[0], new=new[0]) if one else Phrase("link-address")
+    if new:
+        return (
+            Phrase("link-added", new=new[0]) if len(new) == 1 and shown else Phrase("a-link-added")
+        )
+    if old:
+        return (
+            Phrase("link-removed", old=old[0])
+            if len(old) == 1 and shown
+            else Phrase("a-link-removed")
+        )
     return Phrase("link-address")
 
 
 def _merged(phrases: list[Phrase]) -> list[Phrase]:
-    """``phrases`` with the changed link addresses not quoted said once, counted."""
+    """``phrases`` with the changed link addresses not quoted said once, counted, and a link
+    added or removed without its address said once."""
+    unnamed = {"a-link-added", "a-link-removed"}
+    phrases = [p for i, p in enumerate(phrases) if p.what not in unnamed or p not in phrases[:i]]
     links = sum(phrase.what == "link-address" for phrase in phrases)
     if links < 2:
         return phrases
