@@ -173,3 +173,9 @@ def test_the_inbox_preview_is_the_first_change_in_the_copys_language(emails):
         page = emails[locale]["notice"]["html"].read_text(encoding="utf-8")
         preheader = re.search(r'<div class="preheader"[^>]*>([^<]*)</div>', page)
         assert preheader and preheader.group(1).startswith(f"Section 2 (Data We Collect): {start}")
+
+
+def test_an_opening_quote_stays_on_the_line_of_what_it_quotes(emails):
+    page = emails["en"]["notice"]["html"].read_text(encoding="utf-8")
+    assert 'new paragraph "\u2060(d) an analytics provider' in page
+    assert 'new paragraph "(d)' not in page
