@@ -176,6 +176,9 @@ def test_the_inbox_preview_is_the_first_change_in_the_copys_language(emails):
 
 
 def test_an_opening_quote_stays_on_the_line_of_what_it_quotes(emails):
+    import re
+
     page = emails["en"]["notice"]["html"].read_text(encoding="utf-8")
-    assert 'new paragraph "\u2060(d) an analytics provider' in page
-    assert 'new paragraph "(d)' not in page
+    (changes,) = re.findall(r'<ul class="changes".*?</ul>', page, re.S)
+    assert 'new paragraph "\u2060(d) an analytics provider' in changes
+    assert 'new paragraph "(d)' not in changes
