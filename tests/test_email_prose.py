@@ -182,3 +182,8 @@ def test_an_opening_quote_stays_on_the_line_of_what_it_quotes(emails):
     (changes,) = re.findall(r'<ul class="changes".*?</ul>', page, re.S)
     assert 'new paragraph "\u2060(d) an analytics provider' in changes
     assert 'new paragraph "(d)' not in changes
+
+
+def test_the_german_in_effect_email_says_the_version_is_in_force(emails):
+    page = emails["de"]["in-effect"]["html"].read_text(encoding="utf-8")
+    assert "von Northwind Kites Ltd. ist jetzt in Kraft</h1>" in page
