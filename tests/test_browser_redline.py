@@ -96,6 +96,7 @@ def test_print_shows_the_collapsed_runs_and_no_navigation(browser, url):
         assert screenshot(browser, "redline-print").stat().st_size > 1000
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.get("about:blank")
 
 
 def test_the_printed_pdf_has_a_running_head_and_page_numbers(browser, url, tmp_path):
@@ -154,3 +155,4 @@ def test_printed_the_redline_shows_its_collapsed_runs_flush_and_no_navigation(br
         assert not visible(browser, "details.unchanged > summary")
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.get("about:blank")

@@ -97,6 +97,7 @@ def test_redline_marks_are_visible_and_print_drops_the_chrome(browser, site):
         assert computed(browser, facts, "color") == "rgb(0, 0, 0)"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.get("about:blank")
 
 
 def test_a_printed_version_page_has_its_running_head_page_numbers_and_no_navigation(browser, site):
@@ -109,6 +110,7 @@ def test_a_printed_version_page_has_its_running_head_page_numbers_and_no_navigat
         assert browser.execute_script("return arguments[0].getBoundingClientRect().height", run)
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.get("about:blank")
     page = (site / "privacy-policy/2/index.html").read_text()
     head = '@top-left { content: "Privacy Policy\\00002c  version 2"'  # a CSS string
     assert (

@@ -99,7 +99,8 @@ def test_gitpython_is_loaded_only_on_demand(history):
         "assert repo.revisions(policy) and repo.releases(policy) == []\n"
         "assert diff_policy(repo, policy, 'HEAD~1', None).classification == 'material'\n"
         "assert 'git' not in sys.modules, 'GitPython was imported'\n"
-        "assert repo.git.commit_time('HEAD') and 'git' in sys.modules\n"
+        "assert repo.git.commit_time('HEAD') and 'git' not in sys.modules\n"
+        "assert repo.git.remote_names() is not None and 'git' in sys.modules\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=history.root, capture_output=True, text=True
