@@ -28,10 +28,11 @@ from redline.ledger.db import LOG, URL_HINT, make_engine, parse_url, sqlite_file
 from redline.ledger.evidence import Evidence
 from redline.ledger.leases import LEASE_SECONDS
 from redline.ledger.marks import Marks
+from redline.ledger.migrate import Schema
 from redline.ledger.notices import Notices
 from redline.ledger.optout import OptOut
 from redline.ledger.renames import Renames
-from redline.ledger.schema import SCHEMA_VERSION, Schema
+from redline.ledger.schema import SCHEMA_VERSION
 from redline.ledger.subscriptions import Subscriptions
 
 
