@@ -237,6 +237,9 @@ def _set_up(workdir: Path) -> tuple[Path, Path]:
         config.write(
             "\n# Added by the demo:\n"
             'from_address = "Harbor Lane Policies <policies@example.com>"\n'
+            'organization = "Harbor Lane Ltd."\n'
+            'site_name = "Harbor Lane policies"\n'
+            'contact = "privacy@example.com"\n'
             f'site_url = "{SITE_URL}"\n'
             f'unsubscribe_url = "{SITE_URL}/unsubscribe?token={{token}}"\n'
         )
