@@ -86,7 +86,9 @@ def test_demo_runs_the_whole_release(tmp_path):
     for path in emails:
         message = message_from_bytes(path.read_bytes(), policy=email_policy.default)
         recipients.add(message["To"].addresses[0].addr_spec)
-        assert message["Subject"] == "Changes to Harbor Lane Ltd.’s Privacy Policy, effective May 1, 2026"
+        assert message["Subject"] == (
+            "Changes to Harbor Lane Ltd.’s Privacy Policy, effective May 1, 2026"
+        )
         assert message["List-Unsubscribe"].startswith("<https://policies.example.com/")
     assert all(address.endswith("@example.com") for address in recipients)
     tags = subprocess.run(
