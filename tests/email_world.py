@@ -37,9 +37,15 @@ def email_repo(
     return repo
 
 
-def preview(repo: GitPolicyRepo, outdir: Path, *args: str) -> dict[str, dict[str, Path]]:
-    """``redline preview-email privacy-policy --version 2 --kind all -o OUTDIR ARGS``: the
-    files written, by kind and suffix (eml, txt, html)."""
+def preview(
+    repo: GitPolicyRepo,
+    outdir: Path,
+    *args: str,
+    version: int = 2,
+    today: str = TODAY,
+) -> dict[str, dict[str, Path]]:
+    """``redline preview-email privacy-policy --version VERSION --kind all -o OUTDIR ARGS`` on
+    ``today``: the files written, by kind and suffix (eml, txt, html)."""
     import json
 
     from conftest import redline_in_process
@@ -49,14 +55,14 @@ def preview(repo: GitPolicyRepo, outdir: Path, *args: str) -> dict[str, dict[str
         "preview-email",
         "privacy-policy",
         "--version",
-        "2",
+        str(version),
         "--kind",
         "all",
         "-o",
         str(outdir),
         "--json",
         *args,
-        REDLINE_TODAY=TODAY,
+        REDLINE_TODAY=today,
     )
     assert outcome.returncode == 0, outcome.stderr
     files = json.loads(outcome.stdout)["files"]

@@ -86,7 +86,6 @@ def test_each_email_reads_well_on_a_phone_and_a_desktop(browser, emails, kind):
 
 
 def test_a_long_link_in_what_changed_wraps_on_a_phone(browser, policy_repo, tag_release, tmp_path):
-    from conftest import redline_in_process
     from moved_world import POLICY
 
     repo = email_repo(policy_repo, tag_release)
@@ -95,13 +94,7 @@ def test_a_long_link_in_what_changed_wraps_on_a_phone(browser, policy_repo, tag_
     repo.write(POLICY, text)
     repo.commit("A long link")
     tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
-    out = tmp_path / "mail"
-    outcome = redline_in_process(
-        repo, "preview-email", "privacy-policy", "--version", "3", "-o", str(out),
-        REDLINE_TODAY="2024-03-02",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    page = out / "privacy-policy-v3-notice.html"
+    page = preview(repo, tmp_path / "mail", version=3, today="2024-03-02")["notice"]["html"]
     assert long_link in page.read_text(encoding="utf-8")
     show(browser, page.as_uri(), width=PHONE)
     assert horizontal_overflow(browser) == 0

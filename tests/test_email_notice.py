@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from email_world import CONTACT, ORGANIZATION, SITE_URL, TODAY, email_repo
+from email_world import CONTACT, ORGANIZATION, SITE_URL, TODAY, email_repo, preview
 from redline.ledger.checks import SubscriberInput
 from redline.ledger.store import Store
 from smtp_servers import running_server
@@ -198,17 +198,11 @@ def test_what_changed_in_words_is_quoted_before_blocks_only_reformatted():
 
 
 def test_a_first_version_is_published_not_changed(policy_repo, tag_release, tmp_path):
-    from conftest import redline_in_process
 
     repo = email_repo(policy_repo, tag_release)
-    outdir = tmp_path / "mail"
-    outcome = redline_in_process(
-        repo, "preview-email", "privacy-policy", "--version", "1", "-o", str(outdir),
-        REDLINE_TODAY="2024-01-01",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    text = (outdir / "privacy-policy-v1-notice.txt").read_text(encoding="utf-8")
-    page = (outdir / "privacy-policy-v1-notice.html").read_text(encoding="utf-8")
+    notice = preview(repo, tmp_path / "mail", version=1, today="2024-01-01")["notice"]
+    text = notice["txt"].read_text(encoding="utf-8")
+    page = notice["html"].read_text(encoding="utf-8")
     flat = " ".join(text.split())
     assert f"{ORGANIZATION} is publishing its Privacy Policy. It takes effect on" in flat
     assert f"If you use the services of {ORGANIZATION} on or after" in flat
@@ -218,7 +212,6 @@ def test_a_first_version_is_published_not_changed(policy_repo, tag_release, tmp_
 
 
 def test_a_summary_people_wrote_leads_and_the_changes_follow(policy_repo, tag_release, tmp_path):
-    from conftest import redline_in_process
     from moved_world import POLICY
 
     repo = email_repo(policy_repo, tag_release)
@@ -226,14 +219,9 @@ def test_a_summary_people_wrote_leads_and_the_changes_follow(policy_repo, tag_re
     repo.commit("Longer retention")
     summary = "We keep flight logs <longer> & tell you why."
     tag_release(repo, "privacy-policy", 3, "2024-04-01", summary=summary)
-    outdir = tmp_path / "mail"
-    outcome = redline_in_process(
-        repo, "preview-email", "privacy-policy", "--version", "3", "-o", str(outdir),
-        REDLINE_TODAY="2024-03-02",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    text = (outdir / "privacy-policy-v3-notice.txt").read_text(encoding="utf-8")
-    page = (outdir / "privacy-policy-v3-notice.html").read_text(encoding="utf-8")
+    notice = preview(repo, tmp_path / "mail", version=3, today="2024-03-02")["notice"]
+    text = notice["txt"].read_text(encoding="utf-8")
+    page = notice["html"].read_text(encoding="utf-8")
     flat = " ".join(text.split())
     assert f"In short: {summary} What changes" in flat
     assert '- Section 5 (Data Retention): "90 days" → "120 days"' in flat
@@ -245,7 +233,6 @@ def test_a_long_list_of_quotes_keeps_the_html_part_unencoded(policy_repo, tag_re
     from email import message_from_bytes
     from email import policy as email_policy
 
-    from conftest import redline_in_process
     from moved_world import POLICY
 
     repo = email_repo(policy_repo, tag_release)
@@ -261,13 +248,8 @@ def test_a_long_list_of_quotes_keeps_the_html_part_unencoded(policy_repo, tag_re
     repo.write(POLICY, text)
     repo.commit("Two long links")
     tag_release(repo, "privacy-policy", 4, "2024-05-01", when="2024-04-01T09:00:00+00:00")
-    outdir = tmp_path / "mail"
-    outcome = redline_in_process(
-        repo, "preview-email", "privacy-policy", "--version", "4", "-o", str(outdir),
-        REDLINE_TODAY="2024-04-02",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    data = (outdir / "privacy-policy-v4-notice.eml").read_bytes()
+    notice = preview(repo, tmp_path / "mail", version=4, today="2024-04-02")["notice"]
+    data = notice["eml"].read_bytes()
     message = message_from_bytes(data, policy=email_policy.default)
     page = message.get_body(("html",))
     # addresses too long to quote are counted, not quoted

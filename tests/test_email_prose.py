@@ -113,7 +113,6 @@ def test_the_phrases_of_the_words_module_are_escaped_in_the_html_part(
 def test_a_long_list_of_changes_is_cut_and_the_rest_counted_in_both_parts(
     policy_repo, tag_release, tmp_path
 ):
-    from conftest import redline_in_process
     from moved_world import POLICY
     from redline.publish.notice import CHANGE_LINES
 
@@ -122,13 +121,9 @@ def test_a_long_list_of_changes_is_cut_and_the_rest_counted_in_both_parts(
     repo.write(POLICY, (repo.root / POLICY).read_text() + added)
     repo.commit("Twenty new sections")
     tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
-    outcome = redline_in_process(
-        repo, "preview-email", "privacy-policy", "--version", "3", "-o", str(tmp_path),
-        REDLINE_TODAY="2024-03-02",
-    )  # fmt: skip
-    assert outcome.returncode == 0, outcome.stderr
-    text = (tmp_path / "privacy-policy-v3-notice.txt").read_text(encoding="utf-8")
-    page = (tmp_path / "privacy-policy-v3-notice.html").read_text(encoding="utf-8")
+    notice = preview(repo, tmp_path, version=3, today="2024-03-02")["notice"]
+    text = notice["txt"].read_text(encoding="utf-8")
+    page = notice["html"].read_text(encoding="utf-8")
     assert text.count("  - ") == CHANGE_LINES + 1
     assert f"  - and {20 - CHANGE_LINES} more changes\n" in text
     assert page.count("<li") == CHANGE_LINES + 1 and f"and {20 - CHANGE_LINES} more changes" in page
@@ -138,7 +133,6 @@ def test_a_long_title_is_shortened_so_the_subject_fits(policy_repo, tag_release,
     from email import message_from_bytes
     from email import policy as email_policy
 
-    from conftest import redline_in_process
     from email_world import CONFIG
     from moved_world import POLICY
 
@@ -149,11 +143,7 @@ def test_a_long_title_is_shortened_so_the_subject_fits(policy_repo, tag_release,
     repo.commit("A long title")
     tag_release(repo, "privacy-policy", 3, "2024-04-01", when="2024-03-01T09:00:00+00:00")
     for locale in ((), ("--locale", "de")):
-        outcome = redline_in_process(
-            repo, "preview-email", "privacy-policy", "--version", "3", "--kind", "all",
-            "-o", str(tmp_path), *locale, REDLINE_TODAY="2024-03-02",
-        )  # fmt: skip
-        assert outcome.returncode == 0, outcome.stderr
+        preview(repo, tmp_path, *locale, version=3, today="2024-03-02")
     subjects = {
         path.name: message_from_bytes(path.read_bytes(), policy=email_policy.default)["Subject"]
         for path in tmp_path.glob("*.eml")
