@@ -15,7 +15,6 @@ one-click unsubscribe (RFC 8058) that every notice's List-Unsubscribe header poi
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -225,7 +224,8 @@ def app_from_environment() -> Starlette:
     from redline.config import load_settings
     from redline.env import Environment
 
-    root = Path(os.environ.get(ENV_ROOT) or ".")
-    config = os.environ.get(ENV_CONFIG)
-    settings = load_settings(root, Path(config) if config else None, {}, env=Environment.from_os())
+    env = Environment.from_os()
+    root = Path(env.get(ENV_ROOT) or ".")
+    config = env.get(ENV_CONFIG)
+    settings = load_settings(root, Path(config) if config else None, {}, env=env)
     return build_app(settings)
