@@ -64,6 +64,18 @@ def test_the_working_copy_is_named_so(policy_repo):
     assert "as of January 3, 2024 → working copy" in result.stdout
 
 
+def test_two_commits_of_one_day_are_told_apart_by_their_ids(policy_repo):
+    repo = make_repo(policy_repo)
+    repo.write("policies/privacy.md", v2().replace("monthly", "weekly"))
+    repo.commit("Same day", when="2024-01-03T15:00:00+00:00")
+    old, new = (repo.git("rev-parse", "--short=7", rev).strip() for rev in ("HEAD~1", "HEAD"))
+    result = redline(repo, "diff", "privacy", "HEAD~1", "HEAD", "--format", "html")
+    assert (
+        f"as of January 3, 2024 (commit {old}) → as of January 3, 2024 (commit {new})"
+        in result.stdout
+    )
+
+
 def test_every_block_is_shown_in_order_with_unchanged_runs_collapsed(page):
     text = seen(page)
     full = text[text.index('id="full-text"') : text.index('id="changes"')]

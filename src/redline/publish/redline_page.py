@@ -51,7 +51,8 @@ def reader_sides(
     repo: PolicyRepo, policy: Policy, result: DiffResult, templates: Templates
 ) -> Sides:
     """The policy's title and "version 3 (effective 1 March 2026)" for a release, "as of
-    2 March 2026" for another commit, "working copy" for the working tree."""
+    2 March 2026" for another commit (with its short id when both sides would read the
+    same), "working copy" for the working tree."""
     from babel.dates import format_date
 
     releases = {release.commit: release for release in repo.releases(policy)}
@@ -67,7 +68,12 @@ def reader_sides(
         effective = format_date(release.effective_date, "long", templates.locale)
         return f"version {release.version} (effective {effective})"
 
-    return Sides(title, label(result.from_ref), label(result.to_ref))
+    old, new = label(result.from_ref), label(result.to_ref)
+    if old == new and result.from_ref.commit and result.to_ref.commit:
+        # two commits of one day: only their ids tell them apart
+        old += f" (commit {result.from_ref.commit[:7]})"
+        new += f" (commit {result.to_ref.commit[:7]})"
+    return Sides(title, old, new)
 
 
 def css_string(text: str) -> str:
